@@ -1,0 +1,3 @@
+"""callblock: a block-number service for contact centres."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from callblock.cli import main
+
+main()

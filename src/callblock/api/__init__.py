@@ -1,0 +1,1 @@
+"""The HTTP surfaces: app factory, authentication helpers and the endpoint modules."""

@@ -1,0 +1,149 @@
+"""The compat request fields: presence (step 1) and values (step 2) of the contract.
+
+Every invalid field is collected and reported in one ``InvalidInput``; the field names in the
+problems are the wire's own (``name``, ``description``, ``blockNumbers``, ``expiryDate``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callblock.compat.body import Fields
+from callblock.compat.errors import MissingParameters
+from callblock.domain import (
+    FieldProblem,
+    InvalidInput,
+    ProblemCode,
+    RequestedNumber,
+    clean_description,
+    clean_group_name,
+    parse_numbers,
+)
+
+MAX_NUMBERS_PER_REQUEST = 100
+NUMBERS_FIELDS = ("blockNumbers", "blockNumber")
+ID_FIELDS = ("Id", "id")
+_EXPIRY_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_EXPIRY_FORMAT = "%Y-%m-%d %H:%M:%S"
+_MAX_GROUP_ID = 2**63 - 1
+
+
+def first_present(fields: Fields, names: tuple[str, ...]) -> Any:
+    """The value of the first of ``names`` present and not null, else None."""
+    for name in names:
+        value = fields.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def require(fields: Fields, *groups_of_names: tuple[str, ...]) -> None:
+    """Step 1: each group of alias names must have one present, non-null key."""
+    for names in groups_of_names:
+        if first_present(fields, names) is None:
+            raise MissingParameters
+
+
+def numbers_as_sent(value: Any) -> list[Any]:
+    """The echo of the numbers field: as sent, a single value wrapped in a list."""
+    return value if isinstance(value, list) else [value]
+
+
+def _number_items(value: Any) -> list[Any]:
+    """Each number of the field: lists flattened, comma-separated strings split."""
+    items: list[Any] = []
+    for element in numbers_as_sent(value):
+        if not isinstance(element, str):
+            items.append(element)
+        elif "," in element:
+            items.extend(piece.strip() for piece in element.split(",") if piece.strip())
+        elif element.strip():
+            items.append(element)
+    return items
+
+
+def parse_group_id(value: Any) -> int | None:
+    """The group id as an integer, or None when it cannot be one (answered as not found)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 1 <= number <= _MAX_GROUP_ID else None
+
+
+def _text(value: Any) -> Any:
+    # PHP reads a JSON integer name as its digits; so do we.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+@dataclass(slots=True)
+class FieldCheck:
+    """Step 2: validates field values, collecting every problem before raising once."""
+
+    region: str
+    timezone: str
+    now: datetime
+    problems: list[FieldProblem]
+    invalid_numbers: list[Any]
+
+    @classmethod
+    def start(cls, region: str, timezone: str, now: datetime) -> FieldCheck:
+        return cls(region, timezone, now, [], [])
+
+    def name(self, value: Any) -> str:
+        clean = clean_group_name(_text(value))
+        if clean is None:
+            self.problems.append(FieldProblem("name", ProblemCode.LENGTH, value))
+        return clean or ""
+
+    def description(self, value: Any) -> str:
+        clean = clean_description(_text(value))
+        if clean is None:
+            self.problems.append(FieldProblem("description", ProblemCode.LENGTH, value))
+        return clean or ""
+
+    def numbers(self, value: Any) -> list[RequestedNumber]:
+        items = _number_items(value)
+        field = "blockNumbers"
+        if not items:
+            self.problems.append(FieldProblem(field, ProblemCode.NO_NUMBERS))
+            return []
+        if len(items) > MAX_NUMBERS_PER_REQUEST:
+            self.problems.append(FieldProblem(field, ProblemCode.TOO_MANY_NUMBERS))
+            return []
+        valid, invalid = parse_numbers(items, self.region)
+        if invalid:
+            self.problems.append(FieldProblem(field, ProblemCode.INVALID_NUMBERS))
+            self.invalid_numbers.extend(invalid)
+        return valid
+
+    def expiry(self, value: Any) -> datetime | None:
+        """An optional future instant, ``YYYY-MM-DD HH:MM:SS`` in the account's time zone."""
+        if value is None or value == "":
+            return None
+        instant = self._instant(value)
+        if instant is None or instant <= self.now:
+            self.problems.append(FieldProblem("expiryDate", ProblemCode.EXPIRY, value))
+            return None
+        return instant
+
+    def _instant(self, value: Any) -> datetime | None:
+        if not isinstance(value, str) or not _EXPIRY_SHAPE.fullmatch(value):
+            return None
+        try:
+            local = datetime.strptime(value, _EXPIRY_FORMAT)
+            return local.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
+        except (ValueError, OverflowError):
+            return None
+
+    def done(self) -> None:
+        if self.problems:
+            raise InvalidInput(self.problems, self.invalid_numbers)

@@ -1,0 +1,65 @@
+"""The one place where errors become compat answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from starlette.responses import Response
+
+from callblock.compat import wire
+from callblock.compat.body import Fields
+from callblock.compat.errors import BodyTooLarge, InvalidBody, MethodNotAllowed, MissingParameters
+from callblock.domain import (
+    AuthenticationFailed,
+    GroupNotFound,
+    InvalidInput,
+    NameTaken,
+    StoreUnavailable,
+)
+
+log = logging.getLogger("callblock.compat")
+
+
+@dataclass(slots=True)
+class Answer:
+    response: Response = field(default_factory=wire.internal_error)
+    fields: Fields = field(default_factory=dict)
+
+
+def to_response(exc: Exception, fields: Fields) -> Response:
+    match exc:
+        case MethodNotAllowed():
+            return wire.method_not_allowed()
+        case AuthenticationFailed():
+            return wire.authentication_failed()
+        case BodyTooLarge():
+            return wire.body_too_large()
+        case InvalidBody():
+            return wire.invalid_body()
+        case MissingParameters():
+            return wire.parameters_mandatory()
+        case InvalidInput():
+            return wire.invalid_data(exc)
+        case GroupNotFound():
+            return wire.invalid_group_id()
+        case NameTaken():
+            return wire.name_exists(fields.get("name", exc.name))
+        case StoreUnavailable():
+            log.warning("store unavailable: %s", exc)
+            return wire.unavailable()
+        case _:
+            log.exception("unexpected failure on a compat endpoint", exc_info=exc)
+            return wire.internal_error()
+
+
+@asynccontextmanager
+async def answer_errors() -> AsyncIterator[Answer]:
+    """Run an endpoint body; any exception becomes its documented compat answer."""
+    answer = Answer()
+    try:
+        yield answer
+    except Exception as exc:
+        answer.response = to_response(exc, answer.fields)

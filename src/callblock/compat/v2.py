@@ -1,0 +1,47 @@
+"""``/CAServicesV3/blockNumberGroupV2.php``: HTTP Basic, group named by ``Id``/``id``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from callblock.api.credentials import basic_credentials
+from callblock.compat import operations
+from callblock.compat.body import Fields, read_fields
+from callblock.compat.errors import MethodNotAllowed
+from callblock.compat.handling import answer_errors
+from callblock.domain import Actor, AuthenticationFailed, Surface
+from callblock.service import Service
+from callblock.settings import Settings
+
+PATH = "/CAServicesV3/blockNumberGroupV2.php"
+
+_OPERATIONS: dict[str, Callable[[Service, Actor, Fields], Response]] = {
+    "POST": operations.create,
+    "PUT": operations.add_by_id,
+    "DELETE": operations.remove_by_id,
+}
+
+
+async def endpoint(request: Request) -> Response:
+    service: Service = request.app.state.service
+    settings: Settings = request.app.state.settings
+    async with answer_errors() as answer:
+        operation = _OPERATIONS.get(request.method)
+        if operation is None:
+            raise MethodNotAllowed
+        credentials = basic_credentials(request.headers.get("authorization"))
+        if credentials is None:
+            raise AuthenticationFailed
+        actor = await run_in_threadpool(
+            service.authenticate, credentials[0], credentials[1], Surface.COMPAT_V2
+        )
+        fields = await read_fields(
+            request, settings.max_body_bytes, with_query=request.method == "DELETE"
+        )
+        answer.fields = fields
+        answer.response = await run_in_threadpool(operation, service, actor, fields)
+    return answer.response

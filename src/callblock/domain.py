@@ -1,0 +1,229 @@
+"""Entities, validation rules and domain errors.
+
+Errors here carry meaning, never HTTP: each surface (compat endpoints, CLI, ...) maps them to
+its own answer in one place. Validation functions return a value or record a ``FieldProblem``
+so that a surface can report every invalid field of a request in one answer.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from callblock.numbers import InvalidNumber, normalise
+
+NAME_MIN, NAME_MAX = 2, 50
+DESCRIPTION_MIN, DESCRIPTION_MAX = 2, 50
+DEFAULT_REGION: Final = "IN"
+DEFAULT_TIMEZONE: Final = "Asia/Kolkata"
+USERNAME_MAX = 64
+
+
+class AuthMode(enum.StrEnum):
+    BASIC_AUTH = "BASIC_AUTH"
+    TOKEN_AUTH = "TOKEN_AUTH"
+
+
+class Surface(enum.StrEnum):
+    """Which door a change came through; recorded on entries and audit events."""
+
+    COMPAT_V2 = "compat-v2"
+    CLI = "cli"
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    username: str
+    region: str
+    timezone: str
+    auth_mode: AuthMode
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: the account, and the key that authenticated (None for the local CLI)."""
+
+    account: Account
+    key_id: int | None
+    surface: Surface
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: int
+    account_id: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedNumber:
+    """One number of a request: the input as the client sent it and its E.164 form."""
+
+    raw: object
+    e164: str
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """Base of every error the service layer raises on purpose."""
+
+
+class AuthenticationFailed(DomainError):
+    """Unknown user, wrong or revoked key, or malformed credentials. Never says which."""
+
+
+class GroupNotFound(DomainError):
+    """No such group for this account (a foreign group is indistinguishable from none)."""
+
+
+class NameTaken(DomainError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class UsernameTaken(DomainError):
+    def __init__(self, username: str) -> None:
+        super().__init__(username)
+        self.username = username
+
+
+class AccountNotFound(DomainError):
+    def __init__(self, username: str) -> None:
+        super().__init__(username)
+        self.username = username
+
+
+class StoreUnavailable(DomainError):
+    """The database cannot be reached or stayed locked past the busy timeout."""
+
+
+class ProblemCode(enum.StrEnum):
+    LENGTH = "length"  # name/description: 2 to 50 characters (and allowed characters)
+    INVALID_NUMBERS = "invalid_numbers"
+    TOO_MANY_NUMBERS = "too_many_numbers"
+    NO_NUMBERS = "no_numbers"
+    EXPIRY = "expiry"  # not a future instant in the expected format
+    INVALID = "invalid"  # generic: wrong type or value
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    field: str
+    code: ProblemCode
+    value: object = None
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class InvalidInput(DomainError):
+    """One or more fields are invalid; nothing was written."""
+
+    problems: list[FieldProblem]
+    invalid_numbers: list[object] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, [p.field for p in self.problems])
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _name_char_allowed(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] in "LM" or category == "Nd" or char in " _-."
+
+
+def clean_group_name(raw: object) -> str | None:
+    """The trimmed group name, or None when it breaks the naming rule."""
+    if not isinstance(raw, str):
+        return None
+    name = raw.strip()
+    if not NAME_MIN <= len(name) <= NAME_MAX:
+        return None
+    first = unicodedata.category(name[0])
+    if not (first[0] == "L" or first == "Nd"):
+        return None
+    return name if all(_name_char_allowed(c) for c in name) else None
+
+
+def clean_description(raw: object) -> str | None:
+    """The trimmed description, or None when too short, too long or not storable text."""
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if not DESCRIPTION_MIN <= len(text) <= DESCRIPTION_MAX:
+        return None
+    # Control characters and lone surrogates cannot be stored as text by every engine.
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
+        return None
+    return text
+
+
+def name_key(name: str) -> str:
+    """The form under which group names are unique per account (case-insensitive)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def parse_numbers(
+    items: Sequence[object], region: str
+) -> tuple[list[RequestedNumber], list[object]]:
+    """Normalise each item; return (valid numbers in order, offending inputs as sent)."""
+    valid: list[RequestedNumber] = []
+    invalid: list[object] = []
+    for item in items:
+        text = _number_text(item)
+        if text is None:
+            invalid.append(item)
+            continue
+        try:
+            valid.append(RequestedNumber(raw=item, e164=normalise(text, region)))
+        except InvalidNumber:
+            invalid.append(item)
+    return valid, invalid
+
+
+def _number_text(item: object) -> str | None:
+    if isinstance(item, str):
+        return item
+    # JSON integers are numbers as sent by many clients; booleans are ints in Python, not here.
+    if isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+        return str(item)
+    return None
+
+
+def split_repeats(
+    numbers: Iterable[RequestedNumber],
+) -> tuple[list[RequestedNumber], list[RequestedNumber]]:
+    """Split into (first occurrence of each E.164 number, later repeats), keeping order."""
+    seen: set[str] = set()
+    first: list[RequestedNumber] = []
+    repeats: list[RequestedNumber] = []
+    for number in numbers:
+        (repeats if number.e164 in seen else first).append(number)
+        seen.add(number.e164)
+    return first, repeats
+
+
+def clean_username(raw: str) -> str | None:
+    name = raw.strip()
+    if not 1 <= len(name) <= USERNAME_MAX or ":" in name:
+        return None
+    if any(unicodedata.category(c)[0] in "CZ" for c in name):
+        return None
+    return name

@@ -1,0 +1,62 @@
+"""Parse and normalise phone numbers to E.164.
+
+Every surface hands raw input here once, at its edge; everything behind it compares E.164
+strings only. The rules are those of the Cloud Agent contract (spec section 5): a few common
+Indian shapes are read directly (the reference service reads them this way, which differs from
+libphonenumber for a 10-digit input that starts with 91), everything else goes to
+libphonenumber, and the result must be a valid number of a real range.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+__all__ = ["InvalidNumber", "normalise"]
+
+_SEPARATORS = str.maketrans("", "", " -.()")
+# Longer than any real number with generous formatting; refuse early rather than parse junk.
+_MAX_INPUT_CHARS = 64
+
+
+class InvalidNumber(ValueError):
+    """The input does not normalise to a valid phone number."""
+
+
+def _is_ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _candidate(compact: str, region: str) -> str | None:
+    """The E.164 candidate for the shapes read without libphonenumber, or None."""
+    if compact.startswith("+") and _is_ascii_digits(compact[1:]):
+        return compact
+    if compact.startswith("00") and _is_ascii_digits(compact[2:]):
+        return "+" + compact[2:]
+    if region == "IN" and _is_ascii_digits(compact):
+        if len(compact) == 10:
+            return "+91" + compact
+        if len(compact) == 11 and compact.startswith("0"):
+            return "+91" + compact[1:]
+        if len(compact) == 12 and compact.startswith("91"):
+            return "+" + compact
+    return None
+
+
+def normalise(raw: str, region: str) -> str:
+    """Return the E.164 form of ``raw`` read with default ``region``, or raise InvalidNumber."""
+    text = raw.strip()
+    if not text or len(text) > _MAX_INPUT_CHARS:
+        raise InvalidNumber(raw)
+    compact = text.translate(_SEPARATORS)
+    # libphonenumber would read letters as keypad digits (vanity numbers); the contract
+    # calls any input with letters invalid.
+    if any(char.isalpha() for char in compact):
+        raise InvalidNumber(raw)
+    candidate = _candidate(compact, region)
+    try:
+        parsed = phonenumbers.parse(candidate if candidate is not None else compact, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(raw) from exc
+    if parsed.extension or not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(raw)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,24 @@
+"""Settings: one typed object read from ``CALLBLOCK_*`` environment variables.
+
+CLI flags override by setting the same variables before the app is built, so that every
+worker process of ``callblock serve`` reads the same configuration.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./callblock.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLBLOCK_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the store: a SQLite file or postgresql+psycopg://...",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest request body accepted by the API, in bytes."
+    )
