@@ -28,9 +28,9 @@ DEMO_USERNAME = "demo"
 
 
 def database_option(command: F) -> F:
+    """``--database-url`` on a command; it wins over the same option given before the command."""
     return click.option(
         "--database-url",
-        envvar="CALLBLOCK_DATABASE_URL",
         default=None,
         help="SQLAlchemy URL of the store [env CALLBLOCK_DATABASE_URL; "
         "default sqlite:///./callblock.db].",
@@ -38,6 +38,7 @@ def database_option(command: F) -> F:
 
 
 def _database_url(ctx: click.Context, given: str | None) -> str:
+    # Flag on the command, then flag before it, then the environment, then the default.
     root_given = ctx.find_root().params.get("database_url")
     return given or root_given or Settings().database_url
 

@@ -100,6 +100,8 @@ async def _multipart(headers: Headers, body: bytes) -> Fields:
                 pairs.append((key, value))
     except (MultiPartException, ValueError, KeyError) as exc:
         raise InvalidBody from exc
+    if not pairs:  # a non-empty body with no readable part is not a form
+        raise InvalidBody
     return _collect(pairs)
 
 

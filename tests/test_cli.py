@@ -1,0 +1,131 @@
+"""The `callblock` command, through click's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from callblock.cli import main
+from callblock.domain import Surface
+from callblock.service import Service
+from callblock.store import Store
+from callblock.store.migrate import current_revision, head_revision
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def authenticates(database_url: str, username: str, key: str) -> bool:
+    store = Store.from_url(database_url)
+    try:
+        Service(store).authenticate(username, key, Surface.CLI)
+        return True
+    except Exception:
+        return False
+    finally:
+        store.dispose()
+
+
+def test_account_create_in_an_empty_directory_uses_the_default_database(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CALLBLOCK_DATABASE_URL", raising=False)
+    result = runner.invoke(main, ["account", "create", "alice"])
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("cbk_") and " " not in key
+    assert (tmp_path / "callblock.db").exists()
+    assert authenticates("sqlite:///./callblock.db", "alice", key)
+
+
+def test_database_url_from_flag_or_environment(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_flag = f"sqlite:///{tmp_path / 'flag.db'}"
+    by_env = f"sqlite:///{tmp_path / 'env.db'}"
+    result = runner.invoke(main, ["account", "create", "flagged", "--database-url", by_flag])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setenv("CALLBLOCK_DATABASE_URL", by_env)
+    result = runner.invoke(main, ["account", "create", "envied"])
+    assert result.exit_code == 0, result.output
+    assert "flagged" in runner.invoke(main, ["account", "list", "--database-url", by_flag]).stdout
+    listing = runner.invoke(main, ["account", "list"]).stdout
+    assert "envied" in listing and "flagged" not in listing
+    # The flag also works before the command.
+    result = runner.invoke(main, ["--database-url", by_flag, "account", "list"])
+    assert "flagged" in result.stdout
+
+
+def test_account_key_issues_an_additional_working_key(runner: CliRunner, database_url: str) -> None:
+    first = runner.invoke(main, ["account", "create", "bob", "--database-url", database_url])
+    second = runner.invoke(main, ["account", "key", "bob", "--database-url", database_url])
+    assert second.exit_code == 0, second.output
+    key1 = first.stdout.strip().splitlines()[-1]
+    key2 = second.stdout.strip().splitlines()[-1]
+    assert key1 != key2
+    assert authenticates(database_url, "bob", key1)
+    assert authenticates(database_url, "bob", key2)
+
+
+def test_account_list_never_shows_keys(runner: CliRunner, database_url: str) -> None:
+    created = runner.invoke(
+        main,
+        [
+            "account",
+            "create",
+            "carol",
+            "--region",
+            "us",
+            "--timezone",
+            "America/Chicago",
+            "--database-url",
+            database_url,
+        ],
+    )
+    key = created.stdout.strip().splitlines()[-1]
+    listing = runner.invoke(main, ["account", "list", "--database-url", database_url])
+    assert listing.exit_code == 0
+    assert key not in listing.stdout and key[:12] not in listing.stdout
+    row = next(line for line in listing.stdout.splitlines() if line.startswith("carol"))
+    assert row.split()[:4] == ["carol", "US", "America/Chicago", "BASIC_AUTH"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["account", "create", "has space"], "username"),
+        (["account", "create", "ok", "--region", "XX"], "region"),
+        (["account", "create", "ok", "--timezone", "Mars/Olympus"], "timezone"),
+        (["account", "key", "nobody"], "no account named 'nobody'"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    runner: CliRunner, database_url: str, args: list[str], message: str
+) -> None:
+    result = runner.invoke(main, [*args, "--database-url", database_url])
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert (
+        "ok" not in runner.invoke(main, ["account", "list", "--database-url", database_url]).stdout
+    )
+
+
+def test_duplicate_username_is_refused(runner: CliRunner, database_url: str) -> None:
+    runner.invoke(main, ["account", "create", "dave", "--database-url", database_url])
+    result = runner.invoke(main, ["account", "create", "dave", "--database-url", database_url])
+    assert result.exit_code == 1
+    assert "already exists" in result.stderr
+
+
+def test_db_upgrade_brings_a_database_to_head(runner: CliRunner, database_url: str) -> None:
+    result = runner.invoke(main, ["db", "upgrade", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    store = Store.from_url(database_url)
+    assert current_revision(store.engine) == head_revision()
+    store.dispose()

@@ -1,0 +1,202 @@
+"""Against a real `callblock serve` process: the vectors, racing writers, the first start."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conformance.runner import run_file
+from tests.conftest import Credentials
+from tests.helpers import V2
+
+pytestmark = pytest.mark.server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def callblock(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "callblock", *args, "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+
+
+def start_server(database_url: str) -> Server:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBLOCK_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "callblock",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stdout.read() if process.stdout else ''}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return Server(url, process)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+def stop_server(server: Server) -> str:
+    server.process.terminate()
+    out, _ = server.process.communicate(timeout=30)
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Server, dict[str, Credentials]]]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('served') / 'callblock.db'}"
+    accounts = {}
+    for username in ("main", "other"):
+        out = callblock("account", "create", username, database_url=database_url).stdout
+        accounts[username] = Credentials(username, out.strip().splitlines()[-1])
+    server = start_server(database_url)
+    yield server, accounts
+    log = stop_server(server)
+    for credentials in accounts.values():
+        assert credentials.key not in log  # keys never reach the log
+
+
+def test_every_v2_vector_passes_against_a_real_server(
+    served: tuple[Server, dict[str, Credentials]],
+) -> None:
+    server, accounts = served
+
+    async def run() -> int:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            return await run_file(client, "cloudagent-v2.json", accounts)
+
+    assert asyncio.run(run()) > 0
+
+
+def test_racing_writers_against_a_real_server(
+    served: tuple[Server, dict[str, Credentials]],
+) -> None:
+    server, accounts = served
+    main = accounts["main"]
+
+    async def run() -> tuple[Counter[int], list[int], int]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            creates = await asyncio.gather(
+                *(
+                    client.post(
+                        V2,
+                        json={
+                            "name": "Served race",
+                            "description": f"try {i}",
+                            "blockNumbers": "9000000000",
+                        },
+                        headers=main.basic,
+                    )
+                    for i in range(20)
+                )
+            )
+            winner = next(r for r in creates if r.status_code == 200)
+            group_id = winner.json()["output"]["lastInsertId"]
+            adds = await asyncio.gather(
+                *(
+                    client.put(
+                        V2,
+                        json={"Id": group_id, "blockNumbers": str(9300000000 + i)},
+                        headers=main.basic,
+                    )
+                    for i in range(40)
+                )
+            )
+            # Every added number is in the group: deleting them all finds all forty.
+            numbers = [str(9300000000 + i) for i in range(40)]
+            removed = await client.request(
+                "DELETE", V2, json={"id": group_id, "blockNumbers": numbers}, headers=main.basic
+            )
+            return (
+                Counter(r.status_code for r in creates),
+                [r.status_code for r in adds],
+                removed.json()["output"]["deleted"],
+            )
+
+    creates, adds, removed = asyncio.run(run())
+    assert creates == {200: 1, 409: 19}
+    assert adds == [200] * 40
+    assert removed == 40
+
+
+def test_first_serve_creates_demo_and_prints_a_working_curl(tmp_path: Path) -> None:
+    server = start_server(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        time.sleep(0.2)
+        assert server.process.stdout is not None
+        lines = []
+        while not any("curl " in line for line in lines):
+            lines.append(server.process.stdout.readline())
+        curl = shlex.split(next(line for line in lines if "curl " in line))
+        user, key = curl[curl.index("-u") + 1].split(":", 1)
+        body = curl[curl.index("-d") + 1]
+        assert curl[-1].startswith(server.url)
+        response = httpx.post(
+            curl[-1],
+            content=body,
+            auth=(user, key),
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["message"] == "created"
+        assert any(key in line and "demo" in line for line in lines)
+    finally:
+        stop_server(server)
+
+
+def test_serve_reuses_an_existing_database_without_a_new_demo(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'used.db'}"
+    callblock("account", "create", "alice", database_url=database_url)
+    server = start_server(database_url)
+    log = stop_server(server)
+    assert "demo" not in log
+    listing = callblock("account", "list", database_url=database_url).stdout
+    assert re.search(r"^alice\s", listing, re.MULTILINE)
+    assert "demo" not in listing
