@@ -38,7 +38,8 @@ def test_account_create_in_an_empty_directory_uses_the_default_database(
     result = runner.invoke(main, ["account", "create", "alice"])
     assert result.exit_code == 0, result.output
     key = result.stdout.strip().splitlines()[-1]
-    assert key.startswith("cbk_") and " " not in key
+    assert key.startswith("cbk_")
+    assert " " not in key
     assert (tmp_path / "callblock.db").exists()
     assert authenticates("sqlite:///./callblock.db", "alice", key)
 
@@ -55,7 +56,8 @@ def test_database_url_from_flag_or_environment(
     assert result.exit_code == 0, result.output
     assert "flagged" in runner.invoke(main, ["account", "list", "--database-url", by_flag]).stdout
     listing = runner.invoke(main, ["account", "list"]).stdout
-    assert "envied" in listing and "flagged" not in listing
+    assert "envied" in listing
+    assert "flagged" not in listing
     # The flag also works before the command.
     result = runner.invoke(main, ["--database-url", by_flag, "account", "list"])
     assert "flagged" in result.stdout
@@ -90,7 +92,8 @@ def test_account_list_never_shows_keys(runner: CliRunner, database_url: str) -> 
     key = created.stdout.strip().splitlines()[-1]
     listing = runner.invoke(main, ["account", "list", "--database-url", database_url])
     assert listing.exit_code == 0
-    assert key not in listing.stdout and key[:12] not in listing.stdout
+    assert key not in listing.stdout
+    assert key[:12] not in listing.stdout
     row = next(line for line in listing.stdout.splitlines() if line.startswith("carol"))
     assert row.split()[:4] == ["carol", "US", "America/Chicago", "BASIC_AUTH"]
 

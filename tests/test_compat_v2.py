@@ -142,6 +142,9 @@ async def test_unknown_fields_are_ignored(
         (b'{"name": "\xff\xfe"}', "application/json"),
         (b"[" * 100_000 + b"]" * 100_000, "application/json"),
         (b"\x00\x01\x02", "application/octet-stream"),
+        (b'{"name": NaN}', "application/json"),
+        (b'{"name": Infinity}', "application/json"),
+        (b'{"blockNumbers": [1e999]}', "application/json"),
         (b"--boundary\r\nbroken", "multipart/form-data; boundary=boundary"),
         (b"name=%ff%fe", "application/x-www-form-urlencoded"),
     ],
@@ -403,7 +406,7 @@ async def test_expiry_is_read_in_the_account_time_zone(
         " 2099-12-31 23:59:59",
         "2099-12-31 24:00:00",
         4102444799,
-        "２０９９-12-31 23:59:59",
+        "\uff12\uff10\uff19\uff19-12-31 23:59:59"  # fullwidth digits,
         "9999-12-31 23:59:59 ",
     ],
 )

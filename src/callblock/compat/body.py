@@ -7,6 +7,7 @@ The result is one flat mapping of field name to value. Form fields that repeat, 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
@@ -60,9 +61,20 @@ async def decode_fields(headers: Headers, body: bytes) -> Fields:
     return _json_object(body)
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 reads as inf, which no JSON answer can echo
+        raise ValueError(f"number out of range: {text[:20]}")
+    return number
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _json_object(body: bytes) -> Fields:
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_float=_finite_float, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:  # ValueError covers bad UTF-8 too
         raise InvalidBody from exc
     if not isinstance(value, dict):
