@@ -19,6 +19,13 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+@pytest.fixture
+def migrated(store: Store, database_url: str) -> str:
+    """The database URL, after the schema is in place (a shared database is never migrated
+    silently; see test_a_server_database_must_be_migrated_on_purpose)."""
+    return database_url
+
+
 def authenticates(database_url: str, username: str, key: str) -> bool:
     store = Store.from_url(database_url)
     try:
@@ -63,18 +70,18 @@ def test_database_url_from_flag_or_environment(
     assert "flagged" in result.stdout
 
 
-def test_account_key_issues_an_additional_working_key(runner: CliRunner, database_url: str) -> None:
-    first = runner.invoke(main, ["account", "create", "bob", "--database-url", database_url])
-    second = runner.invoke(main, ["account", "key", "bob", "--database-url", database_url])
+def test_account_key_issues_an_additional_working_key(runner: CliRunner, migrated: str) -> None:
+    first = runner.invoke(main, ["account", "create", "bob", "--database-url", migrated])
+    second = runner.invoke(main, ["account", "key", "bob", "--database-url", migrated])
     assert second.exit_code == 0, second.output
     key1 = first.stdout.strip().splitlines()[-1]
     key2 = second.stdout.strip().splitlines()[-1]
     assert key1 != key2
-    assert authenticates(database_url, "bob", key1)
-    assert authenticates(database_url, "bob", key2)
+    assert authenticates(migrated, "bob", key1)
+    assert authenticates(migrated, "bob", key2)
 
 
-def test_account_list_never_shows_keys(runner: CliRunner, database_url: str) -> None:
+def test_account_list_never_shows_keys(runner: CliRunner, migrated: str) -> None:
     created = runner.invoke(
         main,
         [
@@ -86,11 +93,11 @@ def test_account_list_never_shows_keys(runner: CliRunner, database_url: str) -> 
             "--timezone",
             "America/Chicago",
             "--database-url",
-            database_url,
+            migrated,
         ],
     )
     key = created.stdout.strip().splitlines()[-1]
-    listing = runner.invoke(main, ["account", "list", "--database-url", database_url])
+    listing = runner.invoke(main, ["account", "list", "--database-url", migrated])
     assert listing.exit_code == 0
     assert key not in listing.stdout
     assert key[:12] not in listing.stdout
@@ -108,20 +115,18 @@ def test_account_list_never_shows_keys(runner: CliRunner, database_url: str) -> 
     ],
 )
 def test_bad_input_is_a_clear_error(
-    runner: CliRunner, database_url: str, args: list[str], message: str
+    runner: CliRunner, migrated: str, args: list[str], message: str
 ) -> None:
-    result = runner.invoke(main, [*args, "--database-url", database_url])
+    result = runner.invoke(main, [*args, "--database-url", migrated])
     assert result.exit_code == 1
     assert message in result.stderr
     assert "Traceback" not in result.output
-    assert (
-        "ok" not in runner.invoke(main, ["account", "list", "--database-url", database_url]).stdout
-    )
+    assert "ok" not in runner.invoke(main, ["account", "list", "--database-url", migrated]).stdout
 
 
-def test_duplicate_username_is_refused(runner: CliRunner, database_url: str) -> None:
-    runner.invoke(main, ["account", "create", "dave", "--database-url", database_url])
-    result = runner.invoke(main, ["account", "create", "dave", "--database-url", database_url])
+def test_duplicate_username_is_refused(runner: CliRunner, migrated: str) -> None:
+    runner.invoke(main, ["account", "create", "dave", "--database-url", migrated])
+    result = runner.invoke(main, ["account", "create", "dave", "--database-url", migrated])
     assert result.exit_code == 1
     assert "already exists" in result.stderr
 
@@ -132,3 +137,33 @@ def test_db_upgrade_brings_a_database_to_head(runner: CliRunner, database_url: s
     store = Store.from_url(database_url)
     assert current_revision(store.engine) == head_revision()
     store.dispose()
+
+
+# SQLite files are migrated on open instead: see the empty-directory test.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_server_database_must_be_migrated_on_purpose(
+    runner: CliRunner, database_url: str
+) -> None:
+    result = runner.invoke(main, ["account", "create", "erin", "--database-url", database_url])
+    assert result.exit_code == 1
+    assert "callblock db upgrade" in result.stderr
+    assert runner.invoke(main, ["db", "upgrade", "--database-url", database_url]).exit_code == 0
+    result = runner.invoke(main, ["account", "create", "erin", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+psycopg://nobody:secret@127.0.0.1:1/none", "cannot open the database"),
+        ("not a url", "unusable database URL"),
+        ("sqlite:////nonexistent-dir/x/y.db", "cannot open the database"),
+    ],
+)
+def test_unusable_database_is_a_clear_error(runner: CliRunner, url: str, message: str) -> None:
+    for args in (["account", "list"], ["db", "upgrade"]):
+        result = runner.invoke(main, [*args, "--database-url", url])
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr
+        assert "secret" not in result.stderr
+        assert "Traceback" not in result.output

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from callblock.domain import (
     DEFAULT_REGION,
@@ -43,16 +45,31 @@ def _database_url(ctx: click.Context, given: str | None) -> str:
     return given or root_given or Settings().database_url
 
 
+def _shown(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _store(url: str) -> Store:
+    try:
+        return Store.from_url(url)
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise click.ClickException(f"unusable database URL {_shown(url)}: {exc}") from exc
+
+
 def _service(ctx: click.Context, database_url: str | None) -> Service:
     url = _database_url(ctx, database_url)
-    store = Store.from_url(url)
+    store = _store(url)
+    ctx.call_on_close(store.dispose)
     try:
         ensure_current(store.engine)
     except SchemaOutdated as exc:
         raise click.ClickException(str(exc)) from exc
-    except StoreUnavailable as exc:
-        raise click.ClickException(f"cannot open the database: {exc}") from exc
-    ctx.call_on_close(store.dispose)
+    except (StoreUnavailable, OperationalError) as exc:
+        raise click.ClickException(f"cannot open the database {_shown(url)}: {exc}") from exc
     return Service(store)
 
 
@@ -193,9 +210,12 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, database_url: str | None) -> None:
     """Migrate the database to the newest schema."""
-    store = Store.from_url(_database_url(ctx, database_url))
+    url = _database_url(ctx, database_url)
+    store = _store(url)
     try:
         upgrade(store.engine)
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot open the database {_shown(url)}: {exc}") from exc
     finally:
         store.dispose()
     click.echo("database is at the newest schema")
