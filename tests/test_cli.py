@@ -167,3 +167,23 @@ def test_unusable_database_is_a_clear_error(runner: CliRunner, url: str, message
         assert message in result.stderr
         assert "secret" not in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_set_auth_switches_the_mode(runner: CliRunner, migrated: str) -> None:
+    runner.invoke(main, ["account", "create", "frank", "--database-url", migrated])
+    result = runner.invoke(
+        main, ["account", "set-auth", "frank", "TOKEN_AUTH", "--database-url", migrated]
+    )
+    assert result.exit_code == 0, result.output
+    listing = runner.invoke(main, ["account", "list", "--database-url", migrated]).stdout
+    assert "TOKEN_AUTH" in next(line for line in listing.splitlines() if line.startswith("frank"))
+    refused = runner.invoke(
+        main, ["account", "set-auth", "frank", "OAUTH", "--database-url", migrated]
+    )
+    assert refused.exit_code == 2
+    assert "OAUTH" in refused.stderr
+    missing = runner.invoke(
+        main, ["account", "set-auth", "ghost", "BASIC_AUTH", "--database-url", migrated]
+    )
+    assert missing.exit_code == 1
+    assert "no account named 'ghost'" in missing.stderr

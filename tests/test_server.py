@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conformance.runner import run_file
+from tests.conformance.runner import accounts_of, load_file, run_file
 from tests.conftest import Credentials
 from tests.helpers import V2
 
@@ -46,11 +46,13 @@ def callblock(*args: str, database_url: str) -> subprocess.CompletedProcess[str]
 class Server:
     url: str
     process: subprocess.Popen[str]
+    database_url: str
 
 
-def start_server(database_url: str) -> Server:
+def start_server(database_url: str, **settings: str) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBLOCK_")}
+    env.update({f"CALLBLOCK_{name.upper()}": value for name, value in settings.items()})
     process = subprocess.Popen(
         [
             sys.executable,
@@ -74,7 +76,7 @@ def start_server(database_url: str) -> Server:
             raise RuntimeError(f"server exited: {process.stdout.read() if process.stdout else ''}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return Server(url, process)
+                return Server(url, process, database_url)
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
@@ -164,6 +166,62 @@ def test_racing_writers_against_a_real_server(
     assert creates == {200: 1, 409: 19}
     assert adds == [200] * 40
     assert removed == 40
+
+
+@pytest.fixture(scope="module")
+def served_ca_apis(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Server, dict[str, Credentials]]]:
+    vectors = "cloudagent-ca-apis.json"
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('ca') / 'callblock.db'}"
+    accounts = {}
+    for username, mode in accounts_of(vectors).items():
+        out = callblock("account", "create", username, database_url=database_url).stdout
+        accounts[username] = Credentials(username, out.strip().splitlines()[-1])
+        callblock("account", "set-auth", username, mode, database_url=database_url)
+    server = start_server(database_url, secret_key=load_file(vectors)["secret_key"])
+    yield server, accounts
+    log = stop_server(server)
+    for credentials in accounts.values():
+        assert credentials.key not in log
+    assert "eyJ" not in log  # no token (a JWT starts so) reaches the log
+
+
+def test_every_ca_apis_vector_passes_against_a_real_server(
+    served_ca_apis: tuple[Server, dict[str, Credentials]],
+) -> None:
+    server, accounts = served_ca_apis
+
+    async def run() -> int:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            return await run_file(client, "cloudagent-ca-apis.json", accounts)
+
+    assert asyncio.run(run()) > 0
+
+
+def test_token_limit_holds_under_racing_requests_on_a_real_server(
+    served_ca_apis: tuple[Server, dict[str, Credentials]],
+) -> None:
+    server, _ = served_ca_apis
+    out = callblock("account", "create", "racer", database_url=server.database_url).stdout
+    key = out.strip().splitlines()[-1]
+    callblock("account", "set-auth", "racer", "TOKEN_AUTH", database_url=server.database_url)
+
+    async def run() -> Counter[int]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        "/ca_apis/CAToken/generateToken",
+                        json={"userName": "racer"},
+                        headers={"apiKey": key},
+                    )
+                    for _ in range(14)
+                )
+            )
+        return Counter(r.status_code for r in responses)
+
+    assert asyncio.run(run()) == {200: 10, 429: 4}
 
 
 def test_first_serve_creates_demo_and_prints_a_working_curl(tmp_path: Path) -> None:

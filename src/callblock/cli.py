@@ -15,6 +15,7 @@ from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
     AccountNotFound,
+    AuthMode,
     DomainError,
     InvalidInput,
     StoreUnavailable,
@@ -179,6 +180,23 @@ def account_key(ctx: click.Context, username: str, database_url: str | None) -> 
         raise _fail(exc) from exc
     click.echo(f"new API key id {issued.key_id} for {issued.account.username}, shown once:")
     click.echo(issued.key)
+
+
+@account.command("set-auth")
+@click.argument("username")
+@click.argument("mode", type=click.Choice([m.value for m in AuthMode], case_sensitive=False))
+@database_option
+@click.pass_context
+def account_set_auth(
+    ctx: click.Context, username: str, mode: str, database_url: str | None
+) -> None:
+    """Choose how the account authenticates on /ca_apis: API key header or token."""
+    service = _service(ctx, database_url)
+    try:
+        account = service.set_auth_mode(username, AuthMode(mode.upper()))
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{account.username} now uses {account.auth_mode} on /ca_apis")
 
 
 @account.command("list")

@@ -32,6 +32,7 @@ class Surface(enum.StrEnum):
     """Which door a change came through; recorded on entries and audit events."""
 
     COMPAT_V2 = "compat-v2"
+    COMPAT_CA_APIS = "compat-ca-apis"
     CLI = "cli"
 
 
@@ -69,6 +70,21 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupById:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupByName:
+    """A group named case-insensitively, as ``name_key`` compares names."""
+
+    name: str
+
+
+GroupRef = GroupById | GroupByName
+
+
+@dataclass(frozen=True, slots=True)
 class RequestedNumber:
     """One number of a request: the input as the client sent it and its E.164 form."""
 
@@ -85,6 +101,18 @@ class DomainError(Exception):
 
 class AuthenticationFailed(DomainError):
     """Unknown user, wrong or revoked key, or malformed credentials. Never says which."""
+
+
+class TokenExpired(DomainError):
+    """A genuine token of this account whose lifetime is over."""
+
+
+class TokenAuthDisabled(DomainError):
+    """Tokens asked for by an account that authenticates with API keys."""
+
+
+class TokenLimitExceeded(DomainError):
+    """The account has had its tokens for this rolling hour."""
 
 
 class GroupNotFound(DomainError):

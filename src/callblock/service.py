@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,18 +27,31 @@ from callblock.domain import (
     Action,
     Actor,
     AuthenticationFailed,
+    AuthMode,
     FieldProblem,
     Group,
+    GroupById,
     GroupNotFound,
+    GroupRef,
     InvalidInput,
     ProblemCode,
     RequestedNumber,
     Surface,
+    TokenAuthDisabled,
+    TokenExpired,
+    TokenLimitExceeded,
     clean_username,
     name_key,
     split_repeats,
 )
 from callblock.store import Store, queries
+from callblock.tokens import (
+    LIMIT_WINDOW,
+    TOKEN_LIFETIME,
+    TOKENS_PER_HOUR,
+    InvalidToken,
+    TokenCodec,
+)
 
 Clock = Callable[[], datetime]
 KEY_PREFIX = "cbk_"
@@ -92,9 +107,14 @@ class NumbersRemoved:
 
 
 class Service:
-    def __init__(self, store: Store, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, store: Store, clock: Clock = system_clock, secret_key: str | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self._secret_key = secret_key
+        self._codec: TokenCodec | None = None
+        self._codec_lock = threading.Lock()
 
     # --- accounts and keys ---------------------------------------------------------------
 
@@ -146,6 +166,91 @@ class Service:
         account, key_id = found
         return Actor(account=account, key_id=key_id, surface=surface)
 
+    def set_auth_mode(self, username: str, mode: AuthMode) -> Account:
+        with self.store.write() as conn:
+            account = queries.set_auth_mode(conn, username, mode)
+        if account is None:
+            raise AccountNotFound(username)
+        return account
+
+    def authenticate_by_mode(
+        self, username: str, api_key: str | None, token: str | None, surface: Surface
+    ) -> Actor:
+        """Authenticate with the credential the account's mode asks for; the other is refused."""
+        with self.store.read() as conn:
+            account = queries.account_by_username(conn, username)
+        if account is None:
+            raise AuthenticationFailed
+        if account.auth_mode is AuthMode.TOKEN_AUTH:
+            if not token:
+                raise AuthenticationFailed
+            return self.authenticate_token(username, token, surface)
+        if not api_key:
+            raise AuthenticationFailed
+        return self.authenticate(username, api_key, surface)
+
+    # --- tokens --------------------------------------------------------------------------
+
+    def issue_token(self, username: str, api_key: str) -> str:
+        """A new token for a TOKEN_AUTH account; every earlier token of it stops working."""
+        actor = self.authenticate(username, api_key, Surface.COMPAT_CA_APIS)
+        account = actor.account
+        if account.auth_mode is not AuthMode.TOKEN_AUTH:
+            raise TokenAuthDisabled
+        assert actor.key_id is not None
+        codec = self._token_codec()
+        issued_at = self.clock().replace(microsecond=0)
+        expires_at = issued_at + TOKEN_LIFETIME
+        jti = uuid.uuid4().hex
+        with self.store.write() as conn:
+            # The row lock makes count-then-insert atomic across workers and nodes.
+            queries.lock_account(conn, account.id)
+            window_start = issued_at - LIMIT_WINDOW
+            if queries.tokens_issued_since(conn, account.id, window_start) >= TOKENS_PER_HOUR:
+                raise TokenLimitExceeded
+            queries.insert_token(
+                conn,
+                account_id=account.id,
+                key_id=actor.key_id,
+                jti=jti,
+                issued_at=issued_at,
+                expires_at=expires_at,
+            )
+            queries.prune_tokens(conn, account.id, window_start)
+        return codec.encode(account.username, jti, issued_at, expires_at)
+
+    def authenticate_token(self, username: str, token: str, surface: Surface) -> Actor:
+        try:
+            claims = self._token_codec().decode(token)
+        except InvalidToken as exc:
+            raise AuthenticationFailed from exc
+        if claims.username != username:
+            raise AuthenticationFailed
+        if claims.expires_at <= self.clock():
+            raise TokenExpired
+        with self.store.read() as conn:
+            account = queries.account_by_username(conn, username)
+            current = None if account is None else queries.current_token(conn, account.id)
+        if account is None or current is None or account.auth_mode is not AuthMode.TOKEN_AUTH:
+            raise AuthenticationFailed
+        jti, key_id = current
+        if not secrets.compare_digest(jti, claims.jti):
+            raise AuthenticationFailed
+        return Actor(account=account, key_id=key_id, surface=surface)
+
+    def _token_codec(self) -> TokenCodec:
+        """The codec on the configured secret, or on the one kept in the database."""
+        with self._codec_lock:
+            if self._codec is None:
+                secret = self._secret_key
+                if secret is None:
+                    with self.store.write() as conn:
+                        secret = queries.server_secret(
+                            conn, "token_signing_key", secrets.token_urlsafe(48), self.clock()
+                        )
+                self._codec = TokenCodec(secret)
+            return self._codec
+
     # --- groups and numbers --------------------------------------------------------------
 
     def create_group(
@@ -177,7 +282,7 @@ class Service:
     def add_numbers(
         self,
         actor: Actor,
-        group_id: int | None,
+        group_ref: GroupRef,
         numbers: Sequence[RequestedNumber],
         expires_at: datetime | None,
     ) -> NumbersAdded:
@@ -187,7 +292,7 @@ class Service:
         now = self.clock()
         account_id = actor.account.id
         with self.store.write() as conn:
-            group = self._group(conn, account_id, group_id)
+            group = self._group(conn, account_id, group_ref)
             existing = queries.numbers_in_groups(conn, account_id, group.id, written)
             queries.upsert_entries(
                 conn,
@@ -203,15 +308,14 @@ class Service:
         return NumbersAdded(group, written, repeats, new=len(set(written) - existing))
 
     def remove_numbers(
-        self, actor: Actor, group_id: int | None, numbers: Sequence[RequestedNumber]
+        self, actor: Actor, group_ref: GroupRef | None, numbers: Sequence[RequestedNumber]
     ) -> NumbersRemoved:
-        """Remove numbers from one group, or from every group of the account (group_id None)."""
+        """Remove numbers from one group, or from every group of the account (no group)."""
         distinct = list(dict.fromkeys(n.e164 for n in numbers))
         now = self.clock()
         account_id = actor.account.id
         with self.store.write() as conn:
-            if group_id is not None:
-                self._group(conn, account_id, group_id)
+            group_id = None if group_ref is None else self._group(conn, account_id, group_ref).id
             present = queries.numbers_in_groups(conn, account_id, group_id, distinct)
             removed = [n for n in distinct if n in present]
             if removed:
@@ -228,8 +332,11 @@ class Service:
     # --- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _group(conn: Connection, account_id: int, group_id: int | None) -> Group:
-        group = None if group_id is None else queries.group_of_account(conn, account_id, group_id)
+    def _group(conn: Connection, account_id: int, ref: GroupRef) -> Group:
+        if isinstance(ref, GroupById):
+            group = queries.group_of_account(conn, account_id, ref.id)
+        else:
+            group = queries.group_by_name(conn, account_id, name_key(ref.name.strip()))
         if group is None:
             raise GroupNotFound
         return group

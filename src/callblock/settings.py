@@ -19,6 +19,12 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL of the store: a SQLite file or postgresql+psycopg://...",
     )
+    secret_key: str | None = Field(
+        None,
+        min_length=32,
+        description="Signing key of API tokens, shared by every worker and node. Unset: one is "
+        "generated once and kept in the database.",
+    )
     max_body_bytes: int = Field(
         1024 * 1024, gt=0, description="Largest request body accepted by the API, in bytes."
     )

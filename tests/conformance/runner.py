@@ -22,9 +22,23 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RANGE = re.compile(r"@range\((\d+),(\d+)\)")
 
 
+DEFAULT_ACCOUNTS = {"main": "BASIC_AUTH", "other": "BASIC_AUTH"}
+
+
+def load_file(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((HERE / name).read_text("utf-8"))
+    return document
+
+
 def load(name: str) -> list[dict[str, Any]]:
-    cases: list[dict[str, Any]] = json.loads((HERE / name).read_text("utf-8"))["cases"]
+    cases: list[dict[str, Any]] = load_file(name)["cases"]
     return cases
+
+
+def accounts_of(name: str) -> dict[str, str]:
+    """The accounts a file needs, username to API authentication mode."""
+    accounts: dict[str, str] = load_file(name).get("accounts", DEFAULT_ACCOUNTS)
+    return accounts
 
 
 def substitute(value: Any, saved: Mapping[str, Any]) -> Any:
@@ -48,12 +62,18 @@ def auth_headers(auth: str, accounts: Mapping[str, Credentials]) -> dict[str, st
     if auth == "none":
         return {}
     scheme, _, rest = auth.partition(":")
-    assert scheme == "basic", f"unknown auth {auth!r}"
+    if scheme == "bearer":
+        return {"Authorization": f"Bearer {rest}"}
+    if scheme == "token":
+        return {"Authorization": rest}
     username, _, wrong = rest.partition(":")
     known = accounts.get(username)
     key = known.key if known else "cbk_" + "x" * 43
     if wrong:
         key = key + "wrong"
+    if scheme == "apikey":
+        return {"apiKey": key}
+    assert scheme == "basic", f"unknown auth {auth!r}"
     return Credentials(username, key).basic
 
 

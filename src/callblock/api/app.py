@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from callblock import __version__
-from callblock.compat import v2, wire
+from callblock.compat import ca_apis, v2, wire
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
@@ -25,7 +25,7 @@ def open_service(settings: Settings) -> Service:
     """The service on the configured store, its schema brought up to date where allowed."""
     store = Store.from_url(settings.database_url)
     ensure_current(store.engine)
-    return Service(store)
+    return Service(store, secret_key=settings.secret_key)
 
 
 class AnyMethod:
@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app = FastAPI(title="callblock", version=__version__, lifespan=lifespan)
     app.state.service = service
     app.state.settings = settings
-    app.router.routes.append(Route(v2.PATH, AnyMethod(v2.endpoint), include_in_schema=False))
+    compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}
+    for path, endpoint in compat.items():
+        app.router.routes.append(Route(path, AnyMethod(endpoint), include_in_schema=False))
     for prefix in COMPAT_PREFIXES:
         app.router.routes.append(
             Route(prefix + "/{rest:path}", AnyMethod(_compat_not_found), include_in_schema=False)

@@ -21,3 +21,15 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not colon or not username or not password:
         return None
     return username, password
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, or of a bare ``Authorization: <token>``."""
+    if not header:
+        return None
+    parts = header.split()
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        return parts[1]
+    if len(parts) == 1:
+        return parts[0]
+    return None

@@ -21,3 +21,7 @@ class BodyTooLarge(CompatError):
 
 class MissingParameters(CompatError):
     """A required key is absent (or null)."""
+
+
+class MissingUsername(CompatError):
+    """Token generation without a ``userName``."""

@@ -27,6 +27,7 @@ from callblock.domain import (
 MAX_NUMBERS_PER_REQUEST = 100
 NUMBERS_FIELDS = ("blockNumbers", "blockNumber")
 ID_FIELDS = ("Id", "id")
+GROUP_NAME_FIELD = "groupName"
 _EXPIRY_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _EXPIRY_FORMAT = "%Y-%m-%d %H:%M:%S"
 _MAX_GROUP_ID = 2**63 - 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -11,13 +11,22 @@ from starlette.responses import Response
 
 from callblock.compat import wire
 from callblock.compat.body import Fields
-from callblock.compat.errors import BodyTooLarge, InvalidBody, MethodNotAllowed, MissingParameters
+from callblock.compat.errors import (
+    BodyTooLarge,
+    InvalidBody,
+    MethodNotAllowed,
+    MissingParameters,
+    MissingUsername,
+)
 from callblock.domain import (
     AuthenticationFailed,
     GroupNotFound,
     InvalidInput,
     NameTaken,
     StoreUnavailable,
+    TokenAuthDisabled,
+    TokenExpired,
+    TokenLimitExceeded,
 )
 
 log = logging.getLogger("callblock.compat")
@@ -35,6 +44,8 @@ def to_response(exc: Exception, fields: Fields) -> Response:
             return wire.method_not_allowed()
         case AuthenticationFailed():
             return wire.authentication_failed()
+        case TokenExpired():
+            return wire.token_expired()
         case BodyTooLarge():
             return wire.body_too_large()
         case InvalidBody():
@@ -55,11 +66,28 @@ def to_response(exc: Exception, fields: Fields) -> Response:
             return wire.internal_error()
 
 
+def to_token_response(exc: Exception, fields: Fields) -> Response:
+    """The token endpoint answers its own refusals in its own shape."""
+    match exc:
+        case MissingUsername():
+            return wire.token_refused(400, "UserName is null")
+        case AuthenticationFailed():
+            return wire.token_refused(401, "Invalid userName or apiKey")
+        case TokenAuthDisabled():
+            return wire.token_refused(403, "Token authentication is not enabled")
+        case TokenLimitExceeded():
+            return wire.token_refused(429, "Token generation limit exceeded")
+        case _:
+            return to_response(exc, fields)
+
+
 @asynccontextmanager
-async def answer_errors() -> AsyncIterator[Answer]:
+async def answer_errors(
+    mapping: Callable[[Exception, Fields], Response] = to_response,
+) -> AsyncIterator[Answer]:
     """Run an endpoint body; any exception becomes its documented compat answer."""
     answer = Answer()
     try:
         yield answer
     except Exception as exc:
-        answer.response = to_response(exc, answer.fields)
+        answer.response = mapping(exc, answer.fields)

@@ -21,8 +21,8 @@ PATH = "/CAServicesV3/blockNumberGroupV2.php"
 
 _OPERATIONS: dict[str, Callable[[Service, Actor, Fields], Response]] = {
     "POST": operations.create,
-    "PUT": operations.add_by_id,
-    "DELETE": operations.remove_by_id,
+    "PUT": operations.add,
+    "DELETE": operations.remove,
 }
 
 

@@ -64,6 +64,19 @@ def internal_error() -> Response:
     return error(500, "Internal error")
 
 
+def token_expired() -> Response:
+    return response(401, {"status": "false", "message": "Token Expired", "data": None})
+
+
+def token_refused(status: int, message: str) -> Response:
+    """The token endpoint's own error shape."""
+    return response(status, {"status": "false", "message": message, "data": None})
+
+
+def token_issued(token: str) -> Response:
+    return response(200, {"token": token, "message": ""})
+
+
 def _shown(value: Any) -> str:
     """A field value as the client sent it, for messages like ``Name (<value>) ...``."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

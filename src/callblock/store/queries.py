@@ -16,7 +16,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from callblock.domain import Account, AuthMode, Group, NameTaken, UsernameTaken
-from callblock.store.tables import accounts, api_keys, audit_events, entries, groups
+from callblock.store.tables import (
+    accounts,
+    api_keys,
+    audit_events,
+    entries,
+    groups,
+    server_secrets,
+    tokens,
+)
 
 # Well under SQLite's bound-parameter limit; also keeps PostgreSQL statements modest.
 CHUNK = 500
@@ -112,6 +120,18 @@ def account_by_key(conn: Connection, username: str, key_hash: str) -> tuple[Acco
     return None if row is None else (_account(row), row.key_id)
 
 
+def lock_account(conn: Connection, account_id: int) -> None:
+    """Hold the account row until the transaction ends (SQLite: the write lock already does)."""
+    conn.execute(select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
+
+
+def set_auth_mode(conn: Connection, username: str, mode: AuthMode) -> Account | None:
+    conn.execute(
+        update(accounts).where(accounts.c.username == username).values(auth_mode=mode.value)
+    )
+    return account_by_username(conn, username)
+
+
 def bump_data_version(conn: Connection, account_id: int) -> None:
     conn.execute(
         update(accounts)
@@ -147,6 +167,15 @@ def insert_group(
     except IntegrityError as exc:
         raise NameTaken(name) from exc
     return Group(group_id, account_id, name, description)
+
+
+def group_by_name(conn: Connection, account_id: int, key: str) -> Group | None:
+    row = conn.execute(
+        select(groups.c.id, groups.c.account_id, groups.c.name, groups.c.description).where(
+            groups.c.name_key == key, groups.c.account_id == account_id
+        )
+    ).first()
+    return None if row is None else Group(row.id, row.account_id, row.name, row.description)
 
 
 def group_of_account(conn: Connection, account_id: int, group_id: int) -> Group | None:
@@ -266,3 +295,75 @@ def record_audit(
             sample=json.dumps(touched[:AUDIT_SAMPLE]),
         )
     )
+
+
+# --- tokens and secrets ------------------------------------------------------------------------
+
+
+def tokens_issued_since(conn: Connection, account_id: int, since: datetime) -> int:
+    count: int = conn.execute(
+        select(func.count()).where(tokens.c.account_id == account_id, tokens.c.issued_at > since)
+    ).scalar_one()
+    return count
+
+
+def insert_token(
+    conn: Connection,
+    *,
+    account_id: int,
+    key_id: int,
+    jti: str,
+    issued_at: datetime,
+    expires_at: datetime,
+) -> None:
+    conn.execute(
+        tokens.insert().values(
+            account_id=account_id,
+            key_id=key_id,
+            jti=jti,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+    )
+
+
+def prune_tokens(conn: Connection, account_id: int, before: datetime) -> None:
+    """Forget tokens issued before ``before``: outside the limit window and superseded."""
+    newest = (
+        select(func.max(tokens.c.id)).where(tokens.c.account_id == account_id).scalar_subquery()
+    )
+    conn.execute(
+        tokens.delete().where(
+            tokens.c.account_id == account_id,
+            tokens.c.issued_at < before,
+            tokens.c.id != newest,
+        )
+    )
+
+
+def current_token(conn: Connection, account_id: int) -> tuple[str, int] | None:
+    """(jti, key id) of the account's newest token, if its key is still active."""
+    row = conn.execute(
+        select(tokens.c.jti, tokens.c.key_id, api_keys.c.revoked_at)
+        .join(api_keys, api_keys.c.id == tokens.c.key_id)
+        .where(tokens.c.account_id == account_id)
+        .order_by(tokens.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return row.jti, row.key_id
+
+
+def server_secret(conn: Connection, name: str, candidate: str, now: datetime) -> str:
+    """The stored secret ``name``; ``candidate`` becomes it if none is stored yet."""
+    insert = _upsert(conn)
+    conn.execute(
+        insert(server_secrets)
+        .values(name=name, value=candidate, created_at=now)
+        .on_conflict_do_nothing(index_elements=[server_secrets.c.name])
+    )
+    value: str = conn.execute(
+        select(server_secrets.c.value).where(server_secrets.c.name == name)
+    ).scalar_one()
+    return value

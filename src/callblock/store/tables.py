@@ -130,3 +130,27 @@ audit_events = Table(
     Column("sample", Text, nullable=False),
     Index("ix_audit_events_account_id_id", "account_id", "id"),
 )
+
+# Issued tokens: the newest one of an account is the only valid one, and the rows of the last
+# hour are the rolling window of the generation limit. Older rows are pruned on issue.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    # The API key that generated the token: revoking the key ends its tokens.
+    Column("key_id", Id, ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("jti", String(64), nullable=False, unique=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_tokens_account_issued", "account_id", "issued_at"),
+)
+
+# Secrets every worker and node must share (the token signing key when none is configured).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
