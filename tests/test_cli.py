@@ -158,6 +158,8 @@ def test_a_server_database_must_be_migrated_on_purpose(
         ("postgresql+psycopg://nobody:secret@127.0.0.1:1/none", "cannot open the database"),
         ("not a url", "unusable database URL"),
         ("sqlite:////nonexistent-dir/x/y.db", "cannot open the database"),
+        ("sqlite://", "in-memory SQLite"),
+        ("sqlite:///:memory:", "in-memory SQLite"),
     ],
 )
 def test_unusable_database_is_a_clear_error(runner: CliRunner, url: str, message: str) -> None:
@@ -187,3 +189,14 @@ def test_set_auth_switches_the_mode(runner: CliRunner, migrated: str) -> None:
     )
     assert missing.exit_code == 1
     assert "no account named 'ghost'" in missing.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1"])
+def test_a_bad_setting_is_a_clear_error(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CALLBLOCK_MAX_BODY_BYTES", value)
+    result = runner.invoke(main, ["serve"])
+    assert result.exit_code == 1
+    assert "CALLBLOCK_MAX_BODY_BYTES" in result.stderr
+    assert "Traceback" not in result.output

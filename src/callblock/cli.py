@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -40,10 +41,21 @@ def database_option(command: F) -> F:
     )(command)
 
 
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CALLBLOCK_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(f"invalid setting: {problems}") from exc
+
+
 def _database_url(ctx: click.Context, given: str | None) -> str:
     # Flag on the command, then flag before it, then the environment, then the default.
     root_given = ctx.find_root().params.get("database_url")
-    return given or root_given or Settings().database_url
+    return given or root_given or _settings().database_url
 
 
 def _shown(url: str) -> str:
@@ -108,6 +120,7 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None) ->
     """Run the API server."""
     import uvicorn
 
+    _settings()  # fail here, clearly, rather than in each worker
     url = _database_url(ctx, database_url)
     # Workers build the app from the environment, so the flag travels there.
     os.environ["CALLBLOCK_DATABASE_URL"] = url

@@ -197,8 +197,9 @@ def clean_description(raw: object) -> str | None:
     text = raw.strip()
     if not DESCRIPTION_MIN <= len(text) <= DESCRIPTION_MAX:
         return None
-    # Control characters and lone surrogates cannot be stored as text by every engine.
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
+    # NUL and lone surrogates cannot be stored as text by every engine (PostgreSQL refuses
+    # NUL; a lone surrogate has no UTF-8 form); other control characters are kept.
+    if "\x00" in text or any(unicodedata.category(c) == "Cs" for c in text):
         return None
     return text
 

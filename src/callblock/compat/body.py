@@ -20,7 +20,11 @@ from starlette.requests import Request
 from callblock.compat.errors import BodyTooLarge, InvalidBody
 
 Fields = dict[str, Any]
-_MAX_FORM_FIELDS = 1000
+# The body size limit already bounds a form; this only stops pathological part counts.
+_MAX_FORM_FIELDS = 200_000
+# Form keys that PHP clients repeat to send a list even without the `[]` spelling.
+_LIST_KEYS = frozenset({"blockNumbers", "blockNumber"})
+_MAX_INT_DIGITS = 4000  # under Python's int/str conversion limit of 4300
 _PHP_LIST_KEY = re.compile(r"^(?P<name>[^\[\]]+)\[[0-9]*\]$")
 
 
@@ -61,11 +65,21 @@ async def decode_fields(headers: Headers, body: bytes) -> Fields:
     return _json_object(body)
 
 
-def _finite_float(text: str) -> float:
+class RawNumber(str):
+    """A JSON number no Python int or float holds exactly (over 4300 digits, or beyond a
+    float's range): kept as its text, so that it is an invalid value rather than an
+    unreadable body."""
+
+    __slots__ = ()
+
+
+def _json_int(text: str) -> int | RawNumber:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else RawNumber(text)
+
+
+def _json_float(text: str) -> float | RawNumber:
     number = float(text)
-    if not math.isfinite(number):  # 1e999 reads as inf, which no JSON answer can echo
-        raise ValueError(f"number out of range: {text[:20]}")
-    return number
+    return number if math.isfinite(number) else RawNumber(text)
 
 
 def _not_json(constant: str) -> Any:
@@ -74,7 +88,9 @@ def _not_json(constant: str) -> Any:
 
 def _json_object(body: bytes) -> Fields:
     try:
-        value = json.loads(body, parse_float=_finite_float, parse_constant=_not_json)
+        value = json.loads(
+            body, parse_int=_json_int, parse_float=_json_float, parse_constant=_not_json
+        )
     except (ValueError, RecursionError) as exc:  # ValueError covers bad UTF-8 too
         raise InvalidBody from exc
     if not isinstance(value, dict):
@@ -118,11 +134,13 @@ async def _multipart(headers: Headers, body: bytes) -> Fields:
 
 
 def _collect(pairs: Iterable[tuple[str, str]]) -> Fields:
+    """Form pairs to fields as PHP reads them: ``key[]`` makes a list, a repeated plain key
+    keeps its last value (except the numbers fields, where repeating is a list)."""
     fields: Fields = {}
     for raw_key, value in pairs:
         match = _PHP_LIST_KEY.match(raw_key)
         key = match.group("name") if match else raw_key
-        if match or key in fields:
+        if match or (key in fields and key in _LIST_KEYS):
             current = fields.get(key)
             if isinstance(current, list):
                 current.append(value)

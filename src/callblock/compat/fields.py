@@ -73,11 +73,16 @@ def parse_group_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    elif isinstance(value, str) and _is_id_text(value.strip()):
         number = int(value.strip())
     else:
         return None
     return number if 1 <= number <= _MAX_GROUP_ID else None
+
+
+def _is_id_text(text: str) -> bool:
+    # Longer than any 64-bit id can be: answered as not found without converting.
+    return text.isascii() and text.isdigit() and len(text) <= 19
 
 
 def _text(value: Any) -> Any:
@@ -141,9 +146,14 @@ class FieldCheck:
             return None
         try:
             local = datetime.strptime(value, _EXPIRY_FORMAT)
-            return local.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
-        except (ValueError, OverflowError):
+        except ValueError:
             return None
+        try:
+            return local.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
+        except OverflowError:
+            # Late on 9999-12-31 west of UTC: past the last instant a datetime holds. Such an
+            # expiry is "never, in practice"; the last representable instant stands for it.
+            return datetime.max.replace(tzinfo=UTC)
 
     def done(self) -> None:
         if self.problems:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from callblock.compat import wire
@@ -58,6 +59,9 @@ def to_response(exc: Exception, fields: Fields) -> Response:
             return wire.invalid_group_id()
         case NameTaken():
             return wire.name_exists(fields.get("name", exc.name))
+        case ClientDisconnect():
+            log.info("client disconnected before its body was read")
+            return wire.invalid_body()  # nobody reads it; a status for the access log
         case StoreUnavailable():
             log.warning("store unavailable: %s", exc)
             return wire.unavailable()

@@ -33,6 +33,9 @@ def create_store_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
+    if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
+        # Every pooled connection would see a different, empty database.
+        raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
 
     engine = create_engine(
         parsed,
