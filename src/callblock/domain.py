@@ -12,9 +12,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Final, Generic, TypeVar
 
-from callblock.numbers import InvalidNumber, normalise
+from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+
+T = TypeVar("T")
 
 NAME_MIN, NAME_MAX = 2, 50
 DESCRIPTION_MIN, DESCRIPTION_MAX = 2, 50
@@ -33,13 +35,34 @@ class Surface(enum.StrEnum):
 
     COMPAT_V2 = "compat-v2"
     COMPAT_CA_APIS = "compat-ca-apis"
+    V1 = "v1"
     CLI = "cli"
 
 
 class Action(enum.StrEnum):
     CREATE = "create"
     ADD = "add"
+    EXPIRE_REFRESH = "expire-refresh"  # an add that only re-set expiries of present entries
     REMOVE = "remove"
+    RENAME = "rename"
+    UPDATE = "update"  # description or direction changed
+    DELETE = "delete"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    BOTH = "both"
+
+
+class EntryStatus(enum.StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    ALL = "all"
+
+
+# Caller IDs that mean "withheld"; an inbound check of one is blocked where the account says so.
+WITHHELD_CALLER_IDS = frozenset({"", "anonymous", "private", "unknown", "withheld"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +73,7 @@ class Account:
     timezone: str
     auth_mode: AuthMode
     created_at: datetime
+    block_anonymous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +91,61 @@ class Group:
     account_id: int
     name: str
     description: str
+    direction: Direction = Direction.BOTH
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDetail:
+    group: Group
+    created_at: datetime
+    updated_at: datetime
+    active: int
+    expired: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    group_id: int
+    pattern: str  # E.164 number, or E.164 prefix ending in "*"
+    expires_at: datetime | None
+    note: str | None
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a number is blocked: an entry or prefix of a group, or an account rule."""
+
+    group_id: int | None
+    group_name: str | None
+    pattern: str
+    expires_at: datetime | None
+    rule: str  # "number", "prefix" or "block_anonymous"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    at: datetime
+    key_id: int | None
+    surface: str
+    action: str
+    group_id: int | None
+    count: int
+    sample: list[str]
+    detail: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing: its items, the total matching, and where the next page starts."""
+
+    items: list[T]
+    total: int
+    next_after: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +216,10 @@ class AccountNotFound(DomainError):
         self.username = username
 
 
+class InvalidCursor(DomainError):
+    """A pagination cursor that this service did not hand out."""
+
+
 class StoreUnavailable(DomainError):
     """The database cannot be reached or stayed locked past the busy timeout."""
 
@@ -190,12 +273,12 @@ def clean_group_name(raw: object) -> str | None:
     return name if all(_name_char_allowed(c) for c in name) else None
 
 
-def clean_description(raw: object) -> str | None:
+def clean_description(raw: object, minimum: int = DESCRIPTION_MIN) -> str | None:
     """The trimmed description, or None when too short, too long or not storable text."""
     if not isinstance(raw, str):
         return None
     text = raw.strip()
-    if not DESCRIPTION_MIN <= len(text) <= DESCRIPTION_MAX:
+    if not minimum <= len(text) <= DESCRIPTION_MAX:
         return None
     # NUL and lone surrogates cannot be stored as text by every engine (PostgreSQL refuses
     # NUL; a lone surrogate has no UTF-8 form); other control characters are kept.
@@ -210,9 +293,12 @@ def name_key(name: str) -> str:
 
 
 def parse_numbers(
-    items: Sequence[object], region: str
+    items: Sequence[object], region: str, *, prefixes: bool = False
 ) -> tuple[list[RequestedNumber], list[object]]:
-    """Normalise each item; return (valid numbers in order, offending inputs as sent)."""
+    """Normalise each item; return (valid numbers in order, offending inputs as sent).
+
+    With ``prefixes``, an input ending in ``*`` is read as a prefix pattern.
+    """
     valid: list[RequestedNumber] = []
     invalid: list[object] = []
     for item in items:
@@ -221,7 +307,10 @@ def parse_numbers(
             invalid.append(item)
             continue
         try:
-            valid.append(RequestedNumber(raw=item, e164=normalise(text, region)))
+            if prefixes and is_pattern(text):
+                valid.append(RequestedNumber(raw=item, e164=normalise_prefix(text, region)))
+            else:
+                valid.append(RequestedNumber(raw=item, e164=normalise(text, region)))
         except InvalidNumber:
             invalid.append(item)
     return valid, invalid

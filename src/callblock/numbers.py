@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import phonenumbers
 
-__all__ = ["InvalidNumber", "normalise"]
+__all__ = ["PREFIX_MARK", "InvalidNumber", "is_pattern", "normalise", "normalise_prefix"]
+
+PREFIX_MARK = "*"
+_MAX_E164_DIGITS = 15
 
 _SEPARATORS = str.maketrans("", "", " -.()")
 # Longer than any real number with generous formatting; refuse early rather than parse junk.
@@ -60,3 +63,40 @@ def normalise(raw: str, region: str) -> str:
     if parsed.extension or not phonenumbers.is_valid_number(parsed):
         raise InvalidNumber(raw)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_pattern(text: str) -> bool:
+    """Whether an input asks for a prefix entry (``+91140*``, ``140*``)."""
+    return text.strip().endswith(PREFIX_MARK)
+
+
+def normalise_prefix(raw: str, region: str) -> str:
+    """The E.164 prefix pattern (``+91140*``) of ``raw``, read with default ``region``.
+
+    The part before ``*`` is international (``+``/``00``) or national, in which case the
+    region's country code is put in front of it and its national prefix (``0`` in India)
+    dropped. The pattern must name a real country code and at least one digit after it:
+    a whole country is not a prefix entry.
+    """
+    text = raw.strip()
+    if not text.endswith(PREFIX_MARK) or len(text) > _MAX_INPUT_CHARS:
+        raise InvalidNumber(raw)
+    body = text[: -len(PREFIX_MARK)].translate(_SEPARATORS)
+    if body.startswith("+"):
+        digits = body[1:]
+    elif body.startswith("00"):
+        digits = body[2:]
+    else:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        trunk = metadata.national_prefix if metadata is not None else None
+        if trunk and body.startswith(trunk):
+            body = body[len(trunk) :]
+        digits = str(phonenumbers.country_code_for_region(region)) + body
+    if not _is_ascii_digits(digits) or len(digits) > _MAX_E164_DIGITS:
+        raise InvalidNumber(raw)
+    for length in (1, 2, 3):
+        if int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            if len(digits) <= length:
+                raise InvalidNumber(raw)
+            return "+" + digits + PREFIX_MARK
+    raise InvalidNumber(raw)

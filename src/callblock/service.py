@@ -8,12 +8,15 @@ counter and the audit trail.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -22,18 +25,26 @@ from sqlalchemy import Connection
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
+    WITHHELD_CALLER_IDS,
     Account,
     AccountNotFound,
     Action,
     Actor,
+    AuditEvent,
     AuthenticationFailed,
     AuthMode,
+    Direction,
+    Entry,
+    EntryStatus,
     FieldProblem,
     Group,
     GroupById,
+    GroupDetail,
     GroupNotFound,
     GroupRef,
     InvalidInput,
+    Match,
+    Page,
     ProblemCode,
     RequestedNumber,
     Surface,
@@ -44,6 +55,8 @@ from callblock.domain import (
     name_key,
     split_repeats,
 )
+from callblock.index import AccountIndex, IndexedGroup, build, expiry_stamp
+from callblock.numbers import InvalidNumber, normalise
 from callblock.store import Store, queries
 from callblock.tokens import (
     LIMIT_WINDOW,
@@ -55,6 +68,10 @@ from callblock.tokens import (
 
 Clock = Callable[[], datetime]
 KEY_PREFIX = "cbk_"
+# How long a process trusts a key it has already checked before asking the store again: the
+# bound on how late a key revoked, or an account changed, through another process is noticed.
+AUTH_CACHE_SECONDS = 1.0
+log = logging.getLogger("callblock.service")
 
 
 def system_clock() -> datetime:
@@ -97,6 +114,32 @@ class NumbersAdded:
     def inserted(self) -> int:
         return len(self.written)
 
+    @property
+    def updated(self) -> int:
+        return self.inserted - self.new
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    input: object
+    number: str | None  # E.164, or None when the input is not a number
+    matches: list[Match]
+    error: str | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.matches)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCheck:
+    """One input of a batch check: its E.164 form (None if invalid) and blocking groups."""
+
+    input: object
+    number: str | None
+    group_ids: list[int]
+    error: str | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class NumbersRemoved:
@@ -115,6 +158,12 @@ class Service:
         self._secret_key = secret_key
         self._codec: TokenCodec | None = None
         self._codec_lock = threading.Lock()
+        self._indexes: dict[int, AccountIndex] = {}
+        self._index_lock = threading.RLock()
+        self.index_loaded = False
+        self.index_refreshed_at: float | None = None  # monotonic
+        # key hash -> (monotonic time checked, account, key id)
+        self._auth_cache: dict[str, tuple[float, Account, int]] = {}
 
     # --- accounts and keys ---------------------------------------------------------------
 
@@ -157,20 +206,51 @@ class Service:
 
     def authenticate(self, username: str, key: str, surface: Surface) -> Actor:
         """The actor for a username and API key; AuthenticationFailed whatever is wrong."""
-        if not username or not key.startswith(KEY_PREFIX):
+        actor = self.authenticate_key(key, surface)
+        if actor.account.username != username:
             raise AuthenticationFailed
+        return actor
+
+    def authenticate_key(self, key: str, surface: Surface) -> Actor:
+        """The actor for an API key alone (keys are unique across accounts)."""
+        if not key.startswith(KEY_PREFIX):
+            raise AuthenticationFailed
+        key_hash = hash_key(key)
+        cached = self._auth_cache.get(key_hash)
+        if cached is not None and time.monotonic() - cached[0] < AUTH_CACHE_SECONDS:
+            return Actor(account=cached[1], key_id=cached[2], surface=surface)
         with self.store.read() as conn:
-            found = queries.account_by_key(conn, username, hash_key(key))
+            found = queries.account_by_key_hash(conn, key_hash)
         if found is None:
+            self._auth_cache.pop(key_hash, None)
             raise AuthenticationFailed
         account, key_id = found
+        self._auth_cache[key_hash] = (time.monotonic(), account, key_id)
         return Actor(account=account, key_id=key_id, surface=surface)
+
+    def _forget_credentials(self, account_id: int) -> None:
+        for key_hash, (_, account, _) in list(self._auth_cache.items()):
+            if account.id == account_id:
+                self._auth_cache.pop(key_hash, None)
+
+    def set_block_anonymous(self, account: Account, value: bool) -> Account:
+        with self.store.write() as conn:
+            queries.set_block_anonymous(conn, account.id, value)
+            queries.bump_auth_version(conn, account.id)
+            updated = queries.account_by_username(conn, account.username)
+        self._forget_credentials(account.id)
+        if updated is None:
+            raise AccountNotFound(account.username)
+        return updated
 
     def set_auth_mode(self, username: str, mode: AuthMode) -> Account:
         with self.store.write() as conn:
             account = queries.set_auth_mode(conn, username, mode)
+            if account is not None:
+                queries.bump_auth_version(conn, account.id)
         if account is None:
             raise AccountNotFound(username)
+        self._forget_credentials(account.id)
         return account
 
     def authenticate_by_mode(
@@ -260,24 +340,135 @@ class Service:
         description: str,
         numbers: Sequence[RequestedNumber],
         expires_at: datetime | None,
+        direction: Direction = Direction.BOTH,
+        note: str | None = None,
     ) -> GroupCreated:
         first, repeats = split_repeats(numbers)
         stored = [n.e164 for n in first]
         now = self.clock()
         account_id = actor.account.id
         with self.store.write() as conn:
-            group = queries.insert_group(conn, account_id, name, name_key(name), description, now)
-            queries.upsert_entries(
-                conn,
-                account_id=account_id,
-                group_id=group.id,
-                numbers=stored,
-                expires_at=expires_at,
-                source=actor.surface.value,
-                now=now,
+            group = queries.insert_group(
+                conn, account_id, name, name_key(name), description, now, direction
             )
-            self._changed(conn, actor, Action.CREATE, group.id, stored, now)
+            if stored:
+                queries.upsert_entries(
+                    conn,
+                    account_id=account_id,
+                    group_id=group.id,
+                    numbers=stored,
+                    expires_at=expires_at,
+                    source=actor.surface.value,
+                    now=now,
+                    note=note,
+                )
+            version = self._changed(conn, actor, Action.CREATE, group.id, stored, now)
+
+        def apply(index: AccountIndex) -> None:
+            index.put_group(IndexedGroup(group.id, group.name, group.direction))
+            index.upsert(group.id, stored, expiry_stamp(expires_at))
+
+        self._apply(account_id, version, apply)
         return GroupCreated(group, stored, repeats)
+
+    def list_groups(
+        self, actor: Actor, *, name: str | None, after: int | None, limit: int
+    ) -> Page[GroupDetail]:
+        now = self.clock()
+        account_id = actor.account.id
+        with self.store.read() as conn:
+            items = queries.group_details(
+                conn, account_id, now=now, name=name, after_id=after, limit=limit + 1
+            )
+            total = queries.count_groups(conn, account_id, name)
+        return _page(items[:limit], total, len(items) > limit, lambda g: g.group.id)
+
+    def group_detail(self, actor: Actor, group_id: int) -> GroupDetail:
+        with self.store.read() as conn:
+            found = queries.group_details(
+                conn, actor.account.id, now=self.clock(), group_id=group_id
+            )
+        if not found:
+            raise GroupNotFound
+        return found[0]
+
+    def update_group(
+        self,
+        actor: Actor,
+        group_id: int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        direction: Direction | None = None,
+    ) -> GroupDetail:
+        """Rename, redescribe or redirect a group; each given field changes, others stay."""
+        now = self.clock()
+        account_id = actor.account.id
+        with self.store.write() as conn:
+            group = self._group(conn, account_id, GroupById(group_id))
+            values: dict[str, Any] = {}
+            if name is not None and name != group.name:
+                values.update(name=name, name_key=name_key(name))
+            if description is not None and description != group.description:
+                values["description"] = description
+            if direction is not None and direction is not group.direction:
+                values["direction"] = direction.value
+            version = None
+            if values:
+                queries.update_group(conn, group, {**values, "updated_at": now})
+                renamed = "name" in values
+                detail: dict[str, Any] = {k: v for k, v in values.items() if k != "name_key"}
+                if renamed:
+                    detail["previous_name"] = group.name
+                action = Action.RENAME if renamed else Action.UPDATE
+                version = self._changed(conn, actor, action, group.id, [], now, detail=detail)
+            changed = self._group(conn, account_id, GroupById(group_id))
+        if version is not None:
+            self._apply(
+                account_id,
+                version,
+                lambda index: index.put_group(
+                    IndexedGroup(changed.id, changed.name, changed.direction)
+                ),
+            )
+        return self.group_detail(actor, group_id)
+
+    def delete_group(self, actor: Actor, group_id: int) -> None:
+        now = self.clock()
+        account_id = actor.account.id
+        with self.store.write() as conn:
+            group = self._group(conn, account_id, GroupById(group_id))
+            removed = queries.delete_group(conn, group.id)
+            version = self._changed(
+                conn,
+                actor,
+                Action.DELETE,
+                group.id,
+                [],
+                now,
+                count=removed,
+                detail={"name": group.name},
+            )
+        self._apply(account_id, version, lambda index: index.drop_group(group_id))
+
+    def list_entries(
+        self,
+        actor: Actor,
+        group_id: int,
+        *,
+        status: EntryStatus,
+        q: str | None,
+        after: int | None,
+        limit: int,
+    ) -> Page[Entry]:
+        now = self.clock()
+        with self.store.read() as conn:
+            group = self._group(conn, actor.account.id, GroupById(group_id))
+            items = queries.list_entries(
+                conn, group.id, status=status, q=q, now=now, after_id=after, limit=limit + 1
+            )
+            total = queries.count_entries(conn, group.id, status=status, q=q, now=now)
+        return _page(items[:limit], total, len(items) > limit, lambda e: e.id)
 
     def add_numbers(
         self,
@@ -285,6 +476,7 @@ class Service:
         group_ref: GroupRef,
         numbers: Sequence[RequestedNumber],
         expires_at: datetime | None,
+        note: str | None = None,
     ) -> NumbersAdded:
         """Add numbers; a number already in the group gets the new expiry."""
         first, repeats = split_repeats(numbers)
@@ -302,10 +494,18 @@ class Service:
                 expires_at=expires_at,
                 source=actor.surface.value,
                 now=now,
+                note=note,
             )
             queries.touch_group(conn, group.id, now)
-            self._changed(conn, actor, Action.ADD, group.id, written, now)
-        return NumbersAdded(group, written, repeats, new=len(set(written) - existing))
+            new = len(set(written) - existing)
+            action = Action.ADD if new or not written else Action.EXPIRE_REFRESH
+            version = self._changed(conn, actor, action, group.id, written, now)
+        self._apply(
+            account_id,
+            version,
+            lambda index: index.upsert(group.id, written, expiry_stamp(expires_at)),
+        )
+        return NumbersAdded(group, written, repeats, new=new)
 
     def remove_numbers(
         self, actor: Actor, group_ref: GroupRef | None, numbers: Sequence[RequestedNumber]
@@ -314,6 +514,7 @@ class Service:
         distinct = list(dict.fromkeys(n.e164 for n in numbers))
         now = self.clock()
         account_id = actor.account.id
+        version = None
         with self.store.write() as conn:
             group_id = None if group_ref is None else self._group(conn, account_id, group_ref).id
             present = queries.numbers_in_groups(conn, account_id, group_id, distinct)
@@ -321,13 +522,147 @@ class Service:
             if removed:
                 for touched in queries.delete_entries(conn, account_id, group_id, removed):
                     queries.touch_group(conn, touched, now)
-                self._changed(conn, actor, Action.REMOVE, group_id, removed, now)
+                version = self._changed(conn, actor, Action.REMOVE, group_id, removed, now)
+        if version is not None:
+            self._apply(account_id, version, lambda index: index.remove(group_id, removed))
         return NumbersRemoved(
             group_id=group_id,
             found=[n.e164 for n in numbers if n.e164 in present],
             missing=[n for n in numbers if n.e164 not in present],
             deleted=len(removed),
         )
+
+    # --- checks --------------------------------------------------------------------------
+
+    def check(self, actor: Actor, raw: str, direction: Direction | None) -> CheckResult:
+        """Is ``raw`` blocked for this account now? Answered from memory, never the store."""
+        account = actor.account
+        if (
+            direction is Direction.INBOUND
+            and account.block_anonymous
+            and raw.strip().lower() in WITHHELD_CALLER_IDS
+        ):
+            rule = Match(None, None, raw.strip().lower(), None, "block_anonymous")
+            return CheckResult(raw, None, [rule])
+        try:
+            e164 = normalise(raw, account.region)
+        except InvalidNumber:
+            return CheckResult(raw, None, [], error="not a valid phone number")
+        index = self._account_index(account.id)
+        return CheckResult(raw, e164, index.matches(e164, direction, self.clock().timestamp()))
+
+    def check_many(
+        self, actor: Actor, inputs: Sequence[object], direction: Direction | None
+    ) -> list[BatchCheck]:
+        account = actor.account
+        index = self._account_index(account.id)
+        now = self.clock().timestamp()
+        withheld = direction is Direction.INBOUND and account.block_anonymous
+        results: list[BatchCheck] = []
+        for item in inputs:
+            if not isinstance(item, str):
+                results.append(BatchCheck(item, None, [], "not a string"))
+                continue
+            if withheld and item.strip().lower() in WITHHELD_CALLER_IDS:
+                results.append(BatchCheck(item, None, [], "withheld caller ID: blocked"))
+                continue
+            try:
+                e164 = normalise(item, account.region)
+            except InvalidNumber:
+                results.append(BatchCheck(item, None, [], "not a valid phone number"))
+                continue
+            results.append(BatchCheck(item, e164, index.blocking_groups(e164, direction, now)))
+        return results
+
+    # --- audit ---------------------------------------------------------------------------
+
+    def audit(
+        self,
+        actor: Actor,
+        *,
+        group_id: int | None,
+        number: str | None,
+        since: datetime | None,
+        before: int | None,
+        limit: int,
+    ) -> Page[AuditEvent]:
+        account_id = actor.account.id
+        with self.store.read() as conn:
+            items = queries.audit_events_of(
+                conn,
+                account_id,
+                group_id=group_id,
+                number=number,
+                since=since,
+                before_id=before,
+                limit=limit + 1,
+            )
+            total = queries.count_audit_events(
+                conn, account_id, group_id=group_id, number=number, since=since
+            )
+        return _page(items[:limit], total, len(items) > limit, lambda e: e.id)
+
+    # --- the check index -----------------------------------------------------------------
+
+    def load_index(self) -> None:
+        """Load every account's index (at start); readiness waits for this."""
+        self.refresh_index(load_all=True)
+        self.index_loaded = True
+
+    def refresh_index(self, *, load_all: bool = False) -> int:
+        """Reload the index of every loaded account whose change counter moved elsewhere.
+
+        Returns how many accounts were reloaded. Called by the refresher every
+        ``index_refresh_seconds``: the bound on how late another process's write is seen.
+        """
+        with self.store.read() as conn:
+            versions = queries.data_versions(conn)
+        reloaded = 0
+        for account_id, version in versions.items():
+            current = self._indexes.get(account_id)
+            if (current is None and load_all) or (
+                current is not None and current.version != version
+            ):
+                self._reload(account_id)
+                reloaded += 1
+        for gone in set(self._indexes) - set(versions):
+            self._indexes.pop(gone, None)
+        self.index_refreshed_at = time.monotonic()
+        return reloaded
+
+    def index_size(self) -> int:
+        return sum(index.size for index in list(self._indexes.values()))
+
+    def _account_index(self, account_id: int) -> AccountIndex:
+        index = self._indexes.get(account_id)
+        if index is None:
+            index = self._reload(account_id)
+        return index
+
+    def _reload(self, account_id: int) -> AccountIndex:
+        with self._index_lock:
+            now = self.clock()
+            with self.store.read() as conn:
+                version = queries.data_version(conn, account_id) or 0
+                groups = [
+                    IndexedGroup(g.id, g.name, g.direction)
+                    for g in queries.groups_of_account(conn, account_id)
+                ]
+                index = build(version, groups, queries.active_entries(conn, account_id, now))
+            self._indexes[account_id] = index
+            return index
+
+    def _apply(self, account_id: int, version: int, change: Callable[[AccountIndex], None]) -> None:
+        """Bring this process's index up to ``version`` after its own committed write."""
+        with self._index_lock:
+            index = self._indexes.get(account_id)
+            if index is None or index.version >= version:
+                return  # not loaded here (loads when first checked), or already newer
+            if index.version == version - 1:
+                change(index)
+                index.version = version
+            else:  # another process wrote in between: its change is not in memory yet
+                self._reload(account_id)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -349,9 +684,15 @@ class Service:
         group_id: int | None,
         numbers: Sequence[str],
         now: datetime,
-    ) -> None:
-        """Every write ends here: bump the account's change counter and audit the change."""
-        queries.bump_data_version(conn, actor.account.id)
+        *,
+        count: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Every write ends here: bump the account's change counter and audit the change.
+
+        Returns the new value of the counter.
+        """
+        version = queries.bump_data_version(conn, actor.account.id)
         queries.record_audit(
             conn,
             at=now,
@@ -361,7 +702,14 @@ class Service:
             action=action.value,
             group_id=group_id,
             numbers=numbers,
+            count=count,
+            detail=detail,
         )
+        return version
+
+
+def _page(items: list[Any], total: int, more: bool, key: Callable[[Any], int]) -> Page[Any]:
+    return Page(items=items, total=total, next_after=key(items[-1]) if more and items else None)
 
 
 def _new_key(conn: Connection, account_id: int, now: datetime) -> tuple[int, str]:

@@ -7,7 +7,7 @@ once, into domain errors.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,11 +15,24 @@ from sqlalchemy import Connection, Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from callblock.domain import Account, AuthMode, Group, NameTaken, UsernameTaken
+from callblock.domain import (
+    Account,
+    AuditEvent,
+    AuthMode,
+    Direction,
+    Entry,
+    EntryStatus,
+    Group,
+    GroupDetail,
+    NameTaken,
+    UsernameTaken,
+    name_key,
+)
 from callblock.store.tables import (
     accounts,
     api_keys,
     audit_events,
+    audit_numbers,
     entries,
     groups,
     server_secrets,
@@ -28,7 +41,7 @@ from callblock.store.tables import (
 
 # Well under SQLite's bound-parameter limit; also keeps PostgreSQL statements modest.
 CHUNK = 500
-AUDIT_SAMPLE = 20
+AUDIT_SAMPLE = 100
 
 T = TypeVar("T")
 
@@ -46,7 +59,21 @@ def _account(row: Any) -> Account:
         timezone=row.timezone,
         auth_mode=AuthMode(row.auth_mode),
         created_at=row.created_at,
+        block_anonymous=bool(row.block_anonymous),
     )
+
+
+def _group(row: Any) -> Group:
+    return Group(row.id, row.account_id, row.name, row.description, Direction(row.direction))
+
+
+_GROUP_COLUMNS = (
+    groups.c.id,
+    groups.c.account_id,
+    groups.c.name,
+    groups.c.description,
+    groups.c.direction,
+)
 
 
 # --- accounts and keys ----------------------------------------------------------------------
@@ -69,7 +96,7 @@ def insert_account(
         ).scalar_one()
     except IntegrityError as exc:
         raise UsernameTaken(username) from exc
-    return Account(account_id, username, region, timezone, AuthMode.BASIC_AUTH, now)
+    return Account(account_id, username, region, timezone, AuthMode.BASIC_AUTH, now, False)
 
 
 def account_by_username(conn: Connection, username: str) -> Account | None:
@@ -132,12 +159,52 @@ def set_auth_mode(conn: Connection, username: str, mode: AuthMode) -> Account | 
     return account_by_username(conn, username)
 
 
-def bump_data_version(conn: Connection, account_id: int) -> None:
+def account_by_key_hash(conn: Connection, key_hash: str) -> tuple[Account, int] | None:
+    """The account and key id of an active key with this hash, whoever it belongs to."""
+    row = conn.execute(
+        select(accounts, api_keys.c.id.label("key_id"))
+        .join(api_keys, api_keys.c.account_id == accounts.c.id)
+        .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else (_account(row), row.key_id)
+
+
+def set_block_anonymous(conn: Connection, account_id: int, value: bool) -> None:
+    conn.execute(update(accounts).where(accounts.c.id == account_id).values(block_anonymous=value))
+
+
+def bump_auth_version(conn: Connection, account_id: int) -> None:
     conn.execute(
         update(accounts)
         .where(accounts.c.id == account_id)
-        .values(data_version=accounts.c.data_version + 1)
+        .values(auth_version=accounts.c.auth_version + 1)
     )
+
+
+def bump_data_version(conn: Connection, account_id: int) -> int:
+    """Advance the account's change counter; return its new value."""
+    version: int = conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(data_version=accounts.c.data_version + 1)
+        .returning(accounts.c.data_version)
+    ).scalar_one()
+    return version
+
+
+def data_versions(conn: Connection) -> dict[int, int]:
+    """Every account's change counter."""
+    return {
+        row.id: row.data_version
+        for row in conn.execute(select(accounts.c.id, accounts.c.data_version))
+    }
+
+
+def data_version(conn: Connection, account_id: int) -> int | None:
+    version: int | None = conn.execute(
+        select(accounts.c.data_version).where(accounts.c.id == account_id)
+    ).scalar()
+    return version
 
 
 # --- groups ----------------------------------------------------------------------------------
@@ -150,6 +217,7 @@ def insert_group(
     name_key: str,
     description: str,
     now: datetime,
+    direction: Direction = Direction.BOTH,
 ) -> Group:
     try:
         group_id = conn.execute(
@@ -159,6 +227,7 @@ def insert_group(
                 name=name,
                 name_key=name_key,
                 description=description,
+                direction=direction.value,
                 created_at=now,
                 updated_at=now,
             )
@@ -166,25 +235,100 @@ def insert_group(
         ).scalar_one()
     except IntegrityError as exc:
         raise NameTaken(name) from exc
-    return Group(group_id, account_id, name, description)
+    return Group(group_id, account_id, name, description, direction)
 
 
 def group_by_name(conn: Connection, account_id: int, key: str) -> Group | None:
     row = conn.execute(
-        select(groups.c.id, groups.c.account_id, groups.c.name, groups.c.description).where(
-            groups.c.name_key == key, groups.c.account_id == account_id
-        )
+        select(*_GROUP_COLUMNS).where(groups.c.name_key == key, groups.c.account_id == account_id)
     ).first()
-    return None if row is None else Group(row.id, row.account_id, row.name, row.description)
+    return None if row is None else _group(row)
 
 
 def group_of_account(conn: Connection, account_id: int, group_id: int) -> Group | None:
     row = conn.execute(
-        select(groups.c.id, groups.c.account_id, groups.c.name, groups.c.description).where(
-            groups.c.id == group_id, groups.c.account_id == account_id
-        )
+        select(*_GROUP_COLUMNS).where(groups.c.id == group_id, groups.c.account_id == account_id)
     ).first()
-    return None if row is None else Group(row.id, row.account_id, row.name, row.description)
+    return None if row is None else _group(row)
+
+
+def groups_of_account(conn: Connection, account_id: int) -> list[Group]:
+    rows = conn.execute(select(*_GROUP_COLUMNS).where(groups.c.account_id == account_id))
+    return [_group(row) for row in rows]
+
+
+def _counts(now: datetime) -> tuple[Any, Any]:
+    active = func.count(entries.c.id).filter(
+        (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now)
+    )
+    expired = func.count(entries.c.id).filter(entries.c.expires_at <= now)
+    return active.label("active"), expired.label("expired")
+
+
+def _name_filter(query: Any, name: str | None) -> Any:
+    if name:
+        pattern = "%" + _like_escape(name_key(name)) + "%"
+        query = query.where(groups.c.name_key.like(pattern, escape="\\"))
+    return query
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def group_details(
+    conn: Connection,
+    account_id: int,
+    *,
+    now: datetime,
+    group_id: int | None = None,
+    name: str | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> list[GroupDetail]:
+    """Groups of the account with their active and expired entry counts, in id order."""
+    active, expired = _counts(now)
+    query = (
+        select(*_GROUP_COLUMNS, groups.c.created_at, groups.c.updated_at, active, expired)
+        .select_from(groups.outerjoin(entries, entries.c.group_id == groups.c.id))
+        .where(groups.c.account_id == account_id)
+        .group_by(*_GROUP_COLUMNS, groups.c.created_at, groups.c.updated_at)
+        .order_by(groups.c.id)
+    )
+    if group_id is not None:
+        query = query.where(groups.c.id == group_id)
+    if after_id is not None:
+        query = query.where(groups.c.id > after_id)
+    query = _name_filter(query, name)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        GroupDetail(_group(row), row.created_at, row.updated_at, row.active, row.expired)
+        for row in conn.execute(query)
+    ]
+
+
+def count_groups(conn: Connection, account_id: int, name: str | None) -> int:
+    query = select(func.count()).select_from(groups).where(groups.c.account_id == account_id)
+    count: int = conn.execute(_name_filter(query, name)).scalar_one()
+    return count
+
+
+def update_group(conn: Connection, group: Group, values: dict[str, Any]) -> None:
+    try:
+        conn.execute(update(groups).where(groups.c.id == group.id).values(**values))
+    except IntegrityError as exc:
+        raise NameTaken(str(values.get("name", group.name))) from exc
+
+
+def delete_group(conn: Connection, group_id: int) -> int:
+    """Delete the group and its entries; return how many entries it had."""
+    count: int = conn.execute(
+        select(func.count()).where(entries.c.group_id == group_id)
+    ).scalar_one()
+    conn.execute(entries.delete().where(entries.c.group_id == group_id))
+    conn.execute(groups.delete().where(groups.c.id == group_id))
+    return count
 
 
 def touch_group(conn: Connection, group_id: int, now: datetime) -> None:
@@ -207,8 +351,10 @@ def upsert_entries(
     expires_at: datetime | None,
     source: str,
     now: datetime,
+    note: str | None = None,
 ) -> None:
-    """Insert each number into the group, or refresh its expiry when already there."""
+    """Insert each number into the group, or refresh its expiry (and note, if one is given)
+    when already there."""
     insert = _upsert(conn)
     for chunk in _chunks(numbers):
         statement: Insert = insert(entries).values(
@@ -219,6 +365,7 @@ def upsert_entries(
                     "number": number,
                     "expires_at": expires_at,
                     "source": source,
+                    "note": note,
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -233,6 +380,7 @@ def upsert_entries(
                     "expires_at": excluded.expires_at,
                     "updated_at": excluded.updated_at,
                     "source": excluded.source,
+                    "note": func.coalesce(excluded.note, entries.c.note),
                 },
             )
         )
@@ -268,6 +416,77 @@ def delete_entries(
     return sorted(touched)
 
 
+def _entry(row: Any) -> Entry:
+    return Entry(
+        id=row.id,
+        group_id=row.group_id,
+        pattern=row.number,
+        expires_at=row.expires_at,
+        note=row.note,
+        source=row.source,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _entry_filters(query: Any, status: EntryStatus, q: str | None, now: datetime) -> Any:
+    if status is EntryStatus.ACTIVE:
+        query = query.where((entries.c.expires_at.is_(None)) | (entries.c.expires_at > now))
+    elif status is EntryStatus.EXPIRED:
+        query = query.where(entries.c.expires_at <= now)
+    if q:
+        query = query.where(entries.c.number.like("%" + _like_escape(q) + "%", escape="\\"))
+    return query
+
+
+def list_entries(
+    conn: Connection,
+    group_id: int,
+    *,
+    status: EntryStatus,
+    q: str | None,
+    now: datetime,
+    after_id: int | None,
+    limit: int,
+) -> list[Entry]:
+    query = select(entries).where(entries.c.group_id == group_id).order_by(entries.c.id)
+    if after_id is not None:
+        query = query.where(entries.c.id > after_id)
+    query = _entry_filters(query, status, q, now).limit(limit)
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def count_entries(
+    conn: Connection, group_id: int, *, status: EntryStatus, q: str | None, now: datetime
+) -> int:
+    query = select(func.count()).select_from(entries).where(entries.c.group_id == group_id)
+    count: int = conn.execute(_entry_filters(query, status, q, now)).scalar_one()
+    return count
+
+
+def entries_of_group(conn: Connection, group_id: int) -> Iterator[Entry]:
+    """Every entry of the group, in id order, streamed."""
+    result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+        select(entries).where(entries.c.group_id == group_id).order_by(entries.c.id)
+    )
+    for row in result:
+        yield _entry(row)
+
+
+def active_entries(
+    conn: Connection, account_id: int, now: datetime
+) -> Iterator[tuple[int, str, datetime | None]]:
+    """(group id, pattern, expiry) of each entry of the account active at ``now``."""
+    result = conn.execution_options(stream_results=True, yield_per=10000).execute(
+        select(entries.c.group_id, entries.c.number, entries.c.expires_at).where(
+            entries.c.account_id == account_id,
+            (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
+        )
+    )
+    for row in result:
+        yield row.group_id, row.number, row.expires_at
+
+
 # --- audit -----------------------------------------------------------------------------------
 
 
@@ -280,21 +499,96 @@ def record_audit(
     surface: str,
     action: str,
     group_id: int | None,
-    numbers: Iterable[str],
+    numbers: Sequence[str],
+    count: int | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    touched = list(numbers)
-    conn.execute(
-        audit_events.insert().values(
+    sample = list(dict.fromkeys(numbers[:AUDIT_SAMPLE]))
+    event_id = conn.execute(
+        audit_events.insert()
+        .values(
             at=at,
             account_id=account_id,
             key_id=key_id,
             surface=surface,
             action=action,
             group_id=group_id,
-            count=len(touched),
-            sample=json.dumps(touched[:AUDIT_SAMPLE]),
+            count=len(numbers) if count is None else count,
+            sample=json.dumps(sample),
+            detail=None if detail is None else json.dumps(detail),
         )
+        .returning(audit_events.c.id)
+    ).scalar_one()
+    if sample:
+        conn.execute(audit_numbers.insert(), [{"event_id": event_id, "number": n} for n in sample])
+
+
+def audit_events_of(
+    conn: Connection,
+    account_id: int,
+    *,
+    group_id: int | None,
+    number: str | None,
+    since: datetime | None,
+    before_id: int | None,
+    limit: int,
+) -> list[AuditEvent]:
+    """Newest first."""
+    query = (
+        select(audit_events)
+        .where(audit_events.c.account_id == account_id)
+        .order_by(audit_events.c.id.desc())
     )
+    query = _audit_filters(query, group_id, number, since)
+    if before_id is not None:
+        query = query.where(audit_events.c.id < before_id)
+    return [
+        AuditEvent(
+            id=row.id,
+            at=row.at,
+            key_id=row.key_id,
+            surface=row.surface,
+            action=row.action,
+            group_id=row.group_id,
+            count=row._mapping["count"],  # Row.count is the tuple method
+            sample=json.loads(row.sample),
+            detail=None if row.detail is None else json.loads(row.detail),
+        )
+        for row in conn.execute(query.limit(limit))
+    ]
+
+
+def count_audit_events(
+    conn: Connection,
+    account_id: int,
+    *,
+    group_id: int | None,
+    number: str | None,
+    since: datetime | None,
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(audit_events)
+        .where(audit_events.c.account_id == account_id)
+    )
+    count: int = conn.execute(_audit_filters(query, group_id, number, since)).scalar_one()
+    return count
+
+
+def _audit_filters(
+    query: Any, group_id: int | None, number: str | None, since: datetime | None
+) -> Any:
+    if group_id is not None:
+        query = query.where(audit_events.c.group_id == group_id)
+    if number is not None:
+        query = query.where(
+            audit_events.c.id.in_(
+                select(audit_numbers.c.event_id).where(audit_numbers.c.number == number)
+            )
+        )
+    if since is not None:
+        query = query.where(audit_events.c.at >= since)
+    return query
 
 
 # --- tokens and secrets ------------------------------------------------------------------------

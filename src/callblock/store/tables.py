@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 # A BIGINT primary key is not SQLite's rowid alias and would not autoincrement there.
@@ -65,8 +67,13 @@ accounts = Table(
     Column("region", String(2), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("auth_mode", String(16), nullable=False),
+    # Inbound checks of a withheld caller ID answer blocked.
+    Column("block_anonymous", Boolean, nullable=False, server_default=false()),
     # The change counter: bumped by every write to the account's groups or entries.
     Column("data_version", BigInteger, nullable=False, server_default="0"),
+    # Bumped when the account's keys, mode or settings change: cached credentials and
+    # settings of the account are stale from then on.
+    Column("auth_version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -128,7 +135,23 @@ audit_events = Table(
     Column("count", Integer, nullable=False),
     # JSON list of up to AUDIT_SAMPLE numbers touched.
     Column("sample", Text, nullable=False),
+    # JSON object with what else the change needs to be understood (a rename's old name).
+    Column("detail", Text, nullable=True),
     Index("ix_audit_events_account_id_id", "account_id", "id"),
+)
+
+# The sampled numbers of each audit event, one row each, so history can be filtered by number.
+audit_numbers = Table(
+    "audit_numbers",
+    metadata,
+    Column(
+        "event_id",
+        Id,
+        ForeignKey("audit_events.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("number", String(32), primary_key=True),
+    Index("ix_audit_numbers_number", "number"),
 )
 
 # Issued tokens: the newest one of an account is the only valid one, and the rows of the last
