@@ -228,6 +228,13 @@ class Service:
         self._auth_cache[key_hash] = (time.monotonic(), account, key_id)
         return Actor(account=account, key_id=key_id, surface=surface)
 
+    def cached_actor(self, key: str, surface: Surface) -> Actor | None:
+        """The actor for a key checked within the last AUTH_CACHE_SECONDS, without the store."""
+        cached = self._auth_cache.get(hash_key(key))
+        if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
+            return None
+        return Actor(account=cached[1], key_id=cached[2], surface=surface)
+
     def _forget_credentials(self, account_id: int) -> None:
         for key_hash, (_, account, _) in list(self._auth_cache.items()):
             if account.id == account_id:
@@ -629,6 +636,17 @@ class Service:
             self._indexes.pop(gone, None)
         self.index_refreshed_at = time.monotonic()
         return reloaded
+
+    def store_reachable(self) -> bool:
+        try:
+            with self.store.read() as conn:
+                queries.ping(conn)
+        except Exception:  # whatever the failure, the answer is "not reachable"
+            return False
+        return True
+
+    def has_index(self, account_id: int) -> bool:
+        return account_id in self._indexes
 
     def index_size(self) -> int:
         return sum(index.size for index in list(self._indexes.values()))

@@ -28,3 +28,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1024 * 1024, gt=0, description="Largest request body accepted by the API, in bytes."
     )
+    max_batch_body_bytes: int = Field(
+        16 * 1024 * 1024, gt=0, description="Largest body of a batch check (`POST /v1/check`)."
+    )
+    index_refresh_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="How often each process looks for writes made by other processes; a "
+        "write is seen everywhere within this plus one reload.",
+    )

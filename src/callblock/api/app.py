@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from callblock import __version__
+from callblock.api import problems, schemas, v1
+from callblock.api.limits import BodyLimit
 from callblock.compat import ca_apis, v2, wire
 from callblock.service import Service
 from callblock.settings import Settings
@@ -19,6 +25,7 @@ from callblock.store import Store
 from callblock.store.migrate import ensure_current
 
 COMPAT_PREFIXES = ("/CAServicesV3", "/ca_apis")
+log = logging.getLogger("callblock.index")
 
 
 def open_service(settings: Settings) -> Service:
@@ -42,12 +49,72 @@ class AnyMethod:
         await response(scope, receive, send)
 
 
+def _healthz() -> schemas.Health:
+    return schemas.Health(status="ok")
+
+
+def _readyz(request: Request) -> Response:
+    service: Service = request.app.state.service
+    checks = {
+        "store": "ok" if service.store_reachable() else "unreachable",
+        "index": "loaded" if service.index_loaded else "loading",
+    }
+    ready = checks == {"store": "ok", "index": "loaded"}
+    body = schemas.Health(status="ready" if ready else "not ready", checks=checks)
+    return Response(
+        body.model_dump_json(), status_code=200 if ready else 503, media_type="application/json"
+    )
+
+
 async def _compat_not_found(_request: Request) -> Response:
     return wire.not_found()
 
 
-async def _healthz(_request: Request) -> Response:
-    return Response(b'{"status": "ok"}', media_type="application/json")
+class IndexRefresher:
+    """Loads the check index at start, then follows other processes' writes."""
+
+    def __init__(self, service: Service, interval: float) -> None:
+        self.service = service
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="index-refresher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.service.index_loaded:
+                    self.service.refresh_index()
+                else:
+                    self.service.load_index()
+            except Exception:  # the store may be down: keep serving what is loaded, retry
+                log.warning("index refresh failed; retrying", exc_info=True)
+            self._stop.wait(self.interval)
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = problems.Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    return build
 
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
@@ -57,13 +124,47 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            service.store.dispose()
+        refresher = IndexRefresher(service, settings.index_refresh_seconds)
+        refresher.start()
+        try:
+            yield
+        finally:
+            refresher.stop()
+            if owned:
+                service.store.dispose()
 
-    app = FastAPI(title="callblock", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="callblock",
+        version=__version__,
+        description="Block-number groups for contact centres: manage groups of numbers "
+        "and prefixes, and ask at call time whether a number is blocked.",
+        lifespan=lifespan,
+    )
     app.state.service = service
     app.state.settings = settings
+    problems.install(app)
+    app.include_router(v1.router)
+    app.add_api_route(
+        "/healthz",
+        _healthz,
+        methods=["GET"],
+        operation_id="health",
+        summary="Liveness",
+        response_model=schemas.Health,
+    )
+    app.add_api_route(
+        "/readyz",
+        _readyz,
+        methods=["GET"],
+        operation_id="readiness",
+        summary="Readiness: the store answers and the check index is loaded",
+        response_model=schemas.Health,
+        responses={503: {"model": schemas.Health, "description": "Not ready"}},
+    )
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, bulk=settings.max_batch_body_bytes
+    )
     compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}
     for path, endpoint in compat.items():
         app.router.routes.append(Route(path, AnyMethod(endpoint), include_in_schema=False))
@@ -71,7 +172,6 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         app.router.routes.append(
             Route(prefix + "/{rest:path}", AnyMethod(_compat_not_found), include_in_schema=False)
         )
-    app.add_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     return app
 
 

@@ -120,6 +120,10 @@ def list_accounts(conn: Connection) -> list[tuple[Account, int, int]]:
     return [(_account(row), row.keys, row.groups) for row in rows]
 
 
+def ping(conn: Connection) -> None:
+    conn.execute(select(1)).scalar_one()
+
+
 def any_account(conn: Connection) -> bool:
     return conn.execute(select(accounts.c.id).limit(1)).first() is not None
 

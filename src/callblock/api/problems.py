@@ -1,0 +1,155 @@
+"""RFC 9457 problem details: the one place where errors become `/v1` answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from callblock.domain import (
+    AuthenticationFailed,
+    DomainError,
+    GroupNotFound,
+    InvalidCursor,
+    InvalidInput,
+    NameTaken,
+    StoreUnavailable,
+)
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("callblock.api")
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 describes it; ``errors`` names each invalid field."""
+
+    type: str = Field(description="A URN naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    errors: dict[str, str] | None = Field(
+        default=None, description="Per invalid field (dotted path), what is wrong with it."
+    )
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    errors: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
+    body: dict[str, Any] = {
+        "type": f"urn:callblock:problem:{kind}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {})
+    )
+
+
+def from_domain(exc: DomainError) -> Response:
+    match exc:
+        case AuthenticationFailed():
+            return problem(
+                401,
+                "Send an API key as `Authorization: Bearer <key>` or HTTP Basic user:key.",
+                headers={"WWW-Authenticate": 'Bearer realm="callblock", Basic realm="callblock"'},
+            )
+        case GroupNotFound():
+            return problem(404, "No such group.", kind="group-not-found")
+        case NameTaken():
+            return problem(
+                409,
+                f"A group named {exc.name!r} already exists.",
+                kind="name-taken",
+                errors={"name": "already exists"},
+            )
+        case InvalidInput():
+            errors = {p.field: p.detail or p.code.value for p in exc.problems}
+            return problem(422, "Some fields are invalid.", kind="validation", errors=errors)
+        case InvalidCursor():
+            return problem(
+                422, "Invalid cursor.", kind="validation", errors={"cursor": "not a cursor"}
+            )
+        case StoreUnavailable():
+            log.warning("store unavailable: %s", exc)
+            return problem(503, "The database is unavailable; try again shortly.")
+        case _:
+            log.error("unmapped domain error: %r", exc)
+            return problem(500, "Internal error.")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    """Map every error of the non-compat routes to a problem answer."""
+
+    async def on_domain(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return from_domain(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "The body is not valid JSON.", kind="malformed-json")
+        fields: dict[str, str] = {}
+        for error in errors:
+            fields.setdefault(_field(tuple(error.get("loc", ()))), str(error.get("msg")))
+        return problem(422, "Some fields are invalid.", kind="validation", errors=fields)
+
+    async def on_http(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+        return problem(exc.status_code, detail, headers=exc.headers)
+
+    async def on_anything(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected failure", exc_info=exc)
+        return problem(500, "Internal error.")
+
+    app.add_exception_handler(DomainError, on_domain)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_anything)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the problem answers a route can give."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": _TITLES.get(status, "Error"),
+            "content": {MEDIA_TYPE: {"schema": schema}},
+        }
+        for status in statuses
+    }
