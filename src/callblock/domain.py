@@ -302,7 +302,7 @@ def parse_numbers(
     valid: list[RequestedNumber] = []
     invalid: list[object] = []
     for item in items:
-        text = _number_text(item)
+        text = number_text(item)
         if text is None:
             invalid.append(item)
             continue
@@ -316,7 +316,8 @@ def parse_numbers(
     return valid, invalid
 
 
-def _number_text(item: object) -> str | None:
+def number_text(item: object) -> str | None:
+    """The text of a number as sent: a string, or a JSON integer's digits."""
     if isinstance(item, str):
         return item
     # JSON integers are numbers as sent by many clients; booleans are ints in Python, not here.

@@ -53,6 +53,7 @@ from callblock.domain import (
     TokenLimitExceeded,
     clean_username,
     name_key,
+    number_text,
     split_repeats,
 )
 from callblock.index import AccountIndex, IndexedGroup, build, expiry_stamp
@@ -567,14 +568,15 @@ class Service:
         withheld = direction is Direction.INBOUND and account.block_anonymous
         results: list[BatchCheck] = []
         for item in inputs:
-            if not isinstance(item, str):
-                results.append(BatchCheck(item, None, [], "not a string"))
+            text = number_text(item)
+            if text is None:
+                results.append(BatchCheck(item, None, [], "not a phone number"))
                 continue
-            if withheld and item.strip().lower() in WITHHELD_CALLER_IDS:
+            if withheld and text.strip().lower() in WITHHELD_CALLER_IDS:
                 results.append(BatchCheck(item, None, [], "withheld caller ID: blocked"))
                 continue
             try:
-                e164 = normalise(item, account.region)
+                e164 = normalise(text, account.region)
             except InvalidNumber:
                 results.append(BatchCheck(item, None, [], "not a valid phone number"))
                 continue

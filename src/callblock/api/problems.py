@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from callblock.domain import (
     AuthenticationFailed,
@@ -128,10 +129,15 @@ def install(app: FastAPI) -> None:
             fields.setdefault(_field(tuple(error.get("loc", ()))), str(error.get("msg")))
         return problem(422, "Some fields are invalid.", kind="validation", errors=fields)
 
-    async def on_http(_request: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
-        return problem(exc.status_code, detail, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a path served by several
+            # routes (GET and POST /v1/groups) allows them all.
+            headers["Allow"] = ", ".join(_allowed_methods(app, request))
+        return problem(exc.status_code, detail, headers=headers)
 
     async def on_anything(_request: Request, exc: Exception) -> Response:
         log.exception("unexpected failure", exc_info=exc)
@@ -141,6 +147,16 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_anything)
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    allowed: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        methods = getattr(route, "methods", None)
+        if match is not Match.NONE and methods:
+            allowed.update(methods)
+    return sorted(allowed)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -5,18 +5,45 @@ Keys of answers may be added in future; none will be removed or renamed.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 from callblock.domain import Direction, EntryStatus
 
 MAX_ADD = 10_000
 MAX_CHECK = 100_000
 
-NumberInput = str | int
+# Strict: a JSON true is not the number 1, nor 1.0 a phone number.
+NumberInput = StrictStr | StrictInt
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339_text(value: object) -> object:
+    # pydantic alone would also read numbers and digit strings as Unix times.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("an RFC 3339 date-time with an offset, e.g. 2030-01-31T18:00:00Z")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 class CheckDirection(StrEnum):
@@ -94,11 +121,11 @@ class NumbersAdd(_In):
         max_length=MAX_ADD,
         description="Numbers in any common form, or prefixes ending in `*` (`+91140*`, `140*`).",
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Instant | None = Field(
         None, description="RFC 3339 instant, in the future; null: never expires."
     )
     note: str | None = Field(None, max_length=500)
-    all_or_nothing: bool = Field(
+    all_or_nothing: StrictBool = Field(
         False, description="When any input is invalid, add nothing and answer 422."
     )
 
@@ -188,7 +215,9 @@ class AccountPublic(BaseModel):
 
 
 class AccountUpdate(_In):
-    block_anonymous: bool | None = None
+    block_anonymous: StrictBool | None = Field(
+        None, description="Inbound checks of a withheld caller ID answer blocked."
+    )
 
 
 class Health(BaseModel):

@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPBasic, HTTPBearer
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -445,7 +444,9 @@ def list_audit_events(
     service: ServiceDep,
     group_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     number: Annotated[str | None, Query(max_length=64)] = None,
-    since: AwareDatetime | None = None,
+    since: Annotated[
+        schemas.Instant | None, Query(description="Only events at or after this instant.")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> schemas.AuditPublic:
