@@ -7,9 +7,9 @@ import os
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from callblock.domain import RequestedNumber, Surface
 from callblock.service import Service
@@ -34,7 +34,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_keeps_its_contract(case: schemathesis.Case, main_account: Credentials) -> None:
+def test_every_operation_keeps_its_contract(
+    case: schemathesis.Case, main_account: Credentials
+) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Bearer {main_account.key}"},
         # Schema-valid is not always valid here: a group name, a phone number or a cursor
