@@ -944,7 +944,11 @@ class NumbersAPI:
         note: str | None = None,
         all_or_nothing: bool = False,
     ) -> AddResult:
-        """Add numbers or prefixes (``"140*"``); those already there get the new expiry."""
+        """Add numbers or prefixes (``"140*"``); those already there get the new expiry.
+
+        ``expires_at`` must be timezone-aware and in the future; None: never expires. An
+        entry already there keeps its note unless a new one is given.
+        """
         return self._client._send(_add_numbers(group_id, numbers, expires_at, note, all_or_nothing))
 
     def remove(self, group_id: int, numbers: Sequence[NumberInput]) -> RemoveResult:
@@ -1105,7 +1109,11 @@ class AsyncNumbersAPI:
         note: str | None = None,
         all_or_nothing: bool = False,
     ) -> AddResult:
-        """Add numbers or prefixes (``"140*"``); those already there get the new expiry."""
+        """Add numbers or prefixes (``"140*"``); those already there get the new expiry.
+
+        ``expires_at`` must be timezone-aware and in the future; None: never expires. An
+        entry already there keeps its note unless a new one is given.
+        """
         return await self._client._send(
             _add_numbers(group_id, numbers, expires_at, note, all_or_nothing)
         )

@@ -107,10 +107,19 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 description=app.description,
                 routes=app.routes,
             )
-            components = document.setdefault("components", {}).setdefault("schemas", {})
-            components["Problem"] = problems.Problem.model_json_schema(
+            components = document.setdefault("components", {})
+            components.setdefault("schemas", {})["Problem"] = problems.Problem.model_json_schema(
                 ref_template="#/components/schemas/{model}"
             )
+            components.setdefault("securitySchemes", {})["basic"] = {
+                "type": "http",
+                "scheme": "basic",
+                "description": "HTTP Basic `userName:apiKey`",
+            }
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    if operation.get("security"):
+                        operation["security"].append({"basic": []})
             app.openapi_schema = document
         return app.openapi_schema
 

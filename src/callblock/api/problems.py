@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 from callblock.domain import (
     AuthenticationFailed,
@@ -150,12 +150,12 @@ def install(app: FastAPI) -> None:
 
 
 def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods the OpenAPI document serves on the request's path."""
     allowed: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches(request.scope)
-        methods = getattr(route, "methods", None)
-        if match is not Match.NONE and methods:
-            allowed.update(methods)
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern, _, _ = compile_path(template)
+        if pattern.match(request.url.path):
+            allowed.update(method.upper() for method in operations)
     return sorted(allowed)
 
 

@@ -11,7 +11,7 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.security import HTTPBasic, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -42,9 +42,11 @@ from callblock.service import BatchCheck, CheckResult, Service
 
 router = APIRouter(prefix="/v1")
 
-# Declared for the OpenAPI document; credentials are read by `current_actor`.
-_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
-_basic = HTTPBasic(auto_error=False, description="HTTP Basic `userName:apiKey`")
+# Declared for the OpenAPI document (HTTP Basic is added beside it there); credentials are
+# read by `current_actor` itself, so that every failure is the same 401 problem.
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="apiKey", description="`Authorization: Bearer <API key>`"
+)
 
 MAX_PAGE = 1000
 NAME_RULE = (
@@ -60,8 +62,7 @@ def _service(request: Request) -> Service:
 
 async def current_actor(
     request: Request,
-    _b: Annotated[object, Depends(_bearer)],
-    _u: Annotated[object, Depends(_basic)],
+    _declared: Annotated[object, Depends(_bearer)],
 ) -> Actor:
     service = _service(request)
     header = request.headers.get("authorization")

@@ -1,0 +1,633 @@
+"""The `/v1` API through plain HTTP, in-process: resources, checks, audit and errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from callblock.domain import GroupById, RequestedNumber, Surface
+from callblock.service import Service
+from tests.conftest import Credentials, FakeClock
+from tests.helpers import V2, snapshot
+
+pytestmark = pytest.mark.anyio
+
+PROBLEM = "application/problem+json"
+
+
+def bearer(who: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who.key}"}
+
+
+async def new_group(
+    client: httpx.AsyncClient, who: Credentials, name: str = "Spam", **fields: Any
+) -> dict[str, Any]:
+    response = await client.post("/v1/groups", json={"name": name, **fields}, headers=bearer(who))
+    assert response.status_code == 201, response.text
+    group: dict[str, Any] = response.json()
+    return group
+
+
+async def add(
+    client: httpx.AsyncClient, who: Credentials, group_id: int, numbers: list[Any], **fields: Any
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/groups/{group_id}/numbers", json={"numbers": numbers, **fields}, headers=bearer(who)
+    )
+
+
+async def check(
+    client: httpx.AsyncClient, who: Credentials, number: str, direction: str | None = None
+) -> dict[str, Any]:
+    params = {"direction": direction} if direction else {}
+    response = await client.get(f"/v1/check/{number}", params=params, headers=bearer(who))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# --- authentication and errors ------------------------------------------------------------------
+
+
+async def test_bearer_and_basic_both_authenticate(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    assert (await client.get("/v1/groups", headers=bearer(main_account))).status_code == 200
+    assert (await client.get("/v1/groups", headers=main_account.basic)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer cbk_nope"},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic !!"},
+    ],
+)
+async def test_missing_or_wrong_credentials_are_a_401_problem(
+    client: httpx.AsyncClient, main_account: Credentials, headers: dict[str, str]
+) -> None:
+    response = await client.get("/v1/groups", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == PROBLEM
+    assert "Bearer" in response.headers["www-authenticate"]
+    body = response.json()
+    assert body["status"] == 401
+    assert set(body) >= {"type", "title", "status", "detail"}
+
+
+async def test_validation_errors_name_each_field(
+    client: httpx.AsyncClient, store: Any, main_account: Credentials
+) -> None:
+    before = snapshot(store)
+    response = await client.post(
+        "/v1/groups", json={"name": "s@n", "description": "x" * 51}, headers=bearer(main_account)
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert set(response.json()["errors"]) == {"name", "description"}
+    response = await client.post(
+        "/v1/groups", json={"name": "Fine", "direction": "sideways"}, headers=bearer(main_account)
+    )
+    assert response.status_code == 422
+    assert "direction" in response.json()["errors"]
+    assert snapshot(store) == before
+
+
+async def test_malformed_json_is_a_400_problem(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    response = await client.post(
+        "/v1/groups",
+        content=b"{nope",
+        headers={**bearer(main_account), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_oversized_bodies_are_a_413_problem(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    response = await client.post(
+        "/v1/groups",
+        content=b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+        headers={**bearer(main_account), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_unknown_paths_and_methods_are_problems(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    missing = await client.get("/v1/nothing", headers=bearer(main_account))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
+    wrong = await client.put("/v1/groups", headers=bearer(main_account))
+    assert wrong.status_code == 405
+    assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+async def test_name_conflicts_are_409(client: httpx.AsyncClient, main_account: Credentials) -> None:
+    await new_group(client, main_account, "Legal hold")
+    response = await client.post(
+        "/v1/groups", json={"name": "LEGAL HOLD"}, headers=bearer(main_account)
+    )
+    assert response.status_code == 409
+    assert response.json()["errors"] == {"name": "already exists"}
+    other = await new_group(client, main_account, "Other")
+    renamed = await client.patch(
+        f"/v1/groups/{other['id']}", json={"name": "legal hold"}, headers=bearer(main_account)
+    )
+    assert renamed.status_code == 409
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+async def test_group_lifecycle(client: httpx.AsyncClient, main_account: Credentials) -> None:
+    group = await new_group(
+        client, main_account, "Opt outs", description="Asked", direction="outbound"
+    )
+    assert group["direction"] == "outbound"
+    assert (group["active_count"], group["expired_count"]) == (0, 0)
+    gid = group["id"]
+    patched = await client.patch(
+        f"/v1/groups/{gid}",
+        json={"name": "Opt-outs", "direction": "both"},
+        headers=bearer(main_account),
+    )
+    assert patched.status_code == 200
+    assert (patched.json()["name"], patched.json()["direction"], patched.json()["description"]) == (
+        "Opt-outs",
+        "both",
+        "Asked",
+    )
+    got = await client.get(f"/v1/groups/{gid}", headers=bearer(main_account))
+    assert got.json()["name"] == "Opt-outs"
+    deleted = await client.delete(f"/v1/groups/{gid}", headers=bearer(main_account))
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert (await client.get(f"/v1/groups/{gid}", headers=bearer(main_account))).status_code == 404
+
+
+async def test_group_listing_pages_and_filters(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    for i in range(5):
+        await new_group(client, main_account, f"List {i}")
+    await new_group(client, main_account, "Other name")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, "name": "list"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/v1/groups", params=params, headers=bearer(main_account))).json()
+        assert page["count"] == 5
+        seen.extend(g["name"] for g in page["data"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"List {i}" for i in range(5)]
+    bad = await client.get("/v1/groups", params={"cursor": "garbage"}, headers=bearer(main_account))
+    assert bad.status_code == 422
+    assert "cursor" in bad.json()["errors"]
+
+
+async def test_counts_of_active_and_expired_entries(
+    client: httpx.AsyncClient, main_account: Credentials, clock: FakeClock
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    soon = (clock.now + timedelta(seconds=10)).isoformat()
+    await add(client, main_account, gid, ["9876543210", "9123456780"], expires_at=soon)
+    await add(client, main_account, gid, ["9811122233"])
+    clock.advance(seconds=10)
+    group = (await client.get(f"/v1/groups/{gid}", headers=bearer(main_account))).json()
+    assert (group["active_count"], group["expired_count"]) == (1, 2)
+    for status, expected in (("active", 1), ("expired", 2), ("all", 3)):
+        page = await client.get(
+            f"/v1/groups/{gid}/numbers", params={"status": status}, headers=bearer(main_account)
+        )
+        assert page.json()["count"] == expected
+        assert {e["status"] for e in page.json()["data"]} <= {"active", "expired"}
+
+
+# --- entries -----------------------------------------------------------------------------------
+
+
+async def test_add_reports_added_updated_and_invalid(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    first = await add(
+        client, main_account, gid, ["9876543210", "140*", "bad", "+999*"], note="abuse"
+    )
+    assert first.json() == {
+        "added": 2,
+        "updated": 0,
+        "invalid": [
+            {"input": "bad", "reason": "not a valid phone number"},
+            {"input": "+999*", "reason": "not a valid prefix"},
+        ],
+    }
+    again = await add(client, main_account, gid, ["+91 98765 43210", 9123456780])
+    assert again.json() == {"added": 1, "updated": 1, "invalid": []}
+    entries = (await client.get(f"/v1/groups/{gid}/numbers", headers=bearer(main_account))).json()
+    by_number = {e["number"]: e for e in entries["data"]}
+    assert by_number["+91140*"]["kind"] == "prefix"
+    assert by_number["+919876543210"]["note"] == "abuse"  # kept when re-added without a note
+    assert by_number["+919876543210"]["source"] == "v1"
+
+
+async def test_all_or_nothing_writes_nothing_when_any_input_is_invalid(
+    client: httpx.AsyncClient, store: Any, main_account: Credentials
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    before = snapshot(store)
+    response = await add(client, main_account, gid, ["9876543210", "nope"], all_or_nothing=True)
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"numbers.1": "not valid"}
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"numbers": []},
+        {"numbers": ["9876543210"] * 10_001},
+        {"numbers": ["9876543210"], "expires_at": "2020-01-01T00:00:00Z"},
+        {"numbers": ["9876543210"], "expires_at": "2030-01-01T00:00:00"},  # no offset
+        {"numbers": ["9876543210"], "expires_at": 1900000000},
+        {"numbers": [True]},
+        {"numbers": ["9876543210"], "colour": "red"},
+    ],
+)
+async def test_invalid_add_requests_write_nothing(
+    client: httpx.AsyncClient, store: Any, main_account: Credentials, body: dict[str, Any]
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    before = snapshot(store)
+    response = await client.post(
+        f"/v1/groups/{gid}/numbers", json=body, headers=bearer(main_account)
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert snapshot(store) == before
+
+
+async def test_remove_reports_removed_and_not_found(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    await add(client, main_account, gid, ["9876543210", "140*"])
+    response = await client.request(
+        "DELETE",
+        f"/v1/groups/{gid}/numbers",
+        json={"numbers": ["09876543210", "140*", "9123456780", "zzz"]},
+        headers=bearer(main_account),
+    )
+    assert response.json() == {
+        "removed": 2,
+        "not_found": ["9123456780"],
+        "invalid": [{"input": "zzz", "reason": "not a valid phone number"}],
+    }
+    assert not (await check(client, main_account, "1401112223"))["blocked"]
+
+
+async def test_paging_through_25000_entries(
+    client: httpx.AsyncClient, service: Service, main_account: Credentials
+) -> None:
+    actor = service.authenticate_key(main_account.key, Surface.V1)
+    numbers = [RequestedNumber(str(n), f"+91{n}") for n in range(9000000000, 9000025000)]
+    group = service.create_group(actor, "Big", "", numbers, None).group
+    seen = 0
+    last = ""
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        page = await client.get(
+            f"/v1/groups/{group.id}/numbers", params=params, headers=bearer(main_account)
+        )
+        body = page.json()
+        assert body["count"] == 25_000
+        for entry in body["data"]:
+            assert entry["number"] > last  # every entry once, in order
+            last = entry["number"]
+        seen += len(body["data"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == 25_000
+    found = await client.get(
+        f"/v1/groups/{group.id}/numbers", params={"q": "9000012345"}, headers=bearer(main_account)
+    )
+    assert [e["number"] for e in found.json()["data"]] == ["+919000012345"]
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+async def test_check_blocks_until_the_expiry_second(
+    client: httpx.AsyncClient, main_account: Credentials, clock: FakeClock
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    expiry = clock.now + timedelta(seconds=30)
+    await add(client, main_account, gid, ["9876543210"], expires_at=expiry.isoformat())
+    blocked = await check(client, main_account, "9876543210")
+    assert blocked["blocked"] is True
+    assert blocked["matches"] == [
+        {
+            "group_id": gid,
+            "group_name": "Spam",
+            "pattern": "+919876543210",
+            "expires_at": expiry.isoformat().replace("+00:00", "Z"),
+            "rule": "number",
+        }
+    ]
+    clock.advance(seconds=29, microseconds=999_999)
+    assert (await check(client, main_account, "9876543210"))["blocked"] is True
+    clock.advance(microseconds=1)
+    assert (await check(client, main_account, "9876543210")) == {
+        "number": "+919876543210",
+        "blocked": False,
+        "matches": [],
+    }
+
+
+async def test_prefixes_block_every_number_that_starts_with_them(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    gid = (await new_group(client, main_account, "Telemarketing"))["id"]
+    await add(client, main_account, gid, ["140*", "+9198765*"])
+    for number in ("1401234567", "+91 140 999 8888", "9876500000"):
+        result = await check(client, main_account, number)
+        assert result["blocked"], number
+        assert result["matches"][0]["rule"] == "prefix"
+    assert not (await check(client, main_account, "9141234567"))["blocked"]
+    many = await client.post(
+        "/v1/check", json={"numbers": ["1401234567", "9123456780"]}, headers=bearer(main_account)
+    )
+    assert [r["group_ids"] for r in many.json()["results"]] == [[gid], []]
+
+
+async def test_direction_decides_which_groups_count(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    inbound = (await new_group(client, main_account, "Abusers", direction="inbound"))["id"]
+    outbound = (await new_group(client, main_account, "DNC", direction="outbound"))["id"]
+    both = (await new_group(client, main_account, "Legal", direction="both"))["id"]
+    await add(client, main_account, inbound, ["9000000001", "9000000003"])
+    await add(client, main_account, outbound, ["9000000002", "9000000003"])
+    await add(client, main_account, both, ["9000000003"])
+
+    def groups(result: dict[str, Any]) -> set[int]:
+        return {m["group_id"] for m in result["matches"]}
+
+    assert groups(await check(client, main_account, "9000000001", "inbound")) == {inbound}
+    assert groups(await check(client, main_account, "9000000001", "outbound")) == set()
+    assert groups(await check(client, main_account, "9000000002", "inbound")) == set()
+    assert groups(await check(client, main_account, "9000000003", "inbound")) == {inbound, both}
+    assert groups(await check(client, main_account, "9000000003", "outbound")) == {outbound, both}
+    assert groups(await check(client, main_account, "9000000003")) == {inbound, outbound, both}
+    # Changing a group's direction takes effect at once.
+    await client.patch(
+        f"/v1/groups/{inbound}", json={"direction": "outbound"}, headers=bearer(main_account)
+    )
+    assert groups(await check(client, main_account, "9000000001", "outbound")) == {inbound}
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "PRIVATE", "unknown", "Withheld", "%20"])
+async def test_withheld_callers_are_blocked_inbound_when_the_account_says_so(
+    client: httpx.AsyncClient, main_account: Credentials, caller: str
+) -> None:
+    off = await client.get(
+        f"/v1/check/{caller}", params={"direction": "inbound"}, headers=bearer(main_account)
+    )
+    assert off.status_code == 422  # not a number, and no rule blocks it
+    patched = await client.patch(
+        "/v1/account", json={"block_anonymous": True}, headers=bearer(main_account)
+    )
+    assert patched.json()["block_anonymous"] is True
+    result = await check(client, main_account, caller, "inbound")
+    assert result["blocked"] is True
+    assert result["matches"][0]["rule"] == "block_anonymous"
+    outbound = await client.get(
+        f"/v1/check/{caller}", params={"direction": "outbound"}, headers=bearer(main_account)
+    )
+    assert outbound.status_code == 422
+    many = await client.post(
+        "/v1/check",
+        json={"numbers": ["", " " if caller == "%20" else caller], "direction": "inbound"},
+        headers=bearer(main_account),
+    )
+    assert [r["blocked"] for r in many.json()["results"]] == [True, True]
+
+
+async def test_batch_check_answers_in_input_order(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    await add(client, main_account, gid, ["9876543210"])
+    inputs = ["9876543210", "nonsense", 9876543210, "9123456780", None]
+    response = await client.post(
+        "/v1/check", json={"numbers": inputs}, headers=bearer(main_account)
+    )
+    results = response.json()["results"]
+    assert [r["input"] for r in results] == inputs
+    assert [r["blocked"] for r in results] == [True, False, True, False, False]
+    assert results[1]["number"] is None
+    assert results[1]["error"] == "not a valid phone number"
+
+
+async def test_batch_check_takes_100000_numbers(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    numbers = [str(9000000000 + i) for i in range(100_000)]
+    response = await client.post(
+        "/v1/check", json={"numbers": numbers}, headers=bearer(main_account)
+    )
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 100_000
+    too_many = await client.post(
+        "/v1/check", json={"numbers": [*numbers, "1"]}, headers=bearer(main_account)
+    )
+    assert too_many.status_code == 422
+
+
+async def test_invalid_single_check_is_422(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    response = await client.get("/v1/check/12ab45", headers=bearer(main_account))
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"number": "not a valid phone number"}
+    response = await client.get(
+        "/v1/check/9876543210", params={"direction": "both"}, headers=bearer(main_account)
+    )
+    assert response.status_code == 422
+
+
+async def test_compat_writes_are_seen_by_v1_checks_at_once(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    assert not (await check(client, main_account, "9876543210"))["blocked"]  # index loaded
+    created = await client.post(
+        V2,
+        json={"name": "Compat", "description": "From V2", "blockNumbers": "9876543210"},
+        headers=main_account.basic,
+    )
+    gid = created.json()["output"]["lastInsertId"]
+    assert (await check(client, main_account, "9876543210"))["matches"][0]["group_id"] == gid
+    await client.request(
+        "DELETE", V2, json={"id": gid, "blockNumbers": "9876543210"}, headers=main_account.basic
+    )
+    assert not (await check(client, main_account, "9876543210"))["blocked"]
+
+
+# --- isolation ---------------------------------------------------------------------------------
+
+
+async def test_another_accounts_ids_are_answered_as_nonexistent(
+    client: httpx.AsyncClient, store: Any, main_account: Credentials, other_account: Credentials
+) -> None:
+    theirs = (await new_group(client, other_account, "Theirs"))["id"]
+    await add(client, other_account, theirs, ["9876543210"])
+    before = snapshot(store)
+    missing = theirs + 1000
+    requests = [
+        ("GET", "/v1/groups/{}", None),
+        ("PATCH", "/v1/groups/{}", {"name": "Mine now"}),
+        ("DELETE", "/v1/groups/{}", None),
+        ("GET", "/v1/groups/{}/numbers", None),
+        ("POST", "/v1/groups/{}/numbers", {"numbers": ["9123456780"]}),
+        ("DELETE", "/v1/groups/{}/numbers", {"numbers": ["9876543210"]}),
+    ]
+    for method, path, body in requests:
+        foreign = await client.request(
+            method, path.format(theirs), json=body, headers=bearer(main_account)
+        )
+        absent = await client.request(
+            method, path.format(missing), json=body, headers=bearer(main_account)
+        )
+        assert foreign.status_code == absent.status_code == 404, (method, path)
+        assert foreign.json() == absent.json()
+    assert not (await check(client, main_account, "9876543210"))["blocked"]
+    audit = await client.get("/v1/audit", params={"group_id": theirs}, headers=bearer(main_account))
+    assert audit.json()["count"] == 0
+    assert snapshot(store) == before
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+async def test_every_change_through_every_surface_is_audited(
+    client: httpx.AsyncClient, service: Service, main_account: Credentials, clock: FakeClock
+) -> None:
+    gid = (await new_group(client, main_account, "Audited"))["id"]
+    await add(client, main_account, gid, ["9876543210"])
+    await add(client, main_account, gid, ["9876543210"], expires_at="2030-01-01T00:00:00Z")
+    await client.patch(
+        f"/v1/groups/{gid}", json={"name": "Audited 2"}, headers=bearer(main_account)
+    )
+    await client.patch(
+        f"/v1/groups/{gid}", json={"direction": "inbound"}, headers=bearer(main_account)
+    )
+    await client.put(V2, json={"Id": gid, "blockNumbers": "9123456780"}, headers=main_account.basic)
+    await client.request(
+        "DELETE",
+        f"/v1/groups/{gid}/numbers",
+        json={"numbers": ["9876543210"]},
+        headers=bearer(main_account),
+    )
+    await client.delete(f"/v1/groups/{gid}", headers=bearer(main_account))
+    events = (await client.get("/v1/audit", headers=bearer(main_account))).json()["data"]
+    assert [(e["action"], e["surface"], e["count"]) for e in events] == [
+        ("delete", "v1", 1),
+        ("remove", "v1", 1),
+        ("add", "compat-v2", 1),
+        ("update", "v1", 0),
+        ("rename", "v1", 0),
+        ("expire-refresh", "v1", 1),
+        ("add", "v1", 1),
+        ("create", "v1", 0),
+    ]
+    assert events[4]["detail"]["previous_name"] == "Audited"
+    assert all(e["key_id"] is not None for e in events)
+    by_number = await client.get(
+        "/v1/audit", params={"number": "09876543210"}, headers=bearer(main_account)
+    )
+    assert [e["action"] for e in by_number.json()["data"]] == ["remove", "expire-refresh", "add"]
+    clock.advance(minutes=5)
+    await new_group(client, main_account, "Later")
+    since = (clock.now - timedelta(minutes=1)).isoformat()
+    recent = await client.get("/v1/audit", params={"since": since}, headers=bearer(main_account))
+    assert [e["action"] for e in recent.json()["data"]] == ["create"]
+    paged = await client.get("/v1/audit", params={"limit": 3}, headers=bearer(main_account))
+    rest = await client.get(
+        "/v1/audit",
+        params={"limit": 100, "cursor": paged.json()["next_cursor"]},
+        headers=bearer(main_account),
+    )
+    ids = [e["id"] for e in paged.json()["data"] + rest.json()["data"]]
+    assert ids == sorted(ids, reverse=True)
+    assert len(ids) == 9
+
+
+# --- health ------------------------------------------------------------------------------------
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient, app: Any, service: Service) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok", "checks": {}}
+    assert (await client.get("/readyz")).status_code == 503  # index not loaded yet
+    service.load_index()
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"store": "ok", "index": "loaded"}}
+
+
+async def test_openapi_document(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
+    assert {
+        "listGroups",
+        "createGroup",
+        "checkNumber",
+        "checkNumbers",
+        "listAuditEvents",
+    } <= operations
+    assert "Problem" in document["components"]["schemas"]
+    assert (await client.get("/docs")).status_code == 200
+
+
+def test_cross_process_writes_are_seen_after_a_refresh(
+    store: Any, clock: FakeClock, main_account: Credentials
+) -> None:
+    writer = Service(store, clock=clock)
+    reader = Service(store, clock=clock)
+    reader.load_index()
+    actor_w = writer.authenticate_key(main_account.key, Surface.V1)
+    actor_r = reader.authenticate_key(main_account.key, Surface.V1)
+    group = writer.create_group(
+        actor_w, "Shared", "", [RequestedNumber("x", "+919876543210")], None
+    )
+    assert not reader.check(actor_r, "9876543210", None).blocked  # not refreshed yet
+    assert reader.refresh_index() == 1
+    assert reader.check(actor_r, "9876543210", None).blocked
+    # A write here when the reader missed one elsewhere: the reader reloads, never skips.
+    writer.add_numbers(
+        actor_w, GroupById(group.group.id), [RequestedNumber("y", "+919123456780")], None
+    )
+    reader.add_numbers(
+        actor_r, GroupById(group.group.id), [RequestedNumber("z", "+919811122233")], None
+    )
+    for number in ("9876543210", "9123456780", "9811122233"):
+        assert reader.check(actor_r, number, None).blocked, number
+    assert reader.refresh_index() == 0
