@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from callblock.cli import main
-from callblock.domain import Surface
+from callblock.domain import Actor, GroupById, RequestedNumber, Surface
 from callblock.service import Service
 from callblock.store import Store
 from callblock.store.migrate import current_revision, head_revision
@@ -200,3 +200,117 @@ def test_a_bad_setting_is_a_clear_error(
     assert result.exit_code == 1
     assert "CALLBLOCK_MAX_BODY_BYTES" in result.stderr
     assert "Traceback" not in result.output
+
+
+def _account(runner: CliRunner, url: str, username: str = "gina") -> None:
+    result = runner.invoke(main, ["account", "create", username, "--database-url", url])
+    assert result.exit_code == 0, result.output
+
+
+def test_group_create_list_check_delete_on_the_local_database(
+    runner: CliRunner, migrated: str
+) -> None:
+    _account(runner, migrated)
+    created = runner.invoke(
+        main,
+        [
+            "group",
+            "create",
+            "Abusive callers",
+            "--direction",
+            "inbound",
+            "--account",
+            "gina",
+            "--database-url",
+            migrated,
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    group_id = int(created.stdout.strip().splitlines()[-1])
+    listing = runner.invoke(
+        main, ["group", "list", "--account", "gina", "--database-url", migrated]
+    )
+    row = listing.stdout.splitlines()[1].split()
+    assert row[:4] == [str(group_id), "inbound", "0", "0"]
+    assert "Abusive callers" in listing.stdout
+
+    store = Store.from_url(migrated)
+    service = Service(store)
+    actor = Actor(service.account("gina"), None, Surface.CLI)
+    service.add_numbers(actor, GroupById(group_id), [RequestedNumber("x", "+919876543210")], None)
+    store.dispose()
+
+    blocked = runner.invoke(
+        main,
+        [
+            "check",
+            "09876543210",
+            "--direction",
+            "inbound",
+            "--account",
+            "gina",
+            "--database-url",
+            migrated,
+        ],
+    )
+    assert blocked.exit_code == 0
+    assert blocked.stdout.splitlines()[0] == "+919876543210: BLOCKED"
+    assert f"group {group_id} (Abusive callers)" in blocked.stdout
+    outbound = runner.invoke(
+        main,
+        [
+            "check",
+            "9876543210",
+            "--direction",
+            "outbound",
+            "--account",
+            "gina",
+            "--database-url",
+            migrated,
+        ],
+    )
+    assert outbound.stdout.strip() == "+919876543210: not blocked"
+    invalid = runner.invoke(
+        main, ["check", "12ab", "--account", "gina", "--database-url", migrated]
+    )
+    assert invalid.exit_code == 2
+    assert "not a valid phone number" in invalid.stderr
+
+    deleted = runner.invoke(
+        main, ["group", "delete", str(group_id), "--account", "gina", "--database-url", migrated]
+    )
+    assert deleted.exit_code == 0
+    again = runner.invoke(
+        main, ["group", "delete", str(group_id), "--account", "gina", "--database-url", migrated]
+    )
+    assert again.exit_code == 1
+    assert "no such group" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["group", "list"], "--account"),
+        (["group", "create", "@bad", "--account", "gina"], "NAME"),
+        (["group", "create", "Fine", "--account", "nobody"], "no account named 'nobody'"),
+        (["group", "list", "--url", "http://127.0.0.1:9"], "--api-key"),
+        (["check", "9876543210", "--direction", "sideways", "--account", "gina"], "sideways"),
+    ],
+)
+def test_group_and_check_bad_input(
+    runner: CliRunner, migrated: str, args: list[str], message: str
+) -> None:
+    _account(runner, migrated)
+    result = runner.invoke(main, [*args, "--database-url", migrated])
+    assert result.exit_code in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_duplicate_group_name_is_refused(runner: CliRunner, migrated: str) -> None:
+    _account(runner, migrated)
+    args = ["group", "create", "Twice", "--account", "gina", "--database-url", migrated]
+    assert runner.invoke(main, args).exit_code == 0
+    again = runner.invoke(main, [*args[:2], "TWICE", *args[3:]])
+    assert again.exit_code == 1
+    assert "already exists" in again.stderr

@@ -258,3 +258,98 @@ def test_serve_reuses_an_existing_database_without_a_new_demo(tmp_path: Path) ->
     listing = callblock("account", "list", database_url=database_url).stdout
     assert re.search(r"^alice\s", listing, re.MULTILINE)
     assert "demo" not in listing
+
+
+def test_cli_acts_on_a_remote_server(served: tuple[Server, dict[str, Credentials]]) -> None:
+    server, accounts = served
+    key = accounts["other"].key
+
+    def remote(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "callblock", *args, "--url", server.url, "--api-key", key],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    created = remote("group", "create", "Remote group", "--direction", "outbound")
+    assert created.returncode == 0, created.stderr
+    group_id = created.stdout.strip().splitlines()[-1]
+    added = httpx.post(
+        f"{server.url}/v1/groups/{group_id}/numbers",
+        json={"numbers": ["140*"]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert added.status_code == 200
+    checked = remote("check", "1401234567", "--direction", "outbound")
+    assert checked.stdout.splitlines()[0] == "+911401234567: BLOCKED"
+    assert "prefix +91140*" in checked.stdout
+    assert "Remote group" in remote("group", "list").stdout
+    assert remote("group", "delete", group_id).returncode == 0
+    gone = remote("group", "delete", group_id)
+    assert gone.returncode == 1
+    assert "Traceback" not in gone.stderr
+    wrong = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "callblock",
+            "group",
+            "list",
+            "--url",
+            server.url,
+            "--api-key",
+            "cbk_wrong",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 1
+    assert "Traceback" not in wrong.stderr
+
+
+def test_a_write_on_one_process_is_seen_by_another_within_a_second(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    out = callblock("account", "create", "shared", database_url=database_url).stdout
+    key = out.strip().splitlines()[-1]
+    first, second = start_server(database_url), start_server(database_url)
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        for server in (first, second):  # both ready: index loaded
+            deadline = time.monotonic() + 10
+            while httpx.get(server.url + "/readyz").status_code != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        group = httpx.post(f"{first.url}/v1/groups", json={"name": "Shared"}, headers=headers)
+        group_id = group.json()["id"]
+        lags = []
+        for i in range(5):
+            number = f"98765432{i:02d}"
+            httpx.post(
+                f"{first.url}/v1/groups/{group_id}/numbers",
+                json={"numbers": [number]},
+                headers=headers,
+            )
+            written = time.monotonic()
+            while not httpx.get(f"{second.url}/v1/check/{number}", headers=headers).json()[
+                "blocked"
+            ]:
+                assert time.monotonic() - written < 1.0, "not seen within the documented 1 s"
+                time.sleep(0.01)
+            lags.append(time.monotonic() - written)
+            # ...and removing through the second is seen by the first.
+            httpx.request(
+                "DELETE",
+                f"{second.url}/v1/groups/{group_id}/numbers",
+                json={"numbers": [number]},
+                headers=headers,
+            )
+            removed = time.monotonic()
+            while httpx.get(f"{first.url}/v1/check/{number}", headers=headers).json()["blocked"]:
+                assert time.monotonic() - removed < 1.0
+                time.sleep(0.01)
+        assert max(lags) < 1.0
+    finally:
+        stop_server(first)
+        stop_server(second)

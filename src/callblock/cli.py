@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -16,11 +17,18 @@ from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
     AccountNotFound,
+    Actor,
     AuthMode,
+    Direction,
     DomainError,
+    GroupNotFound,
     InvalidInput,
+    NameTaken,
     StoreUnavailable,
+    Surface,
     UsernameTaken,
+    clean_description,
+    clean_group_name,
 )
 from callblock.service import Service
 from callblock.settings import Settings
@@ -95,6 +103,10 @@ def _fail(exc: DomainError) -> click.ClickException:
             return click.ClickException(f"account {exc.username!r} already exists")
         case AccountNotFound():
             return click.ClickException(f"no account named {exc.username!r}")
+        case GroupNotFound():
+            return click.ClickException("no such group")
+        case NameTaken():
+            return click.ClickException(f"a group named {exc.name!r} already exists")
         case StoreUnavailable():
             return click.ClickException(f"database unavailable: {exc}")
         case _:
@@ -229,6 +241,209 @@ def account_list(ctx: click.Context, database_url: str | None) -> None:
             f"{a.username:<24} {a.region:<6} {a.timezone:<24} {a.auth_mode:<11} "
             f"{s.active_keys:>4} {s.groups:>6}"
         )
+
+
+# --- groups and checks, on the local database or a remote server --------------------------------
+
+
+class _Target:
+    """Where `check` and `group` act: the local store (as an account) or a server's /v1."""
+
+    def __init__(
+        self,
+        ctx: click.Context,
+        account: str | None,
+        url: str | None,
+        api_key: str | None,
+        database_url: str | None,
+    ) -> None:
+        if url is not None:
+            if not api_key:
+                raise click.UsageError("--url needs --api-key (or CALLBLOCK_API_KEY)")
+            from callblock.client import Client
+
+            self.client: Client | None = Client(url, api_key)
+            ctx.call_on_close(self.client.close)
+            return
+        if account is None:
+            raise click.UsageError("name the account (--account USERNAME) or a server (--url)")
+        self.client = None
+        self.service = _service(ctx, database_url)
+        try:
+            self.actor = Actor(self.service.account(account), None, Surface.CLI)
+        except DomainError as exc:
+            raise _fail(exc) from exc
+
+
+def target_options(command: F) -> F:
+    command = click.option(
+        "--api-key", envvar="CALLBLOCK_API_KEY", help="API key for --url [env CALLBLOCK_API_KEY]."
+    )(command)
+    command = click.option(
+        "--url", help="Act on a callblock server's /v1 API instead of the local database."
+    )(command)
+    command = click.option("--account", help="Act on the local database as this account.")(command)
+    return database_option(command)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Domain and SDK errors become one clean line on stderr and exit status 1."""
+    from callblock.client import CallblockError
+
+    try:
+        yield
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    except CallblockError as exc:
+        fields = "; ".join(f"{k}: {v}" for k, v in (exc.errors or {}).items())
+        raise click.ClickException(f"{exc}{' (' + fields + ')' if fields else ''}") from exc
+
+
+DIRECTIONS = click.Choice([d.value for d in Direction])
+
+
+@main.command()
+@click.argument("number")
+@click.option("--direction", type=click.Choice(["inbound", "outbound"]), default=None)
+@target_options
+@click.pass_context
+def check(
+    ctx: click.Context,
+    number: str,
+    direction: str | None,
+    account: str | None,
+    url: str | None,
+    api_key: str | None,
+    database_url: str | None,
+) -> None:
+    """Is NUMBER blocked? Prints why; exit status 0 either way, 2 for an invalid number."""
+    target = _Target(ctx, account, url, api_key, database_url)
+    with _errors():
+        if target.client is not None:
+            from callblock.client import ValidationError
+
+            try:
+                result: Any = target.client.check(number, direction)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                click.echo(f"{number}: not a valid phone number", err=True)
+                ctx.exit(2)
+                raise AssertionError("unreachable") from exc
+        else:
+            wanted = None if direction is None else Direction(direction)
+            result = target.service.check(target.actor, number, wanted)
+            if result.error is not None:
+                click.echo(f"{number}: {result.error}", err=True)
+                ctx.exit(2)
+    shown = result.number or number
+    if not result.blocked:
+        click.echo(f"{shown}: not blocked")
+        return
+    click.echo(f"{shown}: BLOCKED")
+    for match in result.matches:
+        where = f"group {match.group_id} ({match.group_name})" if match.group_id else "account"
+        until = f", until {match.expires_at.isoformat()}" if match.expires_at else ""
+        click.echo(f"  {match.rule} {match.pattern} in {where}{until}")
+
+
+@main.group()
+def group() -> None:
+    """Block-number groups."""
+
+
+@group.command("list")
+@target_options
+@click.pass_context
+def group_list(
+    ctx: click.Context,
+    account: str | None,
+    url: str | None,
+    api_key: str | None,
+    database_url: str | None,
+) -> None:
+    """List groups with their active and expired entry counts."""
+    target = _Target(ctx, account, url, api_key, database_url)
+    click.echo(f"{'ID':>6}  {'DIRECTION':<9} {'ACTIVE':>8} {'EXPIRED':>8}  NAME")
+    with _errors():
+        for row in _groups(target):
+            click.echo(f"{row[0]:>6}  {row[2]:<9} {row[3]:>8} {row[4]:>8}  {row[1]}")
+
+
+def _groups(target: _Target) -> Iterator[tuple[int, str, str, int, int]]:
+    if target.client is not None:
+        for g in target.client.groups.list():
+            yield g.id, g.name, str(g.direction), g.active_count, g.expired_count
+        return
+    after = None
+    while True:
+        page = target.service.list_groups(target.actor, name=None, after=after, limit=500)
+        for d in page.items:
+            yield d.group.id, d.group.name, d.group.direction.value, d.active, d.expired
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+@group.command("create")
+@click.argument("name")
+@click.option("--description", default="", help="Up to 50 characters.")
+@click.option("--direction", type=DIRECTIONS, default="both", show_default=True)
+@target_options
+@click.pass_context
+def group_create(
+    ctx: click.Context,
+    name: str,
+    description: str,
+    direction: str,
+    account: str | None,
+    url: str | None,
+    api_key: str | None,
+    database_url: str | None,
+) -> None:
+    """Create a group; its id is printed alone on the last line."""
+    target = _Target(ctx, account, url, api_key, database_url)
+    with _errors():
+        if target.client is not None:
+            group_id = target.client.groups.create(name, description, direction).id  # type: ignore[arg-type]
+        else:
+            clean = clean_group_name(name)
+            text = clean_description(description, minimum=0)
+            if clean is None:
+                raise click.BadParameter(
+                    "2 to 50 characters: letters, marks, digits, space, _ - . ; "
+                    "starting with a letter or digit",
+                    param_hint="NAME",
+                )
+            if text is None:
+                raise click.BadParameter("up to 50 characters", param_hint="--description")
+            created = target.service.create_group(
+                target.actor, clean, text, [], None, Direction(direction)
+            )
+            group_id = created.group.id
+    click.echo(f"created group {name!r}:")
+    click.echo(group_id)
+
+
+@group.command("delete")
+@click.argument("group_id", type=click.IntRange(1, 2**63 - 1))
+@target_options
+@click.pass_context
+def group_delete(
+    ctx: click.Context,
+    group_id: int,
+    account: str | None,
+    url: str | None,
+    api_key: str | None,
+    database_url: str | None,
+) -> None:
+    """Delete a group and all its entries."""
+    target = _Target(ctx, account, url, api_key, database_url)
+    with _errors():
+        if target.client is not None:
+            target.client.groups.delete(group_id)
+        else:
+            target.service.delete_group(target.actor, group_id)
+    click.echo(f"deleted group {group_id}")
 
 
 @main.group()

@@ -5,7 +5,7 @@ signatures; the async ones are awaitable, and their listings are async iterators
 
     from callblock.client import Client
 
-    with Client("https://callblock.example", "cb_...") as client:
+    with Client("https://callblock.example", "cbk_...") as client:
         group = client.groups.create("Spam callers", direction="inbound")
         client.numbers.add(group.id, ["9876543210", "140*"], note="from the complaints desk")
         if client.check("+91 98765 43210", direction="inbound").blocked:
@@ -57,7 +57,7 @@ from urllib.parse import quote
 
 import httpx
 
-from callblock import __version__
+from callblock._version import __version__
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -138,6 +138,10 @@ class CallblockError(Exception):
         self.detail: str = detail
         self.errors: dict[str, str] = dict(errors or {})
         self.type: str | None = type
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the attributes across pickling (multiprocessing, task queues).
+        return (self.__class__, self.args, self.__dict__)
 
 
 class AuthError(CallblockError):

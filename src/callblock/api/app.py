@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from callblock import __version__
+from callblock._version import __version__
 from callblock.api import problems, schemas, v1
 from callblock.api.limits import BodyLimit
 from callblock.compat import ca_apis, v2, wire

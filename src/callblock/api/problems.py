@@ -126,7 +126,8 @@ def install(app: FastAPI) -> None:
             return problem(400, "The body is not valid JSON.", kind="malformed-json")
         fields: dict[str, str] = {}
         for error in errors:
-            fields.setdefault(_field(tuple(error.get("loc", ()))), str(error.get("msg")))
+            message = str(error.get("msg")).removeprefix("Value error, ")
+            fields.setdefault(_field(tuple(error.get("loc", ()))), message)
         return problem(422, "Some fields are invalid.", kind="validation", errors=fields)
 
     async def on_http(request: Request, exc: Exception) -> Response:

@@ -138,7 +138,10 @@ class InvalidEntry(BaseModel):
 
 class NumbersAdded(BaseModel):
     added: int = Field(description="Entries that were not in the group before.")
-    updated: int = Field(description="Entries already there whose expiry and note were re-set.")
+    updated: int = Field(
+        description="Entries already there: their expiry is set to this request's (none "
+        "without `expires_at`), and their note replaced when one is given."
+    )
     invalid: list[InvalidEntry]
 
 

@@ -37,7 +37,7 @@ from callblock.domain import (
     clean_group_name,
     parse_numbers,
 )
-from callblock.numbers import PREFIX_MARK, InvalidNumber, is_pattern, normalise
+from callblock.numbers import PREFIX_MARK, InvalidNumber, is_pattern, normalise, normalise_prefix
 from callblock.service import BatchCheck, CheckResult, Service
 
 router = APIRouter(prefix="/v1")
@@ -454,9 +454,13 @@ def list_audit_events(
     e164 = None
     if number is not None:
         try:
-            e164 = normalise(number, actor.account.region)
+            e164 = (
+                normalise_prefix(number, actor.account.region)
+                if is_pattern(number)
+                else normalise(number, actor.account.region)
+            )
         except InvalidNumber as exc:
-            raise _invalid("number", "not a valid phone number", number) from exc
+            raise _invalid("number", "not a valid phone number or prefix", number) from exc
     page = service.audit(
         actor, group_id=group_id, number=e164, since=since, before=_after(cursor), limit=limit
     )

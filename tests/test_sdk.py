@@ -1,0 +1,831 @@
+"""The Python SDK (`callblock.client`) against the real app, in-process.
+
+Most tests run twice per database: once with the sync `Client`, once with the `AsyncClient`
+(the `sdk` fixture), written once with `run()` and `collect()`, which accept either kind of
+answer. The sync client reaches the ASGI app through `SyncASGITransport` below: httpx's
+sync client cannot drive an ASGI app itself.
+
+Every request goes through `Gateway`, an ASGI wrapper that records what reached the app
+and, for the few answers `/v1` never gives (429, a proxy's HTML 502...), can answer in the
+app's place, as a proxy or gateway in front of it would.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import pickle
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import FrozenInstanceError
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, TypeAlias, TypeVar
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+import callblock.client as sdk_module
+from callblock.client import (
+    Account,
+    AccountAPI,
+    AddResult,
+    AsyncAccountAPI,
+    AsyncAuditAPI,
+    AsyncClient,
+    AsyncGroupsAPI,
+    AsyncNumbersAPI,
+    AuditAPI,
+    AuthError,
+    BatchResult,
+    CallblockError,
+    CheckResult,
+    Client,
+    Conflict,
+    Group,
+    GroupsAPI,
+    InvalidItem,
+    Match,
+    NotFound,
+    NumbersAPI,
+    RateLimited,
+    RemoveResult,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from callblock.domain import StoreUnavailable
+from callblock.service import Service
+from tests.conftest import Credentials, FakeClock
+
+pytestmark = pytest.mark.anyio
+
+BASE_URL = "http://callblock.test"
+T = TypeVar("T")
+AnyClient: TypeAlias = Client | AsyncClient
+
+
+# --- plumbing ----------------------------------------------------------------------------------
+
+
+class SyncASGITransport(httpx.BaseTransport):
+    """A sync transport to an ASGI app: httpx's ASGITransport, run on a private event loop.
+
+    The loop runs in a background thread; each request is handed to it whole, and its
+    answer is read in full there before it comes back. `close` stops the loop and joins
+    the thread (httpx's Client.close calls it).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sync-asgi")
+        self._thread.start()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        future = asyncio.run_coroutine_threadsafe(
+            self._send(request.method, request.url, request.headers, body), self._loop
+        )
+        status, headers, content = future.result(timeout=60)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    async def _send(
+        self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes
+    ) -> tuple[int, httpx.Headers, bytes]:
+        request = httpx.Request(method, url, headers=headers, content=body)
+        response = await self._asgi.handle_async_request(request)
+        try:
+            content = await response.aread()
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, content
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+Canned = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class Gateway:
+    """An ASGI wrapper in front of the app: records each request, or answers `canned`."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str, str]] = []
+        self.canned: Canned | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append((scope["method"], scope["path"], scope["query_string"].decode()))
+            if self.canned is not None:
+                status, headers, body = self.canned
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def answer(self, status: int, body: bytes, content_type: str, **headers: str) -> None:
+        pairs = [(b"content-type", content_type.encode())]
+        pairs += [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+        self.canned = (status, pairs, body)
+
+
+Connect = Callable[[str], AnyClient]
+
+
+@pytest.fixture
+def gateway(app: FastAPI) -> Gateway:
+    return Gateway(app)
+
+
+@pytest.fixture(params=["sync", "async"])
+async def connect(request: pytest.FixtureRequest, gateway: Gateway) -> AsyncIterator[Connect]:
+    """Opens clients of one kind (sync or async) with any key; closes them all afterwards."""
+    opened: list[AnyClient] = []
+
+    def make(key: str) -> AnyClient:
+        client: AnyClient
+        if request.param == "sync":
+            client = Client(BASE_URL, key, transport=SyncASGITransport(gateway))
+        else:
+            client = AsyncClient(BASE_URL, key, transport=httpx.ASGITransport(app=gateway))
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        if isinstance(client, Client):
+            client.close()
+        else:
+            await client.aclose()
+
+
+@pytest.fixture
+def sdk(connect: Connect, main_account: Credentials) -> AnyClient:
+    return connect(main_account.key)
+
+
+async def run(value: Awaitable[T] | T) -> T:
+    """The answer of a sync call, or of an awaited async one."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+async def collect(items: Iterator[T] | AsyncIterator[T]) -> list[T]:
+    if isinstance(items, AsyncIterator):
+        return [item async for item in items]
+    return list(items)
+
+
+def listed(gateway: Gateway, path: str) -> list[str]:
+    """The query strings of the GETs of `path` that reached the app."""
+    return [query for method, seen, query in gateway.seen if method == "GET" and seen == path]
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+
+async def test_group_lifecycle(sdk: AnyClient, clock: FakeClock) -> None:
+    created = await run(sdk.groups.create("Spam callers", "from complaints", "inbound"))
+    assert isinstance(created, Group)
+    assert (created.name, created.description, created.direction) == (
+        "Spam callers",
+        "from complaints",
+        "inbound",
+    )
+    assert (created.active_count, created.expired_count) == (0, 0)
+    assert created.created_at == clock.now
+    assert created.created_at.tzinfo is not None
+    with pytest.raises(FrozenInstanceError):
+        created.name = "x"  # type: ignore[misc]
+
+    assert await run(sdk.groups.get(created.id)) == created
+
+    clock.advance(minutes=5)
+    renamed = await run(sdk.groups.update(created.id, name="Robocalls"))
+    assert (renamed.name, renamed.description, renamed.direction) == (
+        "Robocalls",
+        "from complaints",
+        "inbound",
+    )
+    assert renamed.updated_at == clock.now
+    redirected = await run(sdk.groups.update(created.id, direction="both", description=""))
+    assert (redirected.name, redirected.description, redirected.direction) == (
+        "Robocalls",
+        "",
+        "both",
+    )
+    assert await run(sdk.groups.update(created.id)) == redirected  # nothing to change
+
+    defaults = await run(sdk.groups.create("Defaults"))
+    assert (defaults.description, defaults.direction) == ("", "both")
+    assert [g.id for g in await collect(sdk.groups.list())] == [created.id, defaults.id]
+
+    await run(sdk.groups.delete(created.id))
+    with pytest.raises(NotFound):
+        await run(sdk.groups.get(created.id))
+    assert [g.name for g in await collect(sdk.groups.list())] == ["Defaults"]
+
+
+async def test_groups_list_follows_cursors_over_pages(sdk: AnyClient, gateway: Gateway) -> None:
+    made = [await run(sdk.groups.create(f"Team {n}")) for n in range(5)]
+    await run(sdk.groups.create("Other"))
+    gateway.seen.clear()
+
+    teams = await collect(sdk.groups.list(name="Team", page_size=2))
+
+    assert teams == made
+    queries = listed(gateway, "/v1/groups")
+    assert len(queries) == 3  # pages of 2, 2 and 1
+    assert "cursor" not in queries[0]
+    assert all("cursor=" in q and "limit=2" in q for q in queries[1:])
+    assert len(await collect(sdk.groups.list())) == 6
+
+
+async def test_group_listings_are_lazy(sdk: AnyClient, gateway: Gateway) -> None:
+    for n in range(3):
+        await run(sdk.groups.create(f"Lazy {n}"))
+    gateway.seen.clear()
+    groups = sdk.groups.list(page_size=1)
+    assert listed(gateway, "/v1/groups") == []  # nothing sent until iterated
+    if isinstance(groups, AsyncIterator):
+        first = await anext(groups)
+        await groups.aclose()  # type: ignore[attr-defined]
+    else:
+        first = next(groups)
+    assert first.name == "Lazy 0"
+    assert len(listed(gateway, "/v1/groups")) == 1
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+async def test_numbers_add_list_and_remove(sdk: AnyClient, gateway: Gateway) -> None:
+    group = await run(sdk.groups.create("Numbers"))
+    added = await run(
+        sdk.numbers.add(
+            group.id,
+            ["9876543210", "+91 91234 56780", 9000000001, "140*", "nonsense", "+91*"],
+            note="desk",
+        )
+    )
+    assert isinstance(added, AddResult)
+    assert added.added == 4
+    assert added.updated == 0
+    assert added.invalid == (
+        InvalidItem("nonsense", "not a valid phone number"),
+        InvalidItem("+91*", "not a valid prefix"),
+    )
+    again = await run(sdk.numbers.add(group.id, ["09876543210"]))
+    assert (again.added, again.updated, again.invalid) == (0, 1, ())
+
+    entries = await collect(sdk.numbers.list(group.id))
+    assert [e.number for e in entries] == [
+        "+919876543210",
+        "+919123456780",
+        "+919000000001",
+        "+91140*",
+    ]
+    prefix = entries[3]
+    assert (prefix.kind, prefix.status, prefix.note, prefix.source) == (
+        "prefix",
+        "active",
+        "desk",
+        "v1",
+    )
+    assert prefix.expires_at is None
+    assert entries[0].kind == "number"
+    assert entries[0].note == "desk"  # re-added without a note: the note stays
+    assert [e.number for e in await collect(sdk.numbers.list(group.id, q="140"))] == ["+91140*"]
+    assert len(await collect(sdk.numbers.list(group.id, status="active"))) == 4
+    assert await collect(sdk.numbers.list(group.id, status="expired")) == []
+    assert (await run(sdk.groups.get(group.id))).active_count == 4
+
+    removed = await run(sdk.numbers.remove(group.id, ["9876543210", "140*", "9999999999", "x"]))
+    assert isinstance(removed, RemoveResult)
+    assert removed.removed == 2
+    assert removed.not_found == ("9999999999",)
+    assert removed.invalid == (InvalidItem("x", "not a valid phone number"),)
+    assert gateway.seen[-1][:2] == ("DELETE", f"/v1/groups/{group.id}/numbers")
+    remaining = [e.number for e in await collect(sdk.numbers.list(group.id))]
+    assert remaining == ["+919123456780", "+919000000001"]
+
+
+async def test_numbers_list_follows_cursors_over_pages(sdk: AnyClient, gateway: Gateway) -> None:
+    group = await run(sdk.groups.create("Paged"))
+    numbers = [f"98765432{n:02d}" for n in range(5)]
+    await run(sdk.numbers.add(group.id, numbers))
+    gateway.seen.clear()
+
+    entries = await collect(sdk.numbers.list(group.id, page_size=2))
+
+    assert [e.number for e in entries] == ["+91" + n for n in numbers]
+    assert len(listed(gateway, f"/v1/groups/{group.id}/numbers")) == 3
+
+
+async def test_expires_at_round_trips_as_an_aware_instant(
+    sdk: AnyClient, clock: FakeClock, gateway: Gateway
+) -> None:
+    group = await run(sdk.groups.create("Temporary"))
+    kolkata = ZoneInfo("Asia/Kolkata")
+    expires = (clock.now + timedelta(days=1)).astimezone(kolkata)
+    await run(sdk.numbers.add(group.id, ["9876543210"], expires_at=expires))
+    await run(sdk.numbers.add(group.id, ["9123456780"]))
+
+    [timed, forever] = await collect(sdk.numbers.list(group.id))
+    assert timed.expires_at == expires
+    assert timed.expires_at is not None
+    assert timed.expires_at.utcoffset() is not None
+    assert forever.expires_at is None
+
+    clock.advance(days=1)
+    [expired] = await collect(sdk.numbers.list(group.id, status="expired"))
+    assert (expired.number, expired.status) == ("+919876543210", "expired")
+    detail = await run(sdk.groups.get(group.id))
+    assert (detail.active_count, detail.expired_count) == (1, 1)
+    assert not (await run(sdk.check("9876543210"))).blocked
+
+    with pytest.raises(ValidationError) as info:  # the API wants it in the future
+        await run(sdk.numbers.add(group.id, ["9876543210"], expires_at=clock.now))
+    assert info.value.errors == {"expires_at": "must be in the future"}
+
+
+async def test_all_or_nothing_refuses_the_whole_batch(sdk: AnyClient) -> None:
+    group = await run(sdk.groups.create("Strict"))
+    with pytest.raises(ValidationError) as info:
+        await run(sdk.numbers.add(group.id, ["9876543210", "bad", 5], all_or_nothing=True))
+    assert info.value.status == 422
+    assert set(info.value.errors) == {"numbers.1", "numbers.2"}
+    assert await collect(sdk.numbers.list(group.id)) == []
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+async def test_check_with_direction_and_prefixes(sdk: AnyClient) -> None:
+    inbound = await run(sdk.groups.create("Inbound only", direction="inbound"))
+    anyway = await run(sdk.groups.create("Both ways"))
+    await run(sdk.numbers.add(inbound.id, ["140*"]))
+    await run(sdk.numbers.add(anyway.id, ["9876543210"]))
+
+    result = await run(sdk.check("140 123 4567", direction="inbound"))
+    assert isinstance(result, CheckResult)
+    assert result.number == "+911401234567"
+    assert result.blocked
+    assert result.matches == (Match(inbound.id, "Inbound only", "+91140*", None, "prefix"),)
+    assert not (await run(sdk.check("1401234567", direction="outbound"))).blocked
+    assert (await run(sdk.check("1401234567"))).blocked  # no direction: every group counts
+
+    spaced = await run(sdk.check("+91 98765-43210", direction="outbound"))
+    assert spaced.number == "+919876543210"
+    assert spaced.matches == (Match(anyway.id, "Both ways", "+919876543210", None, "number"),)
+    clean = await run(sdk.check("9123456780"))
+    assert (clean.blocked, clean.matches) == (False, ())
+
+    with pytest.raises(ValidationError) as info:
+        await run(sdk.check("not a number"))
+    assert info.value.errors == {"number": "not a valid phone number"}
+
+
+async def test_check_many(sdk: AnyClient) -> None:
+    inbound = await run(sdk.groups.create("In", direction="inbound"))
+    outbound = await run(sdk.groups.create("Out", direction="outbound"))
+    await run(sdk.numbers.add(inbound.id, ["9876543210", "140*"]))
+    await run(sdk.numbers.add(outbound.id, ["9876543210"]))
+
+    results = await run(sdk.check_many(["9876543210", "1401234567", 9123456780, "nope"]))
+    assert results == [
+        BatchResult("9876543210", "+919876543210", True, (inbound.id, outbound.id), None),
+        BatchResult("1401234567", "+911401234567", True, (inbound.id,), None),
+        BatchResult(9123456780, "+919123456780", False, (), None),
+        BatchResult("nope", None, False, (), "not a valid phone number"),
+    ]
+    outbound_only = await run(sdk.check_many(["9876543210", "1401234567"], "outbound"))
+    assert [r.group_ids for r in outbound_only] == [(outbound.id,), ()]
+    assert await run(sdk.check_many([])) == []
+
+
+async def test_account_and_withheld_callers(sdk: AnyClient) -> None:
+    account = await run(sdk.account.get())
+    assert account == Account("main", "IN", "Asia/Kolkata", "BASIC_AUTH", False)
+    with pytest.raises(ValidationError):  # not blocking withheld callers: not a number
+        await run(sdk.check("anonymous", direction="inbound"))
+
+    updated = await run(sdk.account.update(block_anonymous=True))
+    assert updated.block_anonymous
+    assert (await run(sdk.account.get())).block_anonymous
+    assert await run(sdk.account.update()) == updated  # nothing to change
+
+    withheld = await run(sdk.check("Anonymous", direction="inbound"))
+    assert withheld == CheckResult(
+        None, True, (Match(None, None, "anonymous", None, "block_anonymous"),)
+    )
+    [many] = await run(sdk.check_many(["private"], direction="inbound"))
+    assert (many.blocked, many.number, many.error) == (True, None, None)
+    for direction in ("outbound", None):  # withheld only counts in inbound checks
+        with pytest.raises(ValidationError):
+            await run(sdk.check("anonymous", direction=direction))
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+async def test_audit_lists_newest_first_with_filters(sdk: AnyClient, clock: FakeClock) -> None:
+    first = await run(sdk.groups.create("First"))
+    second = await run(sdk.groups.create("Second"))
+    await run(sdk.numbers.add(first.id, ["9876543210"]))
+    clock.advance(hours=1)
+    later = clock.now
+    await run(sdk.numbers.add(second.id, ["9876543210", "9123456780"]))
+    await run(sdk.groups.update(first.id, name="Renamed"))
+    await run(sdk.numbers.remove(first.id, ["9876543210"]))
+
+    events = await collect(sdk.audit.list(page_size=2))  # 6 events: 3 pages
+    assert [e.action for e in events] == ["remove", "rename", "add", "add", "create", "create"]
+    assert [e.id for e in events] == sorted((e.id for e in events), reverse=True)
+    rename = events[1]
+    assert (rename.group_id, rename.surface, rename.count, rename.numbers) == (
+        first.id,
+        "v1",
+        0,
+        (),
+    )
+    assert rename.detail == {"name": "Renamed", "previous_name": "First"}
+    assert rename.key_id is not None
+    assert rename.at == later
+
+    mine = await collect(sdk.audit.list(group_id=second.id))
+    assert [(e.action, e.numbers) for e in mine] == [
+        ("add", ("+919876543210", "+919123456780")),
+        ("create", ()),
+    ]
+    touching = await collect(sdk.audit.list(number="098765 43210"))
+    assert [(e.action, e.group_id) for e in touching] == [
+        ("remove", first.id),
+        ("add", second.id),
+        ("add", first.id),
+    ]
+    since = await collect(sdk.audit.list(since=later.astimezone(ZoneInfo("America/New_York"))))
+    assert [e.action for e in since] == ["remove", "rename", "add"]
+    both = await collect(sdk.audit.list(group_id=first.id, number="9876543210", since=later))
+    assert [e.action for e in both] == ["remove"]
+
+
+# --- errors from real answers ------------------------------------------------------------------
+
+
+async def test_a_wrong_key_is_an_auth_error(connect: Connect) -> None:
+    stranger = connect("cb_not-a-real-key")
+    with pytest.raises(AuthError) as info:
+        await run(stranger.account.get())
+    error = info.value
+    assert error.status == 401
+    assert error.type == "urn:callblock:problem:authentication-required"
+    assert error.title == "Authentication required"
+    assert "Bearer" in error.detail
+    assert error.errors == {}
+    assert str(error).startswith("401 Authentication required: ")
+    with pytest.raises(AuthError):
+        await collect(stranger.groups.list())
+
+
+async def test_missing_and_foreign_groups_are_not_found(
+    sdk: AnyClient, connect: Connect, other_account: Credentials
+) -> None:
+    other = connect(other_account.key)
+    theirs = await run(other.groups.create("Theirs"))
+    await run(other.numbers.add(theirs.id, ["9876543210"]))
+
+    for missing in (theirs.id, 10**9):
+        with pytest.raises(NotFound) as info:
+            await run(sdk.groups.get(missing))
+        assert info.value.status == 404
+        assert info.value.type == "urn:callblock:problem:group-not-found"
+        assert info.value.detail == "No such group."
+        with pytest.raises(NotFound):
+            await collect(sdk.numbers.list(missing))
+        with pytest.raises(NotFound):
+            await run(sdk.numbers.add(missing, ["9123456780"]))
+        with pytest.raises(NotFound):
+            await run(sdk.numbers.remove(missing, ["9876543210"]))
+        with pytest.raises(NotFound):
+            await run(sdk.groups.update(missing, name="Mine now"))
+        with pytest.raises(NotFound):
+            await run(sdk.groups.delete(missing))
+    assert await collect(sdk.audit.list(group_id=theirs.id)) == []
+    assert [e.number for e in await collect(other.numbers.list(theirs.id))] == ["+919876543210"]
+
+
+async def test_a_taken_name_is_a_conflict(sdk: AnyClient) -> None:
+    await run(sdk.groups.create("Spam"))
+    other = await run(sdk.groups.create("Ham"))
+    attempts: list[Callable[[], Any]] = [
+        lambda: sdk.groups.create("SPAM"),
+        lambda: sdk.groups.update(other.id, name="spam"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(Conflict) as info:
+            await run(attempt())
+        assert info.value.status == 409
+        assert info.value.type == "urn:callblock:problem:name-taken"
+        assert info.value.errors == {"name": "already exists"}
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is Conflict
+    assert (copy.args, copy.status, copy.errors, copy.type) == (
+        info.value.args,
+        409,
+        {"name": "already exists"},
+        "urn:callblock:problem:name-taken",
+    )
+
+
+async def test_invalid_fields_are_validation_errors_per_field(sdk: AnyClient) -> None:
+    with pytest.raises(ValidationError) as info:
+        await run(sdk.groups.create("!", description="x" * 60))
+    error = info.value
+    assert error.status == 422
+    assert error.type == "urn:callblock:problem:validation"
+    assert set(error.errors) == {"name", "description"}
+    assert "2 to 50 characters" in error.errors["name"]
+
+    group = await run(sdk.groups.create("Valid"))
+    with pytest.raises(ValidationError) as info:
+        await run(sdk.numbers.add(group.id, []))
+    assert set(info.value.errors) == {"numbers"}
+    with pytest.raises(ValidationError) as info:
+        await collect(sdk.groups.list(page_size=0))
+    assert set(info.value.errors) == {"limit"}
+    with pytest.raises(ValidationError) as info:
+        await collect(sdk.audit.list(number="12"))
+    assert info.value.errors == {"number": "not a valid phone number or prefix"}
+    with pytest.raises(ValidationError) as info:
+        await run(sdk.groups.create("Bad direction", direction="sideways"))  # type: ignore[arg-type]
+    assert set(info.value.errors) == {"direction"}
+
+
+async def test_a_body_over_the_limit_is_a_validation_error(sdk: AnyClient) -> None:
+    group = await run(sdk.groups.create("Big"))
+    with pytest.raises(ValidationError) as info:
+        await run(sdk.numbers.add(group.id, ["9" * 1_100_000]))
+    assert info.value.status == 413
+    assert info.value.type == "urn:callblock:problem:request-body-too-large"
+
+
+async def test_an_unavailable_store_is_a_server_error(
+    sdk: AnyClient, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*_args: object, **_kwargs: object) -> None:
+        raise StoreUnavailable("database is locked")
+
+    monkeypatch.setattr(service, "group_detail", unavailable)
+    with pytest.raises(ServerError) as info:
+        await run(sdk.groups.get(1))
+    assert info.value.status == 503
+    assert info.value.title == "Service unavailable"
+
+
+async def test_no_answer_is_a_transport_error() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nobody listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for client in (
+        Client(f"http://127.0.0.1:{port}", "cb_key", timeout=2),
+        AsyncClient(f"http://127.0.0.1:{port}", "cb_key", timeout=2),
+    ):
+        try:
+            with pytest.raises(TransportError) as info:
+                await run(client.account.get())
+        finally:
+            if isinstance(client, Client):
+                client.close()
+            else:
+                await client.aclose()
+        assert isinstance(info.value, CallblockError)
+        assert info.value.status is None
+        assert isinstance(info.value.__cause__, httpx.ConnectError)
+        assert "GET /v1/account" in str(info.value)
+
+
+async def test_a_silent_server_is_a_transport_error() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with Client(url, "cb_key", timeout=0.2) as client, pytest.raises(TransportError) as info:
+            client.groups.get(1)
+        assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+        async with AsyncClient(url, "cb_key", timeout=0.2) as aclient:
+            with pytest.raises(TransportError) as info:
+                await aclient.groups.get(1)
+        assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+
+
+# --- errors from a gateway in front of the API ---------------------------------------------------
+
+
+async def test_rate_limited_carries_retry_after(sdk: AnyClient, gateway: Gateway) -> None:
+    problem = b'{"type":"urn:example:slow-down","title":"Too many requests","status":429,"detail":"Slow down."}'
+    gateway.answer(429, problem, "application/problem+json", retry_after="7")
+    with pytest.raises(RateLimited) as info:
+        await run(sdk.account.get())
+    assert (info.value.status, info.value.retry_after, info.value.detail) == (
+        429,
+        7.0,
+        "Slow down.",
+    )
+    assert pickle.loads(pickle.dumps(info.value)).retry_after == 7.0
+    assert info.value.type == "urn:example:slow-down"
+
+    in_a_minute = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
+    gateway.answer(429, b"slow down", "text/plain", retry_after=in_a_minute)
+    with pytest.raises(RateLimited) as info:
+        await collect(sdk.groups.list())
+    assert info.value.retry_after is not None
+    assert 50 < info.value.retry_after <= 60
+    assert (info.value.type, info.value.detail) == (None, "slow down")
+
+    gateway.answer(429, b"{}", "application/json")
+    with pytest.raises(RateLimited) as info:
+        await run(sdk.check("9876543210"))
+    assert info.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "expected"),
+    [
+        (502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", ServerError),
+        (500, b"", "text/plain", ServerError),
+        (401, b'{"message": "Unauthorized"}', "application/json", AuthError),
+        (404, b"no route", "text/plain", NotFound),
+        (409, b"[1, 2]", "application/json", Conflict),
+        (400, b"bad", "text/plain", ValidationError),
+        (413, b"<html>too big</html>", "text/html", ValidationError),
+        (405, b'{"detail": "Method Not Allowed"}', "application/json", CallblockError),
+    ],
+)
+async def test_non_problem_bodies_map_by_status(
+    sdk: AnyClient,
+    gateway: Gateway,
+    status: int,
+    body: bytes,
+    content_type: str,
+    expected: type[CallblockError],
+) -> None:
+    gateway.answer(status, body, content_type)
+    with pytest.raises(CallblockError) as info:
+        await run(sdk.groups.get(1))
+    assert type(info.value) is expected
+    assert info.value.status == status
+    assert info.value.type is None
+    assert info.value.title  # the reason phrase when the body names none
+
+
+async def test_fastapi_default_validation_bodies_keep_their_fields(
+    sdk: AnyClient, gateway: Gateway
+) -> None:
+    body = b'{"detail": [{"loc": ["body", "name"], "msg": "Field required", "type": "missing"}]}'
+    gateway.answer(422, body, "application/json")
+    with pytest.raises(ValidationError) as info:
+        await run(sdk.groups.create("x"))
+    assert info.value.errors == {"name": "Field required"}
+
+
+async def test_an_unreadable_success_is_a_callblock_error(sdk: AnyClient, gateway: Gateway) -> None:
+    gateway.answer(200, b"<html>captive portal</html>", "text/html")
+    with pytest.raises(CallblockError) as info:
+        await run(sdk.account.get())
+    assert type(info.value) is CallblockError
+    assert info.value.status == 200
+    gateway.answer(
+        200, b'{"data": [{"id": "1"}], "count": 1, "next_cursor": null}', "application/json"
+    )
+    with pytest.raises(CallblockError, match="'id' is not an integer"):
+        await collect(sdk.groups.list())
+    gateway.answer(200, b'{"data": [], "count": 9, "next_cursor": "same"}', "application/json")
+    with pytest.raises(CallblockError, match="does not advance"):
+        await collect(sdk.groups.list())
+
+
+# --- arguments refused before sending ----------------------------------------------------------
+
+
+async def test_arguments_refused_before_anything_is_sent(sdk: AnyClient, gateway: Gateway) -> None:
+    naive = datetime(2030, 1, 1, 12, 0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await run(sdk.numbers.add(1, ["9876543210"], expires_at=naive))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sdk.audit.list(since=naive)
+    with pytest.raises(TypeError, match="not a single string"):
+        await run(sdk.numbers.add(1, "9876543210"))
+    with pytest.raises(TypeError, match="not a single string"):
+        await run(sdk.check_many("9876543210"))
+    with pytest.raises(TypeError, match="group_id must be an int"):
+        await run(sdk.groups.get("1/../../account"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="group_id must be an int"):
+        sdk.numbers.list(True)
+    with pytest.raises(ValueError, match="must not be empty"):
+        await run(sdk.check(""))
+    with pytest.raises(ValueError, match="api_key"):
+        Client(BASE_URL, "")
+    assert gateway.seen == []
+
+
+# --- the module's shape ------------------------------------------------------------------------
+
+
+def test_all_names_exactly_the_public_names() -> None:
+    exported = sdk_module.__all__
+    assert len(exported) == len(set(exported))
+    for name in exported:
+        assert hasattr(sdk_module, name), name
+
+    tree = ast.parse(Path(sdk_module.__file__).read_text(encoding="utf-8"))
+    defined: set[str] = set()
+    imported: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            defined.add(node.target.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            imported.update((a.asname or a.name).split(".")[0] for a in node.names)
+    public = {name for name in defined if not name.startswith("_")}
+    assert set(exported) == public
+    # Nothing public appears at run time that is neither exported nor an import.
+    at_runtime = {name for name in vars(sdk_module) if not name.startswith("_")}
+    assert at_runtime - set(exported) <= imported
+
+    namespace: dict[str, Any] = {}
+    exec("from callblock.client import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(exported)
+
+
+MIRRORS = [
+    (Client, AsyncClient),
+    (GroupsAPI, AsyncGroupsAPI),
+    (NumbersAPI, AsyncNumbersAPI),
+    (AuditAPI, AsyncAuditAPI),
+    (AccountAPI, AsyncAccountAPI),
+]
+
+
+@pytest.mark.parametrize(("sync_cls", "async_cls"), MIRRORS)
+def test_the_clients_are_mirror_images(sync_cls: type, async_cls: type) -> None:
+    def methods(cls: type) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in vars(cls).items()
+            if callable(value) and not name.startswith("_")
+        }
+
+    sync, async_ = methods(sync_cls), methods(async_cls)
+    assert set(sync) - {"close"} == set(async_) - {"aclose"}
+    for name, method in sync.items():
+        if name == "close":
+            continue
+        twin = async_[name]
+        assert inspect.signature(method).parameters == inspect.signature(twin).parameters, name
+        assert not inspect.iscoroutinefunction(method)
+        # A listing is an async iterator; everything else is awaited.
+        assert inspect.iscoroutinefunction(twin) == (name != "list"), name
+        assert inspect.signature(twin).return_annotation.startswith(
+            "AsyncIterator[" if name == "list" else ""
+        )
+    sync_init = inspect.signature(sync_cls).parameters
+    async_init = inspect.signature(async_cls).parameters
+    assert [(p.name, p.kind, p.default) for p in sync_init.values()] == [
+        (p.name, p.kind, p.default) for p in async_init.values()
+    ]
+
+
+def test_sync_client_as_a_context_manager(app: FastAPI, main_account: Credentials) -> None:
+    with Client(BASE_URL, main_account.key, transport=SyncASGITransport(app)) as client:
+        assert client.account.get().username == "main"
+        assert main_account.key not in repr(client)
+        http = client._http
+    assert http.is_closed
+
+
+async def test_async_client_as_a_context_manager(app: FastAPI, main_account: Credentials) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with AsyncClient(BASE_URL, main_account.key, transport=transport) as client:
+        assert (await client.account.get()).username == "main"
+        assert main_account.key not in repr(client)
+        http = client._http
+    assert http.is_closed
