@@ -359,35 +359,36 @@ def upsert_entries(
 ) -> None:
     """Insert each number into the group, or refresh its expiry (and note, if one is given)
     when already there."""
-    insert = _upsert(conn)
-    for chunk in _chunks(numbers):
-        statement: Insert = insert(entries).values(
-            [
-                {
-                    "account_id": account_id,
-                    "group_id": group_id,
-                    "number": number,
-                    "expires_at": expires_at,
-                    "source": source,
-                    "note": note,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for number in chunk
-            ]
-        )
-        excluded = statement.excluded  # type: ignore[attr-defined]
-        conn.execute(
-            statement.on_conflict_do_update(  # type: ignore[attr-defined]
-                index_elements=[entries.c.group_id, entries.c.number],
-                set_={
-                    "expires_at": excluded.expires_at,
-                    "updated_at": excluded.updated_at,
-                    "source": excluded.source,
-                    "note": func.coalesce(excluded.note, entries.c.note),
-                },
-            )
-        )
+    if not numbers:
+        return
+    statement: Insert = _upsert(conn)(entries)
+    excluded = statement.excluded  # type: ignore[attr-defined]
+    upsert = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[entries.c.group_id, entries.c.number],
+        set_={
+            "expires_at": excluded.expires_at,
+            "updated_at": excluded.updated_at,
+            "source": excluded.source,
+            "note": func.coalesce(excluded.note, entries.c.note),
+        },
+    )
+    # One statement, many parameter sets: compiled once, sent in driver-sized batches.
+    conn.execute(
+        upsert,
+        [
+            {
+                "account_id": account_id,
+                "group_id": group_id,
+                "number": number,
+                "expires_at": expires_at,
+                "source": source,
+                "note": note,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for number in numbers
+        ],
+    )
 
 
 def numbers_in_groups(
