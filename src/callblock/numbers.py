@@ -9,9 +9,21 @@ libphonenumber, and the result must be a valid number of a real range.
 
 from __future__ import annotations
 
+import functools
+import re
+from dataclasses import dataclass
+
 import phonenumbers
 
-__all__ = ["PREFIX_MARK", "InvalidNumber", "is_pattern", "normalise", "normalise_prefix"]
+__all__ = [
+    "PREFIX_MARK",
+    "InvalidNumber",
+    "is_pattern",
+    "normalise",
+    "normalise_fast",
+    "normalise_full",
+    "normalise_prefix",
+]
 
 PREFIX_MARK = "*"
 _MAX_E164_DIGITS = 15
@@ -45,8 +57,96 @@ def _candidate(compact: str, region: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Desc:
+    lengths: frozenset[int]
+    pattern: re.Pattern[str]
+
+    def matches(self, national: str) -> bool:
+        return (not self.lengths or len(national) in self.lengths) and bool(
+            self.pattern.fullmatch(national)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionRules:
+    """libphonenumber's validity rules of one region, compiled once for the fast path."""
+
+    country_code: str
+    general: _Desc
+    types: tuple[_Desc, ...]
+
+    def valid(self, national: str) -> bool:
+        # What is_valid_number decides for a number of this region: the general pattern, then
+        # any one number type (mobile, fixed line, toll free, ...).
+        return self.general.matches(national) and any(t.matches(national) for t in self.types)
+
+
+def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> _Desc | None:
+    if desc is None or desc.national_number_pattern is None:
+        return None
+    lengths = frozenset(n for n in (desc.possible_length or ()) if n > 0)
+    return _Desc(lengths, re.compile(desc.national_number_pattern))
+
+
+@functools.cache
+def _rules(region: str) -> _RegionRules | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.country_code is None:
+        return None
+    # Regions sharing a country code (+1) need libphonenumber to tell which region a number is.
+    if len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())) != 1:
+        return None
+    general = _desc(metadata.general_desc)
+    if general is None:
+        return None
+    kinds = (  # the likeliest first: any one match decides
+        metadata.mobile,
+        metadata.fixed_line,
+        metadata.toll_free,
+        metadata.premium_rate,
+        metadata.shared_cost,
+        metadata.personal_number,
+        metadata.voip,
+        metadata.pager,
+        metadata.uan,
+        metadata.voicemail,
+    )
+    types = tuple(d for d in map(_desc, kinds) if d is not None)
+    return _RegionRules(str(metadata.country_code), general, types)
+
+
+def normalise_fast(raw: str, region: str) -> str | None:
+    """The E.164 form of the common shapes (``98...``, ``+91...``, ``91...``, ``0...``,
+    ``00...``) of numbers of the account's own country, without calling libphonenumber's
+    parser; None when the input is not such a shape (the full parser then decides).
+
+    It never refuses: an input it does not accept goes to the full parser, and where it
+    accepts, it agrees with it (a property test holds it to that).
+    """
+    rules = _rules(region)
+    if rules is None or len(raw) > _MAX_INPUT_CHARS:
+        return None
+    compact = raw if raw.isdigit() else raw.strip().translate(_SEPARATORS)
+    candidate = _candidate(compact, region)
+    if candidate is None or not candidate.startswith("+" + rules.country_code):
+        return None
+    national = candidate[len(rules.country_code) + 1 :]
+    if not national or national[0] == "0" or not rules.valid(national):
+        return None
+    return candidate
+
+
 def normalise(raw: str, region: str) -> str:
     """Return the E.164 form of ``raw`` read with default ``region``, or raise InvalidNumber."""
+    fast = normalise_fast(raw, region)
+    if fast is not None:
+        return fast
+    return normalise_full(raw, region)
+
+
+def normalise_full(raw: str, region: str) -> str:
+    """``normalise`` through libphonenumber's parser, whatever the shape."""
     text = raw.strip()
     if not text or len(text) > _MAX_INPUT_CHARS:
         raise InvalidNumber(raw)
