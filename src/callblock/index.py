@@ -1,27 +1,54 @@
 """The in-memory check index: what is blocked, per account, without a database round trip.
 
-Each process holds one ``AccountIndex`` per account: exact numbers and prefix patterns mapped
-to the groups that hold them with their expiry. It is loaded from the store, kept current by
-the process's own writes (applied as deltas under the account's change counter) and by a
-refresher that reloads any account whose counter moved elsewhere. Expiry is judged at check
-time against the clock, so an entry stops blocking at its expiry instant exactly.
+Each process holds one ``AccountIndex`` per account. Exact numbers live in a ``NumberTable``:
+sorted numpy arrays (the E.164 number as an integer, a group slot, an expiry in microseconds;
+20 bytes an entry) plus a small overlay of recent changes, merged into new arrays once it
+grows. Prefix patterns, which are few, live in a dict keyed by the prefix text. The index is
+loaded from the store, kept current by the process's own writes (applied as deltas under the
+account's change counter) and by a refresher that reloads any account whose counter moved
+elsewhere. Expiry is judged at check time against the clock, so an entry stops blocking at its
+expiry instant exactly.
 
-Readers take no lock: every value they read is an immutable tuple or frozenset replaced
-whole by writers, so a check never sees a half-applied change of one key.
+Readers take no lock: writers replace whole values (a key's tuple, a new table), so a check
+never sees half a change.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
 
 from callblock.domain import Direction, Match
 from callblock.numbers import PREFIX_MARK
 
-# (group id, expiry as a POSIX timestamp; math.inf for none)
-Hit = tuple[int, float]
+NEVER = np.iinfo(np.int64).max  # the expiry of an entry that does not expire
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LOAD_CHUNK = 200_000
+
+# (group id, expiry in POSIX microseconds; NEVER for none)
+Hit = tuple[int, int]
+
+
+def micros(instant: datetime) -> int:
+    """POSIX microseconds of an aware datetime, exactly (no float rounding)."""
+    return (instant - _EPOCH) // timedelta(microseconds=1)
+
+
+def expiry_stamp(expires_at: datetime | None) -> int:
+    return int(NEVER) if expires_at is None else micros(expires_at)
+
+
+def _expiry_datetime(stamp: int) -> datetime | None:
+    return None if stamp == NEVER else _EPOCH + timedelta(microseconds=stamp)
+
+
+def number_key(e164: str) -> int:
+    """An E.164 number as an integer (its digits; country codes never start with 0)."""
+    return int(e164[1:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,28 +61,151 @@ class IndexedGroup:
         return direction is None or self.direction in (direction, Direction.BOTH)
 
 
-def expiry_stamp(expires_at: datetime | None) -> float:
-    return math.inf if expires_at is None else expires_at.timestamp()
+class NumberTable:
+    """Exact numbers: an immutable sorted base and an overlay of changes since it was built."""
 
+    __slots__ = ("expiry", "group_ids", "keys", "overlay", "slots", "tombstones")
 
-def _expiry_datetime(stamp: float) -> datetime | None:
-    return None if stamp == math.inf else datetime.fromtimestamp(stamp, UTC)
+    def __init__(
+        self,
+        keys: np.ndarray[Any, np.dtype[np.int64]],
+        slots: np.ndarray[Any, np.dtype[np.int32]],
+        expiry: np.ndarray[Any, np.dtype[np.int64]],
+        group_ids: np.ndarray[Any, np.dtype[np.int64]],
+    ) -> None:
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.slots = slots[order]
+        self.expiry = expiry[order]
+        self.group_ids = group_ids  # slot -> group id
+        # number -> ((group id, expiry), ...): entries written since the base was built,
+        # shadowing the base's entry of the same number and group.
+        self.overlay: dict[int, tuple[Hit, ...]] = {}
+        # (number, group id) of base entries removed since.
+        self.tombstones: set[tuple[int, int]] = set()
+
+    @classmethod
+    def empty(cls) -> NumberTable:
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, np.int32),
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+        )
+
+    @classmethod
+    def from_hits(cls, rows: Iterable[tuple[int, int, int]]) -> NumberTable:
+        """From (number key, group id, expiry) rows, read in chunks to bound peak memory."""
+        slot_of: dict[int, int] = {}
+        parts: list[tuple[Any, Any, Any]] = []
+        keys: list[int] = []
+        slots: list[int] = []
+        expiry: list[int] = []
+
+        def flush() -> None:
+            parts.append(
+                (np.array(keys, np.int64), np.array(slots, np.int32), np.array(expiry, np.int64))
+            )
+            keys.clear()
+            slots.clear()
+            expiry.clear()
+
+        for key, group_id, expires in rows:
+            keys.append(key)
+            slots.append(slot_of.setdefault(group_id, len(slot_of)))
+            expiry.append(expires)
+            if len(keys) >= _LOAD_CHUNK:
+                flush()
+        flush()
+        return cls(
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+            np.array(list(slot_of), np.int64),
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self.keys) - len(self.tombstones) + sum(map(len, self.overlay.values()))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the base arrays (the bulk of the table)."""
+        return int(self.keys.nbytes + self.slots.nbytes + self.expiry.nbytes)
+
+    def hits(self, key: int) -> list[Hit]:
+        found: list[Hit] = []
+        keys = self.keys
+        position = int(np.searchsorted(keys, key))
+        overlaid = self.overlay.get(key, ())
+        shadowed = {g for g, _ in overlaid}
+        tombstones = self.tombstones
+        while position < len(keys) and keys[position] == key:
+            group_id = int(self.group_ids[self.slots[position]])
+            if group_id not in shadowed and (key, group_id) not in tombstones:
+                found.append((group_id, int(self.expiry[position])))
+            position += 1
+        found.extend(overlaid)
+        return found
+
+    # --- writing (one writer at a time) ---------------------------------------------------------
+
+    def upsert(self, key: int, group_id: int, expires: int) -> None:
+        kept = tuple(h for h in self.overlay.get(key, ()) if h[0] != group_id)
+        self.overlay[key] = (*kept, (group_id, expires))
+        self.tombstones.discard((key, group_id))
+
+    def remove(self, key: int, group_id: int | None) -> None:
+        groups = [g for g, _ in self.hits(key)] if group_id is None else [group_id]
+        for group in groups:
+            kept = tuple(h for h in self.overlay.get(key, ()) if h[0] != group)
+            if kept:
+                self.overlay[key] = kept
+            else:
+                self.overlay.pop(key, None)
+            self.tombstones.add((key, group))
+
+    def needs_merge(self) -> bool:
+        changes = len(self.overlay) + len(self.tombstones)
+        return changes > max(50_000, len(self.keys) // 8)
+
+    def merged(self, live_groups: set[int]) -> NumberTable:
+        """A new table with the overlay folded into the base (dropped groups left out)."""
+        group_of = self.group_ids[self.slots] if len(self.keys) else np.empty(0, np.int64)
+        keep = np.isin(group_of, np.fromiter(live_groups, np.int64, len(live_groups)))
+        if self.tombstones or self.overlay:
+            gone = set(self.tombstones)
+            for key, hits in self.overlay.items():
+                gone.update((key, g) for g, _ in hits)
+            keep &= np.fromiter(
+                ((int(k), int(g)) not in gone for k, g in zip(self.keys, group_of, strict=True)),
+                bool,
+                len(self.keys),
+            )
+        rows = [(k, g, e) for k, hits in self.overlay.items() for g, e in hits if g in live_groups]
+        base = zip(
+            self.keys[keep].tolist(),
+            group_of[keep].tolist(),
+            self.expiry[keep].tolist(),
+            strict=True,
+        )
+        return NumberTable.from_hits([*base, *rows]) if rows or keep.any() else NumberTable.empty()
 
 
 @dataclass(slots=True)
 class AccountIndex:
     version: int
     groups: dict[int, IndexedGroup] = field(default_factory=dict)
-    numbers: dict[str, tuple[Hit, ...]] = field(default_factory=dict)
+    numbers: NumberTable = field(default_factory=NumberTable.empty)
     # Keys are patterns without the mark ("+91140"); lengths lets a check try each once.
     prefixes: dict[str, tuple[Hit, ...]] = field(default_factory=dict)
     prefix_lengths: frozenset[int] = frozenset()
 
     # --- reading ---------------------------------------------------------------------------
 
-    def matches(self, e164: str, direction: Direction | None, now: float) -> list[Match]:
+    def matches(self, e164: str, direction: Direction | None, now: int) -> list[Match]:
         found: list[Match] = []
-        self._collect(found, e164, "number", self.numbers.get(e164, ()), direction, now)
+        self._collect(found, e164, "number", self.numbers.hits(number_key(e164)), direction, now)
         for length in self.prefix_lengths:
             key = e164[:length]
             hits = self.prefixes.get(key) if length <= len(e164) else None
@@ -63,14 +213,48 @@ class AccountIndex:
                 self._collect(found, key + PREFIX_MARK, "prefix", hits, direction, now)
         return found
 
-    def blocking_groups(self, e164: str, direction: Direction | None, now: float) -> list[int]:
-        """The ids of the groups that block ``e164`` now (the batch check's lighter answer)."""
-        ids = [g for g, exp in self.numbers.get(e164, ()) if now < exp and self._in(g, direction)]
-        for length in self.prefix_lengths:
-            hits = self.prefixes.get(e164[:length]) if length <= len(e164) else None
-            if hits:
-                ids.extend(g for g, exp in hits if now < exp and self._in(g, direction))
-        return sorted(set(ids)) if len(ids) > 1 else ids
+    def blocking_groups(
+        self, numbers: Sequence[str], direction: Direction | None, now: int
+    ) -> list[list[int]]:
+        """For each E.164 number, the ids of the groups that block it now (batch check).
+
+        The common case (one base entry, or none) is answered with array operations; numbers
+        with several entries or recent changes go through ``hits``.
+        """
+        table = self.numbers
+        keys = [number_key(n) for n in numbers]
+        answers: list[list[int]] = [[] for _ in numbers]
+        if len(table.keys) and keys:
+            wanted = np.fromiter(keys, np.int64, len(keys))
+            low = np.searchsorted(table.keys, wanted, "left")
+            high = np.searchsorted(table.keys, wanted, "right")
+            single = np.flatnonzero(high - low == 1)
+            allowed = [g for g, group in self.groups.items() if group.applies_to(direction)]
+            group_of = table.group_ids[table.slots[low[single]]]
+            live = (table.expiry[low[single]] > now) & np.isin(group_of, allowed)
+            for position, group_id in zip(
+                single[live].tolist(), group_of[live].tolist(), strict=True
+            ):
+                answers[position] = [group_id]
+            slow = set(np.flatnonzero(high - low > 1).tolist())
+        else:
+            slow = set()
+        if table.overlay or table.tombstones:
+            touched = {k for k, _ in table.tombstones} | set(table.overlay)
+            slow.update(i for i, key in enumerate(keys) if key in touched)
+        for position in slow:
+            answers[position] = [
+                g for g, exp in table.hits(keys[position]) if now < exp and self._in(g, direction)
+            ]
+        if self.prefix_lengths:
+            for position, e164 in enumerate(numbers):
+                for length in self.prefix_lengths:
+                    hits = self.prefixes.get(e164[:length]) if length <= len(e164) else None
+                    if hits:
+                        answers[position].extend(
+                            g for g, exp in hits if now < exp and self._in(g, direction)
+                        )
+        return [sorted(set(a)) if len(a) > 1 else a for a in answers]
 
     def _in(self, group_id: int, direction: Direction | None) -> bool:
         group = self.groups.get(group_id)
@@ -83,7 +267,7 @@ class AccountIndex:
         rule: str,
         hits: Iterable[Hit],
         direction: Direction | None,
-        now: float,
+        now: int,
     ) -> None:
         for group_id, expires in hits:
             group = self.groups.get(group_id)
@@ -93,7 +277,7 @@ class AccountIndex:
 
     @property
     def size(self) -> int:
-        return sum(map(len, self.numbers.values())) + sum(map(len, self.prefixes.values()))
+        return self.numbers.size + sum(map(len, self.prefixes.values()))
 
     # --- writing (one writer at a time, under the service's lock) ----------------------------
 
@@ -101,38 +285,47 @@ class AccountIndex:
         self.groups[group.id] = group
 
     def drop_group(self, group_id: int) -> None:
+        # The table's entries of the group stop counting at once (no group to match) and
+        # leave at the next merge.
         self.groups.pop(group_id, None)
-        for table in (self.numbers, self.prefixes):
-            for key in [k for k, hits in table.items() if any(g == group_id for g, _ in hits)]:
-                self._set(table, key, tuple(h for h in table[key] if h[0] != group_id))
+        for key in [k for k, hits in self.prefixes.items() if any(g == group_id for g, _ in hits)]:
+            self._set_prefix(key, tuple(h for h in self.prefixes[key] if h[0] != group_id))
         self._refresh_lengths()
 
-    def upsert(self, group_id: int, patterns: Iterable[str], expires: float) -> None:
+    def upsert(self, group_id: int, patterns: Iterable[str], expires: int) -> None:
         for pattern in patterns:
-            table, key = self._slot(pattern)
-            kept = tuple(h for h in table.get(key, ()) if h[0] != group_id)
-            table[key] = (*kept, (group_id, expires))
-        self._refresh_lengths()
+            if pattern.endswith(PREFIX_MARK):
+                key = pattern[: -len(PREFIX_MARK)]
+                kept = tuple(h for h in self.prefixes.get(key, ()) if h[0] != group_id)
+                self.prefixes[key] = (*kept, (group_id, expires))
+            else:
+                self.numbers.upsert(number_key(pattern), group_id, expires)
+        self._settle()
 
     def remove(self, group_id: int | None, patterns: Iterable[str]) -> None:
         for pattern in patterns:
-            table, key = self._slot(pattern)
-            if key in table:
-                kept = tuple(h for h in table[key] if group_id is not None and h[0] != group_id)
-                self._set(table, key, kept)
+            if pattern.endswith(PREFIX_MARK):
+                key = pattern[: -len(PREFIX_MARK)]
+                kept = tuple(
+                    h
+                    for h in self.prefixes.get(key, ())
+                    if group_id is not None and h[0] != group_id
+                )
+                self._set_prefix(key, kept)
+            else:
+                self.numbers.remove(number_key(pattern), group_id)
+        self._settle()
+
+    def _settle(self) -> None:
         self._refresh_lengths()
+        if self.numbers.needs_merge():
+            self.numbers = self.numbers.merged(set(self.groups))
 
-    def _slot(self, pattern: str) -> tuple[dict[str, tuple[Hit, ...]], str]:
-        if pattern.endswith(PREFIX_MARK):
-            return self.prefixes, pattern[: -len(PREFIX_MARK)]
-        return self.numbers, pattern
-
-    @staticmethod
-    def _set(table: dict[str, tuple[Hit, ...]], key: str, hits: tuple[Hit, ...]) -> None:
+    def _set_prefix(self, key: str, hits: tuple[Hit, ...]) -> None:
         if hits:
-            table[key] = hits
+            self.prefixes[key] = hits
         else:
-            table.pop(key, None)
+            self.prefixes.pop(key, None)
 
     def _refresh_lengths(self) -> None:
         lengths = frozenset(len(key) for key in self.prefixes)
@@ -149,16 +342,17 @@ def build(
     index = AccountIndex(version=version)
     for group in groups:
         index.put_group(group)
-    numbers: dict[str, list[Hit]] = {}
     prefixes: dict[str, list[Hit]] = {}
-    for group_id, pattern, expires_at in entries:
-        if pattern.endswith(PREFIX_MARK):
-            prefixes.setdefault(pattern[: -len(PREFIX_MARK)], []).append(
-                (group_id, expiry_stamp(expires_at))
-            )
-        else:
-            numbers.setdefault(pattern, []).append((group_id, expiry_stamp(expires_at)))
-    index.numbers = {k: tuple(v) for k, v in numbers.items()}
+
+    def numbers() -> Iterable[tuple[int, int, int]]:
+        for group_id, pattern, expires_at in entries:
+            if pattern.endswith(PREFIX_MARK):
+                key = pattern[: -len(PREFIX_MARK)]
+                prefixes.setdefault(key, []).append((group_id, expiry_stamp(expires_at)))
+            else:
+                yield number_key(pattern), group_id, expiry_stamp(expires_at)
+
+    index.numbers = NumberTable.from_hits(numbers())
     index.prefixes = {k: tuple(v) for k, v in prefixes.items()}
     index._refresh_lengths()
     return index
