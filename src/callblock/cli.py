@@ -295,9 +295,8 @@ def _errors() -> Iterator[None]:
         yield
     except DomainError as exc:
         raise _fail(exc) from exc
-    except CallblockError as exc:
-        fields = "; ".join(f"{k}: {v}" for k, v in (exc.errors or {}).items())
-        raise click.ClickException(f"{exc}{' (' + fields + ')' if fields else ''}") from exc
+    except CallblockError as exc:  # its message already names the invalid fields
+        raise click.ClickException(str(exc)) from exc
 
 
 DIRECTIONS = click.Choice([d.value for d in Direction])

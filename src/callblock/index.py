@@ -42,8 +42,16 @@ def expiry_stamp(expires_at: datetime | None) -> int:
     return int(NEVER) if expires_at is None else micros(expires_at)
 
 
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
 def _expiry_datetime(stamp: int) -> datetime | None:
-    return None if stamp == NEVER else _EPOCH + timedelta(microseconds=stamp)
+    if stamp == NEVER:
+        return None
+    try:
+        return _EPOCH + timedelta(microseconds=stamp)
+    except OverflowError:  # only the last representable instant can be this late
+        return _LAST
 
 
 def number_key(e164: str) -> int:

@@ -256,6 +256,8 @@ class Service:
             account = queries.set_auth_mode(conn, username, mode)
             if account is not None:
                 queries.bump_auth_version(conn, account.id)
+                # A switch ends every token issued so far, also after switching back.
+                queries.revoke_tokens(conn, account.id, self.clock())
         if account is None:
             raise AccountNotFound(username)
         self._forget_credentials(account.id)
@@ -283,8 +285,6 @@ class Service:
         """A new token for a TOKEN_AUTH account; every earlier token of it stops working."""
         actor = self.authenticate(username, api_key, Surface.COMPAT_CA_APIS)
         account = actor.account
-        if account.auth_mode is not AuthMode.TOKEN_AUTH:
-            raise TokenAuthDisabled
         assert actor.key_id is not None
         codec = self._token_codec()
         issued_at = self.clock().replace(microsecond=0)
@@ -293,6 +293,9 @@ class Service:
         with self.store.write() as conn:
             # The row lock makes count-then-insert atomic across workers and nodes.
             queries.lock_account(conn, account.id)
+            current = queries.account_by_username(conn, username)
+            if current is None or current.auth_mode is not AuthMode.TOKEN_AUTH:
+                raise TokenAuthDisabled  # the mode changed since the key was cached
             window_start = issued_at - LIMIT_WINDOW
             if queries.tokens_issued_since(conn, account.id, window_start) >= TOKENS_PER_HOUR:
                 raise TokenLimitExceeded
@@ -446,13 +449,14 @@ class Service:
         account_id = actor.account.id
         with self.store.write() as conn:
             group = self._group(conn, account_id, GroupById(group_id))
+            sample = queries.sample_of_group(conn, group.id)
             removed = queries.delete_group(conn, group.id)
             version = self._changed(
                 conn,
                 actor,
                 Action.DELETE,
                 group.id,
-                [],
+                sample,
                 now,
                 count=removed,
                 detail={"name": group.name},
@@ -571,7 +575,7 @@ class Service:
         for item in inputs:
             text = number_text(item)
             if text is None:
-                results.append(BatchCheck(item, None, [], "not a phone number"))
+                results.append(BatchCheck(item, None, [], "not a valid phone number"))
                 continue
             if withheld and text.strip().lower() in WITHHELD_CALLER_IDS:
                 results.append(BatchCheck(item, None, [], "withheld caller ID: blocked"))

@@ -148,6 +148,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         description="Block-number groups for contact centres: manage groups of numbers "
         "and prefixes, and ask at call time whether a number is blocked.",
         lifespan=lifespan,
+        # `/v1/check/` is not `/v1/check` (a POST-only route): answer 404, not a redirect.
+        redirect_slashes=False,
     )
     app.state.service = service
     app.state.settings = settings

@@ -6,11 +6,12 @@ Keys of answers may be added in future; none will be removed or renamed.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -44,7 +45,16 @@ def _rfc3339_text(value: object) -> object:
     return value
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+def _representable_in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+        raise ValueError("out of range: must fall between years 1 and 9999 in UTC") from exc
+
+
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_representable_in_utc)
+]
 
 
 class CheckDirection(StrEnum):

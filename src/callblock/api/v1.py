@@ -88,23 +88,30 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _cursor(after: int | None) -> str | None:
+_MAX_ID = 2**63 - 1
+
+
+def _cursor(listing: str, after: int | None) -> str | None:
+    """An opaque cursor naming its listing, so that it is refused by any other."""
     if after is None:
         return None
-    return base64.urlsafe_b64encode(f"after:{after}".encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"{listing}:{after}".encode()).decode().rstrip("=")
 
 
-def _after(cursor: str | None) -> int | None:
+def _after(listing: str, cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        label, _, value = text.partition(":")
-        if label != "after" or not value.isascii() or not value.isdigit() or len(value) > 19:
-            raise InvalidCursor
-        return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor from exc
+    label, _, value = text.rpartition(":")
+    if label != listing or not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise InvalidCursor
+    after = int(value)
+    if after > _MAX_ID:
+        raise InvalidCursor
+    return after
 
 
 def _invalid(field: str, detail: str, value: object = None) -> InvalidInput:
@@ -218,11 +225,11 @@ def list_groups(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> schemas.GroupsPublic:
-    page = service.list_groups(actor, name=name, after=_after(cursor), limit=limit)
+    page = service.list_groups(actor, name=name, after=_after("groups", cursor), limit=limit)
     return schemas.GroupsPublic(
         data=[_group_public(d) for d in page.items],
         count=page.total,
-        next_cursor=_cursor(page.next_after),
+        next_cursor=_cursor("groups", page.next_after),
     )
 
 
@@ -317,14 +324,15 @@ def list_numbers(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> schemas.EntriesPublic:
+    listing = f"numbers-{group_id}"
     page = service.list_entries(
-        actor, group_id, status=status, q=q, after=_after(cursor), limit=limit
+        actor, group_id, status=status, q=q, after=_after(listing, cursor), limit=limit
     )
     now = service.clock().timestamp()
     return schemas.EntriesPublic(
         data=[_entry_public(e, now) for e in page.items],
         count=page.total,
-        next_cursor=_cursor(page.next_after),
+        next_cursor=_cursor(listing, page.next_after),
     )
 
 
@@ -462,12 +470,17 @@ def list_audit_events(
         except InvalidNumber as exc:
             raise _invalid("number", "not a valid phone number or prefix", number) from exc
     page = service.audit(
-        actor, group_id=group_id, number=e164, since=since, before=_after(cursor), limit=limit
+        actor,
+        group_id=group_id,
+        number=e164,
+        since=since,
+        before=_after("audit", cursor),
+        limit=limit,
     )
     return schemas.AuditPublic(
         data=[_event_public(e) for e in page.items],
         count=page.total,
-        next_cursor=_cursor(page.next_after),
+        next_cursor=_cursor("audit", page.next_after),
     )
 
 

@@ -325,6 +325,12 @@ def update_group(conn: Connection, group: Group, values: dict[str, Any]) -> None
         raise NameTaken(str(values.get("name", group.name))) from exc
 
 
+def sample_of_group(conn: Connection, group_id: int) -> list[str]:
+    """Up to AUDIT_SAMPLE of the group's entries, for the record of its deletion."""
+    query = select(entries.c.number).where(entries.c.group_id == group_id).limit(AUDIT_SAMPLE)
+    return list(conn.execute(query).scalars())
+
+
 def delete_group(conn: Connection, group_id: int) -> int:
     """Delete the group and its entries; return how many entries it had."""
     count: int = conn.execute(
@@ -640,16 +646,29 @@ def prune_tokens(conn: Connection, account_id: int, before: datetime) -> None:
     )
 
 
+def revoke_tokens(conn: Connection, account_id: int, now: datetime) -> None:
+    conn.execute(
+        update(tokens)
+        .where(tokens.c.account_id == account_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
 def current_token(conn: Connection, account_id: int) -> tuple[str, int] | None:
-    """(jti, key id) of the account's newest token, if its key is still active."""
+    """(jti, key id) of the account's newest token, if it and its key are still active."""
     row = conn.execute(
-        select(tokens.c.jti, tokens.c.key_id, api_keys.c.revoked_at)
+        select(
+            tokens.c.jti,
+            tokens.c.key_id,
+            api_keys.c.revoked_at,
+            tokens.c.revoked_at.label("token_revoked_at"),
+        )
         .join(api_keys, api_keys.c.id == tokens.c.key_id)
         .where(tokens.c.account_id == account_id)
         .order_by(tokens.c.id.desc())
         .limit(1)
     ).first()
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or row.token_revoked_at is not None:
         return None
     return row.jti, row.key_id
 

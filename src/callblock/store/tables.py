@@ -75,6 +75,8 @@ accounts = Table(
     # settings of the account are stale from then on.
     Column("auth_version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
+    # Ids are never reused on SQLite either: an old id must not name a new group.
+    sqlite_autoincrement=True,
 )
 
 api_keys = Table(
@@ -88,6 +90,7 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    sqlite_autoincrement=True,
 )
 
 groups = Table(
@@ -103,6 +106,7 @@ groups = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_id", "name_key", name="uq_groups_account_name"),
+    sqlite_autoincrement=True,
 )
 
 entries = Table(
@@ -119,6 +123,7 @@ entries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("group_id", "number", name="uq_entries_group_number"),
     Index("ix_entries_account_number", "account_id", "number"),
+    sqlite_autoincrement=True,
 )
 
 audit_events = Table(
@@ -138,6 +143,7 @@ audit_events = Table(
     # JSON object with what else the change needs to be understood (a rename's old name).
     Column("detail", Text, nullable=True),
     Index("ix_audit_events_account_id_id", "account_id", "id"),
+    sqlite_autoincrement=True,
 )
 
 # The sampled numbers of each audit event, one row each, so history can be filtered by number.
@@ -166,7 +172,10 @@ tokens = Table(
     Column("jti", String(64), nullable=False, unique=True),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # Set when the account's mode changes: such a token never works again.
+    Column("revoked_at", UTCDateTime, nullable=True),
     Index("ix_tokens_account_issued", "account_id", "issued_at"),
+    sqlite_autoincrement=True,
 )
 
 # Secrets every worker and node must share (the token signing key when none is configured).

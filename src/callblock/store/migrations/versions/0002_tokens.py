@@ -50,6 +50,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tokens")),
         sa.UniqueConstraint("jti", name=op.f("uq_tokens_jti")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.create_index("ix_tokens_account_issued", ["account_id", "issued_at"], unique=False)

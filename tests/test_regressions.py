@@ -1,0 +1,147 @@
+"""Cases found by trying the service as a user would; each once answered wrongly."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+
+from callblock.domain import AuthMode, Surface
+from callblock.service import Service
+from callblock.store import Store
+from tests.conftest import Credentials, FakeClock
+from tests.helpers import V2
+
+pytestmark = pytest.mark.anyio
+
+
+def bearer(who: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who.key}"}
+
+
+async def test_the_latest_expiry_can_be_checked(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    group = (
+        await client.post("/v1/groups", json={"name": "Late"}, headers=bearer(main_account))
+    ).json()
+    last = "9999-12-31T23:59:59.999999Z"
+    added = await client.post(
+        f"/v1/groups/{group['id']}/numbers",
+        json={"numbers": ["9876543210"], "expires_at": last},
+        headers=bearer(main_account),
+    )
+    assert added.status_code == 200
+    checked = await client.get("/v1/check/9876543210", headers=bearer(main_account))
+    assert checked.status_code == 200
+    assert checked.json()["matches"][0]["expires_at"] == last
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "params"),
+    [
+        (
+            "/v1/groups/{}/numbers",
+            {"numbers": ["9876543210"], "expires_at": "9999-12-31T23:59:59-05:00"},
+            None,
+        ),
+        ("/v1/audit", None, {"since": "9999-12-31T23:59:59-05:00"}),
+        ("/v1/audit", None, {"since": "0001-01-01T00:00:00+01:00"}),
+    ],
+)
+async def test_instants_outside_the_representable_range_are_422(
+    client: httpx.AsyncClient, main_account: Credentials, path: str, body: object, params: object
+) -> None:
+    group = (
+        await client.post("/v1/groups", json={"name": "Range"}, headers=bearer(main_account))
+    ).json()
+    method = "POST" if body else "GET"
+    response = await client.request(
+        method, path.format(group["id"]), json=body, params=params, headers=bearer(main_account)
+    )
+    assert response.status_code == 422, response.text
+
+
+def cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "forged", [cursor("groups:9223372036854775808"), cursor("audit:1"), cursor("numbers-1:5")]
+)
+async def test_forged_or_foreign_cursors_are_422(
+    client: httpx.AsyncClient, main_account: Credentials, forged: str
+) -> None:
+    response = await client.get(
+        "/v1/groups", params={"cursor": forged}, headers=bearer(main_account)
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"cursor": "not a cursor"}
+
+
+async def test_switching_modes_back_does_not_revive_old_tokens(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    key = service.create_account("carol").key
+    service.set_auth_mode("carol", AuthMode.TOKEN_AUTH)
+    token = service.issue_token("carol", key)
+    service.set_auth_mode("carol", AuthMode.BASIC_AUTH)
+    service.set_auth_mode("carol", AuthMode.TOKEN_AUTH)
+    response = await client.post(
+        "/ca_apis/createBlockNumber",
+        json={
+            "userName": "carol",
+            "name": "Again",
+            "description": "Again",
+            "blockNumbers": "9876543210",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 401
+
+
+def test_tokens_follow_a_mode_switch_made_by_another_process(
+    store: Store, clock: FakeClock
+) -> None:
+    here, elsewhere = Service(store, clock=clock), Service(store, clock=clock)
+    key = here.create_account("dave").key
+    here.authenticate("dave", key, Surface.COMPAT_CA_APIS)  # cached here as BASIC_AUTH
+    elsewhere.set_auth_mode("dave", AuthMode.TOKEN_AUTH)
+    assert here.issue_token("dave", key)
+
+
+async def test_group_ids_are_never_reused(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    first = (
+        await client.post("/v1/groups", json={"name": "First"}, headers=bearer(main_account))
+    ).json()
+    await client.delete(f"/v1/groups/{first['id']}", headers=bearer(main_account))
+    second = (
+        await client.post("/v1/groups", json={"name": "Second"}, headers=bearer(main_account))
+    ).json()
+    assert second["id"] != first["id"]
+
+
+async def test_deleting_a_group_records_its_numbers(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    created = await client.post(
+        V2,
+        json={"name": "Gone", "description": "Soon", "blockNumbers": "9876543210"},
+        headers=main_account.basic,
+    )
+    group_id = created.json()["output"]["lastInsertId"]
+    await client.delete(f"/v1/groups/{group_id}", headers=bearer(main_account))
+    history = await client.get(
+        "/v1/audit", params={"number": "9876543210"}, headers=bearer(main_account)
+    )
+    assert [e["action"] for e in history.json()["data"]] == ["delete", "create"]
+
+
+async def test_a_trailing_slash_is_not_redirected(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    response = await client.get("/v1/check/", headers=bearer(main_account))
+    assert response.status_code == 404
