@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -13,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from callblock.bulk import FileProblem
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
@@ -443,6 +447,156 @@ def group_delete(
         else:
             target.service.delete_group(target.actor, group_id)
     click.echo(f"deleted group {group_id}")
+
+
+# --- bulk: import, export, scrub ---------------------------------------------------------------
+
+
+def _local(ctx: click.Context, account: str, database_url: str | None) -> tuple[Service, Actor]:
+    service = _service(ctx, database_url)
+    try:
+        return service, Actor(service.account(account), None, Surface.CLI)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@main.command("import")
+@click.argument("file", type=FILE)
+@click.option("--account", required=True, help="The account that owns the group.")
+@click.option("--group", required=True, help="The group's name; created if it does not exist.")
+@click.option("--column", help="The number column: a header name or a 1-based position.")
+@click.option("--expiry-column", help="A column of expiries (RFC 3339, or local time).")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid."
+)
+@database_option
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    file: Path,
+    account: str,
+    group: str,
+    column: str | None,
+    expiry_column: str | None,
+    skip_invalid: bool,
+    database_url: str | None,
+) -> None:
+    """Import a CSV or text file (optionally .gz) of numbers into a group, all or nothing."""
+    from callblock.cli_bulk import run_import
+
+    service, actor = _local(ctx, account, database_url)
+    try:
+        run_import(
+            service,
+            actor,
+            group,
+            file,
+            column=column,
+            expiry_column=expiry_column,
+            skip_invalid=skip_invalid,
+        )
+    except (FileProblem, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise click.ClickException(f"cannot read {file}: {exc}") from exc
+    except DomainError as exc:
+        raise _fail(exc) from exc
+
+
+@main.command("export")
+@click.option("--account", required=True)
+@click.option("--group", required=True, help="The group's name.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@database_option
+@click.pass_context
+def export_command(
+    ctx: click.Context, account: str, group: str, output: Path | None, database_url: str | None
+) -> None:
+    """Write a group's entries as CSV (number, kind, status, expiry, note, ...), streamed."""
+    from callblock.cli_bulk import run_export
+
+    service, actor = _local(ctx, account, database_url)
+    try:
+        if output is None:
+            count = run_export(service, actor, group, sys.stdout)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                count = run_export(service, actor, group, out)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"exported {count} entries", err=True)
+
+
+@main.command("scrub")
+@click.argument("file", type=FILE)
+@click.option("--account", required=True)
+@click.option("--column", help="The number column: a header name or a 1-based position.")
+@click.option(
+    "--direction", type=click.Choice(["inbound", "outbound"]), default="outbound", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where the callable rows go.",
+)
+@click.option(
+    "--blocked",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the other rows go, with the reason in a last column.",
+)
+@database_option
+@click.pass_context
+def scrub_command(
+    ctx: click.Context,
+    file: Path,
+    account: str,
+    column: str | None,
+    direction: str,
+    output: Path,
+    blocked: Path | None,
+    database_url: str | None,
+) -> None:
+    """Split a calling list into callable rows and blocked or invalid ones, in order."""
+    from callblock.cli_bulk import run_scrub
+
+    service, actor = _local(ctx, account, database_url)
+    started = time.monotonic()
+    try:
+        with ExitStack() as files:
+            good = files.enter_context(open(output, "w", encoding="utf-8", newline=""))
+            bad = (
+                files.enter_context(open(blocked, "w", encoding="utf-8", newline=""))
+                if blocked
+                else None
+            )
+            rows, callable_rows, refused = run_scrub(
+                service,
+                actor,
+                file,
+                column=column,
+                direction=Direction(direction),
+                callable_out=good,
+                blocked_out=bad,
+            )
+    except (FileProblem, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise click.ClickException(f"cannot read {file}: {exc}") from exc
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(
+        f"{rows} rows: {callable_rows} callable, {refused} blocked or invalid "
+        f"({time.monotonic() - started:.1f} s)",
+        err=True,
+    )
 
 
 @main.group()

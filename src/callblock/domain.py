@@ -47,6 +47,7 @@ class Action(enum.StrEnum):
     RENAME = "rename"
     UPDATE = "update"  # description or direction changed
     DELETE = "delete"
+    IMPORT = "import"
 
 
 class Direction(enum.StrEnum):
@@ -214,6 +215,24 @@ class AccountNotFound(DomainError):
     def __init__(self, username: str) -> None:
         super().__init__(username)
         self.username = username
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLine:
+    line: int
+    input: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportRejected(DomainError):
+    """Some lines of an import are invalid and skipping them was not asked for: nothing was
+    written."""
+
+    lines: list[RejectedLine]
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, f"{len(self.lines)} invalid lines")
 
 
 class InvalidCursor(DomainError):

@@ -13,7 +13,8 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,25 +40,29 @@ from callblock.domain import (
     FieldProblem,
     Group,
     GroupById,
+    GroupByName,
     GroupDetail,
     GroupNotFound,
     GroupRef,
+    ImportRejected,
     InvalidInput,
     Match,
     Page,
     ProblemCode,
+    RejectedLine,
     RequestedNumber,
     Surface,
     TokenAuthDisabled,
     TokenExpired,
     TokenLimitExceeded,
+    clean_group_name,
     clean_username,
     name_key,
     number_text,
     split_repeats,
 )
 from callblock.index import AccountIndex, IndexedGroup, build, expiry_stamp, micros
-from callblock.numbers import InvalidNumber, normalise
+from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
 from callblock.store import Store, queries
 from callblock.tokens import (
     LIMIT_WINDOW,
@@ -118,6 +123,16 @@ class NumbersAdded:
     @property
     def updated(self) -> int:
         return self.inserted - self.new
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    group: Group
+    created_group: bool
+    added: int
+    updated: int
+    invalid: list[RejectedLine]  # skipped (only with skip_invalid)
+    repeats: int  # lines repeating a number of an earlier line
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,6 +559,99 @@ class Service:
             deleted=len(removed),
         )
 
+    def import_entries(
+        self,
+        actor: Actor,
+        group_ref: GroupRef,
+        lines: Iterable[tuple[int, str, str]],
+        *,
+        create: bool = False,
+        skip_invalid: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Import (line, number, expiry) lines into a group, whole or not at all.
+
+        Every line is read and checked before anything is written; then one transaction
+        writes them all, so a crash, a kill or a database error leaves the group as it was.
+        Invalid lines refuse the whole import (``ImportRejected``) unless ``skip_invalid``.
+        With ``create``, a group named by ``GroupByName`` that does not exist is created.
+        """
+        account = actor.account
+        now = self.clock()
+        wanted: dict[str, datetime | None] = {}
+        invalid: list[RejectedLine] = []
+        repeats = 0
+        for line, raw, raw_expiry in lines:
+            number, problem = _import_number(raw, account.region)
+            expiry, expiry_problem = _import_expiry(raw_expiry, account.timezone, now)
+            problem = problem or expiry_problem
+            if problem is not None or number is None:
+                invalid.append(RejectedLine(line, raw, problem or "invalid"))
+            elif number in wanted:
+                repeats += 1
+            else:
+                wanted[number] = expiry
+        if invalid and not skip_invalid:
+            raise ImportRejected(invalid)
+        rows = list(wanted.items())
+        created = False
+        with self.store.write() as conn:
+            try:
+                group = self._group(conn, account.id, group_ref)
+            except GroupNotFound:
+                if not (create and isinstance(group_ref, GroupByName)):
+                    raise
+                name = clean_group_name(group_ref.name)
+                if name is None:
+                    raise InvalidInput(
+                        [FieldProblem("group", ProblemCode.INVALID, group_ref.name, "not a name")]
+                    ) from None
+                group = queries.insert_group(conn, account.id, name, name_key(name), "", now)
+                created = True
+            before = queries.count_group_entries(conn, group.id)
+            queries.bulk_upsert_entries(
+                conn,
+                account_id=account.id,
+                group_id=group.id,
+                rows=rows,
+                source=actor.surface.value,
+                now=now,
+                progress=progress,
+            )
+            added = queries.count_group_entries(conn, group.id) - before
+            queries.touch_group(conn, group.id, now)
+            version = self._changed(
+                conn,
+                actor,
+                Action.IMPORT,
+                group.id,
+                [n for n, _ in rows[:100]],
+                now,
+                count=len(rows),
+            )
+
+        def apply(index: AccountIndex) -> None:
+            if created:
+                index.put_group(IndexedGroup(group.id, group.name, group.direction))
+            for number, expiry in rows:
+                index.upsert(group.id, [number], expiry_stamp(expiry))
+
+        if len(rows) > 100_000:  # a reload reads the arrays once instead of merging twice
+            self._apply(account.id, version, lambda index: None)
+            self._reload_if_loaded(account.id)
+        else:
+            self._apply(account.id, version, apply)
+        return ImportResult(group, created, added, len(rows) - added, invalid, repeats)
+
+    @contextmanager
+    def exporting(
+        self, actor: Actor, group_ref: GroupRef
+    ) -> Iterator[tuple[Group, Iterator[Entry]]]:
+        """The group and its entries, streamed from one read transaction (constant memory)."""
+        with self.store.read() as conn:
+            group = self._group(conn, actor.account.id, group_ref)
+            yield group, queries.entries_of_group(conn, group.id)
+
     # --- checks --------------------------------------------------------------------------
 
     def check(self, actor: Actor, raw: str, direction: Direction | None) -> CheckResult:
@@ -562,6 +670,10 @@ class Service:
             return CheckResult(raw, None, [], error="not a valid phone number")
         index = self._account_index(account.id)
         return CheckResult(raw, e164, index.matches(e164, direction, micros(self.clock())))
+
+    def group_names(self, actor: Actor) -> dict[int, str]:
+        """The account's group names by id, from the index (no database round trip)."""
+        return {g.id: g.name for g in self._account_index(actor.account.id).groups.values()}
 
     def check_many(
         self, actor: Actor, inputs: Sequence[object], direction: Direction | None
@@ -669,6 +781,10 @@ class Service:
             index = self._reload(account_id)
         return index
 
+    def _reload_if_loaded(self, account_id: int) -> None:
+        if account_id in self._indexes:
+            self._reload(account_id)
+
     def _reload(self, account_id: int) -> AccountIndex:
         with self._index_lock:
             now = self.clock()
@@ -736,6 +852,32 @@ class Service:
             detail=detail,
         )
         return version
+
+
+def _import_number(raw: str, region: str) -> tuple[str | None, str | None]:
+    try:
+        if is_pattern(raw):
+            return normalise_prefix(raw, region), None
+        return normalise(raw, region), None
+    except InvalidNumber:
+        return None, "not a valid phone number" if not is_pattern(raw) else "not a valid prefix"
+
+
+def _import_expiry(raw: str, timezone: str, now: datetime) -> tuple[datetime | None, str | None]:
+    """An import line's expiry: empty for none, RFC 3339, or local ``YYYY-MM-DD HH:MM:SS``."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    try:
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=ZoneInfo(timezone))
+        instant = instant.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None, "expiry is not a date and time"
+    if instant <= now:
+        return None, "expiry is not in the future"
+    return instant, None
 
 
 def _page(items: list[Any], total: int, more: bool, key: Callable[[Any], int]) -> Page[Any]:

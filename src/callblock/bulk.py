@@ -1,0 +1,146 @@
+"""Reading and writing the files of bulk work: number lists to import, calling lists to scrub.
+
+A file is CSV or plain text (one number a line), optionally gzip-compressed. A first row whose
+number column does not read as a number, and that has letters, is a header. Rows are yielded
+with their line numbers so that every refusal can point at its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+
+# Column names, compared case-insensitively, that name the number column of a header.
+NUMBER_COLUMNS = ("number", "phone", "phone_number", "msisdn", "mobile", "telephone", "tel")
+EXPIRY_COLUMNS = ("expires_at", "expiry", "expiry_date", "expirydate", "expires")
+_SNIFF_BYTES = 64 * 1024
+csv.field_size_limit(1024 * 1024)
+
+
+class FileProblem(ValueError):
+    """The file cannot be read as a number list (bad column, not text, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int  # 1-based line number in the file
+    values: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where the numbers (and expiries) are in a file's rows."""
+
+    header: list[str] | None
+    number: int
+    expiry: int | None
+
+
+def open_text(path: Path) -> IO[str]:
+    if _is_gzip(path):
+        return io.TextIOWrapper(gzip.GzipFile(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(2) == b"\x1f\x8b"
+
+
+def text_stream(binary: IO[bytes]) -> IO[str]:
+    """A text view of a seekable binary stream, gunzipped when it is gzip."""
+    peek = binary.read(2)
+    binary.seek(0)
+    if peek == b"\x1f\x8b":
+        gunzipped = gzip.GzipFile(fileobj=binary, mode="rb")
+        return io.TextIOWrapper(gunzipped, encoding="utf-8-sig", newline="")
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
+def rows(text: IO[str]) -> Iterator[Row]:
+    """The file's non-empty rows, with their line numbers."""
+    sample = text.read(_SNIFF_BYTES)
+    sample += text.readline()  # end the sample on a line boundary
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(_chain(sample, text), dialect)
+    try:
+        for values in reader:
+            if values and any(v.strip() for v in values):
+                yield Row(reader.line_num, values)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise FileProblem(f"line {reader.line_num + 1}: {exc}") from exc
+
+
+def _chain(sample: str, rest: IO[str]) -> Iterator[str]:
+    yield from io.StringIO(sample)
+    yield from rest
+
+
+def layout(first: Row, region: str, column: str | None, expiry_column: str | None) -> Layout:
+    """Decide from the first row whether there is a header, and which columns to read."""
+    names = [v.strip().lower() for v in first.values]
+    has_header = _looks_like_header(first, region, column)
+    header = first.values if has_header else None
+    number = _column(names if has_header else None, column, NUMBER_COLUMNS, default=0)
+    if number is None:
+        raise FileProblem(f"no column {column!r} in the header {first.values}")
+    expiry = None
+    if expiry_column is not None:
+        expiry = _column(names if has_header else None, expiry_column, (), default=None)
+        if expiry is None:
+            raise FileProblem(f"no column {expiry_column!r} in the header {first.values}")
+    elif has_header:
+        expiry = next((names.index(n) for n in EXPIRY_COLUMNS if n in names), None)
+    return Layout(header, number, expiry)
+
+
+def _looks_like_header(first: Row, region: str, column: str | None) -> bool:
+    names = [v.strip().lower() for v in first.values]
+    if column is not None and not column.isdigit():
+        return column.strip().lower() in names
+    guess = _column(names, column, NUMBER_COLUMNS, default=0) or 0
+    cell = first.values[guess] if guess < len(first.values) else ""
+    return not _reads_as_number(cell, region) and any(c.isalpha() for c in "".join(names))
+
+
+def _column(
+    names: list[str] | None, wanted: str | None, known: tuple[str, ...], default: int | None
+) -> int | None:
+    if wanted is not None:
+        if wanted.isdigit():  # 1-based position
+            return int(wanted) - 1 if int(wanted) >= 1 else None
+        if names is None:
+            return None
+        return names.index(wanted.strip().lower()) if wanted.strip().lower() in names else None
+    if names is not None:
+        for name in known:
+            if name in names:
+                return names.index(name)
+    return default
+
+
+def _reads_as_number(text: str, region: str) -> bool:
+    try:
+        if is_pattern(text):
+            normalise_prefix(text, region)
+        else:
+            normalise(text, region)
+    except InvalidNumber:
+        return False
+    return True
+
+
+def cell(row: Row, index: int | None) -> str:
+    if index is None or index >= len(row.values):
+        return ""
+    return row.values[index]
