@@ -252,9 +252,9 @@ def run_scrub(
                 good.writerow(found.header)
                 if bad is not None:
                     bad.writerow([*found.header, "reason"])
-            for row, reason in scrub_rows(service, actor, rows, found, direction):
+            for row, status, reason in scrub_rows(service, actor, rows, found, direction):
                 totals[0] += 1
-                if reason is None:
+                if status == "callable":
                     totals[1] += 1
                     good.writerow(row.values)
                 else:

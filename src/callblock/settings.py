@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="Largest body of a batch check (`POST /v1/check`)."
     )
+    max_import_bytes: int = Field(
+        1024 * 1024 * 1024,
+        gt=0,
+        description="Largest file accepted by `POST /v1/groups/{id}/numbers:import` and "
+        "`POST /v1/scrub`.",
+    )
     index_refresh_seconds: float = Field(
         0.5,
         gt=0,

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from callblock._version import __version__
-from callblock.api import problems, schemas, v1
+from callblock.api import files, problems, schemas, v1
 from callblock.api.limits import BodyLimit
 from callblock.compat import ca_apis, v2, wire
 from callblock.service import Service
@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.state.settings = settings
     problems.install(app)
     app.include_router(v1.router)
+    app.include_router(files.router)
     app.add_api_route(
         "/healthz",
         _healthz,

@@ -10,6 +10,7 @@ from callblock.api.problems import problem
 COMPAT_PREFIXES = ("/CAServicesV3", "/ca_apis")
 # Routes that take big batches: the batch check (up to 100,000 numbers).
 BULK_ROUTES = {("POST", "/v1/check")}
+FILE_ROUTES = {"/v1/scrub"}
 
 
 class BodyLimit:
@@ -22,7 +23,13 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(COMPAT_PREFIXES):
+        # Compat endpoints and file uploads enforce their own limits.
+        if (
+            scope["type"] != "http"
+            or path.startswith(COMPAT_PREFIXES)
+            or path in FILE_ROUTES
+            or path.endswith(":import")
+        ):
             await self.app(scope, receive, send)
             return
         limit = self.bulk if (scope["method"], path) in BULK_ROUTES else self.default

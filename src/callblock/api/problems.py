@@ -60,6 +60,7 @@ def problem(
     kind: str | None = None,
     errors: dict[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Response:
     kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
     body: dict[str, Any] = {
@@ -70,6 +71,8 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)
     return JSONResponse(
         body, status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {})
     )

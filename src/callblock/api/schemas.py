@@ -165,6 +165,21 @@ class NumbersRemoved(BaseModel):
     invalid: list[InvalidEntry]
 
 
+class RejectedLinePublic(BaseModel):
+    line: int
+    input: str
+    reason: str
+
+
+class ImportSummary(BaseModel):
+    added: int = Field(description="Entries that were not in the group before.")
+    updated: int = Field(description="Entries already there (their expiry set anew).")
+    repeats: int = Field(description="Lines repeating a number of an earlier line.")
+    invalid: list[RejectedLinePublic] = Field(
+        description="Lines skipped (only with `skip_invalid=true`)."
+    )
+
+
 # --- checks ------------------------------------------------------------------------------------
 
 

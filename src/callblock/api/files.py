@@ -1,0 +1,240 @@
+"""`/v1` routes that take or give files: import, CSV export and scrub, streamed both ways."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import Response, StreamingResponse
+
+from callblock import bulk
+from callblock.api import schemas
+from callblock.api.problems import problem, responses
+from callblock.api.v1 import ActorDep, GroupId, ServiceDep
+from callblock.cli_bulk import EXPORT_HEADER, export_row, scrub_rows
+from callblock.domain import Actor, Direction, GroupById, ImportRejected
+from callblock.service import Service
+from callblock.settings import Settings
+
+router = APIRouter(prefix="/v1")
+_SPOOL_BYTES = 8 * 1024 * 1024
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+async def _spool(request: Request) -> IO[bytes]:
+    """The request body in a temporary file (memory first, disk past 8 MiB), size-limited."""
+    settings: Settings = request.app.state.settings
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 (returned)
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > settings.max_import_bytes:
+            spool.close()
+            raise HTTPException(
+                413, f"The file may have at most {settings.max_import_bytes} bytes."
+            )
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def _layout_rows(
+    spool: IO[bytes], region: str, column: str | None, expiry_column: str | None
+) -> tuple[bulk.Layout | None, Iterator[bulk.Row]]:
+    rows = bulk.rows(bulk.text_stream(spool))
+    first = next(rows, None)
+    if first is None:
+        return None, iter(())
+    found = bulk.layout(first, region, column, expiry_column)
+
+    def all_rows() -> Iterator[bulk.Row]:
+        if found.header is None:
+            yield first
+        yield from rows
+
+    return found, all_rows()
+
+
+def _import(
+    service: Service,
+    actor: Actor,
+    group_id: int,
+    spool: IO[bytes],
+    column: str | None,
+    expiry_column: str | None,
+    skip_invalid: bool,
+) -> schemas.ImportSummary:
+    found, rows = _layout_rows(spool, actor.account.region, column, expiry_column)
+    lines = (
+        []
+        if found is None
+        else [(r.line, bulk.cell(r, found.number), bulk.cell(r, found.expiry)) for r in rows]
+    )
+    result = service.import_entries(actor, GroupById(group_id), lines, skip_invalid=skip_invalid)
+    return schemas.ImportSummary(
+        added=result.added,
+        updated=result.updated,
+        repeats=result.repeats,
+        invalid=[schemas.RejectedLinePublic(**vars_of(r)) for r in result.invalid],
+    )
+
+
+def vars_of(line: Any) -> dict[str, Any]:
+    return {"line": line.line, "input": line.input, "reason": line.reason}
+
+
+@router.post(
+    "/groups/{group_id}/numbers:import",
+    operation_id="importNumbers",
+    summary="Import a CSV or text file of numbers into a group, all or nothing",
+    response_model=schemas.ImportSummary,
+    responses={**responses(400, 401, 404, 413, 422, 503)},
+    openapi_extra=CSV_BODY,
+)
+async def import_numbers(
+    group_id: GroupId,
+    request: Request,
+    actor: ActorDep,
+    service: ServiceDep,
+    column: Annotated[
+        str | None, Query(max_length=100, description="Header name or 1-based position.")
+    ] = None,
+    expiry_column: Annotated[str | None, Query(max_length=100)] = None,
+    skip_invalid: bool = False,
+) -> Any:
+    spool = await _spool(request)
+    try:
+        return await run_in_threadpool(
+            _import, service, actor, group_id, spool, column, expiry_column, skip_invalid
+        )
+    except ImportRejected as exc:
+        response = problem(
+            422,
+            f"{len(exc.lines)} invalid lines: nothing was imported (skip_invalid=true imports "
+            "the others).",
+            kind="invalid-lines",
+        )
+        return _with_lines(response, exc)
+    except (bulk.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
+        return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")
+    finally:
+        spool.close()
+
+
+def _with_lines(response: Response, exc: ImportRejected) -> Response:
+    import json
+
+    body = json.loads(bytes(response.body))
+    body["invalid_lines"] = [vars_of(line) for line in exc.lines[:10_000]]
+    return problem(422, body["detail"], kind="invalid-lines", extra=body)
+
+
+@router.get(
+    "/groups/{group_id}/numbers.csv",
+    operation_id="exportNumbers",
+    summary="The group's entries as CSV, streamed",
+    response_class=StreamingResponse,
+    responses={**CSV_ANSWER, **responses(401, 404, 422, 503)},
+)
+async def export_numbers(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> Response:
+    lines = _export_lines(service, actor, group_id)
+    first = await run_in_threadpool(next, lines)  # the lookup (404) happens before streaming
+    return StreamingResponse(
+        _chain(first, lines),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="group-{group_id}.csv"'},
+    )
+
+
+def _export_lines(service: Service, actor: Actor, group_id: int) -> Iterator[str]:
+    now = service.clock()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    with service.exporting(actor, GroupById(group_id)) as (_, entries):
+        writer.writerow(EXPORT_HEADER)
+        for count, entry in enumerate(entries, 1):
+            writer.writerow(export_row(entry, now))
+            if count % 5000 == 0:
+                yield _drain(buffer)
+        yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+@router.post(
+    "/scrub",
+    operation_id="scrubList",
+    summary="Scrub a calling list: every row back, in order, with its status and reason",
+    response_class=StreamingResponse,
+    responses={**CSV_ANSWER, **responses(400, 401, 413, 422, 503)},
+    openapi_extra=CSV_BODY,
+)
+async def scrub(
+    request: Request,
+    actor: ActorDep,
+    service: ServiceDep,
+    column: Annotated[str | None, Query(max_length=100)] = None,
+    direction: schemas.CheckDirection = schemas.CheckDirection.OUTBOUND,
+) -> Response:
+    spool = await _spool(request)
+    lines = _scrub_lines(service, actor, spool, column, Direction(direction.value))
+    try:
+        first = await run_in_threadpool(next, lines)
+    except (bulk.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
+        spool.close()
+        return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")
+    return StreamingResponse(_chain(first, lines), media_type="text/csv")
+
+
+def _scrub_lines(
+    service: Service, actor: Actor, spool: IO[bytes], column: str | None, direction: Direction
+) -> Iterator[str]:
+    """The scrubbed CSV: each input row plus `status` (callable, blocked, invalid) and
+    `reason`."""
+    try:
+        found, rows = _layout_rows(spool, actor.account.region, column, None)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        if found is None:
+            yield ""
+            return
+        if found.header is not None:
+            writer.writerow([*found.header, "status", "reason"])
+        yield _drain(buffer)
+        for count, (row, status, reason) in enumerate(
+            scrub_rows(service, actor, rows, found, direction), 1
+        ):
+            writer.writerow([*row.values, status, reason])
+            if count % 5000 == 0:
+                yield _drain(buffer)
+        yield _drain(buffer)
+    finally:
+        spool.close()
