@@ -198,26 +198,23 @@ def scrub_rows(
     rows: Iterator[bulk.Row],
     found: bulk.Layout,
     direction: Direction | None,
-) -> Iterator[tuple[bulk.Row, str | None]]:
-    """Each row with None (callable) or the reason it must not be dialled, in input order."""
+) -> Iterator[tuple[bulk.Row, str, str]]:
+    """Each row, in input order, with its status (callable, blocked, invalid) and reason."""
     names = service.group_names(actor)
     chunk: list[bulk.Row] = []
 
-    def flush() -> Iterator[tuple[bulk.Row, str | None]]:
+    def flush() -> Iterator[tuple[bulk.Row, str, str]]:
         numbers = [bulk.cell(row, found.number) for row in chunk]
         for row, result in zip(chunk, service.check_many(actor, numbers, direction), strict=True):
-            if result.error is not None and not result.error.startswith("withheld"):
-                yield row, result.error
-            elif result.group_ids:
-                yield (
-                    row,
-                    "blocked by "
-                    + ", ".join(f"group {g} ({names.get(g, '?')})" for g in result.group_ids),
-                )
+            if result.group_ids:
+                blockers = (f"group {g} ({names.get(g, '?')})" for g in result.group_ids)
+                yield row, "blocked", "blocked by " + ", ".join(blockers)
+            elif result.error is not None and result.error.startswith("withheld"):
+                yield row, "blocked", result.error
             elif result.error is not None:
-                yield row, result.error
+                yield row, "invalid", result.error
             else:
-                yield row, None
+                yield row, "callable", ""
         chunk.clear()
 
     for row in rows:

@@ -77,6 +77,10 @@ KEY_PREFIX = "cbk_"
 # How long a process trusts a key it has already checked before asking the store again: the
 # bound on how late a key revoked, or an account changed, through another process is noticed.
 AUTH_CACHE_SECONDS = 1.0
+NAME_RULE = (
+    "2 to 50 characters: letters and marks of any script, digits, space, _ - . ; "
+    "starting with a letter or digit"
+)
 log = logging.getLogger("callblock.service")
 
 
@@ -578,6 +582,9 @@ class Service:
         """
         account = actor.account
         now = self.clock()
+        if not create:  # a missing group is answered before a long file is read
+            with self.store.read() as conn:
+                self._group(conn, account.id, group_ref)
         wanted: dict[str, datetime | None] = {}
         invalid: list[RejectedLine] = []
         repeats = 0
@@ -604,7 +611,7 @@ class Service:
                 name = clean_group_name(group_ref.name)
                 if name is None:
                     raise InvalidInput(
-                        [FieldProblem("group", ProblemCode.INVALID, group_ref.name, "not a name")]
+                        [FieldProblem("group", ProblemCode.INVALID, group_ref.name, NAME_RULE)]
                     ) from None
                 group = queries.insert_group(conn, account.id, name, name_key(name), "", now)
                 created = True

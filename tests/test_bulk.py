@@ -1,0 +1,298 @@
+"""Import, export and scrub: CLI and HTTP, all-or-nothing imports, order-keeping scrubs."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from callblock.cli import main
+from callblock.domain import Actor, GroupByName, Surface
+from callblock.service import Service
+from callblock.store import Store
+from tests.conftest import Credentials
+from tests.helpers import snapshot
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def acme(store: Store, service: Service, database_url: str) -> str:
+    service.create_account("acme")
+    return database_url
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(runner: CliRunner, url: str, *args: str) -> object:
+    return runner.invoke(main, [*args, "--database-url", url])
+
+
+def group_numbers(url: str, name: str) -> dict[str, object]:
+    store = Store.from_url(url)
+    service = Service(store)
+    me = Actor(service.account("acme"), None, Surface.CLI)
+    with service.exporting(me, GroupByName(name)) as (_, entries):
+        found = {e.pattern: e.expires_at for e in entries}
+    store.dispose()
+    return found
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+def test_import_reads_a_header_picks_the_column_and_creates_the_group(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    file = write(
+        tmp_path / "list.csv",
+        "name,phone,expires\nann,9876543210,\nbob,+91 91234 56780,2099-01-01T00:00:00Z\n"
+        "cat,140*,2099-01-01 05:30:00\n",
+    )
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "DNC", str(file))
+    assert result.exit_code == 0, result.output
+    assert "created group 'DNC'" in result.stdout
+    assert "3 added" in result.stdout
+    numbers = group_numbers(acme, "DNC")
+    assert set(numbers) == {"+919876543210", "+919123456780", "+91140*"}
+    assert numbers["+919876543210"] is None
+    # Local time in the account's zone (Asia/Kolkata): 05:30 there is midnight UTC.
+    assert numbers["+91140*"] == numbers["+919123456780"]
+
+
+def test_import_of_plain_text_and_gzip_and_by_position(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    plain = write(tmp_path / "plain.txt", "9876543210\n\n09123456780\n")
+    assert (
+        cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(plain)).exit_code == 0
+    )
+    packed = tmp_path / "list.csv.gz"
+    packed.write_bytes(gzip.compress(b"a;b\nx;9811122233\n"))
+    result = cli(
+        runner, acme, "import", "--account", "acme", "--group", "GG", "--column", "2", str(packed)
+    )
+    assert result.exit_code == 0, result.output
+    assert set(group_numbers(acme, "GG")) == {"+919876543210", "+919123456780", "+919811122233"}
+
+
+def test_invalid_lines_refuse_the_whole_import_with_line_numbers(
+    runner: CliRunner, acme: str, store: Store, tmp_path: Path
+) -> None:
+    file = write(tmp_path / "bad.csv", "phone\n9876543210\n12ab45\n9123456780\n2\n")
+    before = snapshot(store)
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(file))
+    assert result.exit_code == 1
+    assert "line 3: '12ab45': not a valid phone number" in result.stderr
+    assert "line 5: '2': not a valid phone number" in result.stderr
+    assert "nothing imported: 2 invalid lines" in result.stderr
+    assert snapshot(store) == before  # not even the group was created
+    skipped = cli(
+        runner, acme, "import", "--account", "acme", "--group", "GG", "--skip-invalid", str(file)
+    )
+    assert skipped.exit_code == 0
+    assert "2 added" in skipped.stdout
+    assert "2 invalid lines skipped" in skipped.stdout
+    assert "line 3: '12ab45'" in skipped.stderr
+
+
+def test_reimporting_adds_nothing_twice(runner: CliRunner, acme: str, tmp_path: Path) -> None:
+    file = write(tmp_path / "l.txt", "9876543210\n9876543210\n09123456780\n")
+    first = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(file))
+    assert "2 added" in first.stdout
+    assert "1 repeated lines" in first.stdout
+    second = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(file))
+    assert "0 added, 2 already there" in second.stdout
+    assert len(group_numbers(acme, "GG")) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--column", "nope"], "no column 'nope'"),
+        (["--expiry-column", "when"], "no column 'when'"),
+    ],
+)
+def test_import_file_problems_are_clear(
+    runner: CliRunner, acme: str, tmp_path: Path, args: list[str], message: str
+) -> None:
+    file = write(tmp_path / "l.csv", "phone,x\n9876543210,1\n")
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "GG", *args, str(file))
+    assert result.exit_code == 1
+    assert message in result.stderr
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(binary))
+    assert result.exit_code == 1
+    assert "cannot read" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# --- export and scrub -------------------------------------------------------------------------
+
+
+def test_export_streams_every_entry(runner: CliRunner, acme: str, tmp_path: Path) -> None:
+    numbers = [str(9000000000 + i) for i in range(12_000)]
+    write(tmp_path / "l.txt", "\n".join(numbers))
+    cli(runner, acme, "import", "--account", "acme", "--group", "Big", str(tmp_path / "l.txt"))
+    out = tmp_path / "out.csv"
+    result = cli(runner, acme, "export", "--account", "acme", "--group", "Big", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    with out.open() as exported:
+        rows = list(csv.DictReader(exported))
+    assert len(rows) == 12_000
+    assert rows[0]["number"] == "+919000000000"
+    assert rows[0]["status"] == "active"
+    missing = cli(runner, acme, "export", "--account", "acme", "--group", "Nope")
+    assert missing.exit_code == 1
+    assert "no such group" in missing.stderr
+
+
+def test_scrub_sends_every_row_to_exactly_one_output_in_order(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    write(tmp_path / "dnc.txt", "9000000001\n9000000003\n")
+    cli(runner, acme, "import", "--account", "acme", "--group", "DNC", str(tmp_path / "dnc.txt"))
+    campaign = write(
+        tmp_path / "campaign.csv",
+        "id,phone\n1,9000000001\n2,9000000002\n3,not-a-number\n4,+91 90000 00003\n5,9000000004\n",
+    )
+    callable_out, blocked_out = tmp_path / "ok.csv", tmp_path / "blocked.csv"
+    result = cli(
+        runner,
+        acme,
+        "scrub",
+        "--account",
+        "acme",
+        str(campaign),
+        "--column",
+        "phone",
+        "-o",
+        str(callable_out),
+        "--blocked",
+        str(blocked_out),
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 rows: 2 callable, 3 blocked or invalid" in result.stderr
+    assert callable_out.read_text().splitlines() == ["id,phone", "2,9000000002", "5,9000000004"]
+    blocked = blocked_out.read_text().splitlines()
+    assert blocked[0] == "id,phone,reason"
+    assert [line.split(",")[0] for line in blocked[1:]] == ["1", "3", "4"]
+    assert "blocked by group" in blocked[1]
+    assert "not a valid phone number" in blocked[2]
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+def bearer(who: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who.key}"}
+
+
+@pytest.mark.anyio
+async def test_http_import_export_and_scrub(
+    client: httpx.AsyncClient, store: Store, main_account: Credentials, other_account: Credentials
+) -> None:
+    group = (
+        await client.post("/v1/groups", json={"name": "Up"}, headers=bearer(main_account))
+    ).json()
+    body = "phone\n9876543210\nbad\n9123456780\n"
+    before = snapshot(store)
+    refused = await client.post(
+        f"/v1/groups/{group['id']}/numbers:import", content=body, headers=bearer(main_account)
+    )
+    assert refused.status_code == 422
+    assert refused.json()["invalid_lines"] == [
+        {"line": 3, "input": "bad", "reason": "not a valid phone number"}
+    ]
+    assert snapshot(store) == before
+    done = await client.post(
+        f"/v1/groups/{group['id']}/numbers:import",
+        params={"skip_invalid": "true"},
+        content=gzip.compress(body.encode()),
+        headers=bearer(main_account),
+    )
+    assert done.json() == {
+        "added": 2,
+        "updated": 0,
+        "repeats": 0,
+        "invalid": [{"line": 3, "input": "bad", "reason": "not a valid phone number"}],
+    }
+    assert (await client.get("/v1/check/9876543210", headers=bearer(main_account))).json()[
+        "blocked"
+    ]
+    exported = await client.get(
+        f"/v1/groups/{group['id']}/numbers.csv", headers=bearer(main_account)
+    )
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert [r["number"] for r in csv.DictReader(exported.text.splitlines())] == [
+        "+919876543210",
+        "+919123456780",
+    ]
+    scrubbed = await client.post(
+        "/v1/scrub", content="phone\n9876543210\n9000000000\nxx\n", headers=bearer(main_account)
+    )
+    assert [line.split(",")[1:3] for line in scrubbed.text.splitlines()] == [
+        ["status", "reason"],
+        ["blocked", "blocked by group " + str(group["id"]) + " (Up)"],
+        ["callable", ""],
+        ["invalid", "not a valid phone number"],
+    ]
+    for request in (
+        client.get(f"/v1/groups/{group['id']}/numbers.csv", headers=bearer(other_account)),
+        client.post(
+            f"/v1/groups/{group['id']}/numbers:import", content=body, headers=bearer(other_account)
+        ),
+    ):
+        assert (await request).status_code == 404
+
+
+# --- crash safety -------------------------------------------------------------------------------
+
+
+@pytest.mark.server
+def test_killing_an_import_midway_leaves_the_group_as_it_was(tmp_path: Path) -> None:
+    database = tmp_path / "kill.db"
+    url = f"sqlite:///{database}"
+    base = [sys.executable, "-m", "callblock"]
+    subprocess.run(
+        [*base, "account", "create", "acme", "--database-url", url], check=True, capture_output=True
+    )
+    small = write(tmp_path / "small.txt", "9876543210\n")
+    subprocess.run(
+        [*base, "import", "--account", "acme", "--group", "GG", str(small), "--database-url", url],
+        check=True,
+        capture_output=True,
+    )
+    big = tmp_path / "big.txt"
+    big.write_text("\n".join(str(9000000000 + i) for i in range(600_000)))
+    process = subprocess.Popen(
+        [*base, "import", "--account", "acme", "--group", "GG", str(big), "--database-url", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wal = Path(str(database) + "-wal")
+    deadline = time.monotonic() + 120
+    # Kill once the write transaction has started filling the log.
+    while not (wal.exists() and wal.stat().st_size > 4 * 1024 * 1024):
+        assert process.poll() is None, "the import finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert set(group_numbers(url, "GG")) == {"+919876543210"}
