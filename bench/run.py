@@ -1,0 +1,436 @@
+"""callblock's benchmarks, B1 to B7 (see docs/performance.md). Each prints its figures and,
+where it has one, the ratio to a baseline measured in the same run on the same machine.
+
+    python bench/run.py            # the full sizes (a few minutes)
+    python bench/run.py --smoke    # tiny sizes: proves the benchmarks still run (CI)
+    python bench/run.py B2 B6      # only some
+
+A benchmark is not a test: nothing here asserts a time. B4 uses wrk (``apt-get install wrk``)
+when it is on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from callblock.domain import Actor, Direction, GroupByName, Surface
+from callblock.index import NEVER, AccountIndex, IndexedGroup, NumberTable, build
+from callblock.service import Service
+from callblock.store import Store
+from callblock.store.migrate import upgrade
+
+FULL = {
+    "import": 1_000_000,
+    "group": 1_000_000,
+    "batch": 100_000,
+    "big": 10_000_000,
+    "small": 10_000,
+    "scrub": 1_000_000,
+    "seconds": 10,
+}
+SMOKE = {
+    "import": 2_000,
+    "group": 2_000,
+    "batch": 500,
+    "big": 20_000,
+    "small": 1_000,
+    "scrub": 2_000,
+    "seconds": 1,
+}
+CLI = [sys.executable, "-m", "callblock"]
+results: dict[str, dict[str, object]] = {}
+
+
+def report(bench: str, **figures: object) -> None:
+    results[bench] = figures
+    shown = ", ".join(f"{k}={v}" for k, v in figures.items())
+    print(f"{bench}: {shown}", flush=True)
+
+
+def numbers(count: int, start: int = 9_000_000_000) -> list[str]:
+    return [str(start + i) for i in range(count)]
+
+
+def fresh(workdir: Path, name: str) -> str:
+    return f"sqlite:///{workdir / name}"
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+# --- B1 -------------------------------------------------------------------------------------------
+
+
+def b1(sizes: dict[str, int], workdir: Path) -> None:
+    count = sizes["import"]
+    path = workdir / "b1.txt"
+    path.write_text("\n".join(numbers(count)) + "\n")
+    url = fresh(workdir, "b1.db")
+    subprocess.run(
+        [*CLI, "account", "create", "bench", "--database-url", url], check=True, capture_output=True
+    )
+    ours = timed(
+        lambda: subprocess.run(
+            [
+                *CLI,
+                "import",
+                "--account",
+                "bench",
+                "--group",
+                "Registry",
+                str(path),
+                "--database-url",
+                url,
+            ],
+            check=True,
+            capture_output=True,
+        )
+    )
+    # Baseline: the same rows, already normalised, into a bare indexed table.
+    rows = [(f"+91{n}",) for n in numbers(count)]
+    database = workdir / "b1-baseline.db"
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE numbers (number TEXT NOT NULL)")
+    conn.execute("CREATE UNIQUE INDEX ix_number ON numbers (number)")
+
+    def baseline() -> None:
+        with conn:
+            conn.executemany("INSERT INTO numbers (number) VALUES (?)", rows)
+
+    plain = timed(baseline)
+    conn.close()
+    report(
+        "B1",
+        rows=count,
+        import_s=round(ours, 2),
+        rows_per_s=int(count / ours),
+        baseline_s=round(plain, 2),
+        ratio=round(plain / ours, 2),
+        target="ratio >= 0.5",
+    )
+
+
+# --- B2, B3 -----------------------------------------------------------------------------------
+
+
+def _service_with_group(workdir: Path, size: int, tag: str) -> tuple[Service, Actor, str, str]:
+    url = fresh(workdir, f"group-{tag}.db")
+    store = Store.from_url(url)
+    upgrade(store.engine)
+    service = Service(store)
+    key = service.create_account("bench").key
+    actor = Actor(service.account("bench"), None, Surface.CLI)
+    lines = [(i + 1, n, "") for i, n in enumerate(numbers(size))]
+    service.import_entries(actor, GroupByName("Registry"), lines, create=True)
+    service.load_index()
+    return service, actor, url, key
+
+
+def _batch(sizes: dict[str, int]) -> list[str]:
+    # Half of them in the group, half not, in a random order.
+    rng = random.Random(5)
+    inside = rng.sample(range(sizes["group"]), sizes["batch"] // 2)
+    outside = range(sizes["group"], sizes["group"] + sizes["batch"] - len(inside))
+    batch = [str(9_000_000_000 + i) for i in [*inside, *outside]]
+    rng.shuffle(batch)
+    return batch
+
+
+def b2_b3(sizes: dict[str, int], workdir: Path) -> None:
+    service, actor, url, key = _service_with_group(workdir, sizes["group"], "b2")
+    batch = _batch(sizes)
+    service.check_many(actor, batch[:100], Direction.OUTBOUND)  # warm
+    best = min(
+        timed(lambda: service.check_many(actor, batch, Direction.OUTBOUND)) for _ in range(3)
+    )
+    b2_rate = len(batch) / best
+    blocked = sum(1 for r in service.check_many(actor, batch, None) if r.group_ids)
+    report(
+        "B2",
+        group=sizes["group"],
+        batch=len(batch),
+        blocked=blocked,
+        seconds=round(best, 3),
+        numbers_per_s=int(b2_rate),
+        target=">= 1,000,000 numbers/s",
+    )
+    service.store.dispose()
+    with served(url) as base:
+        body = json.dumps({"numbers": batch, "direction": "outbound"})
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=base, timeout=120) as client:
+            client.post("/v1/check", content=body, headers=headers)  # warm: loads the index
+            best = min(
+                timed(lambda: client.post("/v1/check", content=body, headers=headers))
+                for _ in range(3)
+            )
+    b3_rate = len(batch) / best
+    report(
+        "B3",
+        batch=len(batch),
+        seconds=round(best, 3),
+        numbers_per_s=int(b3_rate),
+        ratio_to_B2=round(b3_rate / b2_rate, 2),
+        target=">= 300,000 numbers/s",
+    )
+
+
+class served:
+    """A real `callblock serve` on a free port for the duration of a with block."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "CALLBLOCK_DATABASE_URL": self.url}
+        self.process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    return base
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not become ready")
+
+    def __exit__(self, *_: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+# --- B4 -----------------------------------------------------------------------------------------
+
+WRK_SCRIPT = """
+math.randomseed(7)
+request = function()
+  return wrk.format("GET", "/v1/check/9" .. math.random(0, 1999999) + 10000000 .. "")
+end
+"""
+
+
+def _wrk(
+    base: str, path: str | None, key: str, seconds: int, script: Path | None
+) -> dict[str, float]:
+    command = [
+        "wrk",
+        "-t2",
+        "-c64",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {key}",
+    ]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run(
+        [*command, base + (path or "/")], capture_output=True, text=True, check=True
+    ).stdout
+    figures: dict[str, float] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            figures["rps"] = float(parts[1])
+        elif parts[:1] in (["50%"], ["99%"]):
+            figures["p" + parts[0].rstrip("%")] = _ms(parts[1])
+    return figures
+
+
+def _ms(text: str) -> float:
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return round(float(text[: -len(unit)]) * factor, 3)
+    return float(text)
+
+
+def b4(sizes: dict[str, int], workdir: Path) -> None:
+    if shutil.which("wrk") is None:
+        report("B4", skipped="wrk is not installed (apt-get install wrk)")
+        return
+    service, _, url, key = _service_with_group(workdir, sizes["group"], "b4")
+    service.store.dispose()
+    script = workdir / "check.lua"
+    script.write_text(WRK_SCRIPT)
+    with served(url) as base:
+        httpx.get(base + "/v1/check/9000000000", headers={"Authorization": f"Bearer {key}"})
+        check = _wrk(base, None, key, sizes["seconds"], script)
+        trivial = _wrk(base, "/healthz", key, sizes["seconds"], None)
+    report(
+        "B4",
+        check_rps=int(check["rps"]),
+        check_p50_ms=check.get("p50"),
+        check_p99_ms=check.get("p99"),
+        trivial_rps=int(trivial["rps"]),
+        trivial_p99_ms=trivial.get("p99"),
+        ratio=round(check["rps"] / trivial["rps"], 2),
+        target="ratio >= 0.7",
+    )
+
+
+# --- B5, B6 ---------------------------------------------------------------------------------------
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _index(size: int) -> AccountIndex:
+    group = IndexedGroup(1, "Registry", Direction.BOTH)
+    index = build(1, [group], [])
+    index.numbers = NumberTable.from_hits(
+        (919_000_000_000 + i * 3, 1, int(NEVER)) for i in range(size)
+    )
+    return index
+
+
+def b5_b6(sizes: dict[str, int], _workdir: Path) -> None:
+    gc.collect()
+    before = _rss_kib()
+    big = _index(sizes["big"])
+    gc.collect()
+    grown = (_rss_kib() - before) * 1024
+    report(
+        "B5",
+        entries=big.numbers.size,
+        array_bytes_per_entry=big.numbers.nbytes / big.numbers.size,
+        rss_bytes_per_entry=round(grown / big.numbers.size, 1),
+        target="<= 24 bytes/entry",
+    )
+    small = _index(sizes["small"])
+    rng = random.Random(9)
+
+    def probe(index: AccountIndex, span: int) -> float:
+        queries = [f"+{919_000_000_000 + rng.randrange(span * 3)}" for _ in range(20_000)]
+        started = time.perf_counter()
+        for e164 in queries:
+            index.matches(e164, Direction.OUTBOUND, 0)
+        return (time.perf_counter() - started) / len(queries)
+
+    probe(big, sizes["big"])
+    probe(small, sizes["small"])
+    at_big = min(probe(big, sizes["big"]) for _ in range(3))
+    at_small = min(probe(small, sizes["small"]) for _ in range(3))
+    report(
+        "B6",
+        entries_big=sizes["big"],
+        entries_small=sizes["small"],
+        check_us_big=round(at_big * 1e6, 2),
+        check_us_small=round(at_small * 1e6, 2),
+        ratio=round(at_big / at_small, 2),
+        target="ratio <= 1.5",
+    )
+
+
+# --- B7 -------------------------------------------------------------------------------------------
+
+
+def b7(sizes: dict[str, int], workdir: Path) -> None:
+    service, _, url, _ = _service_with_group(workdir, sizes["group"], "b7")
+    service.store.dispose()
+    campaign = workdir / "campaign.csv"
+    rng = random.Random(3)
+    with campaign.open("w") as out:
+        out.write("id,name,phone\n")
+        for i in range(sizes["scrub"]):
+            out.write(f"{i},customer {i},{9_000_000_000 + rng.randrange(sizes['group'] * 2)}\n")
+    seconds = timed(
+        lambda: subprocess.run(
+            [
+                *CLI,
+                "scrub",
+                "--account",
+                "bench",
+                str(campaign),
+                "--column",
+                "phone",
+                "--direction",
+                "outbound",
+                "-o",
+                str(workdir / "callable.csv"),
+                "--blocked",
+                str(workdir / "blocked.csv"),
+                "--database-url",
+                url,
+            ],
+            check=True,
+            capture_output=True,
+        )
+    )
+    report(
+        "B7",
+        rows=sizes["scrub"],
+        group=sizes["group"],
+        seconds=round(seconds, 2),
+        rows_per_s=int(sizes["scrub"] / seconds),
+        target="<= 5 s",
+    )
+
+
+BENCHES: dict[str, Callable[[dict[str, int], Path], None]] = {
+    "B1": b1,
+    "B2": b2_b3,
+    "B4": b4,
+    "B5": b5_b6,
+    "B7": b7,
+}
+ALIASES = {"B3": "B2", "B6": "B5"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("only", nargs="*", help="B1 ... B7 (default: all)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check they run")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    sizes = SMOKE if args.smoke else FULL
+    wanted = {ALIASES.get(b.upper(), b.upper()) for b in args.only} or set(BENCHES)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
+        f"{'smoke' if args.smoke else 'full'} sizes",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        for name, bench in BENCHES.items():
+            if name in wanted:
+                bench(sizes, Path(directory))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
