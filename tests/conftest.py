@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
@@ -21,6 +22,12 @@ from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
 from callblock.store.migrate import upgrade
+
+# CI runs the property tests on a fixed seed (a red CI is then a real, repeatable failure);
+# elsewhere each run explores new examples.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 class FakeClock:

@@ -52,6 +52,9 @@ async def _spool(request: Request) -> IO[bytes]:
                 413, f"The file may have at most {settings.max_import_bytes} bytes."
             )
         spool.write(chunk)
+    if size == 0:
+        spool.close()
+        raise HTTPException(400, "The body is empty: send the file as the request body.")
     spool.seek(0)
     return spool
 
