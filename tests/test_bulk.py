@@ -296,3 +296,16 @@ def test_killing_an_import_midway_leaves_the_group_as_it_was(tmp_path: Path) -> 
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert set(group_numbers(url, "GG")) == {"+919876543210"}
+
+
+@pytest.mark.anyio
+async def test_file_routes_refuse_an_empty_body(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    group = (
+        await client.post("/v1/groups", json={"name": "Empty"}, headers=bearer(main_account))
+    ).json()
+    for path in (f"/v1/groups/{group['id']}/numbers:import", "/v1/scrub"):
+        response = await client.post(path, content=b"", headers=bearer(main_account))
+        assert response.status_code == 400, path
+        assert response.headers["content-type"] == "application/problem+json"

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import phonenumbers
+
+from callblock.numbering import valid_table
 
 __all__ = [
     "PREFIX_MARK",
@@ -22,6 +26,7 @@ __all__ = [
     "normalise",
     "normalise_fast",
     "normalise_full",
+    "normalise_many",
     "normalise_prefix",
 ]
 
@@ -132,9 +137,11 @@ def normalise_fast(raw: str, region: str) -> str | None:
     if candidate is None or not candidate.startswith("+" + rules.country_code):
         return None
     national = candidate[len(rules.country_code) + 1 :]
-    if not national or national[0] == "0" or not rules.valid(national):
+    if not national or national[0] == "0":
         return None
-    return candidate
+    table = valid_table(region, len(national))
+    valid = rules.valid(national) if table is None else table.contains(int(national))
+    return candidate if valid else None
 
 
 def normalise(raw: str, region: str) -> str:
@@ -200,3 +207,64 @@ def normalise_prefix(raw: str, region: str) -> str:
                 raise InvalidNumber(raw)
             return "+" + digits + PREFIX_MARK
     raise InvalidNumber(raw)
+
+
+def normalise_many(texts: Sequence[str], region: str) -> list[str | None]:
+    """``normalise`` for a batch: the E.164 form of each text, or None where it is invalid.
+
+    The common shapes are read with string checks and one vectorised validity test for the
+    whole batch (``numbering.valid_table``); every other text goes through ``normalise``.
+    """
+    rules = _rules(region)
+    results: list[str | None] = [None] * len(texts)
+    slow: Sequence[int]
+    if rules is None:
+        slow = range(len(texts))
+    else:
+        slow_list: list[int] = []
+        by_length: dict[int, tuple[list[int], list[int]]] = {}
+        prefix = "+" + rules.country_code
+        for position, text in enumerate(texts):
+            national = _common_national(text, prefix, region)
+            if national is None:
+                slow_list.append(position)
+            else:
+                positions, values = by_length.setdefault(len(national), ([], []))
+                positions.append(position)
+                values.append(int(national))
+        for length, (positions, values) in by_length.items():
+            table = valid_table(region, length)
+            if table is None:
+                slow_list.extend(positions)
+                continue
+            valid = table.contains_many(np.fromiter(values, np.int64, len(values))).tolist()
+            for position, value, ok in zip(positions, values, valid, strict=True):
+                if ok:
+                    results[position] = f"{prefix}{value}"
+                else:  # not a common-shape number: the full parser has the last word
+                    slow_list.append(position)
+        slow = slow_list
+    for position in slow:
+        try:
+            results[position] = normalise(texts[position], region)
+        except InvalidNumber:
+            results[position] = None
+    return results
+
+
+def _common_national(text: str, prefix: str, region: str) -> str | None:
+    """The national number of a text in one of the commonest shapes, else None."""
+    if text.isdigit() and text.isascii():
+        if region == "IN":
+            if len(text) == 10 and text[0] != "0":
+                return text
+            if len(text) == 11 and text[0] == "0" and text[1] != "0":
+                return text[1:]
+            if len(text) == 12 and text.startswith("91") and text[2] != "0":
+                return text[2:]
+        return None
+    if text.startswith(prefix):
+        national = text[len(prefix) :]
+        if national.isdigit() and national.isascii() and national[:1] not in ("", "0"):
+            return national
+    return None

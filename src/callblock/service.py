@@ -62,7 +62,13 @@ from callblock.domain import (
     split_repeats,
 )
 from callblock.index import AccountIndex, IndexedGroup, build, expiry_stamp, micros
-from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+from callblock.numbers import (
+    InvalidNumber,
+    is_pattern,
+    normalise,
+    normalise_many,
+    normalise_prefix,
+)
 from callblock.store import Store, queries
 from callblock.tokens import (
     LIMIT_WINDOW,
@@ -588,9 +594,15 @@ class Service:
         wanted: dict[str, datetime | None] = {}
         invalid: list[RejectedLine] = []
         repeats = 0
-        for line, raw, raw_expiry in lines:
-            number, problem = _import_number(raw, account.region)
-            expiry, expiry_problem = _import_expiry(raw_expiry, account.timezone, now)
+        lines = list(lines)
+        numbers = normalise_many([raw for _, raw, _ in lines], account.region)
+        for (line, raw, raw_expiry), fast in zip(lines, numbers, strict=True):
+            number, problem = (fast, None) if fast else _import_number(raw, account.region)
+            expiry, expiry_problem = (
+                (None, None)
+                if not raw_expiry
+                else _import_expiry(raw_expiry, account.timezone, now)
+            )
             problem = problem or expiry_problem
             if problem is not None or number is None:
                 invalid.append(RejectedLine(line, raw, problem or "invalid"))
@@ -689,28 +701,28 @@ class Service:
         account = actor.account
         index = self._account_index(account.id)
         withheld = direction is Direction.INBOUND and account.block_anonymous
-        parsed: list[tuple[int, str]] = []  # (position, E.164) of the valid inputs
-        results: list[BatchCheck] = []
-        for item in inputs:
+        texts: list[str] = []
+        where: list[int] = []  # position of each text among the inputs
+        results: list[BatchCheck | None] = []
+        for position, item in enumerate(inputs):
             text = number_text(item)
             if text is None:
                 results.append(BatchCheck(item, None, [], "not a valid phone number"))
-                continue
-            if withheld and text.strip().lower() in WITHHELD_CALLER_IDS:
+            elif withheld and text.strip().lower() in WITHHELD_CALLER_IDS:
                 results.append(BatchCheck(item, None, [], "withheld caller ID: blocked"))
-                continue
-            try:
-                e164 = normalise(text, account.region)
-            except InvalidNumber:
-                results.append(BatchCheck(item, None, [], "not a valid phone number"))
-                continue
-            parsed.append((len(results), e164))
-            results.append(BatchCheck(item, e164, []))
-        blocking = index.blocking_groups([e for _, e in parsed], direction, micros(self.clock()))
-        for (position, e164), groups in zip(parsed, blocking, strict=True):
-            if groups:
-                results[position] = BatchCheck(results[position].input, e164, groups)
-        return results
+            else:
+                results.append(None)
+                texts.append(text)
+                where.append(position)
+        parsed = normalise_many(texts, account.region)
+        valid = [(p, e) for p, e in zip(where, parsed, strict=True) if e is not None]
+        blocking = index.blocking_groups([e for _, e in valid], direction, micros(self.clock()))
+        for (position, e164), groups in zip(valid, blocking, strict=True):
+            results[position] = BatchCheck(inputs[position], e164, groups)
+        return [
+            r if r is not None else BatchCheck(inputs[i], None, [], "not a valid phone number")
+            for i, r in enumerate(results)
+        ]
 
     # --- audit ---------------------------------------------------------------------------
 

@@ -1,0 +1,55 @@
+"""The interval tables of valid numbers agree with libphonenumber, and so does batch parsing."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callblock.numbering import valid_table
+from callblock.numbers import InvalidNumber, normalise, normalise_many
+
+
+@pytest.mark.parametrize(
+    ("region", "length"), [("IN", 10), ("IN", 8), ("GB", 10), ("DE", 11), ("BR", 11), ("US", 10)]
+)
+def test_the_table_agrees_with_libphonenumber(region: str, length: int) -> None:
+    table = valid_table(region, length)
+    assert table is not None
+    code = phonenumbers.country_code_for_region(region)
+    rng = random.Random(f"{region}{length}")
+    samples = [rng.randrange(10 ** (length - 1), 10**length) for _ in range(20_000)]
+    # Both sides of every interval edge: where a mistake would show first.
+    for start, end in zip(table.starts.tolist()[:300], table.ends.tolist()[:300], strict=True):
+        samples += [start - 1, start, end - 1, end]
+    for national in samples:
+        if not 10 ** (length - 1) <= national < 10**length:
+            continue
+        number = phonenumbers.parse(f"+{code}{national}")
+        expected = phonenumbers.is_valid_number(number) and (
+            phonenumbers.region_code_for_number(number) == region
+        )
+        assert table.contains(national) == expected, (region, national)
+
+
+def one(text: str, region: str) -> str | None:
+    try:
+        return normalise(text, region)
+    except InvalidNumber:
+        return None
+
+
+shapes = st.one_of(
+    st.from_regex(r"(\+91|91|0|0091)?[0-9]{8,11}", fullmatch=True),
+    st.from_regex(r"\+?[0-9 ()\-]{1,16}", fullmatch=True),
+    st.text(max_size=16),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(shapes, max_size=40), region=st.sampled_from(["IN", "GB", "US"]))
+def test_batch_parsing_agrees_with_one_at_a_time(texts: list[str], region: str) -> None:
+    assert normalise_many(texts, region) == [one(t, region) for t in texts]
