@@ -165,7 +165,7 @@ def b2_b3(sizes: dict[str, int], workdir: Path) -> None:
         timed(lambda: service.check_many(actor, batch, Direction.OUTBOUND)) for _ in range(3)
     )
     b2_rate = len(batch) / best
-    blocked = sum(1 for r in service.check_many(actor, batch, None) if r.group_ids)
+    blocked = sum(1 for groups in service.check_many(actor, batch, None).group_ids if groups)
     report(
         "B2",
         group=sizes["group"],

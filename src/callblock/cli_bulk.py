@@ -29,7 +29,7 @@ from rich.progress import (
 
 from callblock import bulk
 from callblock.domain import Actor, Direction, GroupByName, ImportRejected
-from callblock.service import Service
+from callblock.service import NOT_A_NUMBER, WITHHELD_BLOCKED, Service
 
 SCRUB_CHUNK = 50_000
 _STDERR = Console(stderr=True)
@@ -205,14 +205,15 @@ def scrub_rows(
 
     def flush() -> Iterator[tuple[bulk.Row, str, str]]:
         numbers = [bulk.cell(row, found.number) for row in chunk]
-        for row, result in zip(chunk, service.check_many(actor, numbers, direction), strict=True):
-            if result.group_ids:
-                blockers = (f"group {g} ({names.get(g, '?')})" for g in result.group_ids)
+        checked = service.check_many(actor, numbers, direction)
+        for position, (row, groups) in enumerate(zip(chunk, checked.group_ids, strict=True)):
+            if groups:
+                blockers = (f"group {g} ({names.get(g, '?')})" for g in groups)
                 yield row, "blocked", "blocked by " + ", ".join(blockers)
-            elif result.error is not None and result.error.startswith("withheld"):
-                yield row, "blocked", result.error
-            elif result.error is not None:
-                yield row, "invalid", result.error
+            elif position in checked.withheld:
+                yield row, "blocked", WITHHELD_BLOCKED
+            elif checked.numbers[position] is None:
+                yield row, "invalid", NOT_A_NUMBER
             else:
                 yield row, "callable", ""
         chunk.clear()

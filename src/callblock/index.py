@@ -222,16 +222,18 @@ class AccountIndex:
         return found
 
     def blocking_groups(
-        self, numbers: Sequence[str], direction: Direction | None, now: int
+        self, numbers: Sequence[str | None], direction: Direction | None, now: int
     ) -> list[list[int]]:
-        """For each E.164 number, the ids of the groups that block it now (batch check).
+        """For each E.164 number, the ids of the groups that block it now (batch check);
+        an empty list for a None.
 
         The common case (one base entry, or none) is answered with array operations; numbers
         with several entries or recent changes go through ``hits``.
         """
         table = self.numbers
-        keys = [number_key(n) for n in numbers]
-        answers: list[list[int]] = [[] for _ in numbers]
+        keys = [int(n[1:]) if n is not None else -1 for n in numbers]
+        none: list[int] = []  # shared by every number without a match; never appended to
+        answers: list[list[int]] = [none] * len(numbers)
         if len(table.keys) and keys:
             wanted = np.fromiter(keys, np.int64, len(keys))
             low = np.searchsorted(table.keys, wanted, "left")
@@ -250,19 +252,22 @@ class AccountIndex:
         if table.overlay or table.tombstones:
             touched = {k for k, _ in table.tombstones} | set(table.overlay)
             slow.update(i for i, key in enumerate(keys) if key in touched)
+        slow.discard(-1)
         for position in slow:
             answers[position] = [
                 g for g, exp in table.hits(keys[position]) if now < exp and self._in(g, direction)
             ]
         if self.prefix_lengths:
             for position, e164 in enumerate(numbers):
+                if e164 is None:
+                    continue
                 for length in self.prefix_lengths:
                     hits = self.prefixes.get(e164[:length]) if length <= len(e164) else None
                     if hits:
-                        answers[position].extend(
-                            g for g, exp in hits if now < exp and self._in(g, direction)
-                        )
-        return [sorted(set(a)) if len(a) > 1 else a for a in answers]
+                        found = [g for g, exp in hits if now < exp and self._in(g, direction)]
+                        if found:
+                            answers[position] = [*answers[position], *found]
+        return [a if len(a) < 2 else sorted(set(a)) for a in answers]
 
     def _in(self, group_id: int, direction: Direction | None) -> bool:
         group = self.groups.get(group_id)

@@ -157,14 +157,27 @@ class CheckResult:
         return bool(self.matches)
 
 
+WITHHELD_BLOCKED = "withheld caller ID: blocked"
+NOT_A_NUMBER = "not a valid phone number"
+
+
 @dataclass(frozen=True, slots=True)
 class BatchCheck:
-    """One input of a batch check: its E.164 form (None if invalid) and blocking groups."""
+    """A batch check's answers, one column per field, in input order (no object per input:
+    batches run to 100,000 numbers)."""
 
-    input: object
-    number: str | None
-    group_ids: list[int]
-    error: str | None = None
+    inputs: Sequence[object]
+    numbers: list[str | None]  # E.164, None where the input is not a number
+    group_ids: list[list[int]]  # the groups that block each number now
+    withheld: set[int]  # positions of withheld caller IDs blocked by the account's rule
+
+    def error(self, position: int) -> str | None:
+        if position in self.withheld:
+            return WITHHELD_BLOCKED
+        return NOT_A_NUMBER if self.numbers[position] is None else None
+
+    def blocked(self, position: int) -> bool:
+        return bool(self.group_ids[position]) or position in self.withheld
 
 
 @dataclass(frozen=True, slots=True)
@@ -696,33 +709,23 @@ class Service:
 
     def check_many(
         self, actor: Actor, inputs: Sequence[object], direction: Direction | None
-    ) -> list[BatchCheck]:
+    ) -> BatchCheck:
         """Check every input, in order; answered from memory like ``check``."""
         account = actor.account
         index = self._account_index(account.id)
-        withheld = direction is Direction.INBOUND and account.block_anonymous
-        texts: list[str] = []
-        where: list[int] = []  # position of each text among the inputs
-        results: list[BatchCheck | None] = []
-        for position, item in enumerate(inputs):
-            text = number_text(item)
-            if text is None:
-                results.append(BatchCheck(item, None, [], "not a valid phone number"))
-            elif withheld and text.strip().lower() in WITHHELD_CALLER_IDS:
-                results.append(BatchCheck(item, None, [], "withheld caller ID: blocked"))
-            else:
-                results.append(None)
-                texts.append(text)
-                where.append(position)
-        parsed = normalise_many(texts, account.region)
-        valid = [(p, e) for p, e in zip(where, parsed, strict=True) if e is not None]
-        blocking = index.blocking_groups([e for _, e in valid], direction, micros(self.clock()))
-        for (position, e164), groups in zip(valid, blocking, strict=True):
-            results[position] = BatchCheck(inputs[position], e164, groups)
-        return [
-            r if r is not None else BatchCheck(inputs[i], None, [], "not a valid phone number")
-            for i, r in enumerate(results)
-        ]
+        texts = [item if type(item) is str else number_text(item) or "" for item in inputs]
+        parsed: list[str | None] = normalise_many(texts, account.region)
+        withheld: set[int] = set()
+        if direction is Direction.INBOUND and account.block_anonymous:
+            withheld = {
+                i
+                for i, (item, text) in enumerate(zip(inputs, texts, strict=True))
+                if isinstance(item, str) and text.strip().lower() in WITHHELD_CALLER_IDS
+            }
+            for position in withheld:
+                parsed[position] = None
+        groups = index.blocking_groups(parsed, direction, micros(self.clock()))
+        return BatchCheck(inputs, parsed, groups, withheld)
 
     # --- audit ---------------------------------------------------------------------------
 
