@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callblock.numbering import valid_table
-from callblock.numbers import InvalidNumber, normalise, normalise_many
+from callblock.numbers import InvalidNumber, normalise, normalise_batch, normalise_many
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,19 @@ shapes = st.one_of(
 @given(texts=st.lists(shapes, max_size=40), region=st.sampled_from(["IN", "GB", "US"]))
 def test_batch_parsing_agrees_with_one_at_a_time(texts: list[str], region: str) -> None:
     assert normalise_many(texts, region) == [one(t, region) for t in texts]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(shapes, min_size=256, max_size=400),
+    common=st.lists(
+        st.from_regex(r"(\+91|91|0)?[0-9]{10}", fullmatch=True), min_size=0, max_size=300
+    ),
+)
+def test_large_batches_take_the_array_path_and_still_agree(
+    texts: list[str], common: list[str]
+) -> None:
+    batch = texts + common
+    numbers, keys = normalise_batch(batch, "IN")
+    assert numbers == [one(t, "IN") for t in batch]
+    assert keys.tolist() == [int(n[1:]) if n else -1 for n in numbers]

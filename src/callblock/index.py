@@ -222,20 +222,27 @@ class AccountIndex:
         return found
 
     def blocking_groups(
-        self, numbers: Sequence[str | None], direction: Direction | None, now: int
+        self,
+        numbers: Sequence[str | None],
+        direction: Direction | None,
+        now: int,
+        keys: np.ndarray[Any, np.dtype[np.int64]] | None = None,
     ) -> list[list[int]]:
         """For each E.164 number, the ids of the groups that block it now (batch check);
-        an empty list for a None.
+        an empty list for a None. ``keys`` may give the numbers as integers already.
 
         The common case (one base entry, or none) is answered with array operations; numbers
         with several entries or recent changes go through ``hits``.
         """
         table = self.numbers
-        keys = [int(n[1:]) if n is not None else -1 for n in numbers]
+        if keys is None:
+            keys = np.fromiter(
+                (int(n[1:]) if n is not None else -1 for n in numbers), np.int64, len(numbers)
+            )
         none: list[int] = []  # shared by every number without a match; never appended to
         answers: list[list[int]] = [none] * len(numbers)
-        if len(table.keys) and keys:
-            wanted = np.fromiter(keys, np.int64, len(keys))
+        if len(table.keys) and len(keys):
+            wanted = keys
             low = np.searchsorted(table.keys, wanted, "left")
             high = np.searchsorted(table.keys, wanted, "right")
             single = np.flatnonzero(high - low == 1)
@@ -251,11 +258,13 @@ class AccountIndex:
             slow = set()
         if table.overlay or table.tombstones:
             touched = {k for k, _ in table.tombstones} | set(table.overlay)
-            slow.update(i for i, key in enumerate(keys) if key in touched)
-        slow.discard(-1)
+            slow.update(i for i, key in enumerate(keys.tolist()) if key in touched)
         for position in slow:
+            key = int(keys[position])
+            if key < 0:
+                continue
             answers[position] = [
-                g for g, exp in table.hits(keys[position]) if now < exp and self._in(g, direction)
+                g for g, exp in table.hits(key) if now < exp and self._in(g, direction)
             ]
         if self.prefix_lengths:
             for position, e164 in enumerate(numbers):

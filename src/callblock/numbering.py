@@ -198,6 +198,8 @@ class ValidTable:
     def contains_many(
         self, nationals: np.ndarray[Any, np.dtype[np.int64]]
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        if not len(self.starts):
+            return np.zeros(len(nationals), dtype=bool)
         position = np.searchsorted(self.starts, nationals, "right") - 1
         safe = np.maximum(position, 0)
         result: np.ndarray[Any, np.dtype[np.bool_]] = (position >= 0) & (

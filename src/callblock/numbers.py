@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import phonenumbers
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidNumber",
     "is_pattern",
     "normalise",
+    "normalise_batch",
     "normalise_fast",
     "normalise_full",
     "normalise_many",
@@ -210,30 +212,41 @@ def normalise_prefix(raw: str, region: str) -> str:
 
 
 def normalise_many(texts: Sequence[str], region: str) -> list[str | None]:
-    """``normalise`` for a batch: the E.164 form of each text, or None where it is invalid.
+    """``normalise`` for a batch: the E.164 form of each text, or None where it is invalid."""
+    return normalise_batch(texts, region)[0]
 
-    The common shapes are read with string checks and one vectorised validity test for the
-    whole batch (``numbering.valid_table``); every other text goes through ``normalise``.
+
+def normalise_batch(
+    texts: Sequence[str], region: str
+) -> tuple[list[str | None], np.ndarray[Any, np.dtype[np.int64]]]:
+    """``normalise`` for a batch: the E.164 form of each text (None where it is invalid) and
+    the same numbers as integers (their digits; -1 where invalid), for array lookups.
+
+    The common shapes are read with array operations (or string checks) and one vectorised
+    validity test for the whole batch (``numbering.valid_table``); every other text goes
+    through ``normalise``.
     """
     rules = _rules(region)
     results: list[str | None] = [None] * len(texts)
+    keys = np.full(len(texts), -1, np.int64)
     if rules is None:
         slow: list[int] = list(range(len(texts)))
     else:
-        slow = []
-        by_length: dict[int, tuple[list[int], list[int]]] = {}
         prefix = "+" + rules.country_code
-        india = region == "IN"
+        by_length: dict[int, tuple[list[int], list[int]]] = {}
+        if region == "IN" and len(texts) >= _VECTOR_FROM:
+            positions, nationals, rest = _india_common_shapes(texts)
+            if positions:
+                by_length[10] = (positions, nationals)
+        else:
+            rest = list(range(len(texts)))
+        slow = []
         national: str | None
-        for position, text in enumerate(texts):
-            # The commonest shapes inline (this loop is the batch check's hot path).
-            if india and len(text) == 10 and text.isdigit() and text.isascii() and text[0] != "0":
-                national = text
-            else:
-                national = _common_national(text, prefix, region)
-                if national is None:
-                    slow.append(position)
-                    continue
+        for position in rest:
+            national = _common_national(texts[position], prefix, region)
+            if national is None:
+                slow.append(position)
+                continue
             group = by_length.get(len(national))
             if group is None:
                 group = by_length[len(national)] = ([], [])
@@ -244,18 +257,74 @@ def normalise_many(texts: Sequence[str], region: str) -> list[str | None]:
             if table is None:
                 slow.extend(positions)
                 continue
-            valid = table.contains_many(np.fromiter(values, np.int64, len(values))).tolist()
-            for position, value, ok in zip(positions, values, valid, strict=True):
+            array = np.fromiter(values, np.int64, len(values))
+            valid = table.contains_many(array)
+            where = np.fromiter(positions, np.int64, len(positions))
+            keys[where[valid]] = array[valid] + int(rules.country_code) * 10**length
+            texts_out = np.char.add(prefix, array.astype(f"U{length}")).tolist()
+            for position, e164, ok in zip(positions, texts_out, valid.tolist(), strict=True):
                 if ok:
-                    results[position] = f"{prefix}{value}"
+                    results[position] = e164
                 else:  # not a common-shape number: the full parser has the last word
                     slow.append(position)
     for position in slow:
         try:
-            results[position] = normalise(texts[position], region)
+            e164 = normalise(texts[position], region)
         except InvalidNumber:
-            results[position] = None
-    return results
+            continue
+        results[position] = e164
+        keys[position] = int(e164[1:])
+    return results, keys
+
+
+_VECTOR_FROM = 256
+_POW10 = 10 ** np.arange(9, -1, -1, dtype=np.int64)
+_ZERO, _NINE, _PLUS = ord("0"), ord("9"), ord("+")
+
+
+def _india_common_shapes(texts: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
+    """Positions and 10-digit national numbers of the texts shaped ``9876543210``,
+    ``09876543210``, ``919876543210`` or ``+919876543210`` (read as arrays of code
+    points), and the positions of all other texts."""
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    candidates = np.flatnonzero((lengths >= 10) & (lengths <= 13))
+    if not len(candidates):
+        return [], [], list(range(len(texts)))
+    chosen = candidates.tolist()
+    codes = (
+        np.array([texts[i] for i in chosen], dtype="U13")
+        .view(np.uint32)
+        .reshape(len(chosen), 13)
+        .astype(np.int64)
+    )
+    size = lengths[candidates]
+    digit = (codes >= _ZERO) & (codes <= _NINE)
+    padded = np.arange(13)[None, :] >= size[:, None]
+    digits_or_pad = digit | padded
+    value = codes - _ZERO
+    all_digits = digits_or_pad.all(axis=1)
+    plain = all_digits & (size == 10) & (value[:, 0] != 0)
+    trunk = all_digits & (size == 11) & (value[:, 0] == 0) & (value[:, 1] != 0)
+    with_code = (
+        all_digits & (size == 12) & (value[:, 0] == 9) & (value[:, 1] == 1) & (value[:, 2] != 0)
+    )
+    plus = (
+        (size == 13)
+        & (codes[:, 0] == _PLUS)
+        & (value[:, 1] == 9)
+        & (value[:, 2] == 1)
+        & digits_or_pad[:, 3:].all(axis=1)
+        & digit[:, 3]
+        & (value[:, 3] != 0)
+    )
+    start = np.select([plain, trunk, with_code, plus], [0, 1, 2, 3], default=-1)
+    matched = start >= 0
+    columns = np.minimum(start[matched][:, None] + np.arange(10)[None, :], 12)
+    nationals = (np.take_along_axis(value[matched], columns, axis=1) @ _POW10).tolist()
+    positions = candidates[matched].tolist()
+    rest_mask = np.ones(len(texts), dtype=bool)
+    rest_mask[candidates[matched]] = False
+    return positions, nationals, np.flatnonzero(rest_mask).tolist()
 
 
 def _common_national(text: str, prefix: str, region: str) -> str | None:

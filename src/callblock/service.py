@@ -66,6 +66,7 @@ from callblock.numbers import (
     InvalidNumber,
     is_pattern,
     normalise,
+    normalise_batch,
     normalise_many,
     normalise_prefix,
 )
@@ -713,8 +714,11 @@ class Service:
         """Check every input, in order; answered from memory like ``check``."""
         account = actor.account
         index = self._account_index(account.id)
-        texts = [item if type(item) is str else number_text(item) or "" for item in inputs]
-        parsed: list[str | None] = normalise_many(texts, account.region)
+        if all(type(item) is str for item in inputs):
+            texts: Sequence[str] = inputs  # type: ignore[assignment]  # checked just above
+        else:
+            texts = [item if type(item) is str else number_text(item) or "" for item in inputs]
+        parsed, keys = normalise_batch(texts, account.region)
         withheld: set[int] = set()
         if direction is Direction.INBOUND and account.block_anonymous:
             withheld = {
@@ -724,7 +728,8 @@ class Service:
             }
             for position in withheld:
                 parsed[position] = None
-        groups = index.blocking_groups(parsed, direction, micros(self.clock()))
+                keys[position] = -1
+        groups = index.blocking_groups(parsed, direction, micros(self.clock()), keys)
         return BatchCheck(inputs, parsed, groups, withheld)
 
     # --- audit ---------------------------------------------------------------------------
