@@ -227,46 +227,47 @@ def normalise_batch(
     through ``normalise``.
     """
     rules = _rules(region)
-    results: list[str | None] = [None] * len(texts)
+    results = np.full(len(texts), None, dtype=object)
     keys = np.full(len(texts), -1, np.int64)
+    slow: list[int] = []
     if rules is None:
-        slow: list[int] = list(range(len(texts)))
+        slow = list(range(len(texts)))
     else:
         prefix = "+" + rules.country_code
-        by_length: dict[int, tuple[list[int], list[int]]] = {}
+        found: dict[int, tuple[list[Any], list[Any]]] = {}  # length -> (positions, nationals)
         if region == "IN" and len(texts) >= _VECTOR_FROM:
             positions, nationals, rest = _india_common_shapes(texts)
-            if positions:
-                by_length[10] = (positions, nationals)
+            found[10] = ([positions], [nationals])
         else:
-            rest = list(range(len(texts)))
-        slow = []
-        national: str | None
-        for position in rest:
+            rest = np.arange(len(texts))
+        loose: dict[int, tuple[list[int], list[int]]] = {}
+        for position in rest.tolist():
             national = _common_national(texts[position], prefix, region)
             if national is None:
                 slow.append(position)
-                continue
-            group = by_length.get(len(national))
-            if group is None:
-                group = by_length[len(national)] = ([], [])
-            group[0].append(position)
-            group[1].append(int(national))
-        for length, (positions, values) in by_length.items():
+            else:
+                group = loose.setdefault(len(national), ([], []))
+                group[0].append(position)
+                group[1].append(int(national))
+        for length, (positions_list, values_list) in loose.items():
+            group_arrays = found.setdefault(length, ([], []))
+            group_arrays[0].append(np.array(positions_list, np.int64))
+            group_arrays[1].append(np.array(values_list, np.int64))
+        for length, (position_parts, national_parts) in found.items():
+            where = np.concatenate(position_parts)
+            values = np.concatenate(national_parts)
             table = valid_table(region, length)
-            if table is None:
-                slow.extend(positions)
+            if not len(where):
                 continue
-            array = np.fromiter(values, np.int64, len(values))
-            valid = table.contains_many(array)
-            where = np.fromiter(positions, np.int64, len(positions))
-            keys[where[valid]] = array[valid] + int(rules.country_code) * 10**length
-            texts_out = np.char.add(prefix, array.astype(f"U{length}")).tolist()
-            for position, e164, ok in zip(positions, texts_out, valid.tolist(), strict=True):
-                if ok:
-                    results[position] = e164
-                else:  # not a common-shape number: the full parser has the last word
-                    slow.append(position)
+            if table is None:
+                slow.extend(where.tolist())
+                continue
+            valid = table.contains_many(values)
+            # Not valid in the table: the full parser has the last word.
+            slow.extend(where[~valid].tolist())
+            good, numbers = where[valid], values[valid]
+            keys[good] = numbers + int(rules.country_code) * 10**length
+            results[good] = np.char.add(prefix, numbers.astype(f"U{length}")).astype(object)
     for position in slow:
         try:
             e164 = normalise(texts[position], region)
@@ -274,7 +275,8 @@ def normalise_batch(
             continue
         results[position] = e164
         keys[position] = int(e164[1:])
-    return results, keys
+    listed: list[str | None] = results.tolist()
+    return listed, keys
 
 
 _VECTOR_FROM = 256
@@ -282,21 +284,23 @@ _POW10 = 10 ** np.arange(9, -1, -1, dtype=np.int64)
 _ZERO, _NINE, _PLUS = ord("0"), ord("9"), ord("+")
 
 
-def _india_common_shapes(texts: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
+def _india_common_shapes(texts: Sequence[str]) -> tuple[Any, Any, Any]:
     """Positions and 10-digit national numbers of the texts shaped ``9876543210``,
     ``09876543210``, ``919876543210`` or ``+919876543210`` (read as arrays of code
     points), and the positions of all other texts."""
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     candidates = np.flatnonzero((lengths >= 10) & (lengths <= 13))
     if not len(candidates):
-        return [], [], list(range(len(texts)))
-    chosen = candidates.tolist()
-    codes = (
-        np.array([texts[i] for i in chosen], dtype="U13")
-        .view(np.uint32)
-        .reshape(len(chosen), 13)
-        .astype(np.int64)
-    )
+        empty = np.empty(0, np.int64)
+        return empty, empty, np.arange(len(texts))
+    chosen = texts if len(candidates) == len(texts) else [texts[i] for i in candidates.tolist()]
+    codes: np.ndarray[Any, np.dtype[np.int16]]
+    try:  # ASCII (nearly always): one byte a character
+        ascii_codes = np.array(chosen, dtype="S13").view(np.uint8)
+        codes = ascii_codes.reshape(len(chosen), 13).astype(np.int16)
+    except UnicodeEncodeError:  # four bytes a character (never a match: only ASCII digits are)
+        wide = np.array(chosen, dtype="U13").view(np.uint32).reshape(len(chosen), 13)
+        codes = np.minimum(wide, 0x7FFF).astype(np.int16)
     size = lengths[candidates]
     digit = (codes >= _ZERO) & (codes <= _NINE)
     padded = np.arange(13)[None, :] >= size[:, None]
@@ -320,11 +324,11 @@ def _india_common_shapes(texts: Sequence[str]) -> tuple[list[int], list[int], li
     start = np.select([plain, trunk, with_code, plus], [0, 1, 2, 3], default=-1)
     matched = start >= 0
     columns = np.minimum(start[matched][:, None] + np.arange(10)[None, :], 12)
-    nationals = (np.take_along_axis(value[matched], columns, axis=1) @ _POW10).tolist()
-    positions = candidates[matched].tolist()
+    nationals = np.take_along_axis(value[matched], columns, axis=1) @ _POW10
+    positions = candidates[matched]
     rest_mask = np.ones(len(texts), dtype=bool)
-    rest_mask[candidates[matched]] = False
-    return positions, nationals, np.flatnonzero(rest_mask).tolist()
+    rest_mask[positions] = False
+    return positions, nationals, np.flatnonzero(rest_mask)
 
 
 def _common_national(text: str, prefix: str, region: str) -> str | None:

@@ -714,7 +714,7 @@ class Service:
         """Check every input, in order; answered from memory like ``check``."""
         account = actor.account
         index = self._account_index(account.id)
-        if all(type(item) is str for item in inputs):
+        if set(map(type, inputs)) <= {str}:
             texts: Sequence[str] = inputs  # type: ignore[assignment]  # checked just above
         else:
             texts = [item if type(item) is str else number_text(item) or "" for item in inputs]
