@@ -8,10 +8,12 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -79,6 +81,24 @@ def _text_with_progress(path: Path) -> Iterator[tuple[IO[str], _Counting, int]]:
             raw.seek(0)
         text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
         yield text, counting, size
+
+
+def scrub_input(
+    text: IO[str], region: str, column: str | None
+) -> tuple[bulk.Layout | None, Iterator[list[str]]]:
+    """A calling list's layout (from its first row) and all its data rows."""
+    rows = bulk.value_rows(text)
+    first = next(rows, None)
+    if first is None:
+        return None, iter(())
+    found = bulk.layout(bulk.Row(1, first), region, column, None)
+
+    def data() -> Iterator[list[str]]:
+        if found.header is None:
+            yield first
+        yield from rows
+
+    return found, data()
 
 
 def _lines(
@@ -192,37 +212,63 @@ def export_row(entry: Any, now: Any) -> list[str]:
     ]
 
 
-def scrub_rows(
+@dataclass(frozen=True, slots=True)
+class Scrubbed:
+    """One chunk of a scrubbed list: its rows, and each row's status and reason."""
+
+    rows: list[list[str]]
+    statuses: list[str]  # callable, blocked, invalid
+    reasons: list[str]
+
+
+def scrub_chunks(
     service: Service,
     actor: Actor,
-    rows: Iterator[bulk.Row],
+    rows: Iterator[list[str]],
     found: bulk.Layout,
     direction: Direction | None,
-) -> Iterator[tuple[bulk.Row, str, str]]:
-    """Each row, in input order, with its status (callable, blocked, invalid) and reason."""
+) -> Iterator[Scrubbed]:
+    """The rows in chunks, in input order, each with its status and reason."""
     names = service.group_names(actor)
-    chunk: list[bulk.Row] = []
+    reasons: dict[tuple[int, ...], str] = {}  # one text per set of blocking groups
+    while chunk := list(itertools.islice(rows, SCRUB_CHUNK)):
+        yield _scrub(service, actor, chunk, found.number, direction, names, reasons)
 
-    def flush() -> Iterator[tuple[bulk.Row, str, str]]:
-        numbers = [bulk.cell(row, found.number) for row in chunk]
-        checked = service.check_many(actor, numbers, direction)
-        for position, (row, groups) in enumerate(zip(chunk, checked.group_ids, strict=True)):
-            if groups:
+
+def _scrub(
+    service: Service,
+    actor: Actor,
+    chunk: list[list[str]],
+    column: int,
+    direction: Direction | None,
+    names: dict[int, str],
+    texts: dict[tuple[int, ...], str],
+) -> Scrubbed:
+    numbers = [values[column] if column < len(values) else "" for values in chunk]
+    checked = service.check_many(actor, numbers, direction)
+    statuses: list[str] = []
+    reasons: list[str] = []
+    for position, (groups, number) in enumerate(
+        zip(checked.group_ids, checked.numbers, strict=True)
+    ):
+        if groups:
+            statuses.append("blocked")
+            key = tuple(groups)
+            text = texts.get(key)
+            if text is None:
                 blockers = (f"group {g} ({names.get(g, '?')})" for g in groups)
-                yield row, "blocked", "blocked by " + ", ".join(blockers)
-            elif position in checked.withheld:
-                yield row, "blocked", WITHHELD_BLOCKED
-            elif checked.numbers[position] is None:
-                yield row, "invalid", NOT_A_NUMBER
-            else:
-                yield row, "callable", ""
-        chunk.clear()
-
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= SCRUB_CHUNK:
-            yield from flush()
-    yield from flush()
+                text = texts[key] = "blocked by " + ", ".join(blockers)
+            reasons.append(text)
+        elif position in checked.withheld:
+            statuses.append("blocked")
+            reasons.append(WITHHELD_BLOCKED)
+        elif number is None:
+            statuses.append("invalid")
+            reasons.append(NOT_A_NUMBER)
+        else:
+            statuses.append("callable")
+            reasons.append("")
+    return Scrubbed(chunk, statuses, reasons)
 
 
 def run_scrub(
@@ -241,7 +287,7 @@ def run_scrub(
         task = progress.add_task("scrubbing", total=None)
         with _text_with_progress(path) as (text, counting, size):
             progress.update(task, total=size)
-            found, rows = _lines(text, actor.account.region, column, None)
+            found, rows = scrub_input(text, actor.account.region, column)
             if found is None:
                 return 0, 0, 0
             good = csv.writer(callable_out, lineterminator="\n")
@@ -250,16 +296,21 @@ def run_scrub(
                 good.writerow(found.header)
                 if bad is not None:
                     bad.writerow([*found.header, "reason"])
-            for row, status, reason in scrub_rows(service, actor, rows, found, direction):
-                totals[0] += 1
-                if status == "callable":
-                    totals[1] += 1
-                    good.writerow(row.values)
-                else:
-                    totals[2] += 1
-                    if bad is not None:
-                        bad.writerow([*row.values, reason])
-                if totals[0] % SCRUB_CHUNK == 0:
-                    progress.update(task, completed=counting.count)
+            for part in scrub_chunks(service, actor, rows, found, direction):
+                triples = zip(part.rows, part.statuses, part.reasons, strict=True)
+                callable_rows = [r for r, status, _ in triples if status == "callable"]
+                good.writerows(callable_rows)
+                totals[0] += len(part.rows)
+                totals[1] += len(callable_rows)
+                totals[2] += len(part.rows) - len(callable_rows)
+                if bad is not None:
+                    bad.writerows(
+                        [*r, reason]
+                        for r, status, reason in zip(
+                            part.rows, part.statuses, part.reasons, strict=True
+                        )
+                        if status != "callable"
+                    )
+                progress.update(task, completed=counting.count)
             progress.update(task, completed=size)
     return totals[0], totals[1], totals[2]

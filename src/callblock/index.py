@@ -357,6 +357,37 @@ class AccountIndex:
             self.prefix_lengths = lengths
 
 
+def load(
+    version: int,
+    groups: Iterable[IndexedGroup],
+    numbers: Iterable[tuple[list[tuple[int, int]], list[tuple[int, int, datetime]]]],
+    prefixes: Iterable[tuple[int, str, datetime | None]],
+) -> AccountIndex:
+    """An account's index from the store's chunks (``queries.active_number_keys``): pairs
+    without expiry become arrays directly; dated entries and prefixes go one by one."""
+    index = build(version, groups, prefixes)
+    keys: list[Any] = []
+    groups_of: list[Any] = []
+    expiry: list[Any] = []
+    for forever, dated in numbers:
+        if forever:
+            pairs = np.array(forever, dtype=np.int64)
+            keys.append(pairs[:, 0])
+            groups_of.append(pairs[:, 1])
+            expiry.append(np.full(len(forever), NEVER, np.int64))
+        if dated:
+            keys.append(np.array([k for k, _, _ in dated], np.int64))
+            groups_of.append(np.array([g for _, g, _ in dated], np.int64))
+            expiry.append(np.array([micros(e) for _, _, e in dated], np.int64))
+    if keys:
+        all_groups = np.concatenate(groups_of)
+        slot_ids, slots = np.unique(all_groups, return_inverse=True)
+        index.numbers = NumberTable(
+            np.concatenate(keys), slots.astype(np.int32), np.concatenate(expiry), slot_ids
+        )
+    return index
+
+
 def build(
     version: int,
     groups: Iterable[IndexedGroup],

@@ -61,7 +61,7 @@ from callblock.domain import (
     number_text,
     split_repeats,
 )
-from callblock.index import AccountIndex, IndexedGroup, build, expiry_stamp, micros
+from callblock.index import AccountIndex, IndexedGroup, expiry_stamp, load, micros
 from callblock.numbers import (
     InvalidNumber,
     is_pattern,
@@ -821,7 +821,12 @@ class Service:
                     IndexedGroup(g.id, g.name, g.direction)
                     for g in queries.groups_of_account(conn, account_id)
                 ]
-                index = build(version, groups, queries.active_entries(conn, account_id, now))
+                index = load(
+                    version,
+                    groups,
+                    queries.active_number_keys(conn, account_id, now),
+                    queries.active_prefixes(conn, account_id, now),
+                )
             self._indexes[account_id] = index
             return index
 

@@ -17,7 +17,7 @@ from callblock import bulk
 from callblock.api import schemas
 from callblock.api.problems import problem, responses
 from callblock.api.v1 import ActorDep, GroupId, ServiceDep
-from callblock.cli_bulk import EXPORT_HEADER, export_row, scrub_rows
+from callblock.cli_bulk import EXPORT_HEADER, export_row, scrub_chunks, scrub_input
 from callblock.domain import Actor, Direction, GroupById, ImportRejected
 from callblock.service import Service
 from callblock.settings import Settings
@@ -223,7 +223,7 @@ def _scrub_lines(
     """The scrubbed CSV: each input row plus `status` (callable, blocked, invalid) and
     `reason`."""
     try:
-        found, rows = _layout_rows(spool, actor.account.region, column, None)
+        found, rows = scrub_input(bulk.text_stream(spool), actor.account.region, column)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         if found is None:
@@ -232,12 +232,13 @@ def _scrub_lines(
         if found.header is not None:
             writer.writerow([*found.header, "status", "reason"])
         yield _drain(buffer)
-        for count, (row, status, reason) in enumerate(
-            scrub_rows(service, actor, rows, found, direction), 1
-        ):
-            writer.writerow([*row.values, status, reason])
-            if count % 5000 == 0:
-                yield _drain(buffer)
-        yield _drain(buffer)
+        for part in scrub_chunks(service, actor, rows, found, direction):
+            writer.writerows(
+                [*values, status, reason]
+                for values, status, reason in zip(
+                    part.rows, part.statuses, part.reasons, strict=True
+                )
+            )
+            yield _drain(buffer)
     finally:
         spool.close()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Insert, func, select, update
+from sqlalchemy import BigInteger, Connection, Insert, cast, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -553,6 +553,50 @@ def entries_of_group(conn: Connection, group_id: int) -> Iterator[Entry]:
     )
     for row in result:
         yield _entry(row)
+
+
+def active_number_keys(
+    conn: Connection, account_id: int, now: datetime
+) -> Iterator[tuple[list[tuple[int, int]], list[tuple[int, int, datetime]]]]:
+    """The account's active exact numbers, in chunks: ``(number as integer, group id)`` pairs
+    of entries without expiry, and ``(number, group id, expiry)`` of those with one.
+
+    The database turns ``+91...`` into an integer, so that loading millions of entries
+    costs no per-row work in Python beyond the rows themselves.
+    """
+    key = cast(func.substr(entries.c.number, 2), BigInteger)
+    exact = (entries.c.account_id == account_id) & ~entries.c.number.like("%*")
+    # Straight through the driver's cursor, on this transaction's connection: plain tuples,
+    # no row objects (the statement holds only integers, rendered in place).
+    statement = select(key, entries.c.group_id).where(exact, entries.c.expires_at.is_(None))
+    sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        while chunk := cursor.fetchmany(200_000):
+            yield chunk, []  # type: ignore[misc]  # DB-API rows: tuples of two ints
+    finally:
+        cursor.close()
+    dated = conn.execute(
+        select(key, entries.c.group_id, entries.c.expires_at).where(
+            exact, entries.c.expires_at > now
+        )
+    )
+    yield [], [(row[0], row[1], row[2]) for row in dated]
+
+
+def active_prefixes(
+    conn: Connection, account_id: int, now: datetime
+) -> Iterator[tuple[int, str, datetime | None]]:
+    rows = conn.execute(
+        select(entries.c.group_id, entries.c.number, entries.c.expires_at).where(
+            entries.c.account_id == account_id,
+            entries.c.number.like("%*"),
+            (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
+        )
+    )
+    for row in rows:
+        yield row.group_id, row.number, row.expires_at
 
 
 def active_entries(
