@@ -160,3 +160,21 @@ def cell(row: Row, index: int | None) -> str:
     if index is None or index >= len(row.values):
         return ""
     return row.values[index]
+
+
+def numbered_input(
+    text: IO[str], region: str, column: str | None, expiry_column: str | None
+) -> tuple[Layout | None, Iterator[Row]]:
+    """A number list's layout (decided from its first row) and its data rows."""
+    all_rows = rows(text)
+    first = next(all_rows, None)
+    if first is None:
+        return None, iter(())
+    found = layout(first, region, column, expiry_column)
+
+    def data() -> Iterator[Row]:
+        if found.header is None:
+            yield first
+        yield from all_rows
+
+    return found, data()

@@ -101,23 +101,6 @@ def scrub_input(
     return found, data()
 
 
-def _lines(
-    text: IO[str], region: str, column: str | None, expiry_column: str | None
-) -> tuple[bulk.Layout | None, Iterator[bulk.Row]]:
-    rows = bulk.rows(text)
-    first = next(rows, None)
-    if first is None:
-        return None, iter(())
-    found = bulk.layout(first, region, column, expiry_column)
-
-    def all_rows() -> Iterator[bulk.Row]:
-        if found.header is None:
-            yield first
-        yield from rows
-
-    return found, all_rows()
-
-
 def run_import(
     service: Service,
     actor: Actor,
@@ -134,7 +117,7 @@ def run_import(
         reading = progress.add_task("reading", total=None)
         with _text_with_progress(path) as (text, counting, size):
             progress.update(reading, total=size)
-            found, rows = _lines(text, region, column, expiry_column)
+            found, rows = bulk.numbered_input(text, region, column, expiry_column)
             lines: list[tuple[int, str, str]] = []
             for row in rows:
                 assert found is not None

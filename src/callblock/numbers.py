@@ -10,7 +10,6 @@ libphonenumber, and the result must be a valid number of a real range.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,35 +64,11 @@ def _candidate(compact: str, region: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Desc:
-    lengths: frozenset[int]
-    pattern: re.Pattern[str]
-
-    def matches(self, national: str) -> bool:
-        return (not self.lengths or len(national) in self.lengths) and bool(
-            self.pattern.fullmatch(national)
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class _RegionRules:
-    """libphonenumber's validity rules of one region, compiled once for the fast path."""
+    """What the fast path needs of a region: its country code, when no other region has it
+    (regions sharing +1 need libphonenumber to tell which one a number belongs to)."""
 
     country_code: str
-    general: _Desc
-    types: tuple[_Desc, ...]
-
-    def valid(self, national: str) -> bool:
-        # What is_valid_number decides for a number of this region: the general pattern, then
-        # any one number type (mobile, fixed line, toll free, ...).
-        return self.general.matches(national) and any(t.matches(national) for t in self.types)
-
-
-def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> _Desc | None:
-    if desc is None or desc.national_number_pattern is None:
-        return None
-    lengths = frozenset(n for n in (desc.possible_length or ()) if n > 0)
-    return _Desc(lengths, re.compile(desc.national_number_pattern))
 
 
 @functools.cache
@@ -101,26 +76,9 @@ def _rules(region: str) -> _RegionRules | None:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None or metadata.country_code is None:
         return None
-    # Regions sharing a country code (+1) need libphonenumber to tell which region a number is.
     if len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())) != 1:
         return None
-    general = _desc(metadata.general_desc)
-    if general is None:
-        return None
-    kinds = (  # the likeliest first: any one match decides
-        metadata.mobile,
-        metadata.fixed_line,
-        metadata.toll_free,
-        metadata.premium_rate,
-        metadata.shared_cost,
-        metadata.personal_number,
-        metadata.voip,
-        metadata.pager,
-        metadata.uan,
-        metadata.voicemail,
-    )
-    types = tuple(d for d in map(_desc, kinds) if d is not None)
-    return _RegionRules(str(metadata.country_code), general, types)
+    return _RegionRules(str(metadata.country_code))
 
 
 def normalise_fast(raw: str, region: str) -> str | None:
@@ -142,8 +100,9 @@ def normalise_fast(raw: str, region: str) -> str | None:
     if not national or national[0] == "0":
         return None
     table = valid_table(region, len(national))
-    valid = rules.valid(national) if table is None else table.contains(int(national))
-    return candidate if valid else None
+    if table is None or not table.contains(int(national)):
+        return None  # the full parser decides
+    return candidate
 
 
 def normalise(raw: str, region: str) -> str:

@@ -59,23 +59,6 @@ async def _spool(request: Request) -> IO[bytes]:
     return spool
 
 
-def _layout_rows(
-    spool: IO[bytes], region: str, column: str | None, expiry_column: str | None
-) -> tuple[bulk.Layout | None, Iterator[bulk.Row]]:
-    rows = bulk.rows(bulk.text_stream(spool))
-    first = next(rows, None)
-    if first is None:
-        return None, iter(())
-    found = bulk.layout(first, region, column, expiry_column)
-
-    def all_rows() -> Iterator[bulk.Row]:
-        if found.header is None:
-            yield first
-        yield from rows
-
-    return found, all_rows()
-
-
 def _import(
     service: Service,
     actor: Actor,
@@ -85,7 +68,9 @@ def _import(
     expiry_column: str | None,
     skip_invalid: bool,
 ) -> schemas.ImportSummary:
-    found, rows = _layout_rows(spool, actor.account.region, column, expiry_column)
+    found, rows = bulk.numbered_input(
+        bulk.text_stream(spool), actor.account.region, column, expiry_column
+    )
     lines = (
         []
         if found is None
@@ -129,25 +114,17 @@ async def import_numbers(
             _import, service, actor, group_id, spool, column, expiry_column, skip_invalid
         )
     except ImportRejected as exc:
-        response = problem(
+        return problem(
             422,
             f"{len(exc.lines)} invalid lines: nothing was imported (skip_invalid=true imports "
             "the others).",
             kind="invalid-lines",
+            extra={"invalid_lines": [vars_of(line) for line in exc.lines[:10_000]]},
         )
-        return _with_lines(response, exc)
     except (bulk.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
         return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")
     finally:
         spool.close()
-
-
-def _with_lines(response: Response, exc: ImportRejected) -> Response:
-    import json
-
-    body = json.loads(bytes(response.body))
-    body["invalid_lines"] = [vars_of(line) for line in exc.lines[:10_000]]
-    return problem(422, body["detail"], kind="invalid-lines", extra=body)
 
 
 @router.get(
