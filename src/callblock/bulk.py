@@ -1,4 +1,6 @@
-"""Reading and writing the files of bulk work: number lists to import, calling lists to scrub.
+"""Bulk work over files: number lists to import, groups to export, calling lists to scrub.
+
+Shared by the CLI and the HTTP routes (each adds only its own input and output).
 
 A file is CSV or plain text (one number a line), optionally gzip-compressed. A first row whose
 number column does not read as a number, and that has letters, is a header. Rows are yielded
@@ -10,12 +12,20 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+from callblock.service import NOT_A_NUMBER, WITHHELD_BLOCKED
+
+if TYPE_CHECKING:
+    from callblock.domain import Actor, Direction
+    from callblock.service import Service
+
+SCRUB_CHUNK = 50_000
 
 # Column names, compared case-insensitively, that name the number column of a header.
 NUMBER_COLUMNS = ("number", "phone", "phone_number", "msisdn", "mobile", "telephone", "tel")
@@ -178,3 +188,106 @@ def numbered_input(
         yield from all_rows
 
     return found, data()
+
+
+def scrub_input(
+    text: IO[str], region: str, column: str | None
+) -> tuple[Layout | None, Iterator[list[str]]]:
+    """A calling list's layout (from its first row) and all its data rows."""
+    rows = value_rows(text)
+    first = next(rows, None)
+    if first is None:
+        return None, iter(())
+    found = layout(Row(1, first), region, column, None)
+
+    def data() -> Iterator[list[str]]:
+        if found.header is None:
+            yield first
+        yield from rows
+
+    return found, data()
+
+
+EXPORT_HEADER = [
+    "number",
+    "kind",
+    "status",
+    "expires_at",
+    "note",
+    "source",
+    "created_at",
+    "updated_at",
+]
+
+
+def export_row(entry: Any, now: Any) -> list[str]:
+    expired = entry.expires_at is not None and entry.expires_at <= now
+    return [
+        entry.pattern,
+        "prefix" if entry.pattern.endswith("*") else "number",
+        "expired" if expired else "active",
+        entry.expires_at.isoformat().replace("+00:00", "Z") if entry.expires_at else "",
+        entry.note or "",
+        entry.source,
+        entry.created_at.isoformat().replace("+00:00", "Z"),
+        entry.updated_at.isoformat().replace("+00:00", "Z"),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Scrubbed:
+    """One chunk of a scrubbed list: its rows, and each row's status and reason."""
+
+    rows: list[list[str]]
+    statuses: list[str]  # callable, blocked, invalid
+    reasons: list[str]
+
+
+def scrub_chunks(
+    service: Service,
+    actor: Actor,
+    rows: Iterator[list[str]],
+    found: Layout,
+    direction: Direction | None,
+) -> Iterator[Scrubbed]:
+    """The rows in chunks, in input order, each with its status and reason."""
+    names = service.group_names(actor)
+    reasons: dict[tuple[int, ...], str] = {}  # one text per set of blocking groups
+    while chunk := list(itertools.islice(rows, SCRUB_CHUNK)):
+        yield _scrub(service, actor, chunk, found.number, direction, names, reasons)
+
+
+def _scrub(
+    service: Service,
+    actor: Actor,
+    chunk: list[list[str]],
+    column: int,
+    direction: Direction | None,
+    names: dict[int, str],
+    texts: dict[tuple[int, ...], str],
+) -> Scrubbed:
+    numbers = [values[column] if column < len(values) else "" for values in chunk]
+    checked = service.check_many(actor, numbers, direction)
+    statuses: list[str] = []
+    reasons: list[str] = []
+    for position, (groups, number) in enumerate(
+        zip(checked.group_ids, checked.numbers, strict=True)
+    ):
+        if groups:
+            statuses.append("blocked")
+            key = tuple(groups)
+            text = texts.get(key)
+            if text is None:
+                blockers = (f"group {g} ({names.get(g, '?')})" for g in groups)
+                text = texts[key] = "blocked by " + ", ".join(blockers)
+            reasons.append(text)
+        elif position in checked.withheld:
+            statuses.append("blocked")
+            reasons.append(WITHHELD_BLOCKED)
+        elif number is None:
+            statuses.append("invalid")
+            reasons.append(NOT_A_NUMBER)
+        else:
+            statuses.append("callable")
+            reasons.append("")
+    return Scrubbed(chunk, statuses, reasons)

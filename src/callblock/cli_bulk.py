@@ -8,12 +8,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import itertools
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,9 +29,8 @@ from rich.progress import (
 
 from callblock import bulk
 from callblock.domain import Actor, Direction, GroupByName, ImportRejected
-from callblock.service import NOT_A_NUMBER, WITHHELD_BLOCKED, Service
+from callblock.service import Service
 
-SCRUB_CHUNK = 50_000
 _STDERR = Console(stderr=True)
 
 
@@ -81,24 +78,6 @@ def _text_with_progress(path: Path) -> Iterator[tuple[IO[str], _Counting, int]]:
             raw.seek(0)
         text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
         yield text, counting, size
-
-
-def scrub_input(
-    text: IO[str], region: str, column: str | None
-) -> tuple[bulk.Layout | None, Iterator[list[str]]]:
-    """A calling list's layout (from its first row) and all its data rows."""
-    rows = bulk.value_rows(text)
-    first = next(rows, None)
-    if first is None:
-        return None, iter(())
-    found = bulk.layout(bulk.Row(1, first), region, column, None)
-
-    def data() -> Iterator[list[str]]:
-        if found.header is None:
-            yield first
-        yield from rows
-
-    return found, data()
 
 
 def run_import(
@@ -157,101 +136,16 @@ def _report(lines: list[Any]) -> None:
         click.echo(f"line {rejected.line}: {rejected.input!r}: {rejected.reason}", err=True)
 
 
-EXPORT_HEADER = [
-    "number",
-    "kind",
-    "status",
-    "expires_at",
-    "note",
-    "source",
-    "created_at",
-    "updated_at",
-]
-
-
 def run_export(service: Service, actor: Actor, group: str, output: IO[str]) -> int:
     writer = csv.writer(output, lineterminator="\n")
-    writer.writerow(EXPORT_HEADER)
+    writer.writerow(bulk.EXPORT_HEADER)
     now = service.clock()
     count = 0
     with service.exporting(actor, GroupByName(group)) as (_, entries):
         for entry in entries:
-            writer.writerow(export_row(entry, now))
+            writer.writerow(bulk.export_row(entry, now))
             count += 1
     return count
-
-
-def export_row(entry: Any, now: Any) -> list[str]:
-    expired = entry.expires_at is not None and entry.expires_at <= now
-    return [
-        entry.pattern,
-        "prefix" if entry.pattern.endswith("*") else "number",
-        "expired" if expired else "active",
-        entry.expires_at.isoformat().replace("+00:00", "Z") if entry.expires_at else "",
-        entry.note or "",
-        entry.source,
-        entry.created_at.isoformat().replace("+00:00", "Z"),
-        entry.updated_at.isoformat().replace("+00:00", "Z"),
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class Scrubbed:
-    """One chunk of a scrubbed list: its rows, and each row's status and reason."""
-
-    rows: list[list[str]]
-    statuses: list[str]  # callable, blocked, invalid
-    reasons: list[str]
-
-
-def scrub_chunks(
-    service: Service,
-    actor: Actor,
-    rows: Iterator[list[str]],
-    found: bulk.Layout,
-    direction: Direction | None,
-) -> Iterator[Scrubbed]:
-    """The rows in chunks, in input order, each with its status and reason."""
-    names = service.group_names(actor)
-    reasons: dict[tuple[int, ...], str] = {}  # one text per set of blocking groups
-    while chunk := list(itertools.islice(rows, SCRUB_CHUNK)):
-        yield _scrub(service, actor, chunk, found.number, direction, names, reasons)
-
-
-def _scrub(
-    service: Service,
-    actor: Actor,
-    chunk: list[list[str]],
-    column: int,
-    direction: Direction | None,
-    names: dict[int, str],
-    texts: dict[tuple[int, ...], str],
-) -> Scrubbed:
-    numbers = [values[column] if column < len(values) else "" for values in chunk]
-    checked = service.check_many(actor, numbers, direction)
-    statuses: list[str] = []
-    reasons: list[str] = []
-    for position, (groups, number) in enumerate(
-        zip(checked.group_ids, checked.numbers, strict=True)
-    ):
-        if groups:
-            statuses.append("blocked")
-            key = tuple(groups)
-            text = texts.get(key)
-            if text is None:
-                blockers = (f"group {g} ({names.get(g, '?')})" for g in groups)
-                text = texts[key] = "blocked by " + ", ".join(blockers)
-            reasons.append(text)
-        elif position in checked.withheld:
-            statuses.append("blocked")
-            reasons.append(WITHHELD_BLOCKED)
-        elif number is None:
-            statuses.append("invalid")
-            reasons.append(NOT_A_NUMBER)
-        else:
-            statuses.append("callable")
-            reasons.append("")
-    return Scrubbed(chunk, statuses, reasons)
 
 
 def run_scrub(
@@ -270,7 +164,7 @@ def run_scrub(
         task = progress.add_task("scrubbing", total=None)
         with _text_with_progress(path) as (text, counting, size):
             progress.update(task, total=size)
-            found, rows = scrub_input(text, actor.account.region, column)
+            found, rows = bulk.scrub_input(text, actor.account.region, column)
             if found is None:
                 return 0, 0, 0
             good = csv.writer(callable_out, lineterminator="\n")
@@ -279,7 +173,7 @@ def run_scrub(
                 good.writerow(found.header)
                 if bad is not None:
                     bad.writerow([*found.header, "reason"])
-            for part in scrub_chunks(service, actor, rows, found, direction):
+            for part in bulk.scrub_chunks(service, actor, rows, found, direction):
                 triples = zip(part.rows, part.statuses, part.reasons, strict=True)
                 callable_rows = [r for r, status, _ in triples if status == "callable"]
                 good.writerows(callable_rows)

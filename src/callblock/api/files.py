@@ -17,7 +17,6 @@ from callblock import bulk
 from callblock.api import schemas
 from callblock.api.problems import problem, responses
 from callblock.api.v1 import ActorDep, GroupId, ServiceDep
-from callblock.cli_bulk import EXPORT_HEADER, export_row, scrub_chunks, scrub_input
 from callblock.domain import Actor, Direction, GroupById, ImportRejected
 from callblock.service import Service
 from callblock.settings import Settings
@@ -149,9 +148,9 @@ def _export_lines(service: Service, actor: Actor, group_id: int) -> Iterator[str
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     with service.exporting(actor, GroupById(group_id)) as (_, entries):
-        writer.writerow(EXPORT_HEADER)
+        writer.writerow(bulk.EXPORT_HEADER)
         for count, entry in enumerate(entries, 1):
-            writer.writerow(export_row(entry, now))
+            writer.writerow(bulk.export_row(entry, now))
             if count % 5000 == 0:
                 yield _drain(buffer)
         yield _drain(buffer)
@@ -200,7 +199,7 @@ def _scrub_lines(
     """The scrubbed CSV: each input row plus `status` (callable, blocked, invalid) and
     `reason`."""
     try:
-        found, rows = scrub_input(bulk.text_stream(spool), actor.account.region, column)
+        found, rows = bulk.scrub_input(bulk.text_stream(spool), actor.account.region, column)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         if found is None:
@@ -209,7 +208,7 @@ def _scrub_lines(
         if found.header is not None:
             writer.writerow([*found.header, "status", "reason"])
         yield _drain(buffer)
-        for part in scrub_chunks(service, actor, rows, found, direction):
+        for part in bulk.scrub_chunks(service, actor, rows, found, direction):
             writer.writerows(
                 [*values, status, reason]
                 for values, status, reason in zip(
