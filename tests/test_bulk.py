@@ -309,3 +309,150 @@ async def test_file_routes_refuse_an_empty_body(
         response = await client.post(path, content=b"", headers=bearer(main_account))
         assert response.status_code == 400, path
         assert response.headers["content-type"] == "application/problem+json"
+
+
+# --- cases found by trying the commands as a user would ------------------------------------------
+
+
+def test_a_headerless_file_keeps_its_first_row_and_finds_the_number_column(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    file = write(tmp_path / "nohdr.csv", "alice,9876543262,x\nbob,9876543263,y\n")
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(file))
+    assert result.exit_code == 0, result.output
+    assert set(group_numbers(acme, "GG")) == {"+919876543262", "+919876543263"}
+    ok, blocked = tmp_path / "ok.csv", tmp_path / "b.csv"
+    campaign = write(tmp_path / "c.csv", "carol,9876543262\ndave,9000000004\n")
+    result = cli(
+        runner,
+        acme,
+        "scrub",
+        "--account",
+        "acme",
+        str(campaign),
+        "-o",
+        str(ok),
+        "--blocked",
+        str(blocked),
+    )
+    assert result.exit_code == 0, result.output
+    assert ok.read_text().splitlines() == ["dave,9000000004"]
+    assert blocked.read_text().splitlines()[0].startswith("carol,9876543262,blocked by group")
+
+
+def test_short_rows_are_padded_so_the_reason_keeps_its_column(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    campaign = write(tmp_path / "c.csv", "id,phone,name\n7\n8,9000000004,x\n")
+    ok, blocked = tmp_path / "ok.csv", tmp_path / "b.csv"
+    cli(
+        runner,
+        acme,
+        "scrub",
+        "--account",
+        "acme",
+        str(campaign),
+        "--column",
+        "phone",
+        "-o",
+        str(ok),
+        "--blocked",
+        str(blocked),
+    )
+    assert blocked.read_text().splitlines() == [
+        "id,phone,name,reason",
+        "7,,,not a valid phone number",
+    ]
+
+
+def test_refused_commands_leave_existing_files_alone(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    keep = write(tmp_path / "keep.csv", "precious\n")
+    result = cli(runner, acme, "export", "--account", "acme", "--group", "Nope", "-o", str(keep))
+    assert result.exit_code == 1
+    assert keep.read_text() == "precious\n"
+    campaign = write(tmp_path / "c.csv", "phone\n9000000004\n")
+    result = cli(
+        runner,
+        acme,
+        "scrub",
+        "--account",
+        "acme",
+        str(campaign),
+        "--column",
+        "nope",
+        "-o",
+        str(keep),
+        "--blocked",
+        str(tmp_path / "new.csv"),
+    )
+    assert result.exit_code == 1
+    assert keep.read_text() == "precious\n"
+    assert not (tmp_path / "new.csv").exists()
+    same = cli(runner, acme, "scrub", "--account", "acme", str(campaign), "-o", str(campaign))
+    assert same.exit_code == 2
+    assert campaign.read_text() == "phone\n9000000004\n"
+
+
+def test_a_column_beyond_the_row_is_refused(runner: CliRunner, acme: str, tmp_path: Path) -> None:
+    file = write(tmp_path / "l.csv", "9876543210,a\n")
+    result = cli(
+        runner, acme, "import", "--account", "acme", "--group", "GG", "--column", "9", str(file)
+    )
+    assert result.exit_code == 1
+    assert "no column '9'" in result.stderr
+
+
+def test_expiries_take_only_the_documented_forms(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    file = write(
+        tmp_path / "l.csv",
+        "phone,expires\n9876543210,2099-01-31\n9123456780,2099-01-31T18:00:00\n"
+        "9811122233,2099-01-31T18:00:00+05:30\n9000000004,2099-01-31 18:00:00\n",
+    )
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(file))
+    assert result.exit_code == 1
+    assert "line 2: '9876543210'" in result.stderr
+    assert "line 3: '9123456780'" in result.stderr
+    assert "line 4" not in result.stderr
+    assert "line 5" not in result.stderr
+
+
+def test_bytes_that_are_not_utf8_point_at_their_own_line(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    lines = [b"9" + str(100000000 + i).encode() for i in range(200_001)] + [b"98765\xff43210"]
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\n".join(lines) + b"\n")
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(bad))
+    assert result.exit_code == 1
+    assert "line 200002:" in result.stderr
+    campaign = tmp_path / "c.csv"
+    campaign.write_bytes(b"name,phone\ncaf\xe9,9000000004\n")
+    ok = tmp_path / "ok.csv"
+    result = cli(
+        runner,
+        acme,
+        "scrub",
+        "--account",
+        "acme",
+        str(campaign),
+        "--column",
+        "phone",
+        "-o",
+        str(ok),
+    )
+    assert result.exit_code == 0, result.output
+    assert ok.read_bytes() == b"name,phone\ncaf\xe9,9000000004\n"  # the same bytes back
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_scrub_upload_is_refused_before_any_row_is_sent(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    body = "phone\n" + "9000000004\n" * 100_000 + '"' + "x" * (1024 * 1024 + 10) + '"\n'
+    response = await client.post("/v1/scrub", content=body, headers=bearer(main_account))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"

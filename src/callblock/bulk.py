@@ -51,12 +51,23 @@ class Layout:
     header: list[str] | None
     number: int
     expiry: int | None
+    width: int  # cells of the first row: shorter rows are padded to it on output
+
+    def padded(self, values: list[str]) -> list[str]:
+        missing = self.width - len(values)
+        return values + [""] * missing if missing > 0 else values
+
+
+# Bytes that are not UTF-8 survive as lone surrogates: a number cell holding one is an invalid
+# number on its own line, and a scrub writes the row back with the very same bytes.
+ERRORS = "surrogateescape"
 
 
 def open_text(path: Path) -> IO[str]:
     if _is_gzip(path):
-        return io.TextIOWrapper(gzip.GzipFile(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+        binary = gzip.GzipFile(path, "rb")
+        return io.TextIOWrapper(binary, encoding="utf-8-sig", errors=ERRORS, newline="")
+    return open(path, encoding="utf-8-sig", errors=ERRORS, newline="")
 
 
 def _is_gzip(path: Path) -> bool:
@@ -64,19 +75,33 @@ def _is_gzip(path: Path) -> bool:
         return file.read(2) == b"\x1f\x8b"
 
 
-def text_stream(binary: IO[bytes]) -> IO[str]:
+def text_stream(binary: IO[bytes]) -> io.TextIOWrapper:
     """A text view of a seekable binary stream, gunzipped when it is gzip."""
     peek = binary.read(2)
     binary.seek(0)
     if peek == b"\x1f\x8b":
         gunzipped = gzip.GzipFile(fileobj=binary, mode="rb")
-        return io.TextIOWrapper(gunzipped, encoding="utf-8-sig", newline="")
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(gunzipped, encoding="utf-8-sig", errors=ERRORS, newline="")
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors=ERRORS, newline="")
+
+
+def check_readable(binary: IO[bytes]) -> None:
+    """Read a seekable file through once, so that a bad file is refused before any answer
+    starts (a streamed answer cannot change its status halfway); rewinds it."""
+    text = text_stream(binary)
+    try:
+        for _ in value_rows(text):
+            pass
+    finally:
+        text.detach()
+        binary.seek(0)
 
 
 def _reader(text: IO[str]) -> Any:
     sample = text.read(_SNIFF_BYTES)
     sample += text.readline()  # end the sample on a line boundary
+    if "\x00" in sample:
+        raise FileProblem("this is not a text file (it holds NUL bytes)")
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
@@ -109,42 +134,64 @@ def rows(text: IO[str]) -> Iterator[Row]:
 
 def _chain(sample: str, rest: IO[str]) -> Iterator[str]:
     yield from io.StringIO(sample)
-    yield from rest
+    # Not `yield from rest`: closing this generator must not close the caller's file.
+    for line in rest:  # noqa: UP028
+        yield line
 
 
-def layout(first: Row, region: str, column: str | None, expiry_column: str | None) -> Layout:
-    """Decide from the first row whether there is a header, and which columns to read."""
+def layout(
+    first: Row,
+    region: str,
+    column: str | None,
+    expiry_column: str | None,
+    second: Row | None = None,
+) -> Layout:
+    """Decide from the first rows whether there is a header, and which columns to read.
+
+    A first row is a header when it names the wanted column, or when none of its cells reads
+    as a number and it has letters. Without ``column``, the number column is one with a usual
+    name (``phone``, ``number``...), else the first whose cell reads as a number.
+    """
     names = [v.strip().lower() for v in first.values]
-    has_header = _looks_like_header(first, region, column)
+    width = len(first.values)
+    if column is not None and not column.strip().isdigit():
+        has_header = column.strip().lower() in names
+    else:
+        has_header = not any(_reads_as_number(v, region) for v in first.values) and any(
+            c.isalpha() for c in "".join(names)
+        )
     header = first.values if has_header else None
-    number = _column(names if has_header else None, column, NUMBER_COLUMNS, default=0)
-    if number is None:
-        raise FileProblem(f"no column {column!r} in the header {first.values}")
+    if column is not None:
+        number = _column(names if has_header else None, column, (), default=None)
+        if number is None or number >= width:
+            raise FileProblem(f"no column {column!r} (the first row has {width}: {first.values})")
+    elif has_header:
+        named = _column(names, None, NUMBER_COLUMNS, default=None)
+        sample = second.values if second is not None else []
+        number = named if named is not None else _first_number(sample, region)
+    else:
+        number = _first_number(first.values, region)
     expiry = None
     if expiry_column is not None:
         expiry = _column(names if has_header else None, expiry_column, (), default=None)
-        if expiry is None:
-            raise FileProblem(f"no column {expiry_column!r} in the header {first.values}")
+        if expiry is None or expiry >= width:
+            raise FileProblem(f"no column {expiry_column!r} (the first row has {width})")
     elif has_header:
         expiry = next((names.index(n) for n in EXPIRY_COLUMNS if n in names), None)
-    return Layout(header, number, expiry)
+    return Layout(header, number, expiry, width)
 
 
-def _looks_like_header(first: Row, region: str, column: str | None) -> bool:
-    names = [v.strip().lower() for v in first.values]
-    if column is not None and not column.isdigit():
-        return column.strip().lower() in names
-    guess = _column(names, column, NUMBER_COLUMNS, default=0) or 0
-    cell = first.values[guess] if guess < len(first.values) else ""
-    return not _reads_as_number(cell, region) and any(c.isalpha() for c in "".join(names))
+def _first_number(values: list[str], region: str) -> int:
+    return next((i for i, v in enumerate(values) if _reads_as_number(v, region)), 0)
 
 
 def _column(
     names: list[str] | None, wanted: str | None, known: tuple[str, ...], default: int | None
 ) -> int | None:
     if wanted is not None:
-        if wanted.isdigit():  # 1-based position
-            return int(wanted) - 1 if int(wanted) >= 1 else None
+        if wanted.strip().isdigit():  # 1-based position
+            position = int(wanted.strip())
+            return position - 1 if 1 <= position <= 10_000 else None
         if names is None:
             return None
         return names.index(wanted.strip().lower()) if wanted.strip().lower() in names else None
@@ -180,11 +227,14 @@ def numbered_input(
     first = next(all_rows, None)
     if first is None:
         return None, iter(())
-    found = layout(first, region, column, expiry_column)
+    second = next(all_rows, None)
+    found = layout(first, region, column, expiry_column, second)
 
     def data() -> Iterator[Row]:
         if found.header is None:
             yield first
+        if second is not None:
+            yield second
         yield from all_rows
 
     return found, data()
@@ -198,11 +248,14 @@ def scrub_input(
     first = next(rows, None)
     if first is None:
         return None, iter(())
-    found = layout(Row(1, first), region, column, None)
+    second = next(rows, None)
+    found = layout(Row(1, first), region, column, None, None if second is None else Row(2, second))
 
     def data() -> Iterator[list[str]]:
         if found.header is None:
             yield first
+        if second is not None:
+            yield second
         yield from rows
 
     return found, data()

@@ -520,14 +520,14 @@ def export_command(
     ctx: click.Context, account: str, group: str, output: Path | None, database_url: str | None
 ) -> None:
     """Write a group's entries as CSV (number, kind, status, expiry, note, ...), streamed."""
-    from callblock.cli_bulk import run_export
+    from callblock.cli_bulk import replacing, run_export
 
     service, actor = _local(ctx, account, database_url)
     try:
         if output is None:
             count = run_export(service, actor, group, sys.stdout)
         else:
-            with open(output, "w", encoding="utf-8", newline="") as out:
+            with replacing(output) as out:
                 count = run_export(service, actor, group, out)
     except DomainError as exc:
         raise _fail(exc) from exc
@@ -566,19 +566,24 @@ def scrub_command(
     blocked: Path | None,
     database_url: str | None,
 ) -> None:
-    """Split a calling list into callable rows and blocked or invalid ones, in order."""
-    from callblock.cli_bulk import run_scrub
+    """Split a calling list into callable rows and blocked or invalid ones, in order.
 
+    With --blocked, every row goes to exactly one of the two files; without it, only the
+    callable rows are written. Outputs appear only when the scrub succeeds.
+    """
+    from callblock.cli_bulk import replacing, run_scrub
+
+    outputs = [output] if blocked is None else [output, blocked]
+    if len({p.resolve() for p in outputs}) < len(outputs) or file.resolve() in {
+        p.resolve() for p in outputs
+    }:
+        raise click.UsageError("the input, -o and --blocked must be three different files")
     service, actor = _local(ctx, account, database_url)
     started = time.monotonic()
     try:
         with ExitStack() as files:
-            good = files.enter_context(open(output, "w", encoding="utf-8", newline=""))
-            bad = (
-                files.enter_context(open(blocked, "w", encoding="utf-8", newline=""))
-                if blocked
-                else None
-            )
+            good = files.enter_context(replacing(output))
+            bad = files.enter_context(replacing(blocked)) if blocked else None
             rows, callable_rows, refused = run_scrub(
                 service,
                 actor,
@@ -592,8 +597,9 @@ def scrub_command(
         raise click.ClickException(f"cannot read {file}: {exc}") from exc
     except DomainError as exc:
         raise _fail(exc) from exc
+    unwritten = "" if blocked else " (not written: no --blocked)"
     click.echo(
-        f"{rows} rows: {callable_rows} callable, {refused} blocked or invalid "
+        f"{rows} rows: {callable_rows} callable, {refused} blocked or invalid{unwritten} "
         f"({time.monotonic() - started:.1f} s)",
         err=True,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -76,7 +77,7 @@ def _text_with_progress(path: Path) -> Iterator[tuple[IO[str], _Counting, int]]:
             source = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
         else:
             raw.seek(0)
-        text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+        text = io.TextIOWrapper(source, encoding="utf-8-sig", errors=bulk.ERRORS, newline="")
         yield text, counting, size
 
 
@@ -138,10 +139,10 @@ def _report(lines: list[Any]) -> None:
 
 def run_export(service: Service, actor: Actor, group: str, output: IO[str]) -> int:
     writer = csv.writer(output, lineterminator="\n")
-    writer.writerow(bulk.EXPORT_HEADER)
     now = service.clock()
     count = 0
     with service.exporting(actor, GroupByName(group)) as (_, entries):
+        writer.writerow(bulk.EXPORT_HEADER)  # once the group is known to exist
         for entry in entries:
             writer.writerow(bulk.export_row(entry, now))
             count += 1
@@ -172,7 +173,7 @@ def run_scrub(
             if found.header is not None:
                 good.writerow(found.header)
                 if bad is not None:
-                    bad.writerow([*found.header, "reason"])
+                    bad.writerow([*found.padded(found.header), "reason"])
             for part in bulk.scrub_chunks(service, actor, rows, found, direction):
                 triples = zip(part.rows, part.statuses, part.reasons, strict=True)
                 callable_rows = [r for r, status, _ in triples if status == "callable"]
@@ -182,7 +183,7 @@ def run_scrub(
                 totals[2] += len(part.rows) - len(callable_rows)
                 if bad is not None:
                     bad.writerows(
-                        [*r, reason]
+                        [*found.padded(r), reason]
                         for r, status, reason in zip(
                             part.rows, part.statuses, part.reasons, strict=True
                         )
@@ -191,3 +192,16 @@ def run_scrub(
                 progress.update(task, completed=counting.count)
             progress.update(task, completed=size)
     return totals[0], totals[1], totals[2]
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[IO[str]]:
+    """A file written beside ``path`` and moved onto it only when the block succeeds: a
+    refused or failed command leaves an existing file as it was, and no half-written one."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8", errors=bulk.ERRORS, newline="") as out:
+            yield out
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ so that a surface can report every invalid field of a request in one answer.
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,14 @@ class EntryStatus(enum.StrEnum):
     EXPIRED = "expired"
     ALL = "all"
 
+
+# Instants as the API accepts them: RFC 3339 with an offset, or a wall-clock time of the
+# account's zone (the compat endpoints' format).
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 # Caller IDs that mean "withheld"; an inbound check of one is blocked where the account says so.
 WITHHELD_CALLER_IDS = frozenset({"", "anonymous", "private", "unknown", "withheld"})

@@ -26,6 +26,8 @@ from sqlalchemy import Connection
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
+    LOCAL_TIME,
+    RFC3339,
     WITHHELD_CALLER_IDS,
     Account,
     AccountNotFound,
@@ -619,7 +621,8 @@ class Service:
             )
             problem = problem or expiry_problem
             if problem is not None or number is None:
-                invalid.append(RejectedLine(line, raw, problem or "invalid"))
+                shown = raw if len(raw) <= 100 else raw[:100] + "..."
+                invalid.append(RejectedLine(line, shown, problem or "invalid"))
             elif number in wanted:
                 repeats += 1
             else:
@@ -900,13 +903,16 @@ def _import_expiry(raw: str, timezone: str, now: datetime) -> tuple[datetime | N
     text = raw.strip()
     if not text:
         return None, None
+    local = LOCAL_TIME.fullmatch(text) is not None
+    if not local and RFC3339.fullmatch(text) is None:
+        return None, "expiry is not RFC 3339 nor YYYY-MM-DD HH:MM:SS"
     try:
         instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        if instant.tzinfo is None:
+        if local:
             instant = instant.replace(tzinfo=ZoneInfo(timezone))
         instant = instant.astimezone(UTC)
     except (ValueError, OverflowError):
-        return None, "expiry is not a date and time"
+        return None, "expiry is not a real date and time"
     if instant <= now:
         return None, "expiry is not in the future"
     return instant, None

@@ -163,9 +163,11 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
+def _chain(first: str, rest: Iterator[str]) -> Iterator[bytes]:
+    # Encoded here: bytes that were not UTF-8 in the upload go back exactly as they came.
+    yield first.encode("utf-8", bulk.ERRORS)
+    for text in rest:
+        yield text.encode("utf-8", bulk.ERRORS)
 
 
 @router.post(
@@ -184,8 +186,10 @@ async def scrub(
     direction: schemas.CheckDirection = schemas.CheckDirection.OUTBOUND,
 ) -> Response:
     spool = await _spool(request)
-    lines = _scrub_lines(service, actor, spool, column, Direction(direction.value))
     try:
+        # The whole file is read once first: once the answer streams, its status is sent.
+        await run_in_threadpool(bulk.check_readable, spool)
+        lines = _scrub_lines(service, actor, spool, column, Direction(direction.value))
         first = await run_in_threadpool(next, lines)
     except (bulk.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
         spool.close()
@@ -206,11 +210,11 @@ def _scrub_lines(
             yield ""
             return
         if found.header is not None:
-            writer.writerow([*found.header, "status", "reason"])
+            writer.writerow([*found.padded(found.header), "status", "reason"])
         yield _drain(buffer)
         for part in bulk.scrub_chunks(service, actor, rows, found, direction):
             writer.writerows(
-                [*values, status, reason]
+                [*found.padded(values), status, reason]
                 for values, status, reason in zip(
                     part.rows, part.statuses, part.reasons, strict=True
                 )

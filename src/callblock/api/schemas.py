@@ -5,7 +5,6 @@ Keys of answers may be added in future; none will be removed or renamed.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -22,7 +21,7 @@ from pydantic import (
     StrictStr,
 )
 
-from callblock.domain import Direction, EntryStatus
+from callblock.domain import RFC3339, Direction, EntryStatus
 
 MAX_ADD = 10_000
 MAX_CHECK = 100_000
@@ -30,17 +29,12 @@ MAX_CHECK = 100_000
 # Strict: a JSON true is not the number 1, nor 1.0 a phone number.
 NumberInput = StrictStr | StrictInt
 
-_RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-
 
 def _rfc3339_text(value: object) -> object:
     # pydantic alone would also read numbers and digit strings as Unix times.
     if isinstance(value, datetime):
         return value
-    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
         raise ValueError("an RFC 3339 date-time with an offset, e.g. 2030-01-31T18:00:00Z")
     return value
 

@@ -6,7 +6,6 @@ problems are the wire's own (``name``, ``description``, ``blockNumbers``, ``expi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 from callblock.compat.body import Fields
 from callblock.compat.errors import MissingParameters
 from callblock.domain import (
+    LOCAL_TIME,
     FieldProblem,
     InvalidInput,
     ProblemCode,
@@ -28,7 +28,7 @@ MAX_NUMBERS_PER_REQUEST = 100
 NUMBERS_FIELDS = ("blockNumbers", "blockNumber")
 ID_FIELDS = ("Id", "id")
 GROUP_NAME_FIELD = "groupName"
-_EXPIRY_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_EXPIRY_SHAPE = LOCAL_TIME
 _EXPIRY_FORMAT = "%Y-%m-%d %H:%M:%S"
 _MAX_GROUP_ID = 2**63 - 1
 
