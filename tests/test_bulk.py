@@ -456,3 +456,15 @@ async def test_an_unreadable_scrub_upload_is_refused_before_any_row_is_sent(
     response = await client.post("/v1/scrub", content=body, headers=bearer(main_account))
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_file_without_numbers_imports_nothing_and_creates_no_group(
+    runner: CliRunner, acme: str, store: Store, tmp_path: Path
+) -> None:
+    before = snapshot(store)
+    for content in ("", "phone\n", "\n\n"):
+        file = write(tmp_path / "empty.csv", content)
+        result = cli(runner, acme, "import", "--account", "acme", "--group", "Empty", str(file))
+        assert result.exit_code == 1
+        assert "holds no numbers" in result.stderr
+    assert snapshot(store) == before

@@ -105,6 +105,8 @@ def run_import(
                 if len(lines) % 20_000 == 0:
                     progress.update(reading, completed=counting.count)
             progress.update(reading, completed=size)
+    if not lines:
+        raise click.ClickException(f"{path} holds no numbers: nothing imported")
     with progress_bar(MofNCompleteColumn()) as progress:
         writing = progress.add_task("writing", total=len(lines))
         try:
