@@ -15,7 +15,6 @@ import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
@@ -61,18 +60,6 @@ class Layout:
 # Bytes that are not UTF-8 survive as lone surrogates: a number cell holding one is an invalid
 # number on its own line, and a scrub writes the row back with the very same bytes.
 ERRORS = "surrogateescape"
-
-
-def open_text(path: Path) -> IO[str]:
-    if _is_gzip(path):
-        binary = gzip.GzipFile(path, "rb")
-        return io.TextIOWrapper(binary, encoding="utf-8-sig", errors=ERRORS, newline="")
-    return open(path, encoding="utf-8-sig", errors=ERRORS, newline="")
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as file:
-        return file.read(2) == b"\x1f\x8b"
 
 
 def text_stream(binary: IO[bytes]) -> io.TextIOWrapper:

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -589,7 +589,7 @@ class Service:
         self,
         actor: Actor,
         group_ref: GroupRef,
-        lines: Iterable[tuple[int, str, str]],
+        lines: Sequence[tuple[int, str, str]],
         *,
         create: bool = False,
         skip_invalid: bool = False,
@@ -610,7 +610,6 @@ class Service:
         wanted: dict[str, datetime | None] = {}
         invalid: list[RejectedLine] = []
         repeats = 0
-        lines = list(lines)
         numbers = normalise_many([raw for _, raw, _ in lines], account.region)
         for (line, raw, raw_expiry), fast in zip(lines, numbers, strict=True):
             number, problem = (fast, None) if fast else _import_number(raw, account.region)
@@ -801,9 +800,6 @@ class Service:
 
     def has_index(self, account_id: int) -> bool:
         return account_id in self._indexes
-
-    def index_size(self) -> int:
-        return sum(index.size for index in list(self._indexes.values()))
 
     def _account_index(self, account_id: int) -> AccountIndex:
         index = self._indexes.get(account_id)

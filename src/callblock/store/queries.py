@@ -599,20 +599,6 @@ def active_prefixes(
         yield row.group_id, row.number, row.expires_at
 
 
-def active_entries(
-    conn: Connection, account_id: int, now: datetime
-) -> Iterator[tuple[int, str, datetime | None]]:
-    """(group id, pattern, expiry) of each entry of the account active at ``now``."""
-    result = conn.execution_options(stream_results=True, yield_per=10000).execute(
-        select(entries.c.group_id, entries.c.number, entries.c.expires_at).where(
-            entries.c.account_id == account_id,
-            (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
-        )
-    )
-    for row in result:
-        yield row.group_id, row.number, row.expires_at
-
-
 # --- audit -----------------------------------------------------------------------------------
 
 
