@@ -241,8 +241,8 @@ async def test_http_import_export_and_scrub(
     )
     assert exported.headers["content-type"].startswith("text/csv")
     assert [r["number"] for r in csv.DictReader(exported.text.splitlines())] == [
-        "+919876543210",
         "+919123456780",
+        "+919876543210",
     ]
     scrubbed = await client.post(
         "/v1/scrub", content="phone\n9876543210\n9000000000\nxx\n", headers=bearer(main_account)

@@ -294,13 +294,14 @@ async def test_numbers_add_list_and_remove(sdk: AnyClient, gateway: Gateway) -> 
     assert (again.added, again.updated, again.invalid) == (0, 1, ())
 
     entries = await collect(sdk.numbers.list(group.id))
+    # Listed in key order: prefixes first, then numbers ascending.
     assert [e.number for e in entries] == [
-        "+919876543210",
-        "+919123456780",
-        "+919000000001",
         "+91140*",
+        "+919000000001",
+        "+919123456780",
+        "+919876543210",
     ]
-    prefix = entries[3]
+    prefix = entries[0]
     assert (prefix.kind, prefix.status, prefix.note, prefix.source) == (
         "prefix",
         "active",
@@ -308,8 +309,8 @@ async def test_numbers_add_list_and_remove(sdk: AnyClient, gateway: Gateway) -> 
         "v1",
     )
     assert prefix.expires_at is None
-    assert entries[0].kind == "number"
-    assert entries[0].note == "desk"  # re-added without a note: the note stays
+    assert entries[3].kind == "number"
+    assert entries[3].note == "desk"  # re-added without a note: the note stays
     assert [e.number for e in await collect(sdk.numbers.list(group.id, q="140"))] == ["+91140*"]
     assert len(await collect(sdk.numbers.list(group.id, status="active"))) == 4
     assert await collect(sdk.numbers.list(group.id, status="expired")) == []
@@ -322,7 +323,7 @@ async def test_numbers_add_list_and_remove(sdk: AnyClient, gateway: Gateway) -> 
     assert removed.invalid == (InvalidItem("x", "not a valid phone number"),)
     assert gateway.seen[-1][:2] == ("DELETE", f"/v1/groups/{group.id}/numbers")
     remaining = [e.number for e in await collect(sdk.numbers.list(group.id))]
-    assert remaining == ["+919123456780", "+919000000001"]
+    assert remaining == ["+919000000001", "+919123456780"]
 
 
 async def test_numbers_list_follows_cursors_over_pages(sdk: AnyClient, gateway: Gateway) -> None:
@@ -346,7 +347,7 @@ async def test_expires_at_round_trips_as_an_aware_instant(
     await run(sdk.numbers.add(group.id, ["9876543210"], expires_at=expires))
     await run(sdk.numbers.add(group.id, ["9123456780"]))
 
-    [timed, forever] = await collect(sdk.numbers.list(group.id))
+    [forever, timed] = await collect(sdk.numbers.list(group.id))  # in number order
     assert timed.expires_at == expires
     assert timed.expires_at is not None
     assert timed.expires_at.utcoffset() is not None

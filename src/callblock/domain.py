@@ -115,7 +115,7 @@ class GroupDetail:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    id: int
+    key: int  # its place in the group's listing (the store's key: prefixes, then numbers)
     group_id: int
     pattern: str  # E.164 number, or E.164 prefix ending in "*"
     expires_at: datetime | None

@@ -17,41 +17,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from callblock.domain import Direction, Match
 from callblock.numbers import PREFIX_MARK
+from callblock.timestamps import NEVER, from_micros, micros
 
-NEVER = np.iinfo(np.int64).max  # the expiry of an entry that does not expire
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LOAD_CHUNK = 200_000
 
 # (group id, expiry in POSIX microseconds; NEVER for none)
 Hit = tuple[int, int]
 
 
-def micros(instant: datetime) -> int:
-    """POSIX microseconds of an aware datetime, exactly (no float rounding)."""
-    return (instant - _EPOCH) // timedelta(microseconds=1)
-
-
 def expiry_stamp(expires_at: datetime | None) -> int:
     return int(NEVER) if expires_at is None else micros(expires_at)
-
-
-_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 def _expiry_datetime(stamp: int) -> datetime | None:
     if stamp == NEVER:
         return None
-    try:
-        return _EPOCH + timedelta(microseconds=stamp)
-    except OverflowError:  # only the last representable instant can be this late
-        return _LAST
+    return from_micros(stamp)
 
 
 def number_key(e164: str) -> int:
@@ -360,31 +348,17 @@ class AccountIndex:
 def load(
     version: int,
     groups: Iterable[IndexedGroup],
-    numbers: Iterable[tuple[list[tuple[int, int]], list[tuple[int, int, datetime]]]],
+    numbers: Iterable[Sequence[tuple[int, int, int]]],
     prefixes: Iterable[tuple[int, str, datetime | None]],
 ) -> AccountIndex:
-    """An account's index from the store's chunks (``queries.active_number_keys``): pairs
-    without expiry become arrays directly; dated entries and prefixes go one by one."""
+    """An account's index from the store's chunks (``queries.active_number_keys``) of
+    (number, group id, expiry stamp) rows, which become arrays without per-row work."""
     index = build(version, groups, prefixes)
-    keys: list[Any] = []
-    groups_of: list[Any] = []
-    expiry: list[Any] = []
-    for forever, dated in numbers:
-        if forever:
-            pairs = np.array(forever, dtype=np.int64)
-            keys.append(pairs[:, 0])
-            groups_of.append(pairs[:, 1])
-            expiry.append(np.full(len(forever), NEVER, np.int64))
-        if dated:
-            keys.append(np.array([k for k, _, _ in dated], np.int64))
-            groups_of.append(np.array([g for _, g, _ in dated], np.int64))
-            expiry.append(np.array([micros(e) for _, _, e in dated], np.int64))
-    if keys:
-        all_groups = np.concatenate(groups_of)
-        slot_ids, slots = np.unique(all_groups, return_inverse=True)
-        index.numbers = NumberTable(
-            np.concatenate(keys), slots.astype(np.int32), np.concatenate(expiry), slot_ids
-        )
+    parts = [np.array(chunk, dtype=np.int64).reshape(-1, 3) for chunk in numbers if chunk]
+    if parts:
+        rows = np.concatenate(parts)
+        slot_ids, slots = np.unique(rows[:, 1], return_inverse=True)
+        index.numbers = NumberTable(rows[:, 0], slots.astype(np.int32), rows[:, 2], slot_ids)
     return index
 
 

@@ -23,12 +23,15 @@ __all__ = [
     "PREFIX_MARK",
     "InvalidNumber",
     "is_pattern",
+    "key_pattern",
     "normalise",
     "normalise_batch",
     "normalise_fast",
     "normalise_full",
+    "normalise_keys",
     "normalise_many",
     "normalise_prefix",
+    "pattern_key",
 ]
 
 PREFIX_MARK = "*"
@@ -170,6 +173,19 @@ def normalise_prefix(raw: str, region: str) -> str:
     raise InvalidNumber(raw)
 
 
+def pattern_key(pattern: str) -> int:
+    """The stored key of an entry's pattern: the E.164 digits as an integer, negated for a
+    prefix (``+91140*`` is -91140), so a number and the same digits as a prefix differ."""
+    if pattern.endswith(PREFIX_MARK):
+        return -int(pattern[1 : -len(PREFIX_MARK)])
+    return int(pattern[1:])
+
+
+def key_pattern(key: int) -> str:
+    """The pattern of a stored key (the inverse of ``pattern_key``)."""
+    return f"+{-key}{PREFIX_MARK}" if key < 0 else f"+{key}"
+
+
 def normalise_many(texts: Sequence[str], region: str) -> list[str | None]:
     """``normalise`` for a batch: the E.164 form of each text, or None where it is invalid."""
     return normalise_batch(texts, region)[0]
@@ -185,8 +201,21 @@ def normalise_batch(
     validity test for the whole batch (``numbering.valid_table``); every other text goes
     through ``normalise``.
     """
+    listed, keys = _batch(texts, region, spelt=True)
+    assert listed is not None
+    return listed, keys
+
+
+def normalise_keys(texts: Sequence[str], region: str) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """``normalise_batch`` without the E.164 texts: only the integers (-1 where invalid)."""
+    return _batch(texts, region, spelt=False)[1]
+
+
+def _batch(
+    texts: Sequence[str], region: str, *, spelt: bool
+) -> tuple[list[str | None] | None, np.ndarray[Any, np.dtype[np.int64]]]:
     rules = _rules(region)
-    results = np.full(len(texts), None, dtype=object)
+    results = np.full(len(texts), None, dtype=object) if spelt else None
     keys = np.full(len(texts), -1, np.int64)
     slow: list[int] = []
     if rules is None:
@@ -226,16 +255,18 @@ def normalise_batch(
             slow.extend(where[~valid].tolist())
             good, numbers = where[valid], values[valid]
             keys[good] = numbers + int(rules.country_code) * 10**length
-            results[good] = np.char.add(prefix, numbers.astype(f"U{length}")).astype(object)
+            if results is not None:
+                spelt_out = np.char.add(prefix, numbers.astype(f"U{length}"))
+                results[good] = spelt_out.astype(object)
     for position in slow:
         try:
             e164 = normalise(texts[position], region)
         except InvalidNumber:
             continue
-        results[position] = e164
+        if results is not None:
+            results[position] = e164
         keys[position] = int(e164[1:])
-    listed: list[str | None] = results.tolist()
-    return listed, keys
+    return (None if results is None else results.tolist()), keys
 
 
 _VECTOR_FROM = 256

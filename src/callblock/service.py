@@ -26,8 +26,6 @@ from sqlalchemy import Connection
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
-    LOCAL_TIME,
-    RFC3339,
     WITHHELD_CALLER_IDS,
     Account,
     AccountNotFound,
@@ -63,16 +61,16 @@ from callblock.domain import (
     number_text,
     split_repeats,
 )
-from callblock.index import AccountIndex, IndexedGroup, expiry_stamp, load, micros
+from callblock.import_plan import ImportLine, plan_import
+from callblock.index import AccountIndex, IndexedGroup, expiry_stamp, load
 from callblock.numbers import (
     InvalidNumber,
-    is_pattern,
+    key_pattern,
     normalise,
     normalise_batch,
-    normalise_many,
-    normalise_prefix,
 )
 from callblock.store import Store, queries
+from callblock.timestamps import NEVER, micros
 from callblock.tokens import (
     LIMIT_WINDOW,
     TOKEN_LIFETIME,
@@ -86,6 +84,8 @@ KEY_PREFIX = "cbk_"
 # How long a process trusts a key it has already checked before asking the store again: the
 # bound on how late a key revoked, or an account changed, through another process is noticed.
 AUTH_CACHE_SECONDS = 1.0
+# An import of more entries than this reloads the check index rather than applying each one.
+_APPLY_LIMIT = 100_000
 NAME_RULE = (
     "2 to 50 characters: letters and marks of any script, digits, space, _ - . ; "
     "starting with a letter or digit"
@@ -406,7 +406,6 @@ class Service:
             if stored:
                 queries.upsert_entries(
                     conn,
-                    account_id=account_id,
                     group_id=group.id,
                     numbers=stored,
                     expires_at=expires_at,
@@ -518,10 +517,10 @@ class Service:
         with self.store.read() as conn:
             group = self._group(conn, actor.account.id, GroupById(group_id))
             items = queries.list_entries(
-                conn, group.id, status=status, q=q, now=now, after_id=after, limit=limit + 1
+                conn, group.id, status=status, q=q, now=now, after_key=after, limit=limit + 1
             )
             total = queries.count_entries(conn, group.id, status=status, q=q, now=now)
-        return _page(items[:limit], total, len(items) > limit, lambda e: e.id)
+        return _page(items[:limit], total, len(items) > limit, lambda e: e.key)
 
     def add_numbers(
         self,
@@ -541,7 +540,6 @@ class Service:
             existing = queries.numbers_in_groups(conn, account_id, group.id, written)
             queries.upsert_entries(
                 conn,
-                account_id=account_id,
                 group_id=group.id,
                 numbers=written,
                 expires_at=expires_at,
@@ -589,7 +587,7 @@ class Service:
         self,
         actor: Actor,
         group_ref: GroupRef,
-        lines: Sequence[tuple[int, str, str]],
+        lines: Sequence[ImportLine],
         *,
         create: bool = False,
         skip_invalid: bool = False,
@@ -607,28 +605,10 @@ class Service:
         if not create:  # a missing group is answered before a long file is read
             with self.store.read() as conn:
                 self._group(conn, account.id, group_ref)
-        wanted: dict[str, datetime | None] = {}
-        invalid: list[RejectedLine] = []
-        repeats = 0
-        numbers = normalise_many([raw for _, raw, _ in lines], account.region)
-        for (line, raw, raw_expiry), fast in zip(lines, numbers, strict=True):
-            number, problem = (fast, None) if fast else _import_number(raw, account.region)
-            expiry, expiry_problem = (
-                (None, None)
-                if not raw_expiry
-                else _import_expiry(raw_expiry, account.timezone, now)
-            )
-            problem = problem or expiry_problem
-            if problem is not None or number is None:
-                shown = raw if len(raw) <= 100 else raw[:100] + "..."
-                invalid.append(RejectedLine(line, shown, problem or "invalid"))
-            elif number in wanted:
-                repeats += 1
-            else:
-                wanted[number] = expiry
-        if invalid and not skip_invalid:
-            raise ImportRejected(invalid)
-        rows = list(wanted.items())
+        plan = plan_import(lines, account.region, account.timezone, now)
+        if plan.invalid and not skip_invalid:
+            raise ImportRejected(plan.invalid)
+        patterns = [key_pattern(key) for key in plan.keys[:_APPLY_LIMIT]]
         created = False
         with self.store.write() as conn:
             try:
@@ -644,11 +624,11 @@ class Service:
                 group = queries.insert_group(conn, account.id, name, name_key(name), "", now)
                 created = True
             before = queries.count_group_entries(conn, group.id)
-            queries.bulk_upsert_entries(
+            queries.bulk_upsert_keys(
                 conn,
-                account_id=account.id,
                 group_id=group.id,
-                rows=rows,
+                keys=plan.keys,
+                expiries=plan.expiries,
                 source=actor.surface.value,
                 now=now,
                 progress=progress,
@@ -656,27 +636,23 @@ class Service:
             added = queries.count_group_entries(conn, group.id) - before
             queries.touch_group(conn, group.id, now)
             version = self._changed(
-                conn,
-                actor,
-                Action.IMPORT,
-                group.id,
-                [n for n, _ in rows[:100]],
-                now,
-                count=len(rows),
+                conn, actor, Action.IMPORT, group.id, patterns[:100], now, count=len(plan.keys)
             )
 
         def apply(index: AccountIndex) -> None:
             if created:
                 index.put_group(IndexedGroup(group.id, group.name, group.direction))
-            for number, expiry in rows:
-                index.upsert(group.id, [number], expiry_stamp(expiry))
+            expiries = plan.expiries or [None] * len(patterns)
+            for pattern, expiry in zip(patterns, expiries, strict=False):
+                index.upsert(group.id, [pattern], NEVER if expiry is None else expiry)
 
-        if len(rows) > 100_000:  # a reload reads the arrays once instead of merging twice
+        if len(plan.keys) > _APPLY_LIMIT:  # a reload reads the arrays once instead of merging
             self._apply(account.id, version, lambda index: None)
             self._reload_if_loaded(account.id)
         else:
             self._apply(account.id, version, apply)
-        return ImportResult(group, created, added, len(rows) - added, invalid, repeats)
+        total = len(plan.keys)
+        return ImportResult(group, created, added, total - added, plan.invalid, plan.repeats)
 
     @contextmanager
     def exporting(
@@ -883,35 +859,6 @@ class Service:
             detail=detail,
         )
         return version
-
-
-def _import_number(raw: str, region: str) -> tuple[str | None, str | None]:
-    try:
-        if is_pattern(raw):
-            return normalise_prefix(raw, region), None
-        return normalise(raw, region), None
-    except InvalidNumber:
-        return None, "not a valid phone number" if not is_pattern(raw) else "not a valid prefix"
-
-
-def _import_expiry(raw: str, timezone: str, now: datetime) -> tuple[datetime | None, str | None]:
-    """An import line's expiry: empty for none, RFC 3339, or local ``YYYY-MM-DD HH:MM:SS``."""
-    text = raw.strip()
-    if not text:
-        return None, None
-    local = LOCAL_TIME.fullmatch(text) is not None
-    if not local and RFC3339.fullmatch(text) is None:
-        return None, "expiry is not RFC 3339 nor YYYY-MM-DD HH:MM:SS"
-    try:
-        instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        if local:
-            instant = instant.replace(tzinfo=ZoneInfo(timezone))
-        instant = instant.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None, "expiry is not a real date and time"
-    if instant <= now:
-        return None, "expiry is not in the future"
-    return instant, None
 
 
 def _page(items: list[Any], total: int, more: bool, key: Callable[[Any], int]) -> Page[Any]:

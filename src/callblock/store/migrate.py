@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 
 from callblock.store.engine import is_sqlite
 
-_SCRIPTS = Path(__file__).parent / "migrations"
+SCRIPTS = Path(__file__).parent / "migrations"
 
 
 def _config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(_SCRIPTS))
+    config.set_main_option("script_location", str(SCRIPTS))
     return config
 
 

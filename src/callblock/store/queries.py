@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Insert, cast, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Insert,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -28,16 +40,19 @@ from callblock.domain import (
     UsernameTaken,
     name_key,
 )
+from callblock.numbers import PREFIX_MARK
 from callblock.store.tables import (
     accounts,
     api_keys,
     audit_events,
     audit_numbers,
     entries,
+    entry_key,
     groups,
     server_secrets,
     tokens,
 )
+from callblock.timestamps import NEVER, micros
 
 # Well under SQLite's bound-parameter limit; also keeps PostgreSQL statements modest.
 CHUNK = 500
@@ -262,10 +277,10 @@ def groups_of_account(conn: Connection, account_id: int) -> list[Group]:
 
 
 def _counts(now: datetime) -> tuple[Any, Any]:
-    active = func.count(entries.c.id).filter(
+    active = func.count(entries.c.number).filter(
         (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now)
     )
-    expired = func.count(entries.c.id).filter(entries.c.expires_at <= now)
+    expired = func.count(entries.c.number).filter(entries.c.expires_at <= now)
     return active.label("active"), expired.label("expired")
 
 
@@ -352,10 +367,14 @@ def _upsert(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
+def _of_account(account_id: int) -> Any:
+    """Entries of the account's groups (entries carry no account: their group does)."""
+    return entries.c.group_id.in_(select(groups.c.id).where(groups.c.account_id == account_id))
+
+
 def upsert_entries(
     conn: Connection,
     *,
-    account_id: int,
     group_id: int,
     numbers: Sequence[str],
     expires_at: datetime | None,
@@ -383,7 +402,6 @@ def upsert_entries(
         upsert,
         [
             {
-                "account_id": account_id,
                 "group_id": group_id,
                 "number": number,
                 "expires_at": expires_at,
@@ -397,68 +415,77 @@ def upsert_entries(
     )
 
 
-_SQLITE_UPSERT = (
-    "INSERT INTO entries (account_id, group_id, number, expires_at, note, source, "
-    "created_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?) "
-    "ON CONFLICT (group_id, number) DO UPDATE SET expires_at = excluded.expires_at, "
+_BULK_UPSERT = (
+    "INSERT INTO entries (group_id, number, expires_at, note, source, created_at, updated_at) "
+    "{rows} ON CONFLICT (group_id, number) DO UPDATE SET expires_at = excluded.expires_at, "
     "updated_at = excluded.updated_at, source = excluded.source"
 )
 
 
-def _sqlite_time(instant: datetime | None) -> str | None:
-    """The text SQLAlchemy's SQLite DateTime stores (naive UTC), for raw bulk statements."""
-    if instant is None:
-        return None
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def bulk_upsert_entries(
+def bulk_upsert_keys(
     conn: Connection,
     *,
-    account_id: int,
     group_id: int,
-    rows: Sequence[tuple[str, datetime | None]],
+    keys: Sequence[int],
+    expiries: Sequence[int | None] | None,
     source: str,
     now: datetime,
-    batch: int = 50_000,
+    batch: int = 100_000,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Upsert (number, expiry) rows, each with its own expiry, in large batches.
+    """Upsert entries given as stored keys (``tables.pattern_key``), each with its expiry in
+    POSIX microseconds (``expiries`` None: none expires). The keys must be distinct.
 
-    On SQLite the rows go to the driver's executemany as plain tuples: no per-row statement
-    building, which is what bulk speed comes down to there.
+    SQLite gets the rows as plain tuples through the driver's executemany: no per-row
+    statement building, which is what bulk speed comes down to there. PostgreSQL gets them
+    through ``COPY`` into a scratch table, then one ``INSERT ... SELECT``.
     """
-    for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        if conn.dialect.name == "sqlite":
-            stamp = _sqlite_time(now)
-            conn.exec_driver_sql(
-                _SQLITE_UPSERT,
-                [
-                    (account_id, group_id, number, _sqlite_time(expiry), source, stamp, stamp)
-                    for number, expiry in chunk
-                ],
-            )
-        else:
-            for expiry, numbers in _by_expiry(chunk).items():
-                upsert_entries(
-                    conn,
-                    account_id=account_id,
-                    group_id=group_id,
-                    numbers=numbers,
-                    expires_at=expiry,
-                    source=source,
-                    now=now,
-                )
+    stamp = micros(now)
+    every_expiry: Sequence[int | None] = expiries if expiries is not None else [None] * len(keys)
+    if conn.dialect.name == "postgresql":
+        _copy_upsert(conn, group_id, keys, every_expiry, source, stamp, batch, progress)
+        return
+    statement = _BULK_UPSERT.format(rows="VALUES (?, ?, ?, NULL, ?, ?, ?)")
+    for start in range(0, len(keys), batch):
+        end = start + batch
+        conn.exec_driver_sql(
+            statement,
+            [
+                (group_id, key, expiry, source, stamp, stamp)
+                for key, expiry in zip(keys[start:end], every_expiry[start:end], strict=True)
+            ],
+        )
         if progress is not None:
-            progress(len(chunk))
+            progress(len(keys[start:end]))
 
 
-def _by_expiry(rows: Sequence[tuple[str, datetime | None]]) -> dict[datetime | None, list[str]]:
-    grouped: dict[datetime | None, list[str]] = {}
-    for number, expiry in rows:
-        grouped.setdefault(expiry, []).append(number)
-    return grouped
+def _copy_upsert(
+    conn: Connection,
+    group_id: int,
+    keys: Sequence[int],
+    expiries: Sequence[int | None],
+    source: str,
+    stamp: int,
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    with driver.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS import_rows "
+            "(number BIGINT NOT NULL, expires_at BIGINT) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE import_rows")
+        with cursor.copy("COPY import_rows (number, expires_at) FROM STDIN") as copy:
+            for start in range(0, len(keys), batch):
+                end = start + batch
+                for row in zip(keys[start:end], expiries[start:end], strict=True):
+                    copy.write_row(row)
+                if progress is not None:
+                    progress(len(keys[start:end]))
+        rows = "SELECT %s, number, expires_at, NULL, %s, %s, %s FROM import_rows"
+        cursor.execute(_BULK_UPSERT.format(rows=rows), (group_id, source, stamp, stamp))
 
 
 def count_group_entries(conn: Connection, group_id: int) -> int:
@@ -474,11 +501,11 @@ def numbers_in_groups(
     """Which of ``numbers`` have an entry in the group (or in any group of the account)."""
     found: set[str] = set()
     for chunk in _chunks(numbers):
-        query = select(entries.c.number).where(
-            entries.c.account_id == account_id, entries.c.number.in_(chunk)
-        )
+        query = select(entries.c.number).where(entries.c.number.in_(chunk))
         if group_id is not None:
             query = query.where(entries.c.group_id == group_id)
+        else:
+            query = query.where(_of_account(account_id))
         found.update(conn.execute(query).scalars())
     return found
 
@@ -486,21 +513,25 @@ def numbers_in_groups(
 def delete_entries(
     conn: Connection, account_id: int, group_id: int | None, numbers: Sequence[str]
 ) -> list[int]:
-    """Delete the numbers' entries; return the ids of the groups that lost entries."""
+    """Delete the numbers' entries; return the ids of the groups that lost entries.
+
+    ``group_id`` must be one of the account's groups (the caller has checked); without it,
+    every group of the account loses the numbers.
+    """
     touched: set[int] = set()
     for chunk in _chunks(numbers):
-        statement = entries.delete().where(
-            entries.c.account_id == account_id, entries.c.number.in_(chunk)
-        )
+        statement = entries.delete().where(entries.c.number.in_(chunk))
         if group_id is not None:
             statement = statement.where(entries.c.group_id == group_id)
+        else:
+            statement = statement.where(_of_account(account_id))
         touched.update(conn.execute(statement.returning(entries.c.group_id)).scalars())
     return sorted(touched)
 
 
 def _entry(row: Any) -> Entry:
     return Entry(
-        id=row.id,
+        key=row.key,
         group_id=row.group_id,
         pattern=row.number,
         expires_at=row.expires_at,
@@ -511,14 +542,28 @@ def _entry(row: Any) -> Entry:
     )
 
 
+_ENTRY_COLUMNS = (*entries.c, entry_key.label("key"))
+
+
 def _entry_filters(query: Any, status: EntryStatus, q: str | None, now: datetime) -> Any:
     if status is EntryStatus.ACTIVE:
         query = query.where((entries.c.expires_at.is_(None)) | (entries.c.expires_at > now))
     elif status is EntryStatus.EXPIRED:
         query = query.where(entries.c.expires_at <= now)
     if q:
-        query = query.where(entries.c.number.like("%" + _like_escape(q) + "%", escape="\\"))
+        query = query.where(_number_search(q))
     return query
+
+
+def _number_search(q: str) -> Any:
+    """Entries whose pattern (``+919876543210``, ``+91140*``) contains ``q``, the pattern
+    spelt out from its key as ``key_pattern`` does."""
+    digits = cast(func.abs(entry_key), String)
+    pattern = case(
+        (entry_key < 0, literal("+") + digits + literal(PREFIX_MARK)),
+        else_=literal("+") + digits,
+    )
+    return pattern.like("%" + _like_escape(q) + "%", escape="\\")
 
 
 def list_entries(
@@ -528,12 +573,13 @@ def list_entries(
     status: EntryStatus,
     q: str | None,
     now: datetime,
-    after_id: int | None,
+    after_key: int | None,
     limit: int,
 ) -> list[Entry]:
-    query = select(entries).where(entries.c.group_id == group_id).order_by(entries.c.id)
-    if after_id is not None:
-        query = query.where(entries.c.id > after_id)
+    """A page of the group's entries in key order: prefixes first, then numbers ascending."""
+    query = select(*_ENTRY_COLUMNS).where(entries.c.group_id == group_id).order_by(entry_key)
+    if after_key is not None:
+        query = query.where(entry_key > after_key)
     query = _entry_filters(query, status, q, now).limit(limit)
     return [_entry(row) for row in conn.execute(query)]
 
@@ -547,9 +593,9 @@ def count_entries(
 
 
 def entries_of_group(conn: Connection, group_id: int) -> Iterator[Entry]:
-    """Every entry of the group, in id order, streamed."""
+    """Every entry of the group, in key order, streamed."""
     result = conn.execution_options(stream_results=True, yield_per=5000).execute(
-        select(entries).where(entries.c.group_id == group_id).order_by(entries.c.id)
+        select(*_ENTRY_COLUMNS).where(entries.c.group_id == group_id).order_by(entry_key)
     )
     for row in result:
         yield _entry(row)
@@ -557,32 +603,26 @@ def entries_of_group(conn: Connection, group_id: int) -> Iterator[Entry]:
 
 def active_number_keys(
     conn: Connection, account_id: int, now: datetime
-) -> Iterator[tuple[list[tuple[int, int]], list[tuple[int, int, datetime]]]]:
-    """The account's active exact numbers, in chunks: ``(number as integer, group id)`` pairs
-    of entries without expiry, and ``(number, group id, expiry)`` of those with one.
-
-    The database turns ``+91...`` into an integer, so that loading millions of entries
-    costs no per-row work in Python beyond the rows themselves.
-    """
-    key = cast(func.substr(entries.c.number, 2), BigInteger)
-    exact = (entries.c.account_id == account_id) & ~entries.c.number.like("%*")
+) -> Iterator[list[tuple[int, int, int]]]:
+    """The account's active exact numbers, in chunks of ``(number as integer, group id,
+    expiry in POSIX microseconds or NEVER)``: the stored form, so loading millions of
+    entries costs no per-row work in Python beyond the rows themselves."""
+    expiry = func.coalesce(type_coerce(entries.c.expires_at, BigInteger), int(NEVER))
+    statement = select(entry_key, entries.c.group_id, expiry).where(
+        _of_account(account_id),
+        entry_key >= 0,
+        (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
+    )
     # Straight through the driver's cursor, on this transaction's connection: plain tuples,
     # no row objects (the statement holds only integers, rendered in place).
-    statement = select(key, entries.c.group_id).where(exact, entries.c.expires_at.is_(None))
     sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
         while chunk := cursor.fetchmany(200_000):
-            yield chunk, []  # type: ignore[misc]  # DB-API rows: tuples of two ints
+            yield chunk  # type: ignore[misc]  # DB-API rows: tuples of three ints
     finally:
         cursor.close()
-    dated = conn.execute(
-        select(key, entries.c.group_id, entries.c.expires_at).where(
-            exact, entries.c.expires_at > now
-        )
-    )
-    yield [], [(row[0], row[1], row[2]) for row in dated]
 
 
 def active_prefixes(
@@ -590,8 +630,8 @@ def active_prefixes(
 ) -> Iterator[tuple[int, str, datetime | None]]:
     rows = conn.execute(
         select(entries.c.group_id, entries.c.number, entries.c.expires_at).where(
-            entries.c.account_id == account_id,
-            entries.c.number.like("%*"),
+            _of_account(account_id),
+            entry_key < 0,
             (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
         )
     )
