@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 
 from callblock.domain import Actor, Direction, GroupByName, Surface
+from callblock.import_plan import ImportLines
 from callblock.index import NEVER, AccountIndex, IndexedGroup, NumberTable, build
 from callblock.service import Service
 from callblock.store import Store
@@ -141,7 +142,7 @@ def _service_with_group(workdir: Path, size: int, tag: str) -> tuple[Service, Ac
     service = Service(store)
     key = service.create_account("bench").key
     actor = Actor(service.account("bench"), None, Surface.CLI)
-    lines = [(i + 1, n, "") for i, n in enumerate(numbers(size))]
+    lines = ImportLines(range(1, size + 1), numbers(size), None)
     service.import_entries(actor, GroupByName("Registry"), lines, create=True)
     service.load_index()
     return service, actor, url, key

@@ -17,7 +17,9 @@ def snapshot(store: Store) -> dict[str, Any]:
     with store.read() as conn:
         return {
             "groups": conn.execute(select(groups).order_by(groups.c.id)).all(),
-            "entries": conn.execute(select(entries).order_by(entries.c.group_id, entries.c.number)).all(),
+            "entries": conn.execute(
+                select(entries).order_by(entries.c.group_id, entries.c.number)
+            ).all(),
             "audit": conn.execute(select(func.count()).select_from(audit_events)).scalar(),
             "versions": conn.execute(select(accounts.c.data_version)).scalars().all(),
         }

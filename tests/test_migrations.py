@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 from callblock.store import Store, queries
-from callblock.store.migrate import SCRIPTS, current_revision, head_revision, upgrade
+from callblock.store.migrate import HEAD, SCRIPTS, current_revision, head_revision, upgrade
 from callblock.store.tables import metadata
 
 
@@ -22,6 +21,10 @@ def test_migrated_schema_matches_the_tables(store: Store) -> None:
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def test_head_constant_is_the_newest_migration() -> None:
+    assert head_revision() == HEAD
 
 
 def test_upgrade_is_idempotent(store: Store) -> None:

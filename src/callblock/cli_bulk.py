@@ -97,13 +97,13 @@ def run_import(
         reading = progress.add_task("reading", total=None)
         with _text_with_progress(path) as (text, counting, size):
             progress.update(reading, total=size)
-            found, rows = bulk.numbered_input(text, region, column, expiry_column)
-            lines: list[tuple[int, str, str]] = []
-            for row in rows:
-                assert found is not None
-                lines.append((row.line, bulk.cell(row, found.number), bulk.cell(row, found.expiry)))
-                if len(lines) % 20_000 == 0:
-                    progress.update(reading, completed=counting.count)
+            lines = bulk.import_lines(
+                text,
+                region,
+                column,
+                expiry_column,
+                progress=lambda: progress.update(reading, completed=counting.count),
+            )
             progress.update(reading, completed=size)
     if not lines:
         raise click.ClickException(f"{path} holds no numbers: nothing imported")

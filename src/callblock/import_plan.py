@@ -25,9 +25,28 @@ from callblock.numbers import (
 )
 from callblock.timestamps import micros
 
-# An import line as read: (line number, number cell, expiry cell).
-ImportLine = tuple[int, str, str]
 _SHOWN = 100  # characters of a rejected line's input shown back
+
+
+@dataclass(frozen=True, slots=True)
+class ImportLines:
+    """The lines of a number list as columns: columns are what the fast paths work on."""
+
+    lines: Sequence[int]  # the file's line number of each row
+    numbers: list[str]  # the number cell of each row
+    expiries: list[str] | None  # the expiry cell of each row; None without an expiry column
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[int, str, str]]) -> ImportLines:
+        """From (line, number, expiry) rows."""
+        return cls(
+            [line for line, _, _ in rows],
+            [number for _, number, _ in rows],
+            [expiry for _, _, expiry in rows],
+        )
+
+    def __len__(self) -> int:
+        return len(self.numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +58,9 @@ class ImportPlan:
     repeats: int  # valid lines whose number an earlier line already had
 
 
-def plan_import(
-    lines: Sequence[ImportLine], region: str, timezone: str, now: datetime
-) -> ImportPlan:
+def plan_import(lines: ImportLines, region: str, timezone: str, now: datetime) -> ImportPlan:
     """Read every line; the first line of a number decides its expiry."""
-    raws = [raw for _, raw, _ in lines]
+    raws = lines.numbers
     keys = normalise_keys(raws, region)
     valid = keys >= 0
     problems: dict[int, str] = {}  # position -> reason
@@ -55,13 +72,14 @@ def plan_import(
             keys[position] = pattern_key(pattern)
             valid[position] = True
     expiries: list[int | None] | None = None
-    if any(raw_expiry for _, _, raw_expiry in lines):
-        expiries = _expiries(lines, timezone, now, problems)
+    if lines.expiries is not None and any(lines.expiries):
+        expiries = _expiries(lines.expiries, timezone, now, problems)
         valid[list(problems)] = False
     positions = np.flatnonzero(valid)
     distinct, first = np.unique(keys[positions], return_index=True)
     invalid = [
-        RejectedLine(lines[p][0], _shown(raws[p]), reason) for p, reason in sorted(problems.items())
+        RejectedLine(lines.lines[p], _shown(raws[p]), reason)
+        for p, reason in sorted(problems.items())
     ]
     kept = None if expiries is None else [expiries[p] for p in positions[first].tolist()]
     return ImportPlan(distinct.tolist(), kept, invalid, len(positions) - len(distinct))
@@ -78,13 +96,13 @@ def _pattern(raw: str, region: str) -> tuple[str | None, str]:
 
 
 def _expiries(
-    lines: Sequence[ImportLine], timezone: str, now: datetime, problems: dict[int, str]
+    texts: Sequence[str], timezone: str, now: datetime, problems: dict[int, str]
 ) -> list[int | None]:
     """Each line's expiry stamp; a line with a bad expiry gets its reason in ``problems``
     (unless its number was already bad). Each distinct text is read once."""
     read: dict[str, tuple[int | None, str | None]] = {}
     stamps: list[int | None] = []
-    for position, (_, _, raw_expiry) in enumerate(lines):
+    for position, raw_expiry in enumerate(texts):
         found = read.get(raw_expiry)
         if found is None:
             instant, problem = import_expiry(raw_expiry, timezone, now)

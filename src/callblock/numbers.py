@@ -271,54 +271,44 @@ def _batch(
 
 _VECTOR_FROM = 256
 _POW10 = 10 ** np.arange(9, -1, -1, dtype=np.int64)
-_ZERO, _NINE, _PLUS = ord("0"), ord("9"), ord("+")
+_ZERO, _NINE = ord("0"), ord("9")
+# What comes before the 10-digit national number in the common Indian shapes.
+_INDIA_LEADS = ("", "0", "91", "+91")
 
 
 def _india_common_shapes(texts: Sequence[str]) -> tuple[Any, Any, Any]:
     """Positions and 10-digit national numbers of the texts shaped ``9876543210``,
-    ``09876543210``, ``919876543210`` or ``+919876543210`` (read as arrays of code
-    points), and the positions of all other texts."""
+    ``09876543210``, ``919876543210`` or ``+919876543210``, and the positions of all
+    other texts.
+
+    The texts of each length are joined and read as one byte matrix (a row a text): one
+    array pass per shape instead of Python work per text.
+    """
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-    candidates = np.flatnonzero((lengths >= 10) & (lengths <= 13))
-    if not len(candidates):
+    found_positions: list[Any] = []
+    found_nationals: list[Any] = []
+    for lead in _INDIA_LEADS:
+        size = len(lead) + 10
+        where = np.flatnonzero(lengths == size)
+        if not len(where):
+            continue
+        chosen = texts if len(where) == len(texts) else [texts[i] for i in where.tolist()]
+        # One byte a character: anything not ASCII becomes "?", which no shape accepts.
+        joined = "".join(chosen).encode("ascii", "replace")
+        codes = np.frombuffer(joined, np.uint8).reshape(len(chosen), size)
+        body = codes[:, len(lead) :]
+        shaped = ((body >= _ZERO) & (body <= _NINE)).all(axis=1) & (body[:, 0] != _ZERO)
+        for column, byte in enumerate(lead.encode()):
+            shaped &= codes[:, column] == byte
+        found_positions.append(where[shaped])
+        found_nationals.append((body[shaped].astype(np.int64) - _ZERO) @ _POW10)
+    if not found_positions:
         empty = np.empty(0, np.int64)
         return empty, empty, np.arange(len(texts))
-    chosen = texts if len(candidates) == len(texts) else [texts[i] for i in candidates.tolist()]
-    codes: np.ndarray[Any, np.dtype[np.int16]]
-    try:  # ASCII (nearly always): one byte a character
-        ascii_codes = np.array(chosen, dtype="S13").view(np.uint8)
-        codes = ascii_codes.reshape(len(chosen), 13).astype(np.int16)
-    except UnicodeEncodeError:  # four bytes a character (never a match: only ASCII digits are)
-        wide = np.array(chosen, dtype="U13").view(np.uint32).reshape(len(chosen), 13)
-        codes = np.minimum(wide, 0x7FFF).astype(np.int16)
-    size = lengths[candidates]
-    digit = (codes >= _ZERO) & (codes <= _NINE)
-    padded = np.arange(13)[None, :] >= size[:, None]
-    digits_or_pad = digit | padded
-    value = codes - _ZERO
-    all_digits = digits_or_pad.all(axis=1)
-    plain = all_digits & (size == 10) & (value[:, 0] != 0)
-    trunk = all_digits & (size == 11) & (value[:, 0] == 0) & (value[:, 1] != 0)
-    with_code = (
-        all_digits & (size == 12) & (value[:, 0] == 9) & (value[:, 1] == 1) & (value[:, 2] != 0)
-    )
-    plus = (
-        (size == 13)
-        & (codes[:, 0] == _PLUS)
-        & (value[:, 1] == 9)
-        & (value[:, 2] == 1)
-        & digits_or_pad[:, 3:].all(axis=1)
-        & digit[:, 3]
-        & (value[:, 3] != 0)
-    )
-    start = np.select([plain, trunk, with_code, plus], [0, 1, 2, 3], default=-1)
-    matched = start >= 0
-    columns = np.minimum(start[matched][:, None] + np.arange(10)[None, :], 12)
-    nationals = np.take_along_axis(value[matched], columns, axis=1) @ _POW10
-    positions = candidates[matched]
+    positions = np.concatenate(found_positions)
     rest_mask = np.ones(len(texts), dtype=bool)
     rest_mask[positions] = False
-    return positions, nationals, np.flatnonzero(rest_mask)
+    return positions, np.concatenate(found_nationals), np.flatnonzero(rest_mask)
 
 
 def _common_national(text: str, prefix: str, region: str) -> str | None:

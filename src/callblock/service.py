@@ -61,7 +61,7 @@ from callblock.domain import (
     number_text,
     split_repeats,
 )
-from callblock.import_plan import ImportLine, plan_import
+from callblock.import_plan import ImportLines, plan_import
 from callblock.index import AccountIndex, IndexedGroup, expiry_stamp, load
 from callblock.numbers import (
     InvalidNumber,
@@ -587,13 +587,13 @@ class Service:
         self,
         actor: Actor,
         group_ref: GroupRef,
-        lines: Sequence[ImportLine],
+        lines: ImportLines,
         *,
         create: bool = False,
         skip_invalid: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> ImportResult:
-        """Import (line, number, expiry) lines into a group, whole or not at all.
+        """Import a number list's lines into a group, whole or not at all.
 
         Every line is read and checked before anything is written; then one transaction
         writes them all, so a crash, a kill or a database error leaves the group as it was.

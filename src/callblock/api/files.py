@@ -18,6 +18,7 @@ from callblock.api import schemas
 from callblock.api.problems import problem, responses
 from callblock.api.v1 import ActorDep, GroupId, ServiceDep
 from callblock.domain import Actor, Direction, GroupById, ImportRejected
+from callblock.import_plan import ImportLines
 from callblock.service import Service
 from callblock.settings import Settings
 
@@ -67,14 +68,9 @@ def _import(
     expiry_column: str | None,
     skip_invalid: bool,
 ) -> schemas.ImportSummary:
-    found, rows = bulk.numbered_input(
-        bulk.text_stream(spool), actor.account.region, column, expiry_column
-    )
-    lines = (
-        []
-        if found is None
-        else [(r.line, bulk.cell(r, found.number), bulk.cell(r, found.expiry)) for r in rows]
-    )
+    lines = bulk.import_lines(bulk.text_stream(spool), actor.account.region, column, expiry_column)
+    if lines is None:
+        lines = ImportLines([], [], None)
     result = service.import_entries(actor, GroupById(group_id), lines, skip_invalid=skip_invalid)
     return schemas.ImportSummary(
         added=result.added,
