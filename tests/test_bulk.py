@@ -197,6 +197,38 @@ def test_scrub_sends_every_row_to_exactly_one_output_in_order(
     assert "not a valid phone number" in blocked[2]
 
 
+def test_scrub_outputs_keep_the_input_delimiter_and_pad_short_rows(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    write(tmp_path / "dnc.txt", "9000000001\n")
+    cli(runner, acme, "import", "--account", "acme", "--group", "DNC", str(tmp_path / "dnc.txt"))
+    campaign = write(
+        tmp_path / "campaign.csv",
+        "phone;name;city\r\n9000000001;Asha;Pune\r\n9000000002;Ravi;Delhi\r\n9000000001\r\n",
+    )
+    callable_out, blocked_out = tmp_path / "ok.csv", tmp_path / "blocked.csv"
+    result = cli(
+        runner,
+        acme,
+        "scrub",
+        "--account",
+        "acme",
+        str(campaign),
+        "-o",
+        str(callable_out),
+        "--blocked",
+        str(blocked_out),
+    )
+    assert result.exit_code == 0, result.output
+    assert callable_out.read_text().splitlines() == ["phone;name;city", "9000000002;Ravi;Delhi"]
+    reason = "blocked by group 1 (DNC)"
+    assert blocked_out.read_text().splitlines() == [
+        "phone;name;city;reason",
+        f"9000000001;Asha;Pune;{reason}",
+        f"9000000001;;;{reason}",  # the short row padded to the header's width
+    ]
+
+
 # --- HTTP ---------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import gzip
 import io
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
 from callblock.import_plan import ImportLines
@@ -32,6 +32,7 @@ _BLOCK_CHARS = 1 << 22
 NUMBER_COLUMNS = ("number", "phone", "phone_number", "msisdn", "mobile", "telephone", "tel")
 EXPIRY_COLUMNS = ("expires_at", "expiry", "expiry_date", "expirydate", "expires")
 _SNIFF_CHARS = 16 * 1024
+_DELIMITERS = ",;\t|"
 csv.field_size_limit(1024 * 1024)
 
 
@@ -53,6 +54,7 @@ class Layout:
     number: int
     expiry: int | None
     width: int  # cells of the first row: shorter rows are padded to it on output
+    delimiter: str = ","  # the file's, which its scrubbed copies keep
 
     def padded(self, values: list[str]) -> list[str]:
         missing = self.width - len(values)
@@ -93,10 +95,25 @@ def _sniffed(text: IO[str]) -> tuple[str, type[csv.Dialect] | csv.Dialect]:
     if "\x00" in sample:
         raise FileProblem("this is not a text file (it holds NUL bytes)")
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            sample, delimiters=_DELIMITERS
+        )
+    except csv.Error:  # rows of unequal width defeat the sniffer: go by the first line
+        dialect = _first_line_dialect(sample)
     return sample, dialect
+
+
+def _first_line_dialect(sample: str) -> type[csv.Dialect]:
+    first = next((line for line in sample.splitlines() if line.strip()), "")
+    counts = {d: first.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[best] == 0 or best == ",":
+        return csv.excel
+
+    class FirstLine(csv.excel):
+        delimiter = best
+
+    return FirstLine
 
 
 def _reader(text: IO[str]) -> Any:
@@ -106,7 +123,44 @@ def _reader(text: IO[str]) -> Any:
 
 def value_rows(text: IO[str]) -> Iterator[list[str]]:
     """The file's rows as lists of cells, without line numbers (for speed, in scrubs)."""
-    reader = _reader(text)
+    sample, dialect = _sniffed(text)
+    return _value_rows(sample, text, dialect)
+
+
+def _value_rows(
+    sample: str, text: IO[str], dialect: type[csv.Dialect] | csv.Dialect
+) -> Iterator[list[str]]:
+    """Rows block by block: plain blocks (no quoting, one row a line) are split as text;
+    from the first block that is not plain on, the csv module reads the rest. Both read the
+    same cells, and switching at a line boundary after plain lines loses no state."""
+    block = sample
+    while block:
+        plain = block.replace("\r\n", "\n") if "\r" in block else block
+        if _needs_csv(plain, dialect):
+            yield from _csv_rows(csv.reader(_chain(block, text), dialect))
+            return
+        lines = plain.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        delimiter = dialect.delimiter
+        for line in lines:
+            if delimiter in line or (line and not line.isspace()):
+                yield _cells(line, dialect)
+        block = text.read(_BLOCK_CHARS)
+        block += text.readline()
+
+
+def _needs_csv(block: str, dialect: type[csv.Dialect] | csv.Dialect) -> bool:
+    escape = dialect.escapechar
+    return (
+        (dialect.quotechar or '"') in block
+        or (escape is not None and escape in block)
+        or "\r" in block
+        or "\x00" in block
+    )
+
+
+def _csv_rows(reader: Any) -> Iterator[list[str]]:
     try:
         for values in reader:
             if values and (len(values) > 1 or values[0].strip()):
@@ -128,7 +182,7 @@ def rows(text: IO[str]) -> Iterator[Row]:
 
 
 def _chain(sample: str, rest: IO[str]) -> Iterator[str]:
-    yield from io.StringIO(sample)
+    yield from io.StringIO(sample, newline="")  # lines end at \r, \n or \r\n, as in the file
     # Not `yield from rest`: closing this generator must not close the caller's file.
     for line in rest:  # noqa: UP028
         yield line
@@ -258,9 +312,8 @@ def import_lines(
     del blocks
     if "\r" in content:
         content = content.replace("\r\n", "\n")
-    quote, escape = dialect.quotechar or '"', dialect.escapechar
-    if quote in content or (escape and escape in content) or "\r" in content:
-        return _csv_import_lines(io.StringIO(content), region, column, expiry_column)
+    if _needs_csv(content, dialect):
+        return _csv_import_lines(io.StringIO(content, newline=""), region, column, expiry_column)
     return _plain_import_lines(content, dialect, region, column, expiry_column)
 
 
@@ -270,7 +323,12 @@ def _csv_import_lines(
     found, rows = numbered_input(text, region, column, expiry_column)
     if found is None:
         return None
-    return ImportLines.of([(r.line, cell(r, found.number), cell(r, found.expiry)) for r in rows])
+    data = list(rows)
+    return ImportLines(
+        [r.line for r in data],
+        [cell(r, found.number) for r in data],
+        None if found.expiry is None else [cell(r, found.expiry) for r in data],
+    )
 
 
 def _plain_import_lines(
@@ -317,12 +375,14 @@ def scrub_input(
     text: IO[str], region: str, column: str | None
 ) -> tuple[Layout | None, Iterator[list[str]]]:
     """A calling list's layout (from its first row) and all its data rows."""
-    rows = value_rows(text)
+    sample, dialect = _sniffed(text)
+    rows = _value_rows(sample, text, dialect)
     first = next(rows, None)
     if first is None:
         return None, iter(())
     second = next(rows, None)
     found = layout(Row(1, first), region, column, None, None if second is None else Row(2, second))
+    found = replace(found, delimiter=dialect.delimiter)
 
     def data() -> Iterator[list[str]]:
         if found.header is None:

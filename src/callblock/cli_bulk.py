@@ -6,6 +6,7 @@ Progress bars (rich) go to stderr and only when it is a terminal; pipes stay qui
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import io
 import os
@@ -81,6 +82,22 @@ def _text_with_progress(path: Path) -> Iterator[tuple[IO[str], _Counting, int]]:
         yield text, counting, size
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Bulk commands make millions of strings and lists, and no reference cycles. Python's
+    cycle collector would rescan all of them again and again as they pile up (several times
+    the work itself: 1.4 s instead of 0.3 s to split a million CSV lines), so it is paused
+    for the command."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_without_cycle_collection()
 def run_import(
     service: Service,
     actor: Actor,
@@ -139,6 +156,7 @@ def _report(lines: list[Any]) -> None:
         click.echo(f"line {rejected.line}: {rejected.input!r}: {rejected.reason}", err=True)
 
 
+@_without_cycle_collection()
 def run_export(service: Service, actor: Actor, group: str, output: IO[str]) -> int:
     writer = csv.writer(output, lineterminator="\n")
     now = service.clock()
@@ -151,6 +169,7 @@ def run_export(service: Service, actor: Actor, group: str, output: IO[str]) -> i
     return count
 
 
+@_without_cycle_collection()
 def run_scrub(
     service: Service,
     actor: Actor,
@@ -170,8 +189,13 @@ def run_scrub(
             found, rows = bulk.scrub_input(text, actor.account.region, column)
             if found is None:
                 return 0, 0, 0
-            good = csv.writer(callable_out, lineterminator="\n")
-            bad = csv.writer(blocked_out, lineterminator="\n") if blocked_out else None
+            delimiter = found.delimiter
+            good = csv.writer(callable_out, delimiter=delimiter, lineterminator="\n")
+            bad = (
+                csv.writer(blocked_out, delimiter=delimiter, lineterminator="\n")
+                if blocked_out
+                else None
+            )
             if found.header is not None:
                 good.writerow(found.header)
                 if bad is not None:

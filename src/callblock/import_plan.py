@@ -36,15 +36,6 @@ class ImportLines:
     numbers: list[str]  # the number cell of each row
     expiries: list[str] | None  # the expiry cell of each row; None without an expiry column
 
-    @classmethod
-    def of(cls, rows: Sequence[tuple[int, str, str]]) -> ImportLines:
-        """From (line, number, expiry) rows."""
-        return cls(
-            [line for line, _, _ in rows],
-            [number for _, number, _ in rows],
-            [expiry for _, _, expiry in rows],
-        )
-
     def __len__(self) -> int:
         return len(self.numbers)
 

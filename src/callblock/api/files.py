@@ -201,10 +201,10 @@ def _scrub_lines(
     try:
         found, rows = bulk.scrub_input(bulk.text_stream(spool), actor.account.region, column)
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
         if found is None:
             yield ""
             return
+        writer = csv.writer(buffer, delimiter=found.delimiter, lineterminator="\n")
         if found.header is not None:
             writer.writerow([*found.padded(found.header), "status", "reason"])
         yield _drain(buffer)

@@ -1,0 +1,84 @@
+"""The fast readers of plain files read exactly the cells the csv module reads.
+
+Plain files (no quoting, one row a line) are split as text; others, and the rest of a file
+from its first block that is not plain, go through the csv module. These properties compare
+both against the csv module itself, with tiny blocks so that files switch readers midway.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from callblock import bulk
+from callblock.import_plan import ImportLines
+
+CELL = st.text(alphabet="0123456789+ ab,;\"'\r\n\t|", max_size=6)
+ROWS = st.lists(st.lists(CELL, min_size=1, max_size=4), max_size=12)
+ENDINGS = st.sampled_from(["\n", "\r\n"])
+
+
+@pytest.fixture(autouse=True)
+def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "_BLOCK_CHARS", 7)
+    monkeypatch.setattr(bulk, "_SNIFF_CHARS", 5)
+
+
+def _content(rows: list[list[str]], ending: str, raw: bool) -> str:
+    """Rows as a file: joined with commas as they are (often not valid CSV) or quoted."""
+    if raw:
+        return "".join(",".join(row) + ending for row in rows)
+    out = io.StringIO()
+    csv.writer(out, lineterminator=ending).writerows(rows)
+    return out.getvalue()
+
+
+def _csv_module_rows(content: str) -> list[list[str]] | None:
+    """What the csv module reads, with the dialect bulk sniffs; None if it refuses."""
+    _, dialect = bulk._sniffed(io.StringIO(content, newline=""))
+    try:
+        rows = list(csv.reader(io.StringIO(content, newline=""), dialect))
+    except csv.Error:
+        return None
+    return [r for r in rows if r and (len(r) > 1 or r[0].strip())]
+
+
+@given(ROWS, ENDINGS, st.booleans())
+def test_scrub_rows_are_the_csv_module_rows(rows: list[list[str]], ending: str, raw: bool) -> None:
+    content = _content(rows, ending, raw)
+    expected = _csv_module_rows(content)
+    try:
+        got = list(bulk.value_rows(io.StringIO(content, newline="")))
+    except bulk.FileProblem:
+        got = None
+    assert got == expected
+
+
+@given(st.lists(st.text(alphabet="0123456789+ ,;", max_size=14), max_size=12), ENDINGS)
+def test_plain_lists_import_the_same_lines_as_through_the_csv_module(
+    lines: list[str], ending: str
+) -> None:
+    content = "".join(line + ending for line in lines)
+    plain = bulk.import_lines(io.StringIO(content, newline=""), "IN", None, None)
+    through_csv = bulk._csv_import_lines(io.StringIO(content, newline=""), "IN", None, None)
+    assert _as_tuple(plain) == _as_tuple(through_csv)
+
+
+def _as_tuple(lines: ImportLines | None) -> object:
+    if lines is None:
+        return None
+    return (list(lines.lines), lines.numbers, lines.expiries)
+
+
+def test_a_quote_after_plain_blocks_switches_to_the_csv_module() -> None:
+    content = "phone,name\n9876543210,a\n9123456780,b\n" + '9000000001,"x, y"\n' * 3
+    assert list(bulk.value_rows(io.StringIO(content, newline=""))) == [
+        ["phone", "name"],
+        ["9876543210", "a"],
+        ["9123456780", "b"],
+        *[["9000000001", "x, y"]] * 3,
+    ]
