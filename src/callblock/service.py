@@ -624,7 +624,7 @@ class Service:
                 group = queries.insert_group(conn, account.id, name, name_key(name), "", now)
                 created = True
             before = queries.count_group_entries(conn, group.id)
-            queries.bulk_upsert_keys(
+            queries.write_entries(
                 conn,
                 group_id=group.id,
                 keys=plan.keys,

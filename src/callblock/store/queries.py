@@ -15,7 +15,6 @@ import orjson
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Insert,
     String,
     case,
     cast,
@@ -41,7 +40,7 @@ from callblock.domain import (
     UsernameTaken,
     name_key,
 )
-from callblock.numbers import PREFIX_MARK
+from callblock.numbers import PREFIX_MARK, pattern_key
 from callblock.store.tables import (
     accounts,
     api_keys,
@@ -384,46 +383,29 @@ def upsert_entries(
     note: str | None = None,
 ) -> None:
     """Insert each number into the group, or refresh its expiry (and note, if one is given)
-    when already there."""
-    if not numbers:
-        return
-    statement: Insert = _upsert(conn)(entries)
-    excluded = statement.excluded  # type: ignore[attr-defined]
-    upsert = statement.on_conflict_do_update(  # type: ignore[attr-defined]
-        index_elements=[entries.c.group_id, entries.c.number],
-        set_={
-            "expires_at": excluded.expires_at,
-            "updated_at": excluded.updated_at,
-            "source": excluded.source,
-            "note": func.coalesce(excluded.note, entries.c.note),
-        },
-    )
-    # One statement, many parameter sets: compiled once, sent in driver-sized batches.
-    conn.execute(
-        upsert,
-        [
-            {
-                "group_id": group_id,
-                "number": number,
-                "expires_at": expires_at,
-                "source": source,
-                "note": note,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for number in numbers
-        ],
+    when already there. The numbers must be distinct."""
+    stamp = None if expires_at is None else micros(expires_at)
+    write_entries(
+        conn,
+        group_id=group_id,
+        keys=[pattern_key(number) for number in numbers],
+        expiries=None if stamp is None else [stamp] * len(numbers),
+        source=source,
+        now=now,
+        note=note,
     )
 
 
-_BULK_UPSERT = (
+# On a number already in the group: the new expiry, time and surface; the note only if given.
+_UPSERT = (
     "INSERT INTO entries (group_id, number, expires_at, note, source, created_at, updated_at) "
     "{rows} ON CONFLICT (group_id, number) DO UPDATE SET expires_at = excluded.expires_at, "
-    "updated_at = excluded.updated_at, source = excluded.source"
+    "updated_at = excluded.updated_at, source = excluded.source, "
+    "note = COALESCE(excluded.note, entries.note)"
 )
 
 
-def bulk_upsert_keys(
+def write_entries(
     conn: Connection,
     *,
     group_id: int,
@@ -431,38 +413,42 @@ def bulk_upsert_keys(
     expiries: Sequence[int | None] | None,
     source: str,
     now: datetime,
+    note: str | None = None,
     batch: int = 100_000,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Upsert entries given as stored keys (``tables.pattern_key``), each with its expiry in
+    """Upsert entries given as stored keys (``numbers.pattern_key``), each with its expiry in
     POSIX microseconds (``expiries`` None: none expires). The keys must be distinct.
 
-    SQLite gets each batch as one JSON array; PostgreSQL gets the rows through ``COPY`` into
-    a scratch table, then one ``INSERT ... SELECT``.
+    Every write of entries comes here, from one number to millions. SQLite gets each batch as
+    one JSON array; PostgreSQL gets the rows through ``COPY`` into a scratch table, then one
+    ``INSERT ... SELECT``.
     """
+    if not keys:
+        return
     stamp = micros(now)
     if conn.dialect.name == "postgresql":
         every_expiry = expiries if expiries is not None else [None] * len(keys)
-        _copy_upsert(conn, group_id, keys, every_expiry, source, stamp, batch, progress)
+        _copy_upsert(conn, group_id, keys, every_expiry, source, stamp, note, batch, progress)
         return
     # SQLite reads each batch as one JSON array in C (json_each) and inserts it with one
     # statement: no per-row parameter binding, which is most of an executemany's cost.
     # ("WHERE true" tells the parser that ON CONFLICT belongs to the INSERT.)
     if expiries is None:
-        rows = "SELECT ?, value, NULL, NULL, ?, ?, ? FROM json_each(?) WHERE true"
+        rows = "SELECT ?, value, NULL, ?, ?, ?, ? FROM json_each(?) WHERE true"
     else:
         rows = (
-            "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), NULL, ?, ?, ? "
+            "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, ?, ?, ? "
             "FROM json_each(?) WHERE true"
         )
-    statement = _BULK_UPSERT.format(rows=rows)
+    statement = _UPSERT.format(rows=rows)
     for start in range(0, len(keys), batch):
         end = start + batch
         chunk = keys[start:end]
         array = orjson.dumps(
             list(chunk) if expiries is None else list(zip(chunk, expiries[start:end], strict=True))
         )
-        conn.exec_driver_sql(statement, (group_id, source, stamp, stamp, array.decode()))
+        conn.exec_driver_sql(statement, (group_id, note, source, stamp, stamp, array.decode()))
         if progress is not None:
             progress(len(chunk))
 
@@ -474,6 +460,7 @@ def _copy_upsert(
     expiries: Sequence[int | None],
     source: str,
     stamp: int,
+    note: str | None,
     batch: int,
     progress: Callable[[int], None] | None,
 ) -> None:
@@ -481,19 +468,19 @@ def _copy_upsert(
     assert driver is not None
     with driver.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS import_rows "
+            "CREATE TEMPORARY TABLE IF NOT EXISTS entry_rows "
             "(number BIGINT NOT NULL, expires_at BIGINT) ON COMMIT DELETE ROWS"
         )
-        cursor.execute("TRUNCATE import_rows")
-        with cursor.copy("COPY import_rows (number, expires_at) FROM STDIN") as copy:
+        with cursor.copy("COPY entry_rows (number, expires_at) FROM STDIN") as copy:
             for start in range(0, len(keys), batch):
                 end = start + batch
                 for row in zip(keys[start:end], expiries[start:end], strict=True):
                     copy.write_row(row)
                 if progress is not None:
                     progress(len(keys[start:end]))
-        rows = "SELECT %s, number, expires_at, NULL, %s, %s, %s FROM import_rows"
-        cursor.execute(_BULK_UPSERT.format(rows=rows), (group_id, source, stamp, stamp))
+        rows = "SELECT %s, number, expires_at, %s, %s, %s, %s FROM entry_rows"
+        cursor.execute(_UPSERT.format(rows=rows), (group_id, note, source, stamp, stamp))
+        cursor.execute("TRUNCATE entry_rows")  # a second write in this transaction starts empty
 
 
 def count_group_entries(conn: Connection, group_id: int) -> int:
