@@ -6,6 +6,7 @@ import base64
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +60,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+ENGINES = ["sqlite", "postgresql"]
 POSTGRES_URL = os.environ.get(
     "CALLBLOCK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -88,11 +90,11 @@ def postgres_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on each engine; the PostgreSQL one is dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'callblock.db'}"
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, engine: str, directory: Path) -> Iterator[str]:
+    """The URL of a new, empty database on ``engine``; a PostgreSQL one is dropped after."""
+    if engine == "sqlite":
+        yield f"sqlite:///{directory / 'callblock.db'}"
         return
     admin: Engine = request.getfixturevalue("postgres_admin")
     name = f"callblock_test_{uuid.uuid4().hex[:12]}"
@@ -103,6 +105,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each engine; the PostgreSQL one is dropped afterwards."""
+    with fresh_database(request, request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,72 +18,9 @@ import pytest
 from tests.conformance.runner import accounts_of, load_file, run_file
 from tests.conftest import Credentials
 from tests.helpers import V2
+from tests.servers import Server, callblock, server_output, start_server, stop_server
 
 pytestmark = pytest.mark.server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def callblock(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callblock", *args, "--database-url", database_url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[str]
-    database_url: str
-
-
-def start_server(database_url: str, **settings: str) -> Server:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBLOCK_")}
-    env.update({f"CALLBLOCK_{name.upper()}": value for name, value in settings.items()})
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "callblock",
-            "serve",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read() if process.stdout else ''}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return Server(url, process, database_url)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start within 30 s")
-
-
-def stop_server(server: Server) -> str:
-    server.process.terminate()
-    out, _ = server.process.communicate(timeout=30)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -227,11 +161,7 @@ def test_token_limit_holds_under_racing_requests_on_a_real_server(
 def test_first_serve_creates_demo_and_prints_a_working_curl(tmp_path: Path) -> None:
     server = start_server(f"sqlite:///{tmp_path / 'fresh.db'}")
     try:
-        time.sleep(0.2)
-        assert server.process.stdout is not None
-        lines = []
-        while not any("curl " in line for line in lines):
-            lines.append(server.process.stdout.readline())
+        lines = server_output(server).splitlines()  # printed before the server answered
         curl = shlex.split(next(line for line in lines if "curl " in line))
         user, key = curl[curl.index("-u") + 1].split(":", 1)
         body = curl[curl.index("-d") + 1]

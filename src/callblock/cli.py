@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -34,6 +35,7 @@ from callblock.domain import (
     clean_description,
     clean_group_name,
 )
+from callblock.metrics import MULTIPROCESS_DIR
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
@@ -130,13 +132,22 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes sharing the port and the database; each holds its own check "
+    "index. Default: CALLBLOCK_WORKERS, else 1.",
+)
 @database_option
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, database_url: str | None) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int | None, database_url: str | None
+) -> None:
     """Run the API server."""
     import uvicorn
 
-    _settings()  # fail here, clearly, rather than in each worker
+    settings = _settings()  # fail here, clearly, rather than in each worker
     url = _database_url(ctx, database_url)
     # Workers build the app from the environment, so the flag travels there.
     os.environ["CALLBLOCK_DATABASE_URL"] = url
@@ -147,13 +158,20 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None) ->
     except DomainError as exc:
         raise _fail(exc) from exc
     service.store.dispose()
-    uvicorn.run(
-        "callblock.api.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="info",
-    )
+    processes = workers or settings.workers
+    with ExitStack() as cleanup:
+        if processes > 1 and not os.environ.get(MULTIPROCESS_DIR):
+            # Workers write their metrics here and any of them answers for all.
+            shared = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="callblock-"))
+            os.environ[MULTIPROCESS_DIR] = shared
+        uvicorn.run(
+            "callblock.api.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=processes,
+            log_level="info",
+        )
 
 
 def _announce_demo(key: str, host: str, port: int) -> None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from sqlalchemy import Connection
 
+from callblock import metrics
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
@@ -652,6 +653,9 @@ class Service:
         else:
             self._apply(account.id, version, apply)
         total = len(plan.keys)
+        metrics.IMPORT_ROWS.labels("written").inc(total)
+        metrics.IMPORT_ROWS.labels("invalid").inc(len(plan.invalid))
+        metrics.IMPORT_ROWS.labels("repeated").inc(plan.repeats)
         return ImportResult(group, created, added, total - added, plan.invalid, plan.repeats)
 
     @contextmanager
@@ -674,13 +678,17 @@ class Service:
             and raw.strip().lower() in WITHHELD_CALLER_IDS
         ):
             rule = Match(None, None, raw.strip().lower(), None, "block_anonymous")
+            metrics.CHECKS.labels("blocked").inc()
             return CheckResult(raw, None, [rule])
         try:
             e164 = normalise(raw, account.region)
         except InvalidNumber:
+            metrics.CHECKS.labels("invalid").inc()
             return CheckResult(raw, None, [], error="not a valid phone number")
         index = self._account_index(account.id)
-        return CheckResult(raw, e164, index.matches(e164, direction, micros(self.clock())))
+        matches = index.matches(e164, direction, micros(self.clock()))
+        metrics.CHECKS.labels("blocked" if matches else "not_blocked").inc()
+        return CheckResult(raw, e164, matches)
 
     def group_names(self, actor: Actor) -> dict[int, str]:
         """The account's group names by id, from the index (no database round trip)."""
@@ -708,6 +716,11 @@ class Service:
                 parsed[position] = None
                 keys[position] = -1
         groups = index.blocking_groups(parsed, direction, micros(self.clock()), keys)
+        blocked = sum(1 for found in groups if found) + len(withheld)
+        invalid = parsed.count(None) - len(withheld)
+        metrics.CHECKS.labels("blocked").inc(blocked)
+        metrics.CHECKS.labels("invalid").inc(invalid)
+        metrics.CHECKS.labels("not_blocked").inc(len(inputs) - blocked - invalid)
         return BatchCheck(inputs, parsed, groups, withheld)
 
     # --- audit ---------------------------------------------------------------------------
@@ -773,6 +786,10 @@ class Service:
         except Exception:  # whatever the failure, the answer is "not reachable"
             return False
         return True
+
+    def index_entries(self) -> int:
+        """Exact numbers held by this process's check index, over every account."""
+        return sum(index.numbers.size for index in list(self._indexes.values()))
 
     def has_index(self, account_id: int) -> bool:
         return account_id in self._indexes

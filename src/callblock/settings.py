@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="Largest file accepted by `POST /v1/groups/{id}/numbers:import` and "
         "`POST /v1/scrub`.",
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Worker processes of `callblock serve` (its `--workers` flag wins).",
+    )
     index_refresh_seconds: float = Field(
         0.5,
         gt=0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,13 +12,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from callblock import metrics
 from callblock._version import __version__
 from callblock.api import files, problems, schemas, v1
 from callblock.api.limits import BodyLimit
+from callblock.api.observe import RequestMetrics
 from callblock.compat import ca_apis, v2, wire
 from callblock.service import Service
 from callblock.settings import Settings
@@ -47,6 +50,11 @@ class AnyMethod:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handler(Request(scope, receive))
         await response(scope, receive, send)
+
+
+def _metrics() -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 def _healthz() -> schemas.Health:
@@ -87,6 +95,7 @@ class IndexRefresher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        started = time.monotonic()
         while not self._stop.is_set():
             try:
                 if self.service.index_loaded:
@@ -95,6 +104,9 @@ class IndexRefresher:
                     self.service.load_index()
             except Exception:  # the store may be down: keep serving what is loaded, retry
                 log.warning("index refresh failed; retrying", exc_info=True)
+            refreshed = self.service.index_refreshed_at
+            metrics.INDEX_LAG.set(time.monotonic() - (refreshed or started))
+            metrics.INDEX_ENTRIES.set(self.service.index_entries())
             self._stop.wait(self.interval)
 
 
@@ -139,6 +151,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             yield
         finally:
             refresher.stop()
+            metrics.process_exited()
             if owned:
                 service.store.dispose()
 
@@ -165,6 +178,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         response_model=schemas.Health,
     )
     app.add_api_route(
+        "/metrics",
+        _metrics,
+        methods=["GET"],
+        operation_id="metrics",
+        summary="Prometheus metrics: requests, checks, the check index and imports",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    app.add_api_route(
         "/readyz",
         _readyz,
         methods=["GET"],
@@ -177,6 +199,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, bulk=settings.max_batch_body_bytes
     )
+    app.add_middleware(RequestMetrics)  # outermost: it counts what every other layer answers
     compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}
     for path, endpoint in compat.items():
         app.router.routes.append(Route(path, AnyMethod(endpoint), include_in_schema=False))

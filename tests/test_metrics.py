@@ -1,0 +1,141 @@
+"""`GET /metrics`: Prometheus text, counting requests, checks and imports as they happen."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from callblock.api.app import IndexRefresher
+from callblock.service import Service
+from tests.conftest import Credentials
+
+pytestmark = pytest.mark.anyio
+
+
+def bearer(who: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who.key}"}
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    answer = await client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def group_with(
+    client: httpx.AsyncClient, headers: dict[str, str], numbers: list[str]
+) -> None:
+    group = (await client.post("/v1/groups", json={"name": "Spam"}, headers=headers)).json()
+    added = await client.post(
+        f"/v1/groups/{group['id']}/numbers", json={"numbers": numbers}, headers=headers
+    )
+    assert added.status_code == 200, added.text
+
+
+async def test_requests_are_counted_by_route_template_method_and_status(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    before = await scrape(client)
+    for number in ("9876543210", "9123456780"):
+        assert (
+            await client.get(f"/v1/check/{number}", headers=bearer(main_account))
+        ).status_code == 200
+    assert (await client.get("/no/such/place")).status_code == 404
+    assert (await client.request("BREW", "/v1/groups")).status_code == 405
+    after = await scrape(client)
+    check = {"route": "/v1/check/{number}", "method": "GET", "status": "200"}
+    assert (
+        value(after, "callblock_http_requests_total", **check)
+        - value(before, "callblock_http_requests_total", **check)
+        == 2
+    )
+    unmatched = {"route": "unmatched", "method": "GET", "status": "404"}
+    assert value(after, "callblock_http_requests_total", **unmatched) > value(
+        before, "callblock_http_requests_total", **unmatched
+    )
+    odd = {"route": "/v1/groups", "method": "other", "status": "405"}
+    assert (
+        value(after, "callblock_http_requests_total", **odd)
+        == value(before, "callblock_http_requests_total", **odd) + 1
+    )
+    timed = {"route": "/v1/check/{number}", "method": "GET"}
+    assert (
+        value(after, "callblock_http_request_duration_seconds_count", **timed)
+        - value(before, "callblock_http_request_duration_seconds_count", **timed)
+        == 2
+    )
+
+
+async def test_checks_are_counted_by_result(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    headers = bearer(main_account)
+    await group_with(client, headers, ["9876543210"])
+    before = await scrape(client)
+    await client.get("/v1/check/9876543210", headers=headers)
+    await client.post(
+        "/v1/check",
+        json={"numbers": ["9876543210", "9123456780", "nonsense", "1"]},
+        headers=headers,
+    )
+    after = await scrape(client)
+
+    def delta(result: str) -> float:
+        name = "callblock_checks_total"
+        return value(after, name, result=result) - value(before, name, result=result)
+
+    assert (delta("blocked"), delta("not_blocked"), delta("invalid")) == (2, 1, 2)
+
+
+async def test_import_rows_are_counted_by_outcome(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    headers = bearer(main_account)
+    group = (await client.post("/v1/groups", json={"name": "Upload"}, headers=headers)).json()
+    before = await scrape(client)
+    done = await client.post(
+        f"/v1/groups/{group['id']}/numbers:import",
+        params={"skip_invalid": "true"},
+        content="9876543210\n9876543210\nbad\n9123456780\n",
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    after = await scrape(client)
+
+    def delta(outcome: str) -> float:
+        name = "callblock_import_rows_total"
+        return value(after, name, outcome=outcome) - value(before, name, outcome=outcome)
+
+    assert (delta("written"), delta("invalid"), delta("repeated")) == (2, 1, 1)
+
+
+async def test_the_refresher_reports_index_entries_and_lag(
+    client: httpx.AsyncClient, service: Service, main_account: Credentials
+) -> None:
+    headers = bearer(main_account)
+    await group_with(client, headers, ["9876543210", "9123456780"])
+    refresher = IndexRefresher(service, interval=0.05)
+    refresher.start()
+    try:
+        for _ in range(100):
+            samples = await scrape(client)
+            if value(samples, "callblock_index_entries") == 2:
+                break
+            await anyio.sleep(0.05)
+    finally:
+        refresher.stop()
+    assert value(samples, "callblock_index_entries") == 2
+    assert 0 <= value(samples, "callblock_index_refresh_lag_seconds") < 1

@@ -1,0 +1,193 @@
+"""Two nodes, each `callblock serve --workers 2`, on one shared database (SQLite and
+PostgreSQL): every guarantee holds across processes, not only within one."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import ENGINES, fresh_database
+from tests.servers import Server, callblock, start_server, stop_server, wait_ready
+
+pytestmark = pytest.mark.server
+
+BOUND = 1.0  # seconds: the documented bound for a write to be seen by every process's checks
+_names = (f"n{i}" for i in itertools.count())
+
+
+@dataclass
+class Cluster:
+    nodes: tuple[Server, Server]
+    database_url: str
+
+    def account(self, *, token_auth: bool = False) -> tuple[str, str]:
+        """A new account's (username, API key)."""
+        username = next(_names)
+        out = callblock("account", "create", username, database_url=self.database_url).stdout
+        if token_auth:
+            callblock("account", "set-auth", username, "TOKEN_AUTH", database_url=self.database_url)
+        return username, out.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("nodes")) as url:
+        callblock("db", "upgrade", database_url=url)
+        callblock("account", "create", "operator", database_url=url)  # no demo account
+        first = start_server(url, "--workers", "2")
+        second = start_server(url, "--workers", "2")
+        try:
+            for node in (first, second):
+                wait_ready(node)
+            yield Cluster((first, second), url)
+        finally:
+            for node in (first, second):
+                log = stop_server(node)
+                assert "Traceback" not in log, log
+
+
+def test_a_number_added_on_one_node_is_blocked_on_every_worker_of_the_other(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.nodes
+    _, key = cluster.account()
+    headers = {"Authorization": f"Bearer {key}"}
+    group = httpx.post(f"{a.url}/v1/groups", json={"name": "Shared"}, headers=headers).json()
+    for i in range(5):
+        number = f"98765432{i:02d}"
+        added = httpx.post(
+            f"{a.url}/v1/groups/{group['id']}/numbers", json={"numbers": [number]}, headers=headers
+        )
+        assert added.status_code == 200
+        written = time.monotonic()
+        # Each request may land on either worker of B: both must see it within the bound.
+        while True:
+            answers = [
+                httpx.get(f"{b.url}/v1/check/{number}", headers=headers).json()["blocked"]
+                for _ in range(6)
+            ]
+            if all(answers):
+                break
+            assert time.monotonic() - written < BOUND, "not seen within the documented bound"
+            time.sleep(0.01)
+        removed = httpx.request(
+            "DELETE",
+            f"{b.url}/v1/groups/{group['id']}/numbers",
+            json={"numbers": [number]},
+            headers=headers,
+        )
+        assert removed.json()["removed"] == 1
+        gone = time.monotonic()
+        while any(
+            httpx.get(f"{a.url}/v1/check/{number}", headers=headers).json()["blocked"]
+            for _ in range(6)
+        ):
+            assert time.monotonic() - gone < BOUND
+            time.sleep(0.01)
+
+
+def _token(node: Server, username: str, key: str) -> httpx.Response:
+    return httpx.post(
+        f"{node.url}/ca_apis/CAToken/generateToken",
+        json={"userName": username},
+        headers={"apiKey": key},
+    )
+
+
+def _create_with_token(node: Server, username: str, token: str, name: str) -> httpx.Response:
+    return httpx.post(
+        f"{node.url}/ca_apis/createBlockNumber",
+        json={
+            "userName": username,
+            "name": name,
+            "description": "From a test",
+            "blockNumbers": "9876543210",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_a_token_issued_on_one_node_ends_the_older_one_on_the_other(cluster: Cluster) -> None:
+    a, b = cluster.nodes
+    username, key = cluster.account(token_auth=True)
+    older = _token(a, username, key).json()["token"]
+    assert _create_with_token(b, username, older, "First").status_code == 200
+    newer = _token(a, username, key).json()["token"]
+    refused = _create_with_token(b, username, older, "Second")
+    assert (refused.status_code, refused.json()) == (
+        401,
+        {"status": "error", "message": "Authentication failed"},
+    )
+    assert _create_with_token(b, username, newer, "Third").status_code == 200
+
+
+def test_the_token_limit_holds_across_nodes(cluster: Cluster) -> None:
+    username, key = cluster.account(token_auth=True)
+
+    async def race() -> Counter[int]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post(
+                        f"{node.url}/ca_apis/CAToken/generateToken",
+                        json={"userName": username},
+                        headers={"apiKey": key},
+                    )
+                    for node in itertools.islice(itertools.cycle(cluster.nodes), 14)
+                )
+            )
+        return Counter(answer.status_code for answer in answers)
+
+    assert asyncio.run(race()) == {200: 10, 429: 4}
+
+
+def test_racing_creates_of_one_name_across_nodes_make_one_group(cluster: Cluster) -> None:
+    _, key = cluster.account()
+    headers = {"Authorization": f"Bearer {key}"}
+
+    async def race() -> Counter[int]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post(f"{node.url}/v1/groups", json={"name": "Once"}, headers=headers)
+                    for node in itertools.islice(itertools.cycle(cluster.nodes), 20)
+                )
+            )
+        return Counter(answer.status_code for answer in answers)
+
+    assert asyncio.run(race()) == {201: 1, 409: 19}
+    for node in cluster.nodes:
+        listed = httpx.get(f"{node.url}/v1/groups", headers=headers).json()
+        assert [g["name"] for g in listed["data"]] == ["Once"]
+
+
+def test_metrics_of_a_node_add_up_its_workers(cluster: Cluster) -> None:
+    a, _ = cluster.nodes
+    _, key = cluster.account()
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def checked() -> float:
+        text = httpx.get(f"{a.url}/metrics").text
+        line = next(
+            (
+                row
+                for row in text.splitlines()
+                if row.startswith('callblock_checks_total{result="not_blocked"}')
+            ),
+            None,
+        )
+        return float(line.split()[-1]) if line else 0.0
+
+    before = checked()
+    for _ in range(20):  # spread over both workers by the kernel
+        assert httpx.get(f"{a.url}/v1/check/9000000001", headers=headers).status_code == 200
+    assert checked() - before == 20
