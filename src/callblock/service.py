@@ -52,6 +52,7 @@ from callblock.domain import (
     ProblemCode,
     RejectedLine,
     RequestedNumber,
+    StoreUnavailable,
     Surface,
     TokenAuthDisabled,
     TokenExpired,
@@ -85,6 +86,9 @@ KEY_PREFIX = "cbk_"
 # How long a process trusts a key it has already checked before asking the store again: the
 # bound on how late a key revoked, or an account changed, through another process is noticed.
 AUTH_CACHE_SECONDS = 1.0
+# While the store is unreachable, credentials this process checked within this long still
+# authenticate (checks go on from memory; writes fail at the store regardless).
+STALE_AUTH_SECONDS = 15 * 60.0
 # An import of more entries than this reloads the check index rather than applying each one.
 _APPLY_LIMIT = 100_000
 NAME_RULE = (
@@ -262,8 +266,15 @@ class Service:
         cached = self._auth_cache.get(key_hash)
         if cached is not None and time.monotonic() - cached[0] < AUTH_CACHE_SECONDS:
             return Actor(account=cached[1], key_id=cached[2], surface=surface)
-        with self.store.read() as conn:
-            found = queries.account_by_key_hash(conn, key_hash)
+        try:
+            with self.store.read() as conn:
+                found = queries.account_by_key_hash(conn, key_hash)
+        except StoreUnavailable:
+            # Checks answer from memory: a key this process knew keeps checking while the
+            # store is away (writes fail there anyway), for a bounded time.
+            if cached is not None and time.monotonic() - cached[0] < STALE_AUTH_SECONDS:
+                return Actor(account=cached[1], key_id=cached[2], surface=surface)
+            raise
         if found is None:
             self._auth_cache.pop(key_hash, None)
             raise AuthenticationFailed

@@ -22,6 +22,7 @@ from callblock.api import files, problems, schemas, v1
 from callblock.api.limits import BodyLimit
 from callblock.api.observe import RequestMetrics
 from callblock.compat import ca_apis, v2, wire
+from callblock.domain import StoreUnavailable
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
@@ -96,14 +97,23 @@ class IndexRefresher:
 
     def _run(self) -> None:
         started = time.monotonic()
+        away = False  # the store was unreachable at the last attempt
         while not self._stop.is_set():
             try:
                 if self.service.index_loaded:
                     self.service.refresh_index()
                 else:
                     self.service.load_index()
-            except Exception:  # the store may be down: keep serving what is loaded, retry
-                log.warning("index refresh failed; retrying", exc_info=True)
+            except StoreUnavailable as exc:  # keep serving what is loaded; retry
+                if not away:  # once per outage, in a line: it may last
+                    log.warning("store unreachable, checks answer from memory: %s", exc)
+                away = True
+            except Exception:
+                log.exception("index refresh failed; retrying")
+            else:
+                if away:
+                    log.warning("store reachable again; the index is current")
+                away = False
             refreshed = self.service.index_refreshed_at
             metrics.INDEX_LAG.set(time.monotonic() - (refreshed or started))
             metrics.INDEX_ENTRIES.set(self.service.index_entries())
