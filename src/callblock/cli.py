@@ -642,3 +642,11 @@ def db_upgrade(ctx: click.Context, database_url: str | None) -> None:
     finally:
         store.dispose()
     click.echo("database is at the newest schema")
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """Print every setting (environment variable, default, meaning) as a Markdown table."""
+    from callblock.settings import reference
+
+    click.echo(reference(), nl=False)

@@ -50,3 +50,14 @@ class Settings(BaseSettings):
         description="How often each process looks for writes made by other processes; a "
         "write is seen everywhere within this plus one reload.",
     )
+
+
+def reference() -> str:
+    """Every setting as a Markdown table (``callblock settings``; docs/deploy.md holds it)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    prefix = Settings.model_config.get("env_prefix", "")
+    for name, field in Settings.model_fields.items():
+        default = "unset" if field.default is None else f"`{field.default}`"
+        meaning = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{prefix}{name.upper()}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
