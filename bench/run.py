@@ -57,6 +57,7 @@ SMOKE = {
     "seconds": 1,
 }
 CLI = [sys.executable, "-m", "callblock"]
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 results: dict[str, dict[str, object]] = {}
 
 
@@ -124,6 +125,64 @@ def b1(sizes: dict[str, int], workdir: Path) -> None:
     conn.close()
     report(
         "B1",
+        rows=count,
+        import_s=round(ours, 2),
+        rows_per_s=int(count / ours),
+        baseline_s=round(plain, 2),
+        ratio=round(plain / ours, 2),
+        target="ratio >= 0.5",
+    )
+
+
+def b1_postgres(sizes: dict[str, int], workdir: Path) -> None:
+    """B1 on PostgreSQL: ``callblock import`` against plain ``COPY`` of the same rows."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin_url = os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)
+    admin = make_url(admin_url)
+    conninfo = (
+        f"host={admin.host or '127.0.0.1'} port={admin.port or 5432} "
+        f"user={admin.username or 'postgres'} dbname={admin.database or 'postgres'}"
+    )
+    try:
+        control = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        report("B1-PG", skipped=f"PostgreSQL unreachable at {admin.host}: {exc}".splitlines()[0])
+        return
+    name = f"callblock_bench_{os.getpid()}"
+    control.execute(f'CREATE DATABASE "{name}"')
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    try:
+        count = sizes["import"]
+        path = workdir / "b1-pg.txt"
+        path.write_text("\n".join(numbers(count)) + "\n")
+        for args in (["db", "upgrade"], ["account", "create", "bench"]):
+            subprocess.run([*CLI, *args, "--database-url", url], check=True, capture_output=True)
+        command = [*CLI, "import", "--account", "bench", "--group", "Registry", str(path)]
+        ours = timed(
+            lambda: subprocess.run(
+                [*command, "--database-url", url], check=True, capture_output=True
+            )
+        )
+        # Baseline: the same rows, already normalised, COPYed into a bare indexed table.
+        rows = "".join(f"+91{n}\n" for n in numbers(count)).encode()
+        with psycopg.connect(conninfo.replace(f"dbname={admin.database}", f"dbname={name}")) as db:
+            db.execute("CREATE TABLE numbers (number TEXT NOT NULL)")
+            db.execute("CREATE UNIQUE INDEX ix_number ON numbers (number)")
+            db.commit()
+
+            def baseline() -> None:
+                with db.cursor() as cursor, cursor.copy("COPY numbers (number) FROM STDIN") as copy:
+                    copy.write(rows)
+                db.commit()
+
+            plain = timed(baseline)
+    finally:
+        control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        control.close()
+    report(
+        "B1-PG",
         rows=count,
         import_s=round(ours, 2),
         rows_per_s=int(count / ours),
@@ -439,6 +498,7 @@ BENCHES: dict[str, Callable[[dict[str, int], Path], None]] = {
     # B5 first: its memory figure is the growth of this process, so it runs on a fresh heap.
     "B5": b5_b6,
     "B1": b1,
+    "B1-PG": b1_postgres,
     "B2": b2_b3,
     "B4": b4,
     "B7": b7,
@@ -448,7 +508,7 @@ ALIASES = {"B3": "B2", "B6": "B5"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("only", nargs="*", help="B1 ... B7 (default: all)")
+    parser.add_argument("only", nargs="*", help="B1 ... B7, B1-PG (default: all)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check they run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()

@@ -620,7 +620,8 @@ class Service:
         plan = plan_import(lines, account.region, account.timezone, now)
         if plan.invalid and not skip_invalid:
             raise ImportRejected(plan.invalid)
-        patterns = [key_pattern(key) for key in plan.keys[:_APPLY_LIMIT]]
+        applied = len(plan.keys) <= _APPLY_LIMIT  # else the index reloads (see below)
+        patterns = [key_pattern(key) for key in plan.keys[: _APPLY_LIMIT if applied else 100]]
         created = False
         with self.store.write() as conn:
             try:
@@ -635,7 +636,7 @@ class Service:
                     ) from None
                 group = queries.insert_group(conn, account.id, name, name_key(name), "", now)
                 created = True
-            before = queries.count_group_entries(conn, group.id)
+            before = 0 if created else queries.count_group_entries(conn, group.id)
             queries.write_entries(
                 conn,
                 group_id=group.id,
@@ -643,9 +644,13 @@ class Service:
                 expiries=plan.expiries,
                 source=actor.surface.value,
                 now=now,
+                new_group=created,
                 progress=progress,
             )
-            added = queries.count_group_entries(conn, group.id) - before
+            # Into a new group, every distinct key is added.
+            added = (
+                len(plan.keys) if created else queries.count_group_entries(conn, group.id) - before
+            )
             queries.touch_group(conn, group.id, now)
             version = self._changed(
                 conn, actor, Action.IMPORT, group.id, patterns[:100], now, count=len(plan.keys)
@@ -658,7 +663,7 @@ class Service:
             for pattern, expiry in zip(patterns, expiries, strict=False):
                 index.upsert(group.id, [pattern], NEVER if expiry is None else expiry)
 
-        if len(plan.keys) > _APPLY_LIMIT:  # a reload reads the arrays once instead of merging
+        if not applied:  # a reload reads the arrays once instead of merging
             self._apply(account.id, version, lambda index: None)
             self._reload_if_loaded(account.id)
         else:

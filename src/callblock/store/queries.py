@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import numpy as np
 import orjson
 from sqlalchemy import (
     BigInteger,
@@ -36,6 +38,7 @@ from callblock.domain import (
     EntryStatus,
     Group,
     GroupDetail,
+    GroupNotFound,
     NameTaken,
     UsernameTaken,
     name_key,
@@ -347,13 +350,14 @@ def sample_of_group(conn: Connection, group_id: int) -> list[str]:
 
 
 def delete_group(conn: Connection, group_id: int) -> int:
-    """Delete the group and its entries; return how many entries it had."""
-    count: int = conn.execute(
-        select(func.count()).where(entries.c.group_id == group_id)
-    ).scalar_one()
-    conn.execute(entries.delete().where(entries.c.group_id == group_id))
+    """Delete the group, then its entries; return how many entries it had.
+
+    The group's row goes first: a transaction writing entries to the group holds that row
+    (``write_entries``), so this waits for it, and then deletes its entries too.
+    """
     conn.execute(groups.delete().where(groups.c.id == group_id))
-    return count
+    removed: int = conn.execute(entries.delete().where(entries.c.group_id == group_id)).rowcount
+    return removed
 
 
 def touch_group(conn: Connection, group_id: int, now: datetime) -> None:
@@ -414,34 +418,43 @@ def write_entries(
     source: str,
     now: datetime,
     note: str | None = None,
+    new_group: bool = False,
     batch: int = 100_000,
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Upsert entries given as stored keys (``numbers.pattern_key``), each with its expiry in
     POSIX microseconds (``expiries`` None: none expires). The keys must be distinct.
 
-    Every write of entries comes here, from one number to millions. SQLite gets each batch as
-    one JSON array; PostgreSQL gets the rows through ``COPY`` into a scratch table, then one
-    ``INSERT ... SELECT``.
+    Every write of entries comes here, from one number to millions. The group's row is held
+    to the end of the transaction (entries have no foreign key: see ``tables.entries``);
+    GroupNotFound if it is gone. SQLite gets each batch as one JSON array; PostgreSQL gets
+    the rows through ``COPY``: straight into the table for a group created in this
+    transaction (``new_group``: nothing can conflict), else into a scratch table, then one
+    ``INSERT ... SELECT ... ON CONFLICT``.
     """
+    _hold_group(conn, group_id)
     if not keys:
         return
     stamp = micros(now)
     if conn.dialect.name == "postgresql":
-        every_expiry = expiries if expiries is not None else [None] * len(keys)
-        _copy_upsert(conn, group_id, keys, every_expiry, source, stamp, note, batch, progress)
+        rows = _PostgresRows(group_id, source, stamp, note)
+        if new_group:
+            _copy_new(conn, rows, keys, expiries, batch, progress)
+        else:
+            every_expiry = expiries if expiries is not None else [None] * len(keys)
+            _copy_upsert(conn, rows, keys, every_expiry, batch, progress)
         return
     # SQLite reads each batch as one JSON array in C (json_each) and inserts it with one
     # statement: no per-row parameter binding, which is most of an executemany's cost.
     # ("WHERE true" tells the parser that ON CONFLICT belongs to the INSERT.)
     if expiries is None:
-        rows = "SELECT ?, value, NULL, ?, ?, ?, ? FROM json_each(?) WHERE true"
+        select_rows = "SELECT ?, value, NULL, ?, ?, ?, ? FROM json_each(?) WHERE true"
     else:
-        rows = (
+        select_rows = (
             "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, ?, ?, ? "
             "FROM json_each(?) WHERE true"
         )
-    statement = _UPSERT.format(rows=rows)
+    statement = _UPSERT.format(rows=select_rows)
     for start in range(0, len(keys), batch):
         end = start + batch
         chunk = keys[start:end]
@@ -453,14 +466,129 @@ def write_entries(
             progress(len(chunk))
 
 
+def _hold_group(conn: Connection, group_id: int) -> None:
+    """Lock the group's row until the transaction ends (on SQLite the write lock already
+    keeps every other writer out), so that it cannot be deleted under new entries."""
+    query = select(groups.c.id).where(groups.c.id == group_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    if conn.execute(query).first() is None:
+        raise GroupNotFound
+
+
+@dataclass(frozen=True, slots=True)
+class _PostgresRows:
+    """What every row of one write shares, and the rows in COPY's formats."""
+
+    group_id: int
+    source: str
+    stamp: int
+    note: str | None
+
+    def binary(self, keys: Sequence[int]) -> bytes:
+        """Rows without expiry in COPY's binary format, built as one numpy record array:
+        ``group, number, NULL, note, source, created, updated``, big-endian, each field
+        preceded by its length (-1 for NULL)."""
+        source = self.source.encode()
+        note = None if self.note is None else self.note.encode()
+        fields: list[tuple[str, str]] = [
+            ("fields", ">i2"),
+            ("group_size", ">i4"),
+            ("group", ">i8"),
+            ("number_size", ">i4"),
+            ("number", ">i8"),
+            ("expiry_size", ">i4"),
+            ("note_size", ">i4"),
+        ]
+        if note is not None:
+            fields.append(("note", f"S{len(note)}"))
+        fields += [
+            ("source_size", ">i4"),
+            ("source", f"S{len(source)}"),
+            ("created_size", ">i4"),
+            ("created", ">i8"),
+            ("updated_size", ">i4"),
+            ("updated", ">i8"),
+        ]
+        records = np.empty(len(keys), dtype=np.dtype(fields))
+        records["fields"] = 7
+        records["group_size"] = records["number_size"] = 8
+        records["created_size"] = records["updated_size"] = 8
+        records["group"] = self.group_id
+        records["number"] = keys
+        records["expiry_size"] = -1
+        records["note_size"] = -1 if note is None else len(note)
+        if note is not None:
+            records["note"] = note
+        records["source_size"] = len(source)
+        records["source"] = source
+        records["created"] = records["updated"] = self.stamp
+        return records.tobytes()
+
+    def text(self, keys: Sequence[int], expiries: Sequence[int | None]) -> bytes:
+        """Full entry rows in COPY's text format."""
+        note = "\\N" if self.note is None else _copy_text(self.note)
+        head = f"{self.group_id}\t"
+        tail = f"\t{note}\t{_copy_text(self.source)}\t{self.stamp}\t{self.stamp}\n"
+        return "".join(
+            f"{head}{key}\t{_copy_expiry(expiry)}{tail}"
+            for key, expiry in zip(keys, expiries, strict=True)
+        ).encode()
+
+
+# COPY's binary format: signature, flags, header extension length; and the end marker.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_BINARY_TRAILER = b"\xff\xff"
+
+
+def _copy_expiry(expiry: int | None) -> str:
+    return "\\N" if expiry is None else str(expiry)
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format (backslash, tab and line breaks escaped)."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _copy_new(
+    conn: Connection,
+    rows: _PostgresRows,
+    keys: Sequence[int],
+    expiries: Sequence[int | None] | None,
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    columns = "group_id, number, expires_at, note, source, created_at, updated_at"
+    binary = expiries is None  # every row the same shape: built as one array
+    options = " (FORMAT BINARY)" if binary else ""
+    with (
+        driver.cursor() as cursor,  # type: ignore[attr-defined]
+        cursor.copy(f"COPY entries ({columns}) FROM STDIN{options}") as copy,
+    ):
+        if binary:
+            copy.write(_BINARY_HEADER)
+        for start in range(0, len(keys), batch):
+            end = start + batch
+            if binary:
+                copy.write(rows.binary(keys[start:end]))
+            else:
+                assert expiries is not None
+                copy.write(rows.text(keys[start:end], expiries[start:end]))
+            if progress is not None:
+                progress(len(keys[start:end]))
+        if binary:
+            copy.write(_BINARY_TRAILER)
+
+
 def _copy_upsert(
     conn: Connection,
-    group_id: int,
+    rows: _PostgresRows,
     keys: Sequence[int],
     expiries: Sequence[int | None],
-    source: str,
-    stamp: int,
-    note: str | None,
     batch: int,
     progress: Callable[[int], None] | None,
 ) -> None:
@@ -474,12 +602,15 @@ def _copy_upsert(
         with cursor.copy("COPY entry_rows (number, expires_at) FROM STDIN") as copy:
             for start in range(0, len(keys), batch):
                 end = start + batch
-                for row in zip(keys[start:end], expiries[start:end], strict=True):
-                    copy.write_row(row)
+                pairs = zip(keys[start:end], expiries[start:end], strict=True)
+                copy.write("".join(f"{k}\t{_copy_expiry(e)}\n" for k, e in pairs).encode())
                 if progress is not None:
                     progress(len(keys[start:end]))
-        rows = "SELECT %s, number, expires_at, %s, %s, %s, %s FROM entry_rows"
-        cursor.execute(_UPSERT.format(rows=rows), (group_id, note, source, stamp, stamp))
+        select_rows = "SELECT %s, number, expires_at, %s, %s, %s, %s FROM entry_rows"
+        cursor.execute(
+            _UPSERT.format(rows=select_rows),
+            (rows.group_id, rows.note, rows.source, rows.stamp, rows.stamp),
+        )
         cursor.execute("TRUNCATE entry_rows")  # a second write in this transaction starts empty
 
 
