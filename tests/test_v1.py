@@ -332,6 +332,71 @@ async def test_paging_through_25000_entries(
     assert [e["number"] for e in found.json()["data"]] == ["+919000012345"]
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 100])
+async def test_paging_lists_prefixes_and_numbers_each_once(
+    client: httpx.AsyncClient, main_account: Credentials, limit: int
+) -> None:
+    group = await new_group(client, main_account, "Mixed")
+    patterns = ["140*", "+1415*", "+659*", "+447*", "9876543210", "+14155550123", "9123456780"]
+    added = await client.post(
+        f"/v1/groups/{group['id']}/numbers",
+        json={"numbers": patterns},
+        headers=bearer(main_account),
+    )
+    assert added.json()["added"] == len(patterns)
+    listed: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        page = await client.get(
+            f"/v1/groups/{group['id']}/numbers", params=params, headers=bearer(main_account)
+        )
+        assert page.status_code == 200, page.text
+        listed += [e["number"] for e in page.json()["data"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(listed) == sorted(
+        ["+91140*", "+1415*", "+659*", "+447*", "+919876543210", "+14155550123", "+919123456780"]
+    )
+    assert len(listed) == len(set(listed))
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ({"status": "active"}, {"status": "expired"}),
+        ({"status": "active"}, {}),
+        ({"q": "6"}, {"q": "60"}),
+    ],
+)
+async def test_a_cursor_is_refused_by_the_same_listing_with_other_filters(
+    client: httpx.AsyncClient,
+    main_account: Credentials,
+    first: dict[str, str],
+    then: dict[str, str],
+) -> None:
+    group = await new_group(client, main_account, "Filtered")
+    await client.post(
+        f"/v1/groups/{group['id']}/numbers",
+        json={"numbers": ["9876543210", "9876543211", "9600000000"]},
+        headers=bearer(main_account),
+    )
+    url = f"/v1/groups/{group['id']}/numbers"
+    page = await client.get(url, params={"limit": 1, **first}, headers=bearer(main_account))
+    cursor = page.json()["next_cursor"]
+    assert cursor is not None
+    same = await client.get(
+        url, params={"limit": 1, "cursor": cursor, **first}, headers=bearer(main_account)
+    )
+    assert same.status_code == 200
+    other = await client.get(
+        url, params={"limit": 1, "cursor": cursor, **then}, headers=bearer(main_account)
+    )
+    assert other.status_code == 422
+    assert other.json()["errors"] == {"cursor": "not a cursor"}
+
+
 # --- checks ------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Annotated
 
@@ -93,8 +94,15 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
 _MAX_ID = 2**63 - 1
 
 
+def _listing(kind: str, *filters: object) -> str:
+    """A listing's identity: its kind and its filters, so that a cursor is refused by any
+    other listing, the same one with other filters included."""
+    digest = hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
+    return f"{kind}-{digest}"
+
+
 def _cursor(listing: str, after: int | None) -> str | None:
-    """An opaque cursor naming its listing, so that it is refused by any other."""
+    """An opaque cursor naming its listing."""
     if after is None:
         return None
     return base64.urlsafe_b64encode(f"{listing}:{after}".encode()).decode().rstrip("=")
@@ -108,10 +116,11 @@ def _after(listing: str, cursor: str | None) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor from exc
     label, _, value = text.rpartition(":")
-    if label != listing or not value.isascii() or not value.isdigit() or len(value) > 19:
+    digits = value.removeprefix("-")  # entry keys of prefixes are negative
+    if label != listing or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
         raise InvalidCursor
     after = int(value)
-    if after > _MAX_ID:
+    if abs(after) > _MAX_ID:
         raise InvalidCursor
     return after
 
@@ -227,11 +236,12 @@ def list_groups(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> schemas.GroupsPublic:
-    page = service.list_groups(actor, name=name, after=_after("groups", cursor), limit=limit)
+    listing = _listing("groups", name)
+    page = service.list_groups(actor, name=name, after=_after(listing, cursor), limit=limit)
     return schemas.GroupsPublic(
         data=[_group_public(d) for d in page.items],
         count=page.total,
-        next_cursor=_cursor("groups", page.next_after),
+        next_cursor=_cursor(listing, page.next_after),
     )
 
 
@@ -326,7 +336,7 @@ def list_numbers(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> schemas.EntriesPublic:
-    listing = f"numbers-{group_id}"
+    listing = _listing("numbers", group_id, status, q)
     page = service.list_entries(
         actor, group_id, status=status, q=q, after=_after(listing, cursor), limit=limit
     )
@@ -476,18 +486,19 @@ def list_audit_events(
             )
         except InvalidNumber as exc:
             raise _invalid("number", "not a valid phone number or prefix", number) from exc
+    listing = _listing("audit", group_id, e164, since)
     page = service.audit(
         actor,
         group_id=group_id,
         number=e164,
         since=since,
-        before=_after("audit", cursor),
+        before=_after(listing, cursor),
         limit=limit,
     )
     return schemas.AuditPublic(
         data=[_event_public(e) for e in page.items],
         count=page.total,
-        next_cursor=_cursor("audit", page.next_after),
+        next_cursor=_cursor(listing, page.next_after),
     )
 
 
