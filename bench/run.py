@@ -202,7 +202,7 @@ def _service_with_group(workdir: Path, size: int, tag: str) -> tuple[Service, Ac
     service = Service(store)
     key = service.create_account("bench").key
     actor = Actor(service.account("bench"), None, Surface.CLI)
-    lines = ImportLines(range(1, size + 1), numbers(size), None)
+    lines = [ImportLines(range(1, size + 1), numbers(size), None)]
     service.import_entries(actor, GroupByName("Registry"), lines, create=True)
     service.load_index()
     return service, actor, url, key

@@ -15,9 +15,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from callblock.api.app import create_app
 from callblock.cli import main
 from callblock.domain import Actor, GroupByName, Surface
 from callblock.service import Service
+from callblock.settings import Settings
 from callblock.store import Store
 from tests.conftest import Credentials
 from tests.helpers import snapshot
@@ -500,3 +502,77 @@ def test_a_file_without_numbers_imports_nothing_and_creates_no_group(
         assert result.exit_code == 1
         assert "holds no numbers" in result.stderr
     assert snapshot(store) == before
+
+
+def test_a_damaged_number_on_the_first_line_is_an_invalid_line_not_a_header(
+    runner: CliRunner, acme: str, store: Store, tmp_path: Path
+) -> None:
+    before = snapshot(store)
+    for first in ("98765x43490", "x9876543490", "ab9876543490"):
+        file = write(tmp_path / "t.txt", f"{first}\n9876543491\n")
+        result = cli(runner, acme, "import", "--account", "acme", "--group", "T1", str(file))
+        assert result.exit_code == 1
+        assert f"line 1: {first!r}: not a valid phone number" in result.stderr
+    assert snapshot(store) == before
+    named = write(tmp_path / "named.txt", "Phone\n9876543491\n")  # a usual column name
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "T2", str(named))
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+
+
+@pytest.mark.anyio
+async def test_http_import_of_a_file_without_numbers_is_refused(
+    client: httpx.AsyncClient, store: Store, main_account: Credentials
+) -> None:
+    group = (
+        await client.post("/v1/groups", json={"name": "Up"}, headers=bearer(main_account))
+    ).json()
+    before = snapshot(store)
+    for body in ("phone\n", "\n\n", "phone,expires_at\n"):
+        refused = await client.post(
+            f"/v1/groups/{group['id']}/numbers:import", content=body, headers=bearer(main_account)
+        )
+        assert refused.status_code == 422
+        assert refused.json()["type"] == "urn:callblock:problem:nothing-to-import"
+    assert snapshot(store) == before
+
+
+@pytest.mark.anyio
+async def test_a_gzip_that_unpacks_past_the_limit_is_refused(
+    service: Service, database_url: str, store: Store, main_account: Credentials
+) -> None:
+    app = create_app(Settings(database_url=database_url, max_import_bytes=100_000), service=service)
+    bomb = gzip.compress(b"9876543210\n" * 1_000_000)  # 11 MB unpacked, 20 kB packed
+    assert len(bomb) < 100_000
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://callblock.test") as client:
+        group = (
+            await client.post("/v1/groups", json={"name": "Bomb"}, headers=bearer(main_account))
+        ).json()
+        before = snapshot(store)
+        for url in (f"/v1/groups/{group['id']}/numbers:import", "/v1/scrub"):
+            refused = await client.post(url, content=bomb, headers=bearer(main_account))
+            assert refused.status_code == 413, refused.text
+            assert "unpacked" in refused.json()["detail"]
+        assert snapshot(store) == before
+
+
+@pytest.mark.anyio
+async def test_a_quote_left_open_is_refused_not_merged(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    body = 'id,phone\n1,"unterminated\n2,9123456789\n'
+    scrubbed = await client.post("/v1/scrub", content=body, headers=bearer(main_account))
+    assert scrubbed.status_code == 400
+    assert "unexpected end of data" in scrubbed.json()["detail"]
+
+
+def test_an_output_that_cannot_be_written_is_named(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    campaign = write(tmp_path / "c.csv", "phone\n9000000001\n")
+    result = cli(
+        runner, acme, "scrub", "--account", "acme", str(campaign), "-o", "/nonexistent/o.csv"
+    )
+    assert result.exit_code == 1
+    assert "cannot write /nonexistent/o.csv" in result.stderr

@@ -54,6 +54,9 @@ def test_valid_inputs_normalise_to_e164(raw: str, expected: str) -> None:
         "9876543210 ext 12",
         "98765\x0043210",
         "9" * 200,
+        "\udcff\udcfe9876543495",  # bytes that were not UTF-8, before a valid number
+        "\x079876543210",  # a control character
+        "\ue0009876543210",  # a private-use code point
     ],
 )
 def test_invalid_inputs_are_refused(raw: str) -> None:

@@ -66,20 +66,47 @@ class Layout:
 ERRORS = "surrogateescape"
 
 
-def text_stream(binary: IO[bytes]) -> io.TextIOWrapper:
-    """A text view of a seekable binary stream, gunzipped when it is gzip."""
+class FileTooLarge(FileProblem):
+    """Unpacked, the file is larger than allowed (a small gzip can unpack to gigabytes)."""
+
+
+class _Limited(io.RawIOBase):
+    """A binary stream that refuses to give more than ``limit`` bytes."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        self.raw = raw
+        self.left = limit
+        self.limit = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(min(len(buffer), self.left + 1))
+        if len(data) > self.left:
+            raise FileTooLarge(f"unpacked, the file has more than {self.limit} bytes")
+        self.left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def text_stream(binary: IO[bytes], limit: int | None = None) -> io.TextIOWrapper:
+    """A text view of a seekable binary stream, gunzipped when it is gzip; with ``limit``,
+    a gzip that unpacks to more bytes than that is refused (``FileTooLarge``) as it is read."""
     peek = binary.read(2)
     binary.seek(0)
     if peek == b"\x1f\x8b":
-        gunzipped = gzip.GzipFile(fileobj=binary, mode="rb")
+        gunzipped: Any = gzip.GzipFile(fileobj=binary, mode="rb")
+        if limit is not None:
+            gunzipped = io.BufferedReader(_Limited(gunzipped, limit), 1 << 20)
         return io.TextIOWrapper(gunzipped, encoding="utf-8-sig", errors=ERRORS, newline="")
     return io.TextIOWrapper(binary, encoding="utf-8-sig", errors=ERRORS, newline="")
 
 
-def check_readable(binary: IO[bytes]) -> None:
+def check_readable(binary: IO[bytes], limit: int | None = None) -> None:
     """Read a seekable file through once, so that a bad file is refused before any answer
     starts (a streamed answer cannot change its status halfway); rewinds it."""
-    text = text_stream(binary)
+    text = text_stream(binary, limit)
     try:
         for _ in value_rows(text):
             pass
@@ -100,7 +127,11 @@ def _sniffed(text: IO[str]) -> tuple[str, type[csv.Dialect] | csv.Dialect]:
         )
     except csv.Error:  # rows of unequal width defeat the sniffer: go by the first line
         dialect = _first_line_dialect(sample)
-    return sample, dialect
+    # Strict: a quote left open to the end of the file, or text after a closing quote, is an
+    # error to report, not rows silently merged.
+    base = dialect if isinstance(dialect, type) else type(dialect)
+    strict: type[csv.Dialect] = type("Strict", (base,), {"strict": True})
+    return sample, strict
 
 
 def _first_line_dialect(sample: str) -> type[csv.Dialect]:
@@ -169,18 +200,6 @@ def _csv_rows(reader: Any) -> Iterator[list[str]]:
         raise FileProblem(f"line {reader.line_num + 1}: {exc}") from exc
 
 
-def rows(text: IO[str]) -> Iterator[Row]:
-    """The file's non-empty rows, with their line numbers."""
-    reader = _reader(text)
-    try:
-        for values in reader:
-            # A blank line is no row; a row of empty cells is one (scrub must answer it).
-            if values and (len(values) > 1 or values[0].strip()):
-                yield Row(reader.line_num, values)
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise FileProblem(f"line {reader.line_num + 1}: {exc}") from exc
-
-
 def _chain(sample: str, rest: IO[str]) -> Iterator[str]:
     yield from io.StringIO(sample, newline="")  # lines end at \r, \n or \r\n, as in the file
     # Not `yield from rest`: closing this generator must not close the caller's file.
@@ -206,9 +225,7 @@ def layout(
     if column is not None and not column.strip().isdigit():
         has_header = column.strip().lower() in names
     else:
-        has_header = not any(_reads_as_number(v, region) for v in first.values) and any(
-            c.isalpha() for c in "".join(names)
-        )
+        has_header = _looks_like_header(first.values, names, region)
     header = first.values if has_header else None
     if column is not None:
         number = _column(names if has_header else None, column, (), default=None)
@@ -228,6 +245,19 @@ def layout(
     elif has_header:
         expiry = next((names.index(n) for n in EXPIRY_COLUMNS if n in names), None)
     return Layout(header, number, expiry, width)
+
+
+def _looks_like_header(values: list[str], names: list[str], region: str) -> bool:
+    """A first row is a header when it names a usual column, or when it has letters, no
+    cell reads as a number and no cell has five digits or more: ``98765x43490`` is a
+    damaged number, to be reported as an invalid line, not skipped as a header."""
+    if any(name in NUMBER_COLUMNS or name in EXPIRY_COLUMNS for name in names):
+        return True
+    if not any(c.isalpha() for c in "".join(names)):
+        return False
+    if any(sum(c.isdigit() for c in v) >= 5 for v in values):
+        return False
+    return not any(_reads_as_number(v, region) for v in values)
 
 
 def _first_number(values: list[str], region: str) -> int:
@@ -262,108 +292,118 @@ def _reads_as_number(text: str, region: str) -> bool:
     return True
 
 
-def cell(row: Row, index: int | None) -> str:
-    if index is None or index >= len(row.values):
-        return ""
-    return row.values[index]
-
-
-def numbered_input(
-    text: IO[str], region: str, column: str | None, expiry_column: str | None
-) -> tuple[Layout | None, Iterator[Row]]:
-    """A number list's layout (decided from its first row) and its data rows."""
-    all_rows = rows(text)
-    first = next(all_rows, None)
-    if first is None:
-        return None, iter(())
-    second = next(all_rows, None)
-    found = layout(first, region, column, expiry_column, second)
-
-    def data() -> Iterator[Row]:
-        if found.header is None:
-            yield first
-        if second is not None:
-            yield second
-        yield from all_rows
-
-    return found, data()
-
-
 def import_lines(
     text: IO[str],
     region: str,
     column: str | None,
     expiry_column: str | None,
     progress: Callable[[], None] | None = None,
-) -> ImportLines | None:
-    """A number list's data lines as columns (None when the file has no row at all).
+) -> Iterator[ImportLines]:
+    """A number list's data lines as columns, block by block (its layout decided from its
+    first rows); nothing for a file without rows. ``progress`` is called after each block.
 
     Most lists are plain: no quoting, one row a line. Those are split as text, which is
-    several times faster than the csv module and reads the same cells; any other file goes
-    through the csv module. ``progress`` is called after each block read.
+    several times faster than the csv module and reads the same cells; from the first block
+    that is not plain on, the csv module reads the rest.
     """
     sample, dialect = _sniffed(text)
-    blocks = [sample]
-    while block := text.read(_BLOCK_CHARS):
-        blocks.append(block)
-        if progress is not None:
-            progress()
-    content = "".join(blocks)
-    del blocks
-    if "\r" in content:
-        content = content.replace("\r\n", "\n")
-    if _needs_csv(content, dialect):
-        return _csv_import_lines(io.StringIO(content, newline=""), region, column, expiry_column)
-    return _plain_import_lines(content, dialect, region, column, expiry_column)
+    found: Layout | None = None
+    for block in _row_blocks(sample, text, dialect, progress):
+        skip = 0
+        if found is None:
+            if not block.lines:
+                continue
+            first = Row(block.lines[0], block.row(0, dialect))
+            second = Row(block.lines[1], block.row(1, dialect)) if len(block.lines) > 1 else None
+            found = layout(first, region, column, expiry_column, second)
+            skip = 0 if found.header is None else 1
+        yield block.columns(found, dialect, skip)
 
 
-def _csv_import_lines(
-    text: IO[str], region: str, column: str | None, expiry_column: str | None
-) -> ImportLines | None:
-    found, rows = numbered_input(text, region, column, expiry_column)
-    if found is None:
-        return None
-    data = list(rows)
-    return ImportLines(
-        [r.line for r in data],
-        [cell(r, found.number) for r in data],
-        None if found.expiry is None else [cell(r, found.expiry) for r in data],
-    )
+@dataclass(frozen=True, slots=True)
+class _RowBlock:
+    """Rows of a file with their line numbers: plain text lines, or rows the csv module read."""
 
+    lines: list[int]
+    texts: list[str] | None  # plain lines, not yet split
+    split: bool  # whether the plain lines hold the delimiter at all
+    rows: list[list[str]] | None  # cells read by the csv module
 
-def _plain_import_lines(
-    content: str,
-    dialect: type[csv.Dialect] | csv.Dialect,
-    region: str,
-    column: str | None,
-    expiry_column: str | None,
-) -> ImportLines | None:
-    lines = content.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    delimiter = dialect.delimiter
-    # A row as the csv module reads it: a blank line is none, a line of delimiters is one.
-    kept = [i for i, line in enumerate(lines) if (line and not line.isspace()) or delimiter in line]
-    if not kept:
-        return None
-    first = Row(kept[0] + 1, _cells(lines[kept[0]], dialect))
-    second = Row(kept[1] + 1, _cells(lines[kept[1]], dialect)) if len(kept) > 1 else None
-    found = layout(first, region, column, expiry_column, second)
-    if found.header is not None:
-        kept = kept[1:]
-    numbers_at, expiry_at = found.number, found.expiry
-    if delimiter not in content:  # one cell a row
-        numbers = lines if len(kept) == len(lines) else [lines[i] for i in kept]
-        expiries = None if expiry_at is None else [""] * len(kept)
-    else:
-        rows = [_cells(lines[i], dialect) for i in kept]
-        numbers = [r[numbers_at] if numbers_at < len(r) else "" for r in rows]
+    def row(self, position: int, dialect: type[csv.Dialect] | csv.Dialect) -> list[str]:
+        if self.rows is not None:
+            return self.rows[position]
+        assert self.texts is not None
+        return _cells(self.texts[position], dialect)
+
+    def columns(
+        self, found: Layout, dialect: type[csv.Dialect] | csv.Dialect, skip: int
+    ) -> ImportLines:
+        lines = self.lines[skip:]
+        if self.texts is not None and not self.split:  # one cell a row: the lines themselves
+            numbers = self.texts[skip:] if skip else self.texts
+            return ImportLines(lines, numbers, None if found.expiry is None else [""] * len(lines))
+        rows = self.rows[skip:] if self.rows is not None else None
+        if rows is None:
+            assert self.texts is not None
+            rows = [_cells(t, dialect) for t in self.texts[skip:]]
+        at, expiry_at = found.number, found.expiry
+        numbers = [r[at] if at < len(r) else "" for r in rows]
         expiries = (
             None
             if expiry_at is None
             else [r[expiry_at] if expiry_at < len(r) else "" for r in rows]
         )
-    return ImportLines([i + 1 for i in kept], numbers, expiries)
+        return ImportLines(lines, numbers, expiries)
+
+
+_ROWS_A_BLOCK = 100_000
+
+
+def _row_blocks(
+    sample: str,
+    text: IO[str],
+    dialect: type[csv.Dialect] | csv.Dialect,
+    progress: Callable[[], None] | None,
+) -> Iterator[_RowBlock]:
+    """The file's non-blank rows in blocks, read as ``_value_rows`` reads them."""
+    delimiter = dialect.delimiter
+    before = 0  # lines in the blocks already read
+    block = sample
+    while block:
+        plain = block.replace("\r\n", "\n") if "\r" in block else block
+        if _needs_csv(plain, dialect):
+            yield from _csv_blocks(csv.reader(_chain(block, text), dialect), before)
+            return
+        lines = plain.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        # A row as the csv module reads it: a blank line is none, a line of delimiters is one.
+        kept = [
+            i for i, line in enumerate(lines) if (line and not line.isspace()) or delimiter in line
+        ]
+        texts = lines if len(kept) == len(lines) else [lines[i] for i in kept]
+        yield _RowBlock([before + i + 1 for i in kept], texts, delimiter in plain, None)
+        before += len(lines)
+        if progress is not None:
+            progress()
+        block = text.read(_BLOCK_CHARS)
+        block += text.readline()
+
+
+def _csv_blocks(reader: Any, before: int) -> Iterator[_RowBlock]:
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    try:
+        for values in reader:
+            if values and (len(values) > 1 or values[0].strip()):
+                lines.append(before + reader.line_num)
+                rows.append(values)
+                if len(rows) >= _ROWS_A_BLOCK:
+                    yield _RowBlock(lines, None, True, rows)
+                    lines, rows = [], []
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise FileProblem(f"line {before + reader.line_num + 1}: {exc}") from exc
+    yield _RowBlock(lines, None, True, rows)
 
 
 def _cells(line: str, dialect: type[csv.Dialect] | csv.Dialect) -> list[str]:

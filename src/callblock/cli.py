@@ -549,7 +549,7 @@ def export_command(
                 count = run_export(service, actor, group, out)
     except DomainError as exc:
         raise _fail(exc) from exc
-    click.echo(f"exported {count} entries", err=True)
+    click.echo(f"exported {count} {'entry' if count == 1 else 'entries'}", err=True)
 
 
 @main.command("scrub")

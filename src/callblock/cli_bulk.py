@@ -30,7 +30,7 @@ from rich.progress import (
 )
 
 from callblock import bulk
-from callblock.domain import Actor, Direction, GroupByName, ImportRejected
+from callblock.domain import Actor, Direction, GroupByName, ImportRejected, NothingToImport
 from callblock.service import Service
 
 _STDERR = Console(stderr=True)
@@ -108,33 +108,38 @@ def run_import(
     expiry_column: str | None,
     skip_invalid: bool,
 ) -> None:
-    region = actor.account.region
     started = time.monotonic()
-    with progress_bar(DownloadColumn(), TransferSpeedColumn()) as progress:
-        reading = progress.add_task("reading", total=None)
-        with _text_with_progress(path) as (text, counting, size):
-            progress.update(reading, total=size)
-            lines = bulk.import_lines(
-                text,
-                region,
-                column,
-                expiry_column,
-                progress=lambda: progress.update(reading, completed=counting.count),
-            )
+    # The file is read (and checked) block by block while the import plans, then written:
+    # one bar for each, on one display.
+    with (
+        progress_bar(MofNCompleteColumn()) as progress,
+        _text_with_progress(path) as (text, counting, size),
+    ):
+        reading = progress.add_task("reading (bytes)", total=size)
+        writing = progress.add_task("writing (entries)", total=None, visible=False)
+
+        def wrote(done: int, total: int) -> None:
             progress.update(reading, completed=size)
-    if not lines:
-        raise click.ClickException(f"{path} holds no numbers: nothing imported")
-    with progress_bar(MofNCompleteColumn()) as progress:
-        writing = progress.add_task("writing", total=len(lines))
+            progress.update(writing, completed=done, total=total, visible=True)
+
+        blocks = bulk.import_lines(
+            text,
+            actor.account.region,
+            column,
+            expiry_column,
+            progress=lambda: progress.update(reading, completed=counting.count),
+        )
         try:
             result = service.import_entries(
                 actor,
                 GroupByName(group),
-                lines,
+                blocks,
                 create=True,
                 skip_invalid=skip_invalid,
-                progress=lambda done: progress.advance(writing, done),
+                progress=wrote,
             )
+        except NothingToImport as exc:
+            raise click.ClickException(f"{path} holds no numbers: nothing imported") from exc
         except ImportRejected as exc:
             _report(exc.lines)
             raise click.ClickException(
@@ -147,7 +152,7 @@ def run_import(
         f"{'created' if result.created_group else 'updated'} group {result.group.name!r} "
         f"(id {result.group.id}): {result.added} added, {result.updated} already there, "
         f"{len(result.invalid)} invalid lines skipped, {result.repeats} repeated lines; "
-        f"{len(lines)} lines in {elapsed:.1f} s"
+        f"{result.lines} lines in {elapsed:.1f} s"
     )
 
 
@@ -226,8 +231,15 @@ def replacing(path: Path) -> Iterator[IO[str]]:
     refused or failed command leaves an existing file as it was, and no half-written one."""
     partial = path.with_name(f".{path.name}.partial")
     try:
-        with open(partial, "w", encoding="utf-8", errors=bulk.ERRORS, newline="") as out:
+        out = open(partial, "w", encoding="utf-8", errors=bulk.ERRORS, newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with out:
             yield out
-        os.replace(partial, path)
+        try:
+            os.replace(partial, path)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         partial.unlink(missing_ok=True)

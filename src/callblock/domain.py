@@ -244,6 +244,10 @@ class ImportRejected(DomainError):
         Exception.__init__(self, f"{len(self.lines)} invalid lines")
 
 
+class NothingToImport(DomainError):
+    """An import file without a single data line (empty, blank, or a header alone)."""
+
+
 class InvalidCursor(DomainError):
     """A pagination cursor that this service did not hand out."""
 

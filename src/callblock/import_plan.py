@@ -7,9 +7,10 @@ sorted by key, which is the entry table's order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,6 +27,7 @@ from callblock.numbers import (
 from callblock.timestamps import micros
 
 _SHOWN = 100  # characters of a rejected line's input shown back
+Keys = np.ndarray[Any, np.dtype[np.int64]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,38 +44,82 @@ class ImportLines:
 
 @dataclass(frozen=True, slots=True)
 class ImportPlan:
-    keys: list[int]  # distinct stored keys (``numbers.pattern_key``), ascending
+    keys: np.ndarray[
+        Any, np.dtype[np.int64]
+    ]  # distinct stored keys (numbers.pattern_key), ascending
     # Expiry of each key in POSIX microseconds (None: none); None when no line has an expiry.
     expiries: list[int | None] | None
     invalid: list[RejectedLine]
     repeats: int  # valid lines whose number an earlier line already had
+    lines: int  # data lines read
 
 
-def plan_import(lines: ImportLines, region: str, timezone: str, now: datetime) -> ImportPlan:
-    """Read every line; the first line of a number decides its expiry."""
-    raws = lines.numbers
-    keys = normalise_keys(raws, region)
+_NO_EXPIRY = np.iinfo(np.int64).min  # in the arrays: a line without expiry
+
+
+def plan_import(
+    blocks: Iterable[ImportLines], region: str, timezone: str, now: datetime
+) -> ImportPlan:
+    """Read every line, block by block; the first line of a number decides its expiry.
+
+    Only arrays are kept from one block to the next (8 bytes a line for the key, 8 for the
+    expiry), so memory follows the number of lines, not their text.
+    """
+    key_parts: list[Keys] = []
+    expiry_parts: list[Keys] = []
+    invalid: list[RejectedLine] = []
+    expiry_texts: dict[str, tuple[int | None, str | None]] = {}
+    dated = False
+    lines = 0
+    for block in blocks:
+        lines += len(block)
+        keys, valid, problems = _block_keys(block.numbers, region)
+        stamps = np.full(len(block), _NO_EXPIRY, np.int64)
+        if block.expiries is not None and any(block.expiries):
+            dated = True
+            for position, raw in enumerate(block.expiries):
+                found = expiry_texts.get(raw)
+                if found is None:
+                    instant, problem = import_expiry(raw, timezone, now)
+                    stamp = None if instant is None else micros(instant)
+                    found = expiry_texts[raw] = (stamp, problem)
+                if found[1] is not None:
+                    problems.setdefault(position, found[1])
+                elif found[0] is not None:
+                    stamps[position] = found[0]
+        valid[list(problems)] = False
+        invalid += [
+            RejectedLine(block.lines[p], _shown(block.numbers[p]), reason)
+            for p, reason in sorted(problems.items())
+        ]
+        key_parts.append(keys[valid])
+        expiry_parts.append(stamps[valid])
+    all_keys = np.concatenate(key_parts) if key_parts else np.empty(0, np.int64)
+    distinct, first = np.unique(all_keys, return_index=True)
+    expiries = None
+    if dated:
+        chosen = np.concatenate(expiry_parts)[first].tolist()
+        expiries = [None if stamp == _NO_EXPIRY else stamp for stamp in chosen]
+    return ImportPlan(distinct, expiries, invalid, len(all_keys) - len(distinct), lines)
+
+
+def _block_keys(
+    numbers: Sequence[str], region: str
+) -> tuple[
+    np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]], dict[int, str]
+]:
+    """The stored key of each number of a block, which are valid, and why the others are not."""
+    keys = normalise_keys(numbers, region)
     valid = keys >= 0
     problems: dict[int, str] = {}  # position -> reason
     for position in np.flatnonzero(~valid).tolist():
-        pattern, problem = _pattern(raws[position], region)
+        pattern, problem = _pattern(numbers[position], region)
         if pattern is None:
             problems[position] = problem
         else:
             keys[position] = pattern_key(pattern)
             valid[position] = True
-    expiries: list[int | None] | None = None
-    if lines.expiries is not None and any(lines.expiries):
-        expiries = _expiries(lines.expiries, timezone, now, problems)
-        valid[list(problems)] = False
-    positions = np.flatnonzero(valid)
-    distinct, first = np.unique(keys[positions], return_index=True)
-    invalid = [
-        RejectedLine(lines.lines[p], _shown(raws[p]), reason)
-        for p, reason in sorted(problems.items())
-    ]
-    kept = None if expiries is None else [expiries[p] for p in positions[first].tolist()]
-    return ImportPlan(distinct.tolist(), kept, invalid, len(positions) - len(distinct))
+    return keys, valid, problems
 
 
 def _pattern(raw: str, region: str) -> tuple[str | None, str]:
@@ -84,25 +130,6 @@ def _pattern(raw: str, region: str) -> tuple[str | None, str]:
         return normalise(raw, region), ""
     except InvalidNumber:
         return None, "not a valid prefix" if is_pattern(raw) else "not a valid phone number"
-
-
-def _expiries(
-    texts: Sequence[str], timezone: str, now: datetime, problems: dict[int, str]
-) -> list[int | None]:
-    """Each line's expiry stamp; a line with a bad expiry gets its reason in ``problems``
-    (unless its number was already bad). Each distinct text is read once."""
-    read: dict[str, tuple[int | None, str | None]] = {}
-    stamps: list[int | None] = []
-    for position, raw_expiry in enumerate(texts):
-        found = read.get(raw_expiry)
-        if found is None:
-            instant, problem = import_expiry(raw_expiry, timezone, now)
-            found = read[raw_expiry] = (None if instant is None else micros(instant), problem)
-        stamp, problem = found
-        if problem is not None:
-            problems.setdefault(position, problem)
-        stamps.append(stamp)
-    return stamps
 
 
 def import_expiry(raw: str, timezone: str, now: datetime) -> tuple[datetime | None, str | None]:

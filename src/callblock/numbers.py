@@ -10,6 +10,7 @@ libphonenumber, and the result must be a valid number of a real range.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 PREFIX_MARK = "*"
+_GARBAGE = frozenset({"Cc", "Cs", "Co", "Cn"})
 _MAX_E164_DIGITS = 15
 
 _SEPARATORS = str.maketrans("", "", " -.()")
@@ -125,6 +127,10 @@ def normalise_full(raw: str, region: str) -> str:
     # libphonenumber would read letters as keypad digits (vanity numbers); the contract
     # calls any input with letters invalid.
     if any(char.isalpha() for char in compact):
+        raise InvalidNumber(raw)
+    # Nor are control characters, bytes that were not UTF-8 (lone surrogates), private-use or
+    # unassigned code points, which libphonenumber would skip as leading noise.
+    if any(unicodedata.category(char) in _GARBAGE for char in compact):
         raise InvalidNumber(raw)
     candidate = _candidate(compact, region)
     try:

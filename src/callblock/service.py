@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +48,7 @@ from callblock.domain import (
     ImportRejected,
     InvalidInput,
     Match,
+    NothingToImport,
     Page,
     ProblemCode,
     RejectedLine,
@@ -151,6 +152,7 @@ class ImportResult:
     updated: int
     invalid: list[RejectedLine]  # skipped (only with skip_invalid)
     repeats: int  # lines repeating a number of an earlier line
+    lines: int  # data lines read
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,18 +601,20 @@ class Service:
         self,
         actor: Actor,
         group_ref: GroupRef,
-        lines: ImportLines,
+        lines: Iterable[ImportLines],
         *,
         create: bool = False,
         skip_invalid: bool = False,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ImportResult:
-        """Import a number list's lines into a group, whole or not at all.
+        """Import a number list's lines (in blocks) into a group, whole or not at all.
 
         Every line is read and checked before anything is written; then one transaction
         writes them all, so a crash, a kill or a database error leaves the group as it was.
-        Invalid lines refuse the whole import (``ImportRejected``) unless ``skip_invalid``.
-        With ``create``, a group named by ``GroupByName`` that does not exist is created.
+        Invalid lines refuse the whole import (``ImportRejected``) unless ``skip_invalid``;
+        a file without lines is refused (``NothingToImport``). With ``create``, a group named
+        by ``GroupByName`` that does not exist is created. ``progress`` gets (entries written,
+        entries to write).
         """
         account = actor.account
         now = self.clock()
@@ -618,10 +622,21 @@ class Service:
             with self.store.read() as conn:
                 self._group(conn, account.id, group_ref)
         plan = plan_import(lines, account.region, account.timezone, now)
+        if not plan.lines:
+            raise NothingToImport
         if plan.invalid and not skip_invalid:
             raise ImportRejected(plan.invalid)
         applied = len(plan.keys) <= _APPLY_LIMIT  # else the index reloads (see below)
-        patterns = [key_pattern(key) for key in plan.keys[: _APPLY_LIMIT if applied else 100]]
+        shown = plan.keys[: _APPLY_LIMIT if applied else 100].tolist()
+        patterns = [key_pattern(key) for key in shown]
+        written = 0
+
+        def wrote(count: int) -> None:
+            nonlocal written
+            written += count
+            if progress is not None:
+                progress(written, len(plan.keys))
+
         created = False
         with self.store.write() as conn:
             try:
@@ -645,7 +660,7 @@ class Service:
                 source=actor.surface.value,
                 now=now,
                 new_group=created,
-                progress=progress,
+                progress=wrote,
             )
             # Into a new group, every distinct key is added.
             added = (
@@ -672,7 +687,9 @@ class Service:
         metrics.IMPORT_ROWS.labels("written").inc(total)
         metrics.IMPORT_ROWS.labels("invalid").inc(len(plan.invalid))
         metrics.IMPORT_ROWS.labels("repeated").inc(plan.repeats)
-        return ImportResult(group, created, added, total - added, plan.invalid, plan.repeats)
+        return ImportResult(
+            group, created, added, total - added, plan.invalid, plan.repeats, plan.lines
+        )
 
     @contextmanager
     def exporting(

@@ -11,14 +11,14 @@ from typing import IO, Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from callblock import bulk
 from callblock.api import schemas
 from callblock.api.problems import problem, responses
 from callblock.api.v1 import ActorDep, GroupId, ServiceDep
-from callblock.domain import Actor, Direction, GroupById, ImportRejected
-from callblock.import_plan import ImportLines
+from callblock.domain import Actor, Direction, GroupById, ImportRejected, NothingToImport
 from callblock.service import Service
 from callblock.settings import Settings
 
@@ -44,14 +44,18 @@ async def _spool(request: Request) -> IO[bytes]:
     settings: Settings = request.app.state.settings
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 (returned)
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > settings.max_import_bytes:
-            spool.close()
-            raise HTTPException(
-                413, f"The file may have at most {settings.max_import_bytes} bytes."
-            )
-        spool.write(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > settings.max_import_bytes:
+                spool.close()
+                raise HTTPException(
+                    413, f"The file may have at most {settings.max_import_bytes} bytes."
+                )
+            spool.write(chunk)
+    except ClientDisconnect:  # nobody to answer; nothing was written
+        spool.close()
+        raise HTTPException(400, "The client went away before the end of the file.") from None
     if size == 0:
         spool.close()
         raise HTTPException(400, "The body is empty: send the file as the request body.")
@@ -67,10 +71,10 @@ def _import(
     column: str | None,
     expiry_column: str | None,
     skip_invalid: bool,
+    limit: int,
 ) -> schemas.ImportSummary:
-    lines = bulk.import_lines(bulk.text_stream(spool), actor.account.region, column, expiry_column)
-    if lines is None:
-        lines = ImportLines([], [], None)
+    text = bulk.text_stream(spool, limit)
+    lines = bulk.import_lines(text, actor.account.region, column, expiry_column)
     result = service.import_entries(actor, GroupById(group_id), lines, skip_invalid=skip_invalid)
     return schemas.ImportSummary(
         added=result.added,
@@ -105,8 +109,15 @@ async def import_numbers(
 ) -> Any:
     spool = await _spool(request)
     try:
+        limit = request.app.state.settings.max_import_bytes
         return await run_in_threadpool(
-            _import, service, actor, group_id, spool, column, expiry_column, skip_invalid
+            _import, service, actor, group_id, spool, column, expiry_column, skip_invalid, limit
+        )
+    except bulk.FileTooLarge as exc:
+        return problem(413, f"The file is too large: {exc}.")
+    except NothingToImport:
+        return problem(
+            422, "The file holds no numbers: nothing was imported.", kind="nothing-to-import"
         )
     except ImportRejected as exc:
         return problem(
@@ -182,11 +193,15 @@ async def scrub(
     direction: schemas.CheckDirection = schemas.CheckDirection.OUTBOUND,
 ) -> Response:
     spool = await _spool(request)
+    settings: Settings = request.app.state.settings
     try:
         # The whole file is read once first: once the answer streams, its status is sent.
-        await run_in_threadpool(bulk.check_readable, spool)
+        await run_in_threadpool(bulk.check_readable, spool, settings.max_import_bytes)
         lines = _scrub_lines(service, actor, spool, column, Direction(direction.value))
         first = await run_in_threadpool(next, lines)
+    except bulk.FileTooLarge as exc:
+        spool.close()
+        return problem(413, f"The file is too large: {exc}.")
     except (bulk.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
         spool.close()
         return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")

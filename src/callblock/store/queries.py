@@ -62,6 +62,8 @@ CHUNK = 500
 AUDIT_SAMPLE = 100
 
 T = TypeVar("T")
+# Stored keys of entries (numbers.pattern_key): a list, or an int64 array from a bulk import.
+StoredKeys = Sequence[int] | np.ndarray[Any, np.dtype[np.int64]]
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -413,7 +415,7 @@ def write_entries(
     conn: Connection,
     *,
     group_id: int,
-    keys: Sequence[int],
+    keys: StoredKeys,
     expiries: Sequence[int | None] | None,
     source: str,
     now: datetime,
@@ -433,7 +435,7 @@ def write_entries(
     ``INSERT ... SELECT ... ON CONFLICT``.
     """
     _hold_group(conn, group_id)
-    if not keys:
+    if len(keys) == 0:
         return
     stamp = micros(now)
     if conn.dialect.name == "postgresql":
@@ -457,13 +459,17 @@ def write_entries(
     statement = _UPSERT.format(rows=select_rows)
     for start in range(0, len(keys), batch):
         end = start + batch
-        chunk = keys[start:end]
+        chunk = _ints(keys[start:end])
         array = orjson.dumps(
-            list(chunk) if expiries is None else list(zip(chunk, expiries[start:end], strict=True))
+            chunk if expiries is None else list(zip(chunk, expiries[start:end], strict=True))
         )
         conn.exec_driver_sql(statement, (group_id, note, source, stamp, stamp, array.decode()))
         if progress is not None:
             progress(len(chunk))
+
+
+def _ints(keys: StoredKeys) -> list[int]:
+    return keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
 
 
 def _hold_group(conn: Connection, group_id: int) -> None:
@@ -485,7 +491,7 @@ class _PostgresRows:
     stamp: int
     note: str | None
 
-    def binary(self, keys: Sequence[int]) -> bytes:
+    def binary(self, keys: StoredKeys) -> bytes:
         """Rows without expiry in COPY's binary format, built as one numpy record array:
         ``group, number, NULL, note, source, created, updated``, big-endian, each field
         preceded by its length (-1 for NULL)."""
@@ -525,7 +531,7 @@ class _PostgresRows:
         records["created"] = records["updated"] = self.stamp
         return records.tobytes()
 
-    def text(self, keys: Sequence[int], expiries: Sequence[int | None]) -> bytes:
+    def text(self, keys: StoredKeys, expiries: Sequence[int | None]) -> bytes:
         """Full entry rows in COPY's text format."""
         note = "\\N" if self.note is None else _copy_text(self.note)
         head = f"{self.group_id}\t"
@@ -555,7 +561,7 @@ def _copy_text(value: str) -> str:
 def _copy_new(
     conn: Connection,
     rows: _PostgresRows,
-    keys: Sequence[int],
+    keys: StoredKeys,
     expiries: Sequence[int | None] | None,
     batch: int,
     progress: Callable[[int], None] | None,
@@ -587,7 +593,7 @@ def _copy_new(
 def _copy_upsert(
     conn: Connection,
     rows: _PostgresRows,
-    keys: Sequence[int],
+    keys: StoredKeys,
     expiries: Sequence[int | None],
     batch: int,
     progress: Callable[[int], None] | None,
