@@ -38,6 +38,10 @@ CHECKS = Counter(
     "Numbers checked (single, batch and scrub), by result: blocked, not_blocked, invalid.",
     ["result"],
 )
+# The check path's counters, bound once: a labels() lookup per check costs more than the count.
+CHECKED_BLOCKED = CHECKS.labels("blocked")
+CHECKED_NOT_BLOCKED = CHECKS.labels("not_blocked")
+CHECKED_INVALID = CHECKS.labels("invalid")
 INDEX_ENTRIES = Gauge(
     "callblock_index_entries",
     "Exact numbers held by a process's check index (every process holds them all).",

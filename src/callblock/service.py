@@ -711,16 +711,16 @@ class Service:
             and raw.strip().lower() in WITHHELD_CALLER_IDS
         ):
             rule = Match(None, None, raw.strip().lower(), None, "block_anonymous")
-            metrics.CHECKS.labels("blocked").inc()
+            metrics.CHECKED_BLOCKED.inc()
             return CheckResult(raw, None, [rule])
         try:
             e164 = normalise(raw, account.region)
         except InvalidNumber:
-            metrics.CHECKS.labels("invalid").inc()
+            metrics.CHECKED_INVALID.inc()
             return CheckResult(raw, None, [], error="not a valid phone number")
         index = self._account_index(account.id)
         matches = index.matches(e164, direction, micros(self.clock()))
-        metrics.CHECKS.labels("blocked" if matches else "not_blocked").inc()
+        (metrics.CHECKED_BLOCKED if matches else metrics.CHECKED_NOT_BLOCKED).inc()
         return CheckResult(raw, e164, matches)
 
     def group_names(self, actor: Actor) -> dict[int, str]:
@@ -751,9 +751,9 @@ class Service:
         groups = index.blocking_groups(parsed, direction, micros(self.clock()), keys)
         blocked = sum(1 for found in groups if found) + len(withheld)
         invalid = parsed.count(None) - len(withheld)
-        metrics.CHECKS.labels("blocked").inc(blocked)
-        metrics.CHECKS.labels("invalid").inc(invalid)
-        metrics.CHECKS.labels("not_blocked").inc(len(inputs) - blocked - invalid)
+        metrics.CHECKED_BLOCKED.inc(blocked)
+        metrics.CHECKED_INVALID.inc(invalid)
+        metrics.CHECKED_NOT_BLOCKED.inc(len(inputs) - blocked - invalid)
         return BatchCheck(inputs, parsed, groups, withheld)
 
     # --- audit ---------------------------------------------------------------------------
