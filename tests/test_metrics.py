@@ -139,3 +139,22 @@ async def test_the_refresher_reports_index_entries_and_lag(
         refresher.stop()
     assert value(samples, "callblock_index_entries") == 2
     assert 0 <= value(samples, "callblock_index_refresh_lag_seconds") < 1
+
+
+async def test_compat_requests_are_counted_under_their_own_route(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    before = await scrape(client)
+    await client.put(
+        "/CAServicesV3/blockNumberGroupV2.php",
+        auth=("main", main_account.key),
+        data={"Id": "1", "blockNumbers": "9876543210"},
+    )
+    await client.get("/ca_apis/no/such/thing")
+    after = await scrape(client)
+    for labels in (
+        {"route": "/CAServicesV3/blockNumberGroupV2.php", "method": "PUT", "status": "404"},
+        {"route": "/ca_apis/{rest:path}", "method": "GET", "status": "404"},
+    ):
+        name = "callblock_http_requests_total"
+        assert value(after, name, **labels) - value(before, name, **labels) == 1

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from callblock.domain import GroupById, RequestedNumber, Surface
-from callblock.service import Service
+from callblock.service import AUTH_CACHE_SECONDS, Service
 from tests.conftest import Credentials, FakeClock
 from tests.helpers import V2, snapshot
 
@@ -696,3 +700,37 @@ def test_cross_process_writes_are_seen_after_a_refresh(
     for number in ("9876543210", "9123456780", "9811122233"):
         assert reader.check(actor_r, number, None).blocked, number
     assert reader.refresh_index() == 0
+
+
+async def test_a_known_key_checks_without_waiting_on_the_store(
+    client: httpx.AsyncClient, service: Service, main_account: Credentials
+) -> None:
+    group = await new_group(client, main_account, "Held")
+    await client.post(
+        f"/v1/groups/{group['id']}/numbers",
+        json={"numbers": ["9876543210"]},
+        headers=bearer(main_account),
+    )
+    assert (await check(client, main_account, "9876543210"))["blocked"]
+    released = threading.Event()
+    real_read = service.store.read
+
+    @contextmanager
+    def held_read() -> Iterator[Any]:
+        assert released.wait(timeout=30)  # the store hangs until the test lets it go
+        with real_read() as conn:
+            yield conn
+
+    service.store.read = held_read  # type: ignore[method-assign]
+    try:
+        await anyio.sleep(AUTH_CACHE_SECONDS + 0.1)  # the credential is due for a re-check
+        with anyio.fail_after(10):  # it would wait for the store forever
+            answer = await check(client, main_account, "9876543210")
+            many = await client.post(
+                "/v1/check", json={"numbers": ["9876543210"]}, headers=bearer(main_account)
+            )
+        assert answer["blocked"]
+        assert many.json()["results"][0]["blocked"]
+    finally:
+        released.set()
+        service.store.read = real_read  # type: ignore[method-assign]

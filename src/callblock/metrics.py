@@ -44,7 +44,8 @@ CHECKED_NOT_BLOCKED = CHECKS.labels("not_blocked")
 CHECKED_INVALID = CHECKS.labels("invalid")
 INDEX_ENTRIES = Gauge(
     "callblock_index_entries",
-    "Exact numbers held by a process's check index (every process holds them all).",
+    "Exact numbers held by a process's check index, over the accounts it has loaded (all of"
+    " them at start, and any account when it is first checked).",
     multiprocess_mode="livemax",
 )
 INDEX_LAG = Gauge(

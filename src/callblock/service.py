@@ -36,6 +36,7 @@ from callblock.domain import (
     AuthenticationFailed,
     AuthMode,
     Direction,
+    DomainError,
     Entry,
     EntryStatus,
     FieldProblem,
@@ -213,6 +214,8 @@ class Service:
         self.index_refreshed_at: float | None = None  # monotonic
         # key hash -> (monotonic time checked, account, key id)
         self._auth_cache: dict[str, tuple[float, Account, int]] = {}
+        self._rechecking: set[str] = set()  # key hashes being checked again in the background
+        self._rechecking_lock = threading.Lock()
 
     # --- accounts and keys ---------------------------------------------------------------
 
@@ -290,6 +293,41 @@ class Service:
         if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
             return None
         return Actor(account=cached[1], key_id=cached[2], surface=surface)
+
+    def checking_actor(self, key: str, surface: Surface) -> Actor | None:
+        """The actor for a check with a key this process knows, never waiting on the store.
+
+        Past AUTH_CACHE_SECONDS the key is checked again in the background (one check at a
+        time per key) while this answer goes on: a revoked key stops working as soon as that
+        check returns, and a store that hangs holds up no check. Past STALE_AUTH_SECONDS
+        without a successful check, the key must be checked before it is used again.
+        """
+        key_hash = hash_key(key)
+        cached = self._auth_cache.get(key_hash)
+        if cached is None:
+            return None
+        age = time.monotonic() - cached[0]
+        if age >= STALE_AUTH_SECONDS:
+            return None
+        if age >= AUTH_CACHE_SECONDS:
+            self._recheck_in_background(key, key_hash)
+        return Actor(account=cached[1], key_id=cached[2], surface=surface)
+
+    def _recheck_in_background(self, key: str, key_hash: str) -> None:
+        with self._rechecking_lock:
+            if key_hash in self._rechecking:
+                return
+            self._rechecking.add(key_hash)
+
+        def recheck() -> None:
+            try:
+                self.authenticate_key(key, Surface.V1)  # refreshes the cache, or drops the key
+            except DomainError:
+                pass  # refused or store away: the cache says what to do next
+            finally:
+                self._rechecking.discard(key_hash)
+
+        threading.Thread(target=recheck, name="key-recheck", daemon=True).start()
 
     def _forget_credentials(self, account_id: int) -> None:
         for key_hash, (_, account, _) in list(self._auth_cache.items()):

@@ -20,7 +20,7 @@ from callblock import metrics
 from callblock._version import __version__
 from callblock.api import files, problems, schemas, v1
 from callblock.api.limits import BodyLimit
-from callblock.api.observe import RequestMetrics
+from callblock.api.observe import ROUTE_KEY, RequestMetrics
 from callblock.compat import ca_apis, v2, wire
 from callblock.domain import StoreUnavailable
 from callblock.service import Service
@@ -45,10 +45,13 @@ class AnyMethod:
     Starlette routes a plain function for GET only; an ASGI object is routed for all methods.
     """
 
-    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]], path: str) -> None:
         self.handler = handler
+        self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # FastAPI names the matched route in the scope for its own routes only.
+        scope[ROUTE_KEY] = self.path
         response = await self.handler(Request(scope, receive))
         await response(scope, receive, send)
 
@@ -212,10 +215,14 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_middleware(RequestMetrics)  # outermost: it counts what every other layer answers
     compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}
     for path, endpoint in compat.items():
-        app.router.routes.append(Route(path, AnyMethod(endpoint), include_in_schema=False))
+        app.router.routes.append(Route(path, AnyMethod(endpoint, path), include_in_schema=False))
     for prefix in COMPAT_PREFIXES:
         app.router.routes.append(
-            Route(prefix + "/{rest:path}", AnyMethod(_compat_not_found), include_in_schema=False)
+            Route(
+                prefix + "/{rest:path}",
+                AnyMethod(_compat_not_found, prefix + "/{rest:path}"),
+                include_in_schema=False,
+            )
         )
     return app
 

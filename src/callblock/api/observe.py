@@ -8,6 +8,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callblock import metrics
 
+# Where a route that FastAPI does not name in the scope (the compat endpoints) names itself.
+ROUTE_KEY = "callblock.route"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -38,7 +40,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = getattr(scope.get("route"), "path", None) or scope.get(ROUTE_KEY, "unmatched")
             method = scope["method"] if scope["method"] in _METHODS else "other"
             metrics.REQUESTS.labels(route, method, str(status)).inc()
             metrics.LATENCY.labels(route, method).observe(time.perf_counter() - started)

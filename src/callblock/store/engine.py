@@ -22,6 +22,8 @@ from callblock.domain import StoreUnavailable
 
 _WRITE = "callblock_write"
 SQLITE_BUSY_TIMEOUT_S = 30.0
+PG_CONNECT_TIMEOUT_S = 5
+PG_STALL_MS = 10_000  # unacknowledged data for this long: the connection is dead
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -32,7 +34,13 @@ def create_store_engine(url: str) -> Engine:
     """An engine for ``url`` set up for callblock's transaction discipline."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        # A database that stops answering (a frozen host, a dropped route) must fail a
+        # request within seconds, not hold it until TCP gives up minutes later.
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, "tcp_user_timeout": PG_STALL_MS},
+        )
     if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
         # Every pooled connection would see a different, empty database.
         raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
