@@ -134,9 +134,12 @@ def test_duplicate_username_is_refused(runner: CliRunner, migrated: str) -> None
 def test_db_upgrade_brings_a_database_to_head(runner: CliRunner, database_url: str) -> None:
     result = runner.invoke(main, ["db", "upgrade", "--database-url", database_url])
     assert result.exit_code == 0, result.output
+    assert f"migrated from an empty schema to {head_revision()}" in result.output
     store = Store.from_url(database_url)
     assert current_revision(store.engine) == head_revision()
     store.dispose()
+    again = runner.invoke(main, ["db", "upgrade", "--database-url", database_url])
+    assert f"already at the newest schema ({head_revision()})" in again.output
 
 
 # SQLite files are migrated on open instead: see the empty-directory test.

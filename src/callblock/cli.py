@@ -41,7 +41,7 @@ from callblock.metrics import MULTIPROCESS_DIR
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
-from callblock.store.migrate import SchemaOutdated, ensure_current, upgrade
+from callblock.store.migrate import HEAD, SchemaOutdated, current_revision, ensure_current, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_USERNAME = "demo"
@@ -651,12 +651,16 @@ def db_upgrade(ctx: click.Context, database_url: str | None) -> None:
     url = _database_url(ctx, database_url)
     store = _store(url)
     try:
+        before = current_revision(store.engine)
         upgrade(store.engine)
     except OperationalError as exc:
         raise click.ClickException(f"cannot open the database {_shown(url)}: {exc}") from exc
     finally:
         store.dispose()
-    click.echo("database is at the newest schema")
+    if before == HEAD:
+        click.echo(f"database is already at the newest schema ({HEAD})")
+    else:
+        click.echo(f"database migrated from {before or 'an empty schema'} to {HEAD}")
 
 
 @main.command("settings")

@@ -103,8 +103,13 @@ def _translated_errors() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise StoreUnavailable(str(exc.orig)) from exc
+        raise StoreUnavailable(_one_line(exc.orig)) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise StoreUnavailable(str(exc.orig)) from exc
+            raise StoreUnavailable(_one_line(exc.orig)) from exc
         raise
+
+
+def _one_line(error: BaseException | None) -> str:
+    """The driver's message on one line (psycopg's span several), for logs and answers."""
+    return " ".join(str(error).split())
