@@ -787,7 +787,7 @@ class Service:
                 parsed[position] = None
                 keys[position] = -1
         groups = index.blocking_groups(parsed, direction, micros(self.clock()), keys)
-        blocked = sum(1 for found in groups if found) + len(withheld)
+        blocked = len(groups) - groups.count([]) + len(withheld)  # counted in C
         invalid = parsed.count(None) - len(withheld)
         metrics.CHECKED_BLOCKED.inc(blocked)
         metrics.CHECKED_INVALID.inc(invalid)
