@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -128,8 +129,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def service(store: Store, clock: FakeClock) -> Service:
-    return Service(store, clock=clock)
+def service(store: Store, clock: FakeClock) -> Iterator[Service]:
+    yield Service(store, clock=clock)
+    # A credential re-checked in the background must finish before its store is disposed.
+    for thread in threading.enumerate():
+        if thread.name == "key-recheck":
+            thread.join(timeout=30)
 
 
 @pytest.fixture

@@ -734,3 +734,6 @@ async def test_a_known_key_checks_without_waiting_on_the_store(
     finally:
         released.set()
         service.store.read = real_read  # type: ignore[method-assign]
+        for thread in threading.enumerate():  # let the re-check finish before the store goes
+            if thread.name == "key-recheck":
+                thread.join(timeout=30)
