@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -165,29 +166,41 @@ def test_export_streams_every_entry(runner: CliRunner, acme: str, tmp_path: Path
     assert "no such group" in missing.stderr
 
 
-def test_scrub_sends_every_row_to_exactly_one_output_in_order(
-    runner: CliRunner, acme: str, tmp_path: Path
-) -> None:
-    write(tmp_path / "dnc.txt", "9000000001\n9000000003\n")
-    cli(runner, acme, "import", "--account", "acme", "--group", "DNC", str(tmp_path / "dnc.txt"))
-    campaign = write(
-        tmp_path / "campaign.csv",
-        "id,phone\n1,9000000001\n2,9000000002\n3,not-a-number\n4,+91 90000 00003\n5,9000000004\n",
-    )
+def scrub_against(
+    runner: CliRunner, url: str, tmp_path: Path, dnc: str, campaign: str, *options: str
+) -> tuple[Any, Path, Path]:
+    """Import ``dnc`` as group DNC, scrub ``campaign`` against it; the result and both outputs."""
+    write(tmp_path / "dnc.txt", dnc)
+    cli(runner, url, "import", "--account", "acme", "--group", "DNC", str(tmp_path / "dnc.txt"))
+    source = write(tmp_path / "campaign.csv", campaign)
     callable_out, blocked_out = tmp_path / "ok.csv", tmp_path / "blocked.csv"
     result = cli(
         runner,
-        acme,
+        url,
         "scrub",
         "--account",
         "acme",
-        str(campaign),
-        "--column",
-        "phone",
+        str(source),
+        *options,
         "-o",
         str(callable_out),
         "--blocked",
         str(blocked_out),
+    )
+    return result, callable_out, blocked_out
+
+
+def test_scrub_sends_every_row_to_exactly_one_output_in_order(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    result, callable_out, blocked_out = scrub_against(
+        runner,
+        acme,
+        tmp_path,
+        "9000000001\n9000000003\n",
+        "id,phone\n1,9000000001\n2,9000000002\n3,not-a-number\n4,+91 90000 00003\n5,9000000004\n",
+        "--column",
+        "phone",
     )
     assert result.exit_code == 0, result.output
     assert "5 rows: 2 callable, 3 blocked or invalid" in result.stderr
@@ -202,24 +215,12 @@ def test_scrub_sends_every_row_to_exactly_one_output_in_order(
 def test_scrub_outputs_keep_the_input_delimiter_and_pad_short_rows(
     runner: CliRunner, acme: str, tmp_path: Path
 ) -> None:
-    write(tmp_path / "dnc.txt", "9000000001\n")
-    cli(runner, acme, "import", "--account", "acme", "--group", "DNC", str(tmp_path / "dnc.txt"))
-    campaign = write(
-        tmp_path / "campaign.csv",
-        "phone;name;city\r\n9000000001;Asha;Pune\r\n9000000002;Ravi;Delhi\r\n9000000001\r\n",
-    )
-    callable_out, blocked_out = tmp_path / "ok.csv", tmp_path / "blocked.csv"
-    result = cli(
+    result, callable_out, blocked_out = scrub_against(
         runner,
         acme,
-        "scrub",
-        "--account",
-        "acme",
-        str(campaign),
-        "-o",
-        str(callable_out),
-        "--blocked",
-        str(blocked_out),
+        tmp_path,
+        "9000000001\n",
+        "phone;name;city\r\n9000000001;Asha;Pune\r\n9000000002;Ravi;Delhi\r\n9000000001\r\n",
     )
     assert result.exit_code == 0, result.output
     assert callable_out.read_text().splitlines() == ["phone;name;city", "9000000002;Ravi;Delhi"]

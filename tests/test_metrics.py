@@ -18,7 +18,10 @@ def bearer(who: Credentials) -> dict[str, str]:
     return {"Authorization": f"Bearer {who.key}"}
 
 
-async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(client: httpx.AsyncClient) -> Samples:
     answer = await client.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
@@ -29,10 +32,13 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, 
     return samples
 
 
-def value(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
+def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def grown(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How much a sample grew between two scrapes."""
+    return value(after, name, **labels) - value(before, name, **labels)
 
 
 async def group_with(
@@ -93,11 +99,11 @@ async def test_checks_are_counted_by_result(
     )
     after = await scrape(client)
 
-    def delta(result: str) -> float:
-        name = "callblock_checks_total"
-        return value(after, name, result=result) - value(before, name, result=result)
-
-    assert (delta("blocked"), delta("not_blocked"), delta("invalid")) == (2, 1, 2)
+    counted = [
+        grown(before, after, "callblock_checks_total", result=r)
+        for r in ("blocked", "not_blocked", "invalid")
+    ]
+    assert tuple(counted) == (2, 1, 2)
 
 
 async def test_import_rows_are_counted_by_outcome(
@@ -115,11 +121,11 @@ async def test_import_rows_are_counted_by_outcome(
     assert done.status_code == 200, done.text
     after = await scrape(client)
 
-    def delta(outcome: str) -> float:
-        name = "callblock_import_rows_total"
-        return value(after, name, outcome=outcome) - value(before, name, outcome=outcome)
-
-    assert (delta("written"), delta("invalid"), delta("repeated")) == (2, 1, 1)
+    counted = [
+        grown(before, after, "callblock_import_rows_total", outcome=o)
+        for o in ("written", "invalid", "repeated")
+    ]
+    assert tuple(counted) == (2, 1, 1)
 
 
 async def test_the_refresher_reports_index_entries_and_lag(
