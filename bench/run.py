@@ -83,47 +83,66 @@ def timed(action: Callable[[], object]) -> float:
 
 # --- B1 -------------------------------------------------------------------------------------------
 
+# Import and baseline each run this many times, alternately, each time into a fresh store, and
+# the fastest run of each counts: on a shared two-core machine a single run mostly measures
+# what else was running.
+ROUNDS = 3
+
+
+def best_of(ours: Callable[[int], float], plain: Callable[[int], float]) -> tuple[float, float]:
+    """The fastest of ``ROUNDS`` alternate runs of each: (ours, baseline)."""
+    ours_s, plain_s = [], []
+    for round_ in range(ROUNDS):
+        ours_s.append(ours(round_))
+        plain_s.append(plain(round_))
+    print(
+        f"  runs: ours {[round(t, 2) for t in ours_s]}, baseline {[round(t, 2) for t in plain_s]}",
+        flush=True,
+    )
+    return min(ours_s), min(plain_s)
+
+
+def cli_import(path: Path, url: str) -> float:
+    """``callblock import`` of ``path`` into a new group, timed as a new process start to exit."""
+    command = [*CLI, "import", "--account", "bench", "--group", "Registry", str(path)]
+    return timed(
+        lambda: subprocess.run([*command, "--database-url", url], check=True, capture_output=True)
+    )
+
 
 def b1(sizes: dict[str, int], workdir: Path) -> None:
     count = sizes["import"]
     path = workdir / "b1.txt"
     path.write_text("\n".join(numbers(count)) + "\n")
-    url = fresh(workdir, "b1.db")
-    subprocess.run(
-        [*CLI, "account", "create", "bench", "--database-url", url], check=True, capture_output=True
-    )
-    ours = timed(
-        lambda: subprocess.run(
-            [
-                *CLI,
-                "import",
-                "--account",
-                "bench",
-                "--group",
-                "Registry",
-                str(path),
-                "--database-url",
-                url,
-            ],
+
+    def ours(round_: int) -> float:
+        url = fresh(workdir, f"b1-{round_}.db")
+        subprocess.run(
+            [*CLI, "account", "create", "bench", "--database-url", url],
             check=True,
             capture_output=True,
         )
-    )
+        return cli_import(path, url)
+
     # Baseline: the same rows, already normalised, into a bare indexed table.
     rows = [(f"+91{n}",) for n in numbers(count)]
-    database = workdir / "b1-baseline.db"
-    conn = sqlite3.connect(database)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("CREATE TABLE numbers (number TEXT NOT NULL)")
-    conn.execute("CREATE UNIQUE INDEX ix_number ON numbers (number)")
 
-    def baseline() -> None:
-        with conn:
-            conn.executemany("INSERT INTO numbers (number) VALUES (?)", rows)
+    def baseline(round_: int) -> float:
+        conn = sqlite3.connect(workdir / f"b1-baseline-{round_}.db")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE numbers (number TEXT NOT NULL)")
+        conn.execute("CREATE UNIQUE INDEX ix_number ON numbers (number)")
 
-    plain = timed(baseline)
-    conn.close()
-    _report_import("B1", count, ours, plain)
+        def insert() -> None:
+            with conn:
+                conn.executemany("INSERT INTO numbers (number) VALUES (?)", rows)
+
+        try:
+            return timed(insert)
+        finally:
+            conn.close()
+
+    _report_import("B1", count, *best_of(ours, baseline))
 
 
 def _report_import(bench: str, count: int, ours: float, plain: float) -> None:
@@ -154,38 +173,41 @@ def b1_postgres(sizes: dict[str, int], workdir: Path) -> None:
     except psycopg.OperationalError as exc:
         report("B1-PG", skipped=f"PostgreSQL unreachable at {admin.host}: {exc}".splitlines()[0])
         return
-    name = f"callblock_bench_{os.getpid()}"
-    control.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    try:
-        count = sizes["import"]
-        path = workdir / "b1-pg.txt"
-        path.write_text("\n".join(numbers(count)) + "\n")
+    names = [f"callblock_bench_{os.getpid()}_{round_}" for round_ in range(ROUNDS)]
+    count = sizes["import"]
+    path = workdir / "b1-pg.txt"
+    path.write_text("\n".join(numbers(count)) + "\n")
+    rows = "".join(f"+91{n}\n" for n in numbers(count)).encode()
+
+    def ours(round_: int) -> float:
+        control.execute(f'CREATE DATABASE "{names[round_]}"')
+        url = admin.set(database=names[round_]).render_as_string(hide_password=False)
         for args in (["db", "upgrade"], ["account", "create", "bench"]):
             subprocess.run([*CLI, *args, "--database-url", url], check=True, capture_output=True)
-        command = [*CLI, "import", "--account", "bench", "--group", "Registry", str(path)]
-        ours = timed(
-            lambda: subprocess.run(
-                [*command, "--database-url", url], check=True, capture_output=True
-            )
-        )
-        # Baseline: the same rows, already normalised, COPYed into a bare indexed table.
-        rows = "".join(f"+91{n}\n" for n in numbers(count)).encode()
-        with psycopg.connect(conninfo.replace(f"dbname={admin.database}", f"dbname={name}")) as db:
+        return cli_import(path, url)
+
+    def baseline(round_: int) -> float:
+        # The same rows, already normalised, COPYed into a bare indexed table.
+        database = conninfo.replace(f"dbname={admin.database}", f"dbname={names[round_]}")
+        with psycopg.connect(database) as db:
             db.execute("CREATE TABLE numbers (number TEXT NOT NULL)")
             db.execute("CREATE UNIQUE INDEX ix_number ON numbers (number)")
             db.commit()
 
-            def baseline() -> None:
+            def copy_rows() -> None:
                 with db.cursor() as cursor, cursor.copy("COPY numbers (number) FROM STDIN") as copy:
                     copy.write(rows)
                 db.commit()
 
-            plain = timed(baseline)
+            return timed(copy_rows)
+
+    try:
+        figures = best_of(ours, baseline)
     finally:
-        control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         control.close()
-    _report_import("B1-PG", count, ours, plain)
+    _report_import("B1-PG", count, *figures)
 
 
 # --- B2, B3 -----------------------------------------------------------------------------------

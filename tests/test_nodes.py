@@ -191,3 +191,51 @@ def test_metrics_of_a_node_add_up_its_workers(cluster: Cluster) -> None:
     for _ in range(20):  # spread over both workers by the kernel
         assert httpx.get(f"{a.url}/v1/check/9000000001", headers=headers).status_code == 200
     assert checked() - before == 20
+
+
+def test_a_key_revoked_with_the_cli_stops_working_on_every_worker_of_both_nodes(
+    cluster: Cluster,
+) -> None:
+    username, key = cluster.account(token_auth=True)
+    keep = callblock("account", "key", username, database_url=cluster.database_url)
+    kept_key = keep.stdout.strip().splitlines()[-1]
+    token = _token(cluster.nodes[0], username, key).json()["token"]
+    headers = {"Authorization": f"Bearer {key}"}
+    for node in cluster.nodes:  # every worker knows the key and the token before
+        for _ in range(6):
+            assert httpx.get(f"{node.url}/v1/check/9000000002", headers=headers).status_code == 200
+            assert httpx.get(f"{node.url}/v1/groups", headers=headers).status_code == 200
+    assert _create_with_token(cluster.nodes[1], username, token, "Before").status_code == 200
+
+    listed = callblock("account", "keys", username, database_url=cluster.database_url).stdout
+    first_key_id = listed.splitlines()[1].split()[0]  # oldest first: the one `create` made
+    callblock("account", "revoke-key", username, first_key_id, database_url=cluster.database_url)
+    deadline = time.monotonic() + 2 * BOUND
+    while True:
+        answers = [
+            httpx.get(f"{node.url}{path}", headers=headers).status_code
+            for node in cluster.nodes
+            for path in ("/v1/check/9000000002", "/v1/groups")
+            for _ in range(6)
+        ]
+        if set(answers) == {401}:
+            break
+        assert time.monotonic() < deadline, f"still accepted {answers}"
+        time.sleep(0.05)
+    assert _create_with_token(cluster.nodes[1], username, token, "After").status_code == 401
+    kept = {"Authorization": f"Bearer {kept_key}"}
+    for node in cluster.nodes:
+        assert httpx.get(f"{node.url}/v1/groups", headers=kept).status_code == 200
+
+
+def test_failures_on_one_node_lock_the_username_on_the_other(cluster: Cluster) -> None:
+    username, key = cluster.account()
+    a, b = cluster.nodes
+    # From an address of its own, so that no other test shares its count.
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as client:
+        for _ in range(10):
+            wrong = client.get(f"{a.url}/v1/groups", auth=(username, "cbk_wrong"))
+            assert wrong.status_code == 401
+        refused = client.get(f"{b.url}/v1/groups", auth=(username, key))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60

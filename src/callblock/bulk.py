@@ -13,7 +13,8 @@ import csv
 import gzip
 import io
 import itertools
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
@@ -121,12 +122,15 @@ def _sniffed(text: IO[str]) -> tuple[str, type[csv.Dialect] | csv.Dialect]:
     sample += text.readline()  # end the sample on a line boundary
     if "\x00" in sample:
         raise FileProblem("this is not a text file (it holds NUL bytes)")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            sample, delimiters=_DELIMITERS
-        )
-    except csv.Error:  # rows of unequal width defeat the sniffer: go by the first line
-        dialect = _first_line_dialect(sample)
+    dialect: type[csv.Dialect] | csv.Dialect
+    if not any(delimiter in sample for delimiter in _DELIMITERS):
+        # One column. The sniffer would say so too, after 0.2 s of trying every character.
+        dialect = csv.excel
+    else:
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS)
+        except csv.Error:  # rows of unequal width defeat the sniffer: go by the first line
+            dialect = _first_line_dialect(sample)
     # Strict: a quote left open to the end of the file, or text after a closing quote, is an
     # error to report, not rows silently merged.
     base = dialect if isinstance(dialect, type) else type(dialect)
@@ -324,7 +328,7 @@ def import_lines(
 class _RowBlock:
     """Rows of a file with their line numbers: plain text lines, or rows the csv module read."""
 
-    lines: list[int]
+    lines: Sequence[int]
     texts: list[str] | None  # plain lines, not yet split
     split: bool  # whether the plain lines hold the delimiter at all
     rows: list[list[str]] | None  # cells read by the csv module
@@ -357,6 +361,8 @@ class _RowBlock:
 
 
 _ROWS_A_BLOCK = 100_000
+# An empty or whitespace-only line (str.isspace and \\s agree on what whitespace is).
+_BLANK_LINE = re.compile(r"^[^\S\n]*$", re.MULTILINE)
 
 
 def _row_blocks(
@@ -377,12 +383,18 @@ def _row_blocks(
         lines = plain.split("\n")
         if lines[-1] == "":
             lines.pop()
-        # A row as the csv module reads it: a blank line is none, a line of delimiters is one.
-        kept = [
-            i for i, line in enumerate(lines) if (line and not line.isspace()) or delimiter in line
-        ]
-        texts = lines if len(kept) == len(lines) else [lines[i] for i in kept]
-        yield _RowBlock([before + i + 1 for i in kept], texts, delimiter in plain, None)
+        numbered: Sequence[int]
+        if _BLANK_LINE.search(plain, 0, len(plain) - plain.endswith("\n")) is None:
+            texts, numbered = lines, range(before + 1, before + len(lines) + 1)
+        else:
+            # A row as the csv module reads it: a blank line is none, a line of delimiters is.
+            kept = [
+                i
+                for i, line in enumerate(lines)
+                if (line and not line.isspace()) or delimiter in line
+            ]
+            texts, numbered = [lines[i] for i in kept], [before + i + 1 for i in kept]
+        yield _RowBlock(numbered, texts, delimiter in plain, None)
         before += len(lines)
         if progress is not None:
             progress()

@@ -30,6 +30,7 @@ from callblock.domain import (
     DomainError,
     GroupNotFound,
     InvalidInput,
+    KeyNotFound,
     NameTaken,
     StoreUnavailable,
     Surface,
@@ -111,6 +112,8 @@ def _fail(exc: DomainError) -> click.ClickException:
             return click.ClickException(f"account {exc.username!r} already exists")
         case AccountNotFound():
             return click.ClickException(f"no account named {exc.username!r}")
+        case KeyNotFound():
+            return click.ClickException(f"account {exc.username!r} has no API key id {exc.key_id}")
         case GroupNotFound():
             return click.ClickException("no such group")
         case NameTaken():
@@ -278,6 +281,45 @@ def account_list(ctx: click.Context, database_url: str | None) -> None:
             f"{a.username:<24} {a.region:<6} {a.timezone:<24} {a.auth_mode:<11} "
             f"{s.active_keys:>4} {s.groups:>6}"
         )
+
+
+@account.command("keys")
+@click.argument("username")
+@database_option
+@click.pass_context
+def account_keys(ctx: click.Context, username: str, database_url: str | None) -> None:
+    """List an account's API keys: id, first characters, created, revoked (never the keys)."""
+    service = _service(ctx, database_url)
+    try:
+        keys = service.keys(username)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{'ID':>6}  {'STARTS':<16} {'CREATED':<25} REVOKED")
+    for key in keys:
+        revoked = "-" if key.revoked_at is None else key.revoked_at.isoformat(timespec="seconds")
+        created = key.created_at.isoformat(timespec="seconds")
+        click.echo(f"{key.key_id:>6}  {key.prefix + '...':<16} {created:<25} {revoked}")
+
+
+@account.command("revoke-key")
+@click.argument("username")
+@click.argument("key_id", type=click.IntRange(min=1))
+@database_option
+@click.pass_context
+def account_revoke_key(
+    ctx: click.Context, username: str, key_id: int, database_url: str | None
+) -> None:
+    """Revoke one API key (ids: `callblock account keys USERNAME`) and every token made
+    with it. Every worker and node refuses it within a second."""
+    service = _service(ctx, database_url)
+    try:
+        revoked = service.revoke_key(username, key_id)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    if revoked:
+        click.echo(f"revoked API key id {key_id} of {username}, and its tokens")
+    else:
+        click.echo(f"API key id {key_id} of {username} was already revoked")
 
 
 # --- groups and checks, on the local database or a remote server --------------------------------

@@ -192,6 +192,12 @@ class AuthenticationFailed(DomainError):
     """Unknown user, wrong or revoked key, or malformed credentials. Never says which."""
 
 
+class CredentialRetired(AuthenticationFailed):
+    """A credential this service issued that no longer works: a revoked key, a superseded or
+    revoked token. Answered as any failure, but not counted as a guess: nobody guesses a
+    revoked key, and a dialer still using one must not lock out its neighbours' address."""
+
+
 class TokenExpired(DomainError):
     """A genuine token of this account whose lifetime is over."""
 
@@ -202,6 +208,32 @@ class TokenAuthDisabled(DomainError):
 
 class TokenLimitExceeded(DomainError):
     """The account has had its tokens for this rolling hour."""
+
+
+class TooManyRequests(DomainError):
+    """Refused for now: too many failed authentications from this client or for this user
+    (``AuthThrottled``), or too many requests of this account (``RateLimited``)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = max(1, retry_after)  # whole seconds, as Retry-After says it
+
+
+class AuthThrottled(TooManyRequests):
+    """Too many failed authentications in the last minute for this username or address."""
+
+
+class RateLimited(TooManyRequests):
+    """The account sent requests faster than its configured rate."""
+
+
+class KeyNotFound(DomainError):
+    """No API key with this id belongs to the account."""
+
+    def __init__(self, username: str, key_id: int) -> None:
+        super().__init__(username, key_id)
+        self.username = username
+        self.key_id = key_id
 
 
 class GroupNotFound(DomainError):

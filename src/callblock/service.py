@@ -7,6 +7,7 @@ counter and the audit trail.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -35,6 +36,8 @@ from callblock.domain import (
     AuditEvent,
     AuthenticationFailed,
     AuthMode,
+    AuthThrottled,
+    CredentialRetired,
     Direction,
     DomainError,
     Entry,
@@ -48,10 +51,12 @@ from callblock.domain import (
     GroupRef,
     ImportRejected,
     InvalidInput,
+    KeyNotFound,
     Match,
     NothingToImport,
     Page,
     ProblemCode,
+    RateLimited,
     RejectedLine,
     RequestedNumber,
     StoreUnavailable,
@@ -74,6 +79,12 @@ from callblock.numbers import (
     normalise_batch,
 )
 from callblock.store import Store, queries
+from callblock.throttle import (
+    AUTH_FAILURE_WINDOW_MICROS,
+    RequestRate,
+    auth_retry_after,
+    auth_subjects,
+)
 from callblock.timestamps import NEVER, micros
 from callblock.tokens import (
     LIMIT_WINDOW,
@@ -104,6 +115,12 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def _refuse_if_throttled(failures: dict[str, list[int]], now: int) -> None:
+    waits = [wait for times in failures.values() if (wait := auth_retry_after(times, now))]
+    if waits:
+        raise AuthThrottled(max(waits))
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -113,6 +130,14 @@ class IssuedKey:
     account: Account
     key_id: int
     key: str  # shown once, never stored
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    key_id: int
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +226,14 @@ class NumbersRemoved:
 
 class Service:
     def __init__(
-        self, store: Store, clock: Clock = system_clock, secret_key: str | None = None
+        self,
+        store: Store,
+        clock: Clock = system_clock,
+        secret_key: str | None = None,
+        request_rate: RequestRate | None = None,
     ) -> None:
         self.store = store
+        self._request_rate = request_rate or RequestRate(0, 1)  # none: no limit
         self.clock = clock
         self._secret_key = secret_key
         self._codec: TokenCodec | None = None
@@ -256,21 +286,76 @@ class Service:
             raise AccountNotFound(username)
         return account
 
-    def authenticate(self, username: str, key: str, surface: Surface) -> Actor:
-        """The actor for a username and API key; AuthenticationFailed whatever is wrong."""
-        actor = self.authenticate_key(key, surface)
-        if actor.account.username != username:
-            raise AuthenticationFailed
-        return actor
+    def revoke_key(self, username: str, key_id: int) -> bool:
+        """Revoke one API key of the account, and every token made with it: True if it was
+        active, False if it was already revoked. Other processes stop accepting it within
+        AUTH_CACHE_SECONDS (they check the keys they know again that often)."""
+        now = self.clock()
+        with self.store.write() as conn:
+            account = queries.account_by_username(conn, username)
+            if account is None:
+                raise AccountNotFound(username)
+            revoked = queries.revoke_key(conn, account.id, key_id, now)
+            if revoked is None:
+                raise KeyNotFound(username, key_id)
+            queries.bump_auth_version(conn, account.id)
+        self._forget_credentials(account.id)
+        return revoked
 
-    def authenticate_key(self, key: str, surface: Surface) -> Actor:
+    def keys(self, username: str) -> list[KeyInfo]:
+        with self.store.read() as conn:
+            account = queries.account_by_username(conn, username)
+            if account is None:
+                raise AccountNotFound(username)
+            return [KeyInfo(*row) for row in queries.keys_of_account(conn, account.id)]
+
+    # --- authentication ------------------------------------------------------------------
+    # Every credential the store has to check goes through ``_attempt``: failures count
+    # against the username and the client address (``throttle``). A key this process checked
+    # within AUTH_CACHE_SECONDS is not an attempt: it answers from memory. Every actor handed
+    # to a request passes the account's request rate first (``_admitted``).
+
+    def authenticate(
+        self, username: str, key: str, surface: Surface, address: str | None = None
+    ) -> Actor:
+        """The actor for a username and API key; AuthenticationFailed whatever is wrong,
+        AuthThrottled after too many failures, RateLimited past the account's rate."""
+        known = self._cached(key, surface)
+        if known is not None and known.account.username == username:
+            return self._admitted(known)
+
+        def verify() -> Actor:
+            actor = self._verify_key(key, surface)
+            if actor.account.username != username:
+                raise AuthenticationFailed
+            return actor
+
+        return self._admitted(self._attempt(username, address, verify))
+
+    def authenticate_key(self, key: str, surface: Surface, address: str | None = None) -> Actor:
         """The actor for an API key alone (keys are unique across accounts)."""
+        known = self._cached(key, surface)
+        if known is not None:
+            return self._admitted(known)
+        return self._admitted(self._attempt(None, address, lambda: self._verify_key(key, surface)))
+
+    def cached_actor(self, key: str, surface: Surface) -> Actor | None:
+        """The actor for a key checked within the last AUTH_CACHE_SECONDS, without the store."""
+        known = self._cached(key, surface)
+        return None if known is None else self._admitted(known)
+
+    def _cached(self, key: str, surface: Surface) -> Actor | None:
+        cached = self._auth_cache.get(hash_key(key))
+        if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
+            return None
+        return Actor(account=cached[1], key_id=cached[2], surface=surface)
+
+    def _verify_key(self, key: str, surface: Surface) -> Actor:
+        """Check a key in the store (an attempt: callers go through ``_attempt``)."""
         if not key.startswith(KEY_PREFIX):
             raise AuthenticationFailed
         key_hash = hash_key(key)
         cached = self._auth_cache.get(key_hash)
-        if cached is not None and time.monotonic() - cached[0] < AUTH_CACHE_SECONDS:
-            return Actor(account=cached[1], key_id=cached[2], surface=surface)
         try:
             with self.store.read() as conn:
                 found = queries.account_by_key_hash(conn, key_hash)
@@ -282,17 +367,66 @@ class Service:
             raise
         if found is None:
             self._auth_cache.pop(key_hash, None)
+            with self.store.read() as conn:
+                if queries.key_was_revoked(conn, key_hash):
+                    raise CredentialRetired
             raise AuthenticationFailed
         account, key_id = found
         self._auth_cache[key_hash] = (time.monotonic(), account, key_id)
         return Actor(account=account, key_id=key_id, surface=surface)
 
-    def cached_actor(self, key: str, surface: Surface) -> Actor | None:
-        """The actor for a key checked within the last AUTH_CACHE_SECONDS, without the store."""
-        cached = self._auth_cache.get(hash_key(key))
-        if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
-            return None
-        return Actor(account=cached[1], key_id=cached[2], surface=surface)
+    def _attempt(
+        self, username: str | None, address: str | None, verify: Callable[[], Actor]
+    ) -> Actor:
+        """Run one credential check under the failed-authentication limit.
+
+        Once a username or an address has AUTH_FAILURES_ALLOWED failures in the window, every
+        attempt for it is refused (AuthThrottled), right or wrong, until the oldest leaves the
+        window: a guess that happens to be right is not told apart. A failure is counted and
+        written in one transaction that holds its subjects, so attempts racing from many
+        connections cannot get more than the allowed number of answers between them.
+        """
+        subjects = auth_subjects(username, address)
+        if not subjects:
+            return verify()
+        try:
+            actor = verify()
+        except CredentialRetired:
+            raise
+        except AuthenticationFailed:
+            self._count_failure(subjects)
+            raise
+        now = micros(self.clock())
+        try:
+            with self.store.read() as conn:
+                found = queries.failures_by_subject(
+                    conn, subjects, now - AUTH_FAILURE_WINDOW_MICROS
+                )
+        except StoreUnavailable:
+            return actor  # the credential was checked from memory; nothing to count against
+        _refuse_if_throttled(found, now)
+        return actor
+
+    def _count_failure(self, subjects: list[str]) -> None:
+        now = micros(self.clock())
+        try:
+            with self.store.write() as conn:
+                queries.hold_auth_subjects(conn, subjects)
+                found = queries.failures_by_subject(
+                    conn, subjects, now - AUTH_FAILURE_WINDOW_MICROS
+                )
+                _refuse_if_throttled(found, now)  # refused attempts are not counted again
+                queries.record_auth_failure(
+                    conn, subjects, now, forget=now - AUTH_FAILURE_WINDOW_MICROS
+                )
+        except StoreUnavailable:
+            log.warning("a failed authentication could not be counted: the store is away")
+
+    def _admitted(self, actor: Actor) -> Actor:
+        wait = self._request_rate.admit(actor.account.id)
+        if wait is not None:
+            raise RateLimited(wait)
+        return actor
 
     def checking_actor(self, key: str, surface: Surface) -> Actor | None:
         """The actor for a check with a key this process knows, never waiting on the store.
@@ -311,7 +445,7 @@ class Service:
             return None
         if age >= AUTH_CACHE_SECONDS:
             self._recheck_in_background(key, key_hash)
-        return Actor(account=cached[1], key_id=cached[2], surface=surface)
+        return self._admitted(Actor(account=cached[1], key_id=cached[2], surface=surface))
 
     def _recheck_in_background(self, key: str, key_hash: str) -> None:
         with self._rechecking_lock:
@@ -321,7 +455,7 @@ class Service:
 
         def recheck() -> None:
             try:
-                self.authenticate_key(key, Surface.V1)  # refreshes the cache, or drops the key
+                self._verify_key(key, Surface.V1)  # refreshes the cache, or drops the key
             except DomainError:
                 pass  # refused or store away: the cache says what to do next
             finally:
@@ -357,26 +491,38 @@ class Service:
         return account
 
     def authenticate_by_mode(
-        self, username: str, api_key: str | None, token: str | None, surface: Surface
+        self,
+        username: str,
+        api_key: str | None,
+        token: str | None,
+        surface: Surface,
+        address: str | None = None,
     ) -> Actor:
         """Authenticate with the credential the account's mode asks for; the other is refused."""
-        with self.store.read() as conn:
-            account = queries.account_by_username(conn, username)
-        if account is None:
-            raise AuthenticationFailed
-        if account.auth_mode is AuthMode.TOKEN_AUTH:
-            if not token:
+
+        def verify() -> Actor:
+            with self.store.read() as conn:
+                account = queries.account_by_username(conn, username)
+            if account is None:
                 raise AuthenticationFailed
-            return self.authenticate_token(username, token, surface)
-        if not api_key:
-            raise AuthenticationFailed
-        return self.authenticate(username, api_key, surface)
+            if account.auth_mode is AuthMode.TOKEN_AUTH:
+                if not token:
+                    raise AuthenticationFailed
+                return self._verify_token(username, token, surface)
+            if not api_key:
+                raise AuthenticationFailed
+            actor = self._verify_key(api_key, surface)
+            if actor.account.username != username:
+                raise AuthenticationFailed
+            return actor
+
+        return self._admitted(self._attempt(username, address, verify))
 
     # --- tokens --------------------------------------------------------------------------
 
-    def issue_token(self, username: str, api_key: str) -> str:
+    def issue_token(self, username: str, api_key: str, address: str | None = None) -> str:
         """A new token for a TOKEN_AUTH account; every earlier token of it stops working."""
-        actor = self.authenticate(username, api_key, Surface.COMPAT_CA_APIS)
+        actor = self.authenticate(username, api_key, Surface.COMPAT_CA_APIS, address)
         account = actor.account
         assert actor.key_id is not None
         codec = self._token_codec()
@@ -403,7 +549,14 @@ class Service:
             queries.prune_tokens(conn, account.id, window_start)
         return codec.encode(account.username, jti, issued_at, expires_at)
 
-    def authenticate_token(self, username: str, token: str, surface: Surface) -> Actor:
+    def authenticate_token(
+        self, username: str, token: str, surface: Surface, address: str | None = None
+    ) -> Actor:
+        """The actor for a token; TokenExpired (not counted as a failure) once it is over."""
+        verify = functools.partial(self._verify_token, username, token, surface)
+        return self._admitted(self._attempt(username, address, verify))
+
+    def _verify_token(self, username: str, token: str, surface: Surface) -> Actor:
         try:
             claims = self._token_codec().decode(token)
         except InvalidToken as exc:
@@ -412,14 +565,15 @@ class Service:
             raise AuthenticationFailed
         if claims.expires_at <= self.clock():
             raise TokenExpired
+        # The signature holds: this service made the token, so from here on it is no guess.
         with self.store.read() as conn:
             account = queries.account_by_username(conn, username)
             current = None if account is None else queries.current_token(conn, account.id)
         if account is None or current is None or account.auth_mode is not AuthMode.TOKEN_AUTH:
-            raise AuthenticationFailed
+            raise CredentialRetired
         jti, key_id = current
         if not secrets.compare_digest(jti, claims.jti):
-            raise AuthenticationFailed
+            raise CredentialRetired
         return Actor(account=account, key_id=key_id, surface=surface)
 
     def _token_codec(self) -> TokenCodec:

@@ -37,6 +37,32 @@ class Settings(BaseSettings):
         description="Largest file accepted by `POST /v1/groups/{id}/numbers:import` and "
         "`POST /v1/scrub`.",
     )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Time a client has to send a request body, from its headers on; a slower "
+        "one gets 408 and the connection closes. Also the longest wait for any body bytes.",
+    )
+    upload_timeout_seconds: float = Field(
+        600.0,
+        gt=0,
+        le=86400,
+        description="Time a client has to send a file to `:import` or `/v1/scrub` "
+        "(`CALLBLOCK_BODY_TIMEOUT_SECONDS` still bounds any wait for the next bytes).",
+    )
+    account_requests_per_second: float = Field(
+        5000.0,
+        ge=0,
+        description="Sustained requests per second one account may send to one worker "
+        "process, beyond which it gets 429 with Retry-After; 0 turns the limit off.",
+    )
+    account_request_burst: int = Field(
+        10000,
+        ge=1,
+        description="Requests one account may send at once to one worker process before "
+        "`CALLBLOCK_ACCOUNT_REQUESTS_PER_SECOND` applies.",
+    )
     workers: int = Field(
         1,
         ge=1,

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from callblock import metrics
 from callblock._version import __version__
 from callblock.api import files, problems, schemas, v1
-from callblock.api.limits import BodyLimit
+from callblock.api.limits import BodyLimit, BodyTimeout
 from callblock.api.observe import ROUTE_KEY, RequestMetrics
 from callblock.compat import ca_apis, v2, wire
 from callblock.domain import StoreUnavailable
@@ -27,6 +27,7 @@ from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
 from callblock.store.migrate import ensure_current
+from callblock.throttle import RequestRate
 
 COMPAT_PREFIXES = ("/CAServicesV3", "/ca_apis")
 log = logging.getLogger("callblock.index")
@@ -36,7 +37,8 @@ def open_service(settings: Settings) -> Service:
     """The service on the configured store, its schema brought up to date where allowed."""
     store = Store.from_url(settings.database_url)
     ensure_current(store.engine)
-    return Service(store, secret_key=settings.secret_key)
+    rate = RequestRate(settings.account_requests_per_second, settings.account_request_burst)
+    return Service(store, secret_key=settings.secret_key, request_rate=rate)
 
 
 class AnyMethod:
@@ -211,6 +213,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, bulk=settings.max_batch_body_bytes
+    )
+    app.add_middleware(
+        BodyTimeout,
+        default=settings.body_timeout_seconds,
+        upload=settings.upload_timeout_seconds,
     )
     app.add_middleware(RequestMetrics)  # outermost: it counts what every other layer answers
     compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}

@@ -5,6 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 
+from starlette.requests import HTTPConnection
+
+
+def client_address(request: HTTPConnection) -> str | None:
+    """The client's address, as the server saw it (behind a proxy: see ``--forwarded-allow-ips``
+    in docs/deploy.md). Failed authentications are counted against it."""
+    return request.client.host if request.client is not None else None
+
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
     """(username, password) from an ``Authorization: Basic ...`` header, or None if malformed."""

@@ -1,11 +1,17 @@
-"""Request body limits for the non-compat routes (the compat endpoints enforce their own)."""
+"""Request body limits: sizes for the non-compat routes (the compat endpoints enforce their
+own), and time for every route."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callblock.api.problems import problem
+from callblock.compat import wire
 
 COMPAT_PREFIXES = ("/CAServicesV3", "/ca_apis")
 # Routes that take big batches: the batch check (up to 100,000 numbers).
@@ -50,3 +56,68 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class BodyTimeout:
+    """Answer 408 and close the connection when a client is too slow sending its body.
+
+    A client that trickles its body a byte at a time would otherwise hold a connection and
+    a worker's memory for as long as it likes. Every route gets ``default`` seconds for the
+    whole body; file uploads (imports and scrubs) get ``upload`` seconds, but no wait for the
+    next bytes may exceed ``default`` there either. After the 408, the route sees the client
+    as gone, and whatever it answers is dropped.
+    """
+
+    def __init__(self, app: ASGIApp, *, default: float, upload: float) -> None:
+        self.app = app
+        self.default = default
+        self.upload = upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        upload = path in FILE_ROUTES or path.endswith(":import")
+        deadline = time.monotonic() + (self.upload if upload else self.default)
+        state = {"body_done": False, "started": False, "timed_out": False}
+
+        async def timed_receive() -> Message:
+            if state["timed_out"]:
+                return {"type": "http.disconnect"}
+            if state["body_done"]:  # waiting for a disconnect is not sending a body
+                return await receive()
+            wait = min(self.default, deadline - time.monotonic())
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(wait, 0.0))
+            except TimeoutError:
+                state["timed_out"] = True
+                if not state["started"]:
+                    state["started"] = True
+                    await _timed_out(path)(scope, _no_body, send)
+                return {"type": "http.disconnect"}
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                state["body_done"] = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["timed_out"]:
+                return  # the 408 has been answered
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        await self.app(scope, timed_receive, guarded_send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _timed_out(path: str) -> Response:
+    if path.startswith(COMPAT_PREFIXES):
+        answer = wire.error(408, "Request timeout")
+    else:
+        answer = problem(408, "The request body did not arrive in time.", kind="body-timeout")
+    answer.headers["Connection"] = "close"
+    return answer

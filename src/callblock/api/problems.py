@@ -15,11 +15,13 @@ from starlette.routing import compile_path
 
 from callblock.domain import (
     AuthenticationFailed,
+    AuthThrottled,
     DomainError,
     GroupNotFound,
     InvalidCursor,
     InvalidInput,
     NameTaken,
+    RateLimited,
     StoreUnavailable,
 )
 
@@ -31,6 +33,7 @@ _TITLES = {
     401: "Authentication required",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     413: "Request body too large",
     415: "Unsupported media type",
@@ -85,6 +88,21 @@ def from_domain(exc: DomainError) -> Response:
                 401,
                 "Send an API key as `Authorization: Bearer <key>` or HTTP Basic user:key.",
                 headers={"WWW-Authenticate": 'Bearer realm="callblock", Basic realm="callblock"'},
+            )
+        case AuthThrottled():
+            return problem(
+                429,
+                "Too many failed authentications for this user or from this address; "
+                "wait Retry-After seconds.",
+                kind="too-many-failed-authentications",
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        case RateLimited():
+            return problem(
+                429,
+                "This account sent requests faster than its rate; wait Retry-After seconds.",
+                kind="rate-limited",
+                headers={"Retry-After": str(exc.retry_after)},
             )
         case GroupNotFound():
             return problem(404, "No such group.", kind="group-not-found")

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from callblock.api import schemas
-from callblock.api.credentials import basic_credentials, bearer_token
+from callblock.api.credentials import basic_credentials, bearer_token, client_address
 from callblock.api.problems import responses
 from callblock.domain import (
     Actor,
@@ -70,15 +70,18 @@ async def current_actor(
     service = _service(request)
     header = request.headers.get("authorization")
     basic = basic_credentials(header)
+    address = client_address(request)
     if basic is not None:
-        return await run_in_threadpool(service.authenticate, basic[0], basic[1], Surface.V1)
+        return await run_in_threadpool(
+            service.authenticate, basic[0], basic[1], Surface.V1, address
+        )
     key = bearer_token(header)
     if key is None:
         raise AuthenticationFailed
     cached = service.cached_actor(key, Surface.V1)
     if cached is not None:
         return cached
-    return await run_in_threadpool(service.authenticate_key, key, Surface.V1)
+    return await run_in_threadpool(service.authenticate_key, key, Surface.V1, address)
 
 
 async def checking_actor(

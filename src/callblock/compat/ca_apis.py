@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callblock.api.credentials import bearer_token
+from callblock.api.credentials import bearer_token, client_address
 from callblock.compat import operations, wire
 from callblock.compat.body import Fields, read_fields
 from callblock.compat.errors import MethodNotAllowed, MissingUsername
@@ -54,6 +54,7 @@ def _endpoint(method: str, operation: Operation) -> Endpoint:
                 request.headers.get("apikey"),
                 bearer_token(request.headers.get("authorization")),
                 Surface.COMPAT_CA_APIS,
+                client_address(request),
             )
             answer.response = await run_in_threadpool(operation, service, actor, fields)
         return answer.response
@@ -75,7 +76,9 @@ async def generate_token(request: Request) -> Response:
         api_key = request.headers.get("apikey")
         if not api_key:
             raise AuthenticationFailed
-        token = await run_in_threadpool(service.issue_token, username, api_key)
+        token = await run_in_threadpool(
+            service.issue_token, username, api_key, client_address(request)
+        )
         answer.response = wire.token_issued(token)
     return answer.response
 

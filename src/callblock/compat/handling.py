@@ -28,6 +28,7 @@ from callblock.domain import (
     TokenAuthDisabled,
     TokenExpired,
     TokenLimitExceeded,
+    TooManyRequests,
 )
 
 log = logging.getLogger("callblock.compat")
@@ -45,6 +46,8 @@ def to_response(exc: Exception, fields: Fields) -> Response:
             return wire.method_not_allowed()
         case AuthenticationFailed():
             return wire.authentication_failed()
+        case TooManyRequests():
+            return wire.too_many_requests(exc.retry_after)
         case TokenExpired():
             return wire.token_expired()
         case BodyTooLarge():

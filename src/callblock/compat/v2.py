@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callblock.api.credentials import basic_credentials
+from callblock.api.credentials import basic_credentials, client_address
 from callblock.compat import operations
 from callblock.compat.body import Fields, read_fields
 from callblock.compat.errors import MethodNotAllowed
@@ -37,7 +37,11 @@ async def endpoint(request: Request) -> Response:
         if credentials is None:
             raise AuthenticationFailed
         actor = await run_in_threadpool(
-            service.authenticate, credentials[0], credentials[1], Surface.COMPAT_V2
+            service.authenticate,
+            credentials[0],
+            credentials[1],
+            Surface.COMPAT_V2,
+            client_address(request),
         )
         fields = await read_fields(
             request, settings.max_body_bytes, with_query=request.method == "DELETE"

@@ -28,6 +28,12 @@ def error(status: int, message: str) -> Response:
     return response(status, {"status": "error", "message": message})
 
 
+def too_many_requests(retry_after: int) -> Response:
+    answer = error(429, "Too many requests")
+    answer.headers["Retry-After"] = str(retry_after)
+    return answer
+
+
 def authentication_failed() -> Response:
     return error(401, "Authentication failed")
 

@@ -49,6 +49,7 @@ from callblock.store.tables import (
     api_keys,
     audit_events,
     audit_numbers,
+    auth_failures,
     entries,
     entry_key,
     groups,
@@ -944,6 +945,79 @@ def current_token(conn: Connection, account_id: int) -> tuple[str, int] | None:
     if row is None or row.revoked_at is not None or row.token_revoked_at is not None:
         return None
     return row.jti, row.key_id
+
+
+def failures_by_subject(
+    conn: Connection, subjects: Sequence[str], since: int
+) -> dict[str, list[int]]:
+    """The times (POSIX microseconds) of each subject's failures since ``since``, newest first."""
+    found: dict[str, list[int]] = {subject: [] for subject in subjects}
+    rows = conn.execute(
+        select(auth_failures.c.subject, auth_failures.c.at).where(
+            auth_failures.c.subject.in_(list(subjects)), auth_failures.c.at >= since
+        )
+    )
+    for row in rows:
+        found[row.subject].append(row.at)
+    for times in found.values():
+        times.sort(reverse=True)
+    return found
+
+
+def hold_auth_subjects(conn: Connection, subjects: Sequence[str]) -> None:
+    """Serialise counting failures of these subjects until the transaction ends (SQLite: its
+    write lock already does). Sorted, so that two holders cannot wait on each other."""
+    if conn.dialect.name == "postgresql":
+        for subject in sorted(subjects):
+            conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(subject, 0))))
+
+
+def record_auth_failure(conn: Connection, subjects: Sequence[str], at: int, forget: int) -> None:
+    """Note a failed authentication for each subject; forget their failures before ``forget``."""
+    conn.execute(
+        auth_failures.delete().where(
+            auth_failures.c.subject.in_(list(subjects)), auth_failures.c.at < forget
+        )
+    )
+    conn.execute(auth_failures.insert(), [{"subject": s, "at": at} for s in subjects])
+
+
+def key_was_revoked(conn: Connection, key_hash: str) -> bool:
+    """Whether a key with this hash existed and was revoked."""
+    row = conn.execute(
+        select(api_keys.c.id).where(
+            api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_not(None)
+        )
+    ).first()
+    return row is not None
+
+
+def revoke_key(conn: Connection, account_id: int, key_id: int, now: datetime) -> bool | None:
+    """Revoke one key of the account: True if it was active, False if already revoked, None
+    if the account has no such key. Its tokens end with it (``current_token``)."""
+    revoked_at = conn.execute(
+        select(api_keys.c.revoked_at).where(
+            api_keys.c.id == key_id, api_keys.c.account_id == account_id
+        )
+    ).first()
+    if revoked_at is None:
+        return None
+    if revoked_at[0] is not None:
+        return False
+    conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
+    return True
+
+
+def keys_of_account(
+    conn: Connection, account_id: int
+) -> list[tuple[int, str, datetime, datetime | None]]:
+    """(id, prefix, created, revoked) of every key of the account, oldest first."""
+    rows = conn.execute(
+        select(api_keys.c.id, api_keys.c.prefix, api_keys.c.created_at, api_keys.c.revoked_at)
+        .where(api_keys.c.account_id == account_id)
+        .order_by(api_keys.c.id)
+    )
+    return [(row.id, row.prefix, row.created_at, row.revoked_at) for row in rows]
 
 
 def server_secret(conn: Connection, name: str, candidate: str, now: datetime) -> str:

@@ -221,6 +221,19 @@ tokens = Table(
     sqlite_autoincrement=True,
 )
 
+# Failed authentications of the last minute, one row per subject ("user:NAME" or
+# "address:IP"): the brute-force limit, shared by every worker and node through the store.
+# Rows older than the window are deleted as new failures of their subject arrive.
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject", String(320), nullable=False),
+    Column("at", BigInteger, nullable=False),  # POSIX microseconds
+    Index("ix_auth_failures_subject_at", "subject", "at"),
+    sqlite_autoincrement=True,
+)
+
 # Secrets every worker and node must share (the token signing key when none is configured).
 server_secrets = Table(
     "server_secrets",
