@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -101,3 +103,15 @@ def wait_ready(server: Server, within: float = 30) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{server.url} not ready within {within} s")
         time.sleep(0.05)
+
+
+def kill_server(server: Server) -> None:
+    """``kill -9`` the server and every worker at the same instant, as a crash would."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=False
+    )
+    for pid in [server.process.pid, *(int(p) for p in found.stdout.split())]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    server.process.wait(timeout=30)
+    server.log.unlink(missing_ok=True)

@@ -44,7 +44,11 @@ def cluster(
         callblock("db", "upgrade", database_url=url)
         callblock("account", "create", "operator", database_url=url)  # no demo account
         first = start_server(url, "--workers", "2")
-        second = start_server(url, "--workers", "2")
+        try:
+            second = start_server(url, "--workers", "2")
+        except BaseException:
+            stop_server(first)  # a node that fails to start must not leave the other running
+            raise
         try:
             for node in (first, second):
                 wait_ready(node)

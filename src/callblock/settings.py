@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="Requests one account may send at once to one worker process before "
         "`CALLBLOCK_ACCOUNT_REQUESTS_PER_SECOND` applies.",
     )
+    sqlite_busy_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="SQLite only: how long a write waits for the database's write lock (held "
+        "by another writer) before it is answered 503.",
+    )
     workers: int = Field(
         1,
         ge=1,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,7 +39,7 @@ log = logging.getLogger("callblock.index")
 
 def open_service(settings: Settings) -> Service:
     """The service on the configured store, its schema brought up to date where allowed."""
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(settings.database_url, settings.sqlite_busy_timeout_seconds)
     ensure_current(store.engine)
     rate = RequestRate(settings.account_requests_per_second, settings.account_request_burst)
     return Service(store, secret_key=settings.secret_key, request_rate=rate)
@@ -153,6 +157,21 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
+def _stop_with_parent() -> None:
+    """In a worker of ``serve --workers N``: shut down gracefully when the supervising
+    process dies, even by ``kill -9``, instead of serving on alone from the shared socket."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        log.warning("the supervising process is gone: this worker stops")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
     owned = service is None
@@ -160,6 +179,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _stop_with_parent()
         refresher = IndexRefresher(service, settings.index_refresh_seconds)
         refresher.start()
         try:

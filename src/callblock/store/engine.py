@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from callblock.domain import StoreUnavailable
@@ -30,8 +31,9 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for ``url`` set up for callblock's transaction discipline."""
+def create_store_engine(url: str, busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
+    """An engine for ``url`` set up for callblock's transaction discipline; on SQLite, a
+    write waits up to ``busy_timeout`` seconds for the write lock (then StoreUnavailable)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # A database that stops answering (a frozen host, a dropped route) must fail a
@@ -47,7 +49,7 @@ def create_store_engine(url: str) -> Engine:
 
     engine = create_engine(
         parsed,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
@@ -57,7 +59,7 @@ def create_store_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
@@ -78,8 +80,8 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(create_store_engine(url))
+    def from_url(cls, url: str, busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Store:
+        return cls(create_store_engine(url, busy_timeout))
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -104,6 +106,8 @@ def _translated_errors() -> Iterator[None]:
         yield
     except OperationalError as exc:
         raise StoreUnavailable(_one_line(exc.orig)) from exc
+    except PoolTimeout as exc:  # every pooled connection busy for the whole pool timeout
+        raise StoreUnavailable("no database connection came free in time") from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailable(_one_line(exc.orig)) from exc
