@@ -169,10 +169,31 @@ def serve(
             # Workers write their metrics here and any of them answers for all.
             shared = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="callblock-"))
             os.environ[MULTIPROCESS_DIR] = shared
+        # Behind a load balancer the peer is the balancer: its X-Forwarded-For names the client
+        # whose failed authentications count (docs/deploy.md).
+        trusted = settings.forwarded_allow_ips
         if processes == 1:
-            uvicorn.run(APP, factory=True, host=host, port=port, log_level="info")
+            uvicorn.run(
+                APP,
+                factory=True,
+                host=host,
+                port=port,
+                log_level="info",
+                proxy_headers=True,
+                forwarded_allow_ips=trusted,
+            )
             return
-        _serve_workers(uvicorn.Config(APP, factory=True, host=host, port=port, workers=processes))
+        _serve_workers(
+            uvicorn.Config(
+                APP,
+                factory=True,
+                host=host,
+                port=port,
+                workers=processes,
+                proxy_headers=True,
+                forwarded_allow_ips=trusted,
+            )
+        )
 
 
 APP = "callblock.api.app:create_app_from_env"

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="Requests one account may send at once to one worker process before "
         "`CALLBLOCK_ACCOUNT_REQUESTS_PER_SECOND` applies.",
     )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Load balancers or proxies whose `X-Forwarded-For` is believed "
+        "(comma-separated addresses or networks, `*` for any): the client it names is the "
+        "address failed authentications are counted against.",
+    )
     sqlite_busy_timeout_seconds: float = Field(
         30.0,
         gt=0,

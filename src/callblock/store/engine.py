@@ -61,7 +61,10 @@ def create_store_engine(url: str, busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL: an acknowledged write survives a power cut, not only a crash (WAL with
+            # NORMAL may lose the last commits). A block is a compliance record; about 1 ms
+            # more per write transaction, nothing per check.
+            cursor.execute("PRAGMA synchronous=FULL")
         finally:
             cursor.close()
 
