@@ -131,7 +131,16 @@ def clock() -> FakeClock:
 @pytest.fixture
 def service(store: Store, clock: FakeClock) -> Iterator[Service]:
     yield Service(store, clock=clock)
-    # A credential re-checked in the background must finish before its store is disposed.
+    wait_for_rechecks()
+
+
+# For suites that send wrong credentials on purpose, many times (contract fuzzing, conformance
+# vectors): the failed-authentication limit has tests of its own (tests/test_abuse.py).
+UNLIMITED_FAILURES = 1_000_000
+
+
+def wait_for_rechecks() -> None:
+    """A credential re-checked in the background must finish before its store is disposed."""
     for thread in threading.enumerate():
         if thread.name == "key-recheck":
             thread.join(timeout=30)

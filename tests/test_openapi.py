@@ -4,6 +4,7 @@ and fails on any 5xx or any answer that breaks the declared schema."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -13,7 +14,16 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from callblock.domain import RequestedNumber, Surface
 from callblock.service import Service
-from tests.conftest import Credentials
+from callblock.store import Store
+from tests.conftest import UNLIMITED_FAILURES, Credentials, FakeClock, wait_for_rechecks
+
+
+@pytest.fixture
+def service(store: Store, clock: FakeClock) -> Iterator[Service]:
+    """schemathesis sends wrong credentials on purpose, many times: the limit on them has its
+    own tests (tests/test_abuse.py); here the contract is checked."""
+    yield Service(store, clock=clock, auth_failures_allowed=UNLIMITED_FAILURES)
+    wait_for_rechecks()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conformance.runner import accounts_of, load_file, run_file
-from tests.conftest import Credentials
+from tests.conftest import UNLIMITED_FAILURES, Credentials
 from tests.helpers import V2
 from tests.servers import Server, callblock, server_output, start_server, stop_server
 
@@ -113,7 +113,12 @@ def served_ca_apis(
         out = callblock("account", "create", username, database_url=database_url).stdout
         accounts[username] = Credentials(username, out.strip().splitlines()[-1])
         callblock("account", "set-auth", username, mode, database_url=database_url)
-    server = start_server(database_url, secret_key=load_file(vectors)["secret_key"])
+    # The vectors send over ten wrong credentials for one user in a row, on purpose.
+    server = start_server(
+        database_url,
+        secret_key=load_file(vectors)["secret_key"],
+        auth_failures_per_minute=str(UNLIMITED_FAILURES),
+    )
     yield server, accounts
     log = stop_server(server)
     for credentials in accounts.values():

@@ -81,6 +81,7 @@ from callblock.numbers import (
 from callblock.store import Store, queries
 from callblock.throttle import (
     AUTH_FAILURE_WINDOW_MICROS,
+    AUTH_FAILURES_ALLOWED,
     RequestRate,
     auth_retry_after,
     auth_subjects,
@@ -115,8 +116,8 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def _refuse_if_throttled(failures: dict[str, list[int]], now: int) -> None:
-    waits = [wait for times in failures.values() if (wait := auth_retry_after(times, now))]
+def _refuse_if_throttled(failures: dict[str, list[int]], now: int, allowed: int) -> None:
+    waits = [wait for times in failures.values() if (wait := auth_retry_after(times, now, allowed))]
     if waits:
         raise AuthThrottled(max(waits))
 
@@ -231,8 +232,10 @@ class Service:
         clock: Clock = system_clock,
         secret_key: str | None = None,
         request_rate: RequestRate | None = None,
+        auth_failures_allowed: int = AUTH_FAILURES_ALLOWED,
     ) -> None:
         self.store = store
+        self._auth_failures_allowed = auth_failures_allowed
         self._request_rate = request_rate or RequestRate(0, 1)  # none: no limit
         self.clock = clock
         self._secret_key = secret_key
@@ -404,7 +407,7 @@ class Service:
                 )
         except StoreUnavailable:
             return actor  # the credential was checked from memory; nothing to count against
-        _refuse_if_throttled(found, now)
+        _refuse_if_throttled(found, now, self._auth_failures_allowed)
         return actor
 
     def _count_failure(self, subjects: list[str]) -> None:
@@ -415,7 +418,8 @@ class Service:
                 found = queries.failures_by_subject(
                     conn, subjects, now - AUTH_FAILURE_WINDOW_MICROS
                 )
-                _refuse_if_throttled(found, now)  # refused attempts are not counted again
+                # Refused attempts are not counted again.
+                _refuse_if_throttled(found, now, self._auth_failures_allowed)
                 queries.record_auth_failure(
                     conn, subjects, now, forget=now - AUTH_FAILURE_WINDOW_MICROS
                 )

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Time a client has to send a file to `:import` or `/v1/scrub` "
         "(`CALLBLOCK_BODY_TIMEOUT_SECONDS` still bounds any wait for the next bytes).",
     )
+    auth_failures_per_minute: int = Field(
+        10,
+        ge=1,
+        description="Failed authentications allowed in a minute for one username, and from one "
+        "client address, across every worker and node; further attempts get 429.",
+    )
     account_requests_per_second: float = Field(
         5000.0,
         ge=0,

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # After this many failed authentications within the window, for one username or from one
-# client address, further attempts are refused until the oldest of them leaves the window.
+# client address, further attempts are refused until the oldest of them leaves the window
+# (the default of CALLBLOCK_AUTH_FAILURES_PER_MINUTE).
 AUTH_FAILURES_ALLOWED = 10
 AUTH_FAILURE_WINDOW_MICROS = 60 * 1_000_000
 _SUBJECT_CHARS = 300  # of a username or address kept; longer ones are cut
@@ -31,13 +32,13 @@ def auth_subjects(username: str | None, address: str | None) -> list[str]:
     return subjects
 
 
-def auth_retry_after(failures: Sequence[int], now: int) -> int | None:
+def auth_retry_after(failures: Sequence[int], now: int, allowed: int) -> int | None:
     """Seconds until a subject with these failure times (newest first, POSIX microseconds)
     may try again, or None if it may try now."""
-    if len(failures) < AUTH_FAILURES_ALLOWED:
+    if len(failures) < allowed:
         return None
     # The attempt is allowed again once fewer than the allowed number remain in the window.
-    frees_at = failures[AUTH_FAILURES_ALLOWED - 1] + AUTH_FAILURE_WINDOW_MICROS
+    frees_at = failures[allowed - 1] + AUTH_FAILURE_WINDOW_MICROS
     return max(1, math.ceil((frees_at - now) / 1_000_000))
 
 

@@ -42,7 +42,12 @@ def open_service(settings: Settings) -> Service:
     store = Store.from_url(settings.database_url, settings.sqlite_busy_timeout_seconds)
     ensure_current(store.engine)
     rate = RequestRate(settings.account_requests_per_second, settings.account_request_burst)
-    return Service(store, secret_key=settings.secret_key, request_rate=rate)
+    return Service(
+        store,
+        secret_key=settings.secret_key,
+        request_rate=rate,
+        auth_failures_allowed=settings.auth_failures_per_minute,
+    )
 
 
 class AnyMethod:

@@ -182,12 +182,23 @@ def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI declarations of the problem answers a route can give."""
+    """OpenAPI declarations of the problem answers a route can give. A route that
+    authenticates can also answer 429 (limits), one that takes a body 408 (body timeout)."""
     schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        status: {
+    implied = {429} if 401 in statuses else set()
+    if 413 in statuses:
+        implied.add(408)
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in sorted({*statuses, *implied}):
+        declared[status] = {
             "description": _TITLES.get(status, "Error"),
             "content": {MEDIA_TYPE: {"schema": schema}},
         }
-        for status in statuses
-    }
+        if status == 429:
+            declared[status]["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again.",
+                    "schema": {"type": "integer"},
+                }
+            }
+    return declared
