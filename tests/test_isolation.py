@@ -34,8 +34,7 @@ from sqlalchemy import select
 from starlette.routing import Route
 
 from callblock.api import v1
-from callblock.api.app import COMPAT_PREFIXES
-from callblock.compat import ca_apis
+from callblock.compat import ca_apis, wire
 from callblock.numbers import normalise
 from callblock.service import Service
 from callblock.store import Store
@@ -743,7 +742,7 @@ def compat_paths(app: FastAPI) -> set[str]:
         route.path
         for route in app.routes
         if isinstance(route, Route)
-        and route.path.startswith(COMPAT_PREFIXES)
+        and route.path.startswith(wire.PATH_PREFIXES)
         and "{" not in route.path
     }
 

@@ -14,6 +14,7 @@ import gzip
 import io
 import itertools
 import re
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
@@ -71,6 +72,25 @@ class FileTooLarge(FileProblem):
     """Unpacked, the file is larger than allowed (a small gzip can unpack to gigabytes)."""
 
 
+class _Unpacked(io.RawIOBase):
+    """A gzip stream whose damage is a FileProblem (zlib's own error is none of the usual
+    I/O errors), however it shows: a bad header, a bad block, a missing end."""
+
+    def __init__(self, packed: IO[bytes]) -> None:
+        self.gzip = gzip.GzipFile(fileobj=packed, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.gzip.read(len(buffer))
+        except (zlib.error, EOFError, gzip.BadGzipFile) as exc:
+            raise FileProblem(f"the gzip file is damaged ({exc})") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+
 class _Limited(io.RawIOBase):
     """A binary stream that refuses to give more than ``limit`` bytes."""
 
@@ -97,7 +117,7 @@ def text_stream(binary: IO[bytes], limit: int | None = None) -> io.TextIOWrapper
     peek = binary.read(2)
     binary.seek(0)
     if peek == b"\x1f\x8b":
-        gunzipped: Any = gzip.GzipFile(fileobj=binary, mode="rb")
+        gunzipped: Any = io.BufferedReader(_Unpacked(binary), 1 << 20)
         if limit is not None:
             gunzipped = io.BufferedReader(_Limited(gunzipped, limit), 1 << 20)
         return io.TextIOWrapper(gunzipped, encoding="utf-8-sig", errors=ERRORS, newline="")

@@ -344,11 +344,13 @@ def clean_description(raw: object, minimum: int = DESCRIPTION_MIN) -> str | None
     text = raw.strip()
     if not minimum <= len(text) <= DESCRIPTION_MAX:
         return None
-    # NUL and lone surrogates cannot be stored as text by every engine (PostgreSQL refuses
-    # NUL; a lone surrogate has no UTF-8 form); other control characters are kept.
-    if "\x00" in text or any(unicodedata.category(c) == "Cs" for c in text):
-        return None
-    return text
+    return text if storable(text) else None
+
+
+def storable(text: str) -> bool:
+    """Whether every engine can store and compare this text: PostgreSQL refuses NUL, and a
+    lone surrogate has no UTF-8 form. Other control characters are kept."""
+    return "\x00" not in text and not any(unicodedata.category(c) == "Cs" for c in text)
 
 
 def name_key(name: str) -> str:

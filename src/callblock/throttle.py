@@ -26,10 +26,17 @@ def auth_subjects(username: str | None, address: str | None) -> list[str]:
     """What one attempt counts against: its username and its client address, when known."""
     subjects = []
     if username:
-        subjects.append("user:" + username[:_SUBJECT_CHARS])
+        subjects.append("user:" + _kept(username))
     if address:
-        subjects.append("address:" + address[:_SUBJECT_CHARS])
+        subjects.append("address:" + _kept(address))
     return subjects
+
+
+def _kept(text: str) -> str:
+    """Text as a subject the store can keep: cut short, with NUL and lone surrogates (which no
+    engine can store) spelt as escapes. Two names that differ only there may share a count."""
+    cut = text[:_SUBJECT_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
+    return cut.replace("\x00", "\\x00")
 
 
 def auth_retry_after(failures: Sequence[int], now: int, allowed: int) -> int | None:

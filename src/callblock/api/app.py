@@ -33,7 +33,6 @@ from callblock.store import Store
 from callblock.store.migrate import ensure_current
 from callblock.throttle import RequestRate
 
-COMPAT_PREFIXES = ("/CAServicesV3", "/ca_apis")
 log = logging.getLogger("callblock.index")
 
 
@@ -248,11 +247,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}
     for path, endpoint in compat.items():
         app.router.routes.append(Route(path, AnyMethod(endpoint, path), include_in_schema=False))
-    for prefix in COMPAT_PREFIXES:
+    for prefix in wire.PATH_PREFIXES:
         app.router.routes.append(
             Route(
-                prefix + "/{rest:path}",
-                AnyMethod(_compat_not_found, prefix + "/{rest:path}"),
+                prefix + "{rest:path}",
+                AnyMethod(_compat_not_found, prefix + "{rest:path}"),
                 include_in_schema=False,
             )
         )

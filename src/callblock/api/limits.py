@@ -13,7 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from callblock.api.problems import problem
 from callblock.compat import wire
 
-COMPAT_PREFIXES = ("/CAServicesV3", "/ca_apis")
 # Routes that take big batches: the batch check (up to 100,000 numbers).
 BULK_ROUTES = {("POST", "/v1/check")}
 FILE_ROUTES = {"/v1/scrub"}
@@ -32,7 +31,7 @@ class BodyLimit:
         # Compat endpoints and file uploads enforce their own limits.
         if (
             scope["type"] != "http"
-            or path.startswith(COMPAT_PREFIXES)
+            or path.startswith(wire.PATH_PREFIXES)
             or path in FILE_ROUTES
             or path.endswith(":import")
         ):
@@ -115,7 +114,7 @@ async def _no_body() -> Message:
 
 
 def _timed_out(path: str) -> Response:
-    if path.startswith(COMPAT_PREFIXES):
+    if path.startswith(wire.PATH_PREFIXES):
         answer = wire.error(408, "Request timeout")
     else:
         answer = problem(408, "The request body did not arrive in time.", kind="body-timeout")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
+from callblock.compat import wire
 from callblock.domain import (
     AuthenticationFailed,
     AuthThrottled,
@@ -76,9 +78,18 @@ def problem(
         body["errors"] = errors
     for key, value in (extra or {}).items():
         body.setdefault(key, value)
-    return JSONResponse(
+    return _ProblemResponse(
         body, status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {})
     )
+
+
+class _ProblemResponse(JSONResponse):
+    """A problem body may echo input (an invalid line of an import) holding lone surrogates,
+    which have no UTF-8 form: they are written as the \\uXXXX escapes JSON calls them."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
 
 
 def from_domain(exc: DomainError) -> Response:
@@ -155,6 +166,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         headers = dict(exc.headers or {})
+        if exc.status_code == 404 and request.url.path.startswith(wire.PATH_PREFIXES):
+            # A compat path no route matched (one with a line break in it, say): the compat
+            # 404, as for any other unknown compat path.
+            return wire.not_found()
         if exc.status_code == 405:
             # Starlette names only the first route's methods; a path served by several
             # routes (GET and POST /v1/groups) allows them all.

@@ -19,9 +19,10 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    field_validator,
 )
 
-from callblock.domain import RFC3339, Direction, EntryStatus
+from callblock.domain import RFC3339, Direction, EntryStatus, storable
 
 MAX_ADD = 10_000
 MAX_CHECK = 100_000
@@ -130,6 +131,14 @@ class NumbersAdd(_In):
         None, description="RFC 3339 instant, in the future; null: never expires."
     )
     note: str | None = Field(None, max_length=500)
+
+    @field_validator("note")
+    @classmethod
+    def _storable_note(cls, note: str | None) -> str | None:
+        if note is not None and not storable(note):
+            raise ValueError("holds NUL or a lone surrogate, which cannot be stored")
+        return note
+
     all_or_nothing: StrictBool = Field(
         False, description="When any input is invalid, add nothing and answer 422."
     )

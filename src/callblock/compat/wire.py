@@ -15,6 +15,8 @@ from callblock.domain import FieldProblem, InvalidInput, ProblemCode
 from callblock.service import GroupCreated, NumbersAdded, NumbersRemoved
 
 MEDIA_TYPE = "application/json"
+# Every path under these is answered in this format, a path that matches no route included.
+PATH_PREFIXES = ("/CAServicesV3/", "/ca_apis/")
 
 
 def response(status: int, body: dict[str, Any]) -> Response:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     case,
     cast,
+    false,
     func,
     literal,
     select,
@@ -42,6 +43,7 @@ from callblock.domain import (
     NameTaken,
     UsernameTaken,
     name_key,
+    storable,
 )
 from callblock.numbers import PREFIX_MARK, pattern_key
 from callblock.store.tables import (
@@ -121,6 +123,8 @@ def insert_account(
 
 
 def account_by_username(conn: Connection, username: str) -> Account | None:
+    if not storable(username):  # no account has such a name; PostgreSQL cannot even compare it
+        return None
     row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
     return None if row is None else _account(row)
 
@@ -264,6 +268,8 @@ def insert_group(
 
 
 def group_by_name(conn: Connection, account_id: int, key: str) -> Group | None:
+    if not storable(key):  # no group has such a name
+        return None
     row = conn.execute(
         select(*_GROUP_COLUMNS).where(groups.c.name_key == key, groups.c.account_id == account_id)
     ).first()
@@ -291,6 +297,8 @@ def _counts(now: datetime) -> tuple[Any, Any]:
 
 
 def _name_filter(query: Any, name: str | None) -> Any:
+    if name and not storable(name):
+        return query.where(false())  # no name holds it
     if name:
         pattern = "%" + _like_escape(name_key(name)) + "%"
         query = query.where(groups.c.name_key.like(pattern, escape="\\"))
@@ -691,6 +699,8 @@ def _entry_filters(query: Any, status: EntryStatus, q: str | None, now: datetime
 def _number_search(q: str) -> Any:
     """Entries whose pattern (``+919876543210``, ``+91140*``) contains ``q``, the pattern
     spelt out from its key as ``key_pattern`` does."""
+    if not storable(q):
+        return false()  # no pattern holds it
     digits = cast(func.abs(entry_key), String)
     pattern = case(
         (entry_key < 0, literal("+") + digits + literal(PREFIX_MARK)),
