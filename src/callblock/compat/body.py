@@ -118,16 +118,20 @@ async def _multipart(headers: Headers, body: bytes) -> Fields:
     )
     try:
         form = await parser.parse()
-        pairs: list[tuple[str, str]] = []
+    except (MultiPartException, ValueError, KeyError) as exc:
+        raise InvalidBody from exc  # the parser closes the files it made
+    pairs: list[tuple[str, str]] = []
+    try:
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 # A file part carries the field's text (e.g. a list of numbers).
                 pairs.append((key, (await value.read()).decode("utf-8")))
-                await value.close()
             else:
                 pairs.append((key, value))
-    except (MultiPartException, ValueError, KeyError) as exc:
+    except ValueError as exc:  # a file part that is not UTF-8
         raise InvalidBody from exc
+    finally:
+        await form.close()  # every file part's temporary file, read or not
     if not pairs:  # a non-empty body with no readable part is not a form
         raise InvalidBody
     return _collect(pairs)
