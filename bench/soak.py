@@ -194,7 +194,11 @@ def percentile(values: list[float], share: float) -> float:
 
 async def soak(base: str, key: str, clients: int, seconds: float) -> Tally:
     tally = Tally()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # Idle connections are dropped well before the server's keep-alive ends (75 s), so that
+    # none is reused just as the server closes it.
+    limits = httpx.Limits(
+        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=30
+    )
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
         population = [Client(i) for i in range(clients)]

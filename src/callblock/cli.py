@@ -181,6 +181,7 @@ def serve(
                 log_level="info",
                 proxy_headers=True,
                 forwarded_allow_ips=trusted,
+                timeout_keep_alive=settings.keep_alive_seconds,
             )
             return
         _serve_workers(
@@ -192,6 +193,7 @@ def serve(
                 workers=processes,
                 proxy_headers=True,
                 forwarded_allow_ips=trusted,
+                timeout_keep_alive=settings.keep_alive_seconds,
             )
         )
 

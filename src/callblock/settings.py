@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         description="Requests one account may send at once to one worker process before "
         "`CALLBLOCK_ACCOUNT_REQUESTS_PER_SECOND` applies.",
     )
+    keep_alive_seconds: int = Field(
+        75,
+        gt=0,
+        le=3600,
+        description="How long an idle kept-alive connection stays open. Keep it longer than "
+        "the load balancer's idle timeout (60 s on many), or the balancer may reuse a "
+        "connection the server is closing and answer 502.",
+    )
     forwarded_allow_ips: str = Field(
         "127.0.0.1",
         description="Load balancers or proxies whose `X-Forwarded-For` is believed "
