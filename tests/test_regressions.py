@@ -168,3 +168,18 @@ async def test_a_multipart_file_part_that_is_not_utf8_is_refused_and_its_files_c
         {"status": "error", "message": "Invalid request body"},
     )
     gc.collect()  # an unclosed temporary file is reported here, and fails the test
+
+
+async def test_a_multipart_body_cut_off_inside_a_file_part_leaves_no_file_open(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    """Found by the long fuzz run: a part without its closing boundary had a temporary file
+    that was in no form, and that nothing closed."""
+    body = b'--XX\r\nContent-Disposition: form-data; name="blockNumbers"; filename="a"\r\n\r\n98'
+    answer = await client.post(
+        V2,
+        content=body,
+        headers={**main_account.basic, "Content-Type": "multipart/form-data; boundary=XX"},
+    )
+    assert answer.status_code == 400
+    gc.collect()  # an unclosed temporary file is reported here, and fails the test

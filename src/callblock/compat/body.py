@@ -132,6 +132,10 @@ async def _multipart(headers: Headers, body: bytes) -> Fields:
         raise InvalidBody from exc
     finally:
         await form.close()  # every file part's temporary file, read or not
+        # A part cut off before its end (a truncated body) has a temporary file too, but is
+        # not in the form: Starlette closes those only when parsing fails, and here it did not.
+        for made in getattr(parser, "_files_to_close_on_error", ()):
+            made.close()
     if not pairs:  # a non-empty body with no readable part is not a form
         raise InvalidBody
     return _collect(pairs)
