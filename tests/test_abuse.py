@@ -4,9 +4,11 @@ shared by every process), key revocation, and the per-account request rate."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from callblock.domain import AuthenticationFailed, AuthMode, AuthThrottled, Surf
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
+from callblock.store.migrate import upgrade
 from callblock.throttle import AUTH_FAILURES_ALLOWED, RequestRate
 from tests.conftest import Credentials, FakeClock
 
@@ -224,3 +227,51 @@ def test_the_rate_refills_over_time() -> None:
     assert rate.admit(1) is None
     assert rate.admit(1) == 1
     assert RequestRate(per_second=0, burst=1).admit(1) is None  # 0: no limit
+
+
+async def test_a_right_key_stays_refused_however_often_it_is_sent_during_a_lockout(
+    app: FastAPI, service: Service, main_account: Credentials
+) -> None:
+    """A key that passed its check but met the lockout must not be remembered as good: its
+    next request would otherwise get in, and tell a lucky guess from a wrong one."""
+    fresh = service.issue_key("main")
+    async with client_from(app, "203.0.113.9") as client:
+        await fail_times(client, AUTH_FAILURES_ALLOWED)
+        for path in (GROUPS, GROUPS, "/v1/check/9876543210", GROUPS):
+            answer = await client.get(path, headers=bearer(fresh.key))
+            assert answer.status_code == 429, path
+    for i in range(AUTH_FAILURES_ALLOWED):  # the same for a username locked from elsewhere
+        async with client_from(app, f"198.51.100.{i + 1}") as client:
+            await client.post(V2, headers=basic("main", WRONG_KEY), json={})
+    async with client_from(app, "198.51.100.99") as client:
+        for _ in range(3):
+            answer = await client.get(GROUPS, headers=basic("main", main_account.key))
+            assert answer.status_code == 429
+
+
+def test_failures_are_still_limited_while_the_store_cannot_take_them(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A locked SQLite file refuses writes but still reads: keys can be checked, failures
+    cannot be written. The process counts them itself until the store is back."""
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    store = Store.from_url(url, busy_timeout=0.1)
+    try:
+        upgrade(store.engine)
+        service = Service(store, clock=clock)
+        key = service.create_account("main").key
+        holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            for _ in range(AUTH_FAILURES_ALLOWED):
+                with pytest.raises(AuthenticationFailed):
+                    service.authenticate("main", WRONG_KEY, Surface.V1, "192.0.2.5")
+            with pytest.raises(AuthThrottled):
+                service.authenticate("main", key, Surface.V1, "192.0.2.6")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        clock.advance(seconds=61)
+        assert service.authenticate("main", key, Surface.V1, "192.0.2.6").account.username == "main"
+    finally:
+        store.dispose()

@@ -236,6 +236,9 @@ class Service:
     ) -> None:
         self.store = store
         self._auth_failures_allowed = auth_failures_allowed
+        # subject -> failure times the store could not take (see _count_failure)
+        self._unsaved_failures: dict[str, list[int]] = {}
+        self._unsaved_lock = threading.Lock()
         self._request_rate = request_rate or RequestRate(0, 1)  # none: no limit
         self.clock = clock
         self._secret_key = secret_key
@@ -333,14 +336,18 @@ class Service:
                 raise AuthenticationFailed
             return actor
 
-        return self._admitted(self._attempt(username, address, verify))
+        actor = self._attempt(username, address, verify)
+        self._remember(key, actor)
+        return self._admitted(actor)
 
     def authenticate_key(self, key: str, surface: Surface, address: str | None = None) -> Actor:
         """The actor for an API key alone (keys are unique across accounts)."""
         known = self._cached(key, surface)
         if known is not None:
             return self._admitted(known)
-        return self._admitted(self._attempt(None, address, lambda: self._verify_key(key, surface)))
+        actor = self._attempt(None, address, lambda: self._verify_key(key, surface))
+        self._remember(key, actor)
+        return self._admitted(actor)
 
     def cached_actor(self, key: str, surface: Surface) -> Actor | None:
         """The actor for a key checked within the last AUTH_CACHE_SECONDS, without the store."""
@@ -353,8 +360,15 @@ class Service:
             return None
         return Actor(account=cached[1], key_id=cached[2], surface=surface)
 
+    def _remember(self, key: str, actor: Actor) -> None:
+        """Trust a key for AUTH_CACHE_SECONDS: only once it has passed the failed-attempt
+        limit too, or a key guessed during a lockout would be let in by its next request."""
+        assert actor.key_id is not None
+        self._auth_cache[hash_key(key)] = (time.monotonic(), actor.account, actor.key_id)
+
     def _verify_key(self, key: str, surface: Surface) -> Actor:
-        """Check a key in the store (an attempt: callers go through ``_attempt``)."""
+        """Check a key in the store (an attempt: callers go through ``_attempt``, then
+        ``_remember`` it)."""
         if not key.startswith(KEY_PREFIX):
             raise AuthenticationFailed
         key_hash = hash_key(key)
@@ -375,7 +389,6 @@ class Service:
                     raise CredentialRetired
             raise AuthenticationFailed
         account, key_id = found
-        self._auth_cache[key_hash] = (time.monotonic(), account, key_id)
         return Actor(account=account, key_id=key_id, surface=surface)
 
     def _attempt(
@@ -406,8 +419,10 @@ class Service:
                     conn, subjects, now - AUTH_FAILURE_WINDOW_MICROS
                 )
         except StoreUnavailable:
-            return actor  # the credential was checked from memory; nothing to count against
-        _refuse_if_throttled(found, now, self._auth_failures_allowed)
+            found = {}  # the credential was checked from memory: count what this process saw
+        _refuse_if_throttled(
+            self._with_unsaved(found, subjects, now), now, self._auth_failures_allowed
+        )
         return actor
 
     def _count_failure(self, subjects: list[str]) -> None:
@@ -419,12 +434,36 @@ class Service:
                     conn, subjects, now - AUTH_FAILURE_WINDOW_MICROS
                 )
                 # Refused attempts are not counted again.
+                found = self._with_unsaved(found, subjects, now)
                 _refuse_if_throttled(found, now, self._auth_failures_allowed)
                 queries.record_auth_failure(
                     conn, subjects, now, forget=now - AUTH_FAILURE_WINDOW_MICROS
                 )
         except StoreUnavailable:
-            log.warning("a failed authentication could not be counted: the store is away")
+            # The store cannot take the count (a locked or full database): this process keeps
+            # it until the window passes, so that the limit holds through an outage too.
+            found = self._with_unsaved({}, subjects, now)
+            _refuse_if_throttled(found, now, self._auth_failures_allowed)
+            with self._unsaved_lock:
+                for subject in subjects:
+                    self._unsaved_failures.setdefault(subject, []).append(now)
+            log.warning("a failed authentication is counted in this process: the store is away")
+
+    def _with_unsaved(
+        self, found: dict[str, list[int]], subjects: list[str], now: int
+    ) -> dict[str, list[int]]:
+        """The store's failure times of each subject with those this process could not save."""
+        since = now - AUTH_FAILURE_WINDOW_MICROS
+        merged = dict(found)
+        with self._unsaved_lock:
+            for subject in subjects:
+                kept = [at for at in self._unsaved_failures.get(subject, ()) if at >= since]
+                if kept:
+                    self._unsaved_failures[subject] = kept
+                else:
+                    self._unsaved_failures.pop(subject, None)
+                merged[subject] = sorted([*merged.get(subject, []), *kept], reverse=True)
+        return merged
 
     def _admitted(self, actor: Actor) -> Actor:
         wait = self._request_rate.admit(actor.account.id)
@@ -459,7 +498,8 @@ class Service:
 
         def recheck() -> None:
             try:
-                self._verify_key(key, Surface.V1)  # refreshes the cache, or drops the key
+                # Refreshes the cache, or drops the key. A key known here is not an attempt.
+                self._remember(key, self._verify_key(key, Surface.V1))
             except DomainError:
                 pass  # refused or store away: the cache says what to do next
             finally:

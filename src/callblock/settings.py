@@ -78,10 +78,11 @@ class Settings(BaseSettings):
         "connection the server is closing and answer 502.",
     )
     forwarded_allow_ips: str = Field(
-        "127.0.0.1",
+        "",
         description="Load balancers or proxies whose `X-Forwarded-For` is believed "
-        "(comma-separated addresses or networks, `*` for any): the client it names is the "
-        "address failed authentications are counted against.",
+        "(comma-separated addresses or networks, `*` for any; empty: none): the client it "
+        "names is the address failed authentications are counted against. Believing anyone "
+        "else would let a client pick its own address, and escape the limit.",
     )
     sqlite_busy_timeout_seconds: float = Field(
         30.0,

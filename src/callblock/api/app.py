@@ -178,6 +178,9 @@ def _stop_with_parent() -> None:
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
+    # The multipart parser warns, in raw lines, about every malformed body a client sends:
+    # the client gets its 400; the log is not the place for what strangers write.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     owned = service is None
     service = service or open_service(settings)
 
