@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -212,32 +212,33 @@ async def soak(base: str, key: str, clients: int, seconds: float) -> Tally:
     return tally
 
 
+def admin_url() -> URL:
+    return make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL))
+
+
+def control(statement: str) -> None:
+    """Run one statement on the PostgreSQL server, outside any transaction."""
+    admin = admin_url()
+    with psycopg.connect(
+        host=admin.host or "127.0.0.1",
+        port=admin.port or 5432,
+        user=admin.username or "postgres",
+        dbname=admin.database or "postgres",
+        autocommit=True,
+    ) as connection:
+        connection.execute(statement)
+
+
 def fresh_database(engine: str, workdir: Path) -> tuple[str, str | None]:
     if engine == "sqlite":
         return f"sqlite:///{workdir / 'soak.db'}", None
-    admin = make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL))
     name = f"callblock_soak_{os.getpid()}"
-    with psycopg.connect(
-        host=admin.host or "127.0.0.1",
-        port=admin.port or 5432,
-        user=admin.username or "postgres",
-        dbname=admin.database or "postgres",
-        autocommit=True,
-    ) as control:
-        control.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(database=name).render_as_string(hide_password=False), name
+    control(f'CREATE DATABASE "{name}"')
+    return admin_url().set(database=name).render_as_string(hide_password=False), name
 
 
 def drop_database(name: str) -> None:
-    admin = make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL))
-    with psycopg.connect(
-        host=admin.host or "127.0.0.1",
-        port=admin.port or 5432,
-        user=admin.username or "postgres",
-        dbname=admin.database or "postgres",
-        autocommit=True,
-    ) as control:
-        control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    control(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> int:
