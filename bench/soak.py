@@ -194,22 +194,33 @@ def percentile(values: list[float], share: float) -> float:
 
 async def soak(base: str, key: str, clients: int, seconds: float) -> Tally:
     tally = Tally()
-    # Idle connections are dropped well before the server's keep-alive ends (75 s), so that
-    # none is reused just as the server closes it.
-    limits = httpx.Limits(
-        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=30
-    )
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
-        population = [Client(i) for i in range(clients)]
-        until = time.monotonic() + seconds
-        await asyncio.gather(
-            *(run_client(c, http, until, tally, seed=i) for i, c in enumerate(population))
-        )
-        await asyncio.sleep(SETTLED)  # let every process see the last writes
+    population = [Client(i) for i in range(clients)]
+    until = time.monotonic() + seconds
+
+    async def one(client: Client) -> None:
+        # Each client has a connection of its own, as separate dialers would: one shared
+        # httpx pool for all of them measured the pool (143 checks/s at 64 clients against
+        # 757/s with a client each, same server).
+        async with connection(base, key) as http:
+            await run_client(client, http, until, tally, seed=client.index)
+
+    await asyncio.gather(*(one(client) for client in population))
+    await asyncio.sleep(SETTLED)  # let every process see the last writes
+    async with connection(base, key) as http:
         audited = await audit(http, population, tally)
     print(f"audited entries: {audited}")
     return tally
+
+
+def connection(base: str, key: str) -> httpx.AsyncClient:
+    # Idle connections are dropped well before the server's keep-alive ends (75 s), so that
+    # none is reused just as the server closes it.
+    return httpx.AsyncClient(
+        base_url=base,
+        headers={"Authorization": f"Bearer {key}"},
+        limits=httpx.Limits(max_connections=1, keepalive_expiry=30),
+        timeout=30,
+    )
 
 
 def admin_url() -> URL:
