@@ -79,6 +79,11 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/docs": ("GET", "HEAD"),
     "/docs/oauth2-redirect": ("GET", "HEAD"),
     "/redoc": ("GET", "HEAD"),
+    # The admin page and its files.
+    "/": ("GET",),
+    "/ui": ("GET",),
+    "/ui/": ("GET",),
+    "/ui/assets/{rest}": ("GET",),
     v2.PATH: ("POST", "PUT", "DELETE"),
     "/ca_apis/createBlockNumber": ("POST",),
     "/ca_apis/updateBlockNumbers": ("PUT",),
@@ -129,7 +134,7 @@ ODD_METHODS = (
 # --- the answers the docs allow ---------------------------------------------------------------
 
 # docs/api.md, docs/compat.md: 403 and 429 from the token endpoint, 429 from the request rates.
-DOCUMENTED = frozenset({200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429})
+DOCUMENTED = frozenset({200, 201, 204, 307, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429})
 # Never in any answer, unless the request itself carried it (an echoed input is not a leak).
 LEAK_MARKERS = ("Traceback", 'File "', "sqlalchemy", "psycopg", "Internal error")
 # The answers that describe the API itself: schema names such as `ValidationError` belong there.

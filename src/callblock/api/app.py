@@ -32,6 +32,7 @@ from callblock.settings import Settings
 from callblock.store import Store
 from callblock.store.migrate import ensure_current
 from callblock.throttle import RequestRate
+from callblock.web import routes as web
 
 log = logging.getLogger("callblock.index")
 
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     problems.install(app)
     app.include_router(v1.router)
     app.include_router(files.router)
+    app.include_router(web.router)
     app.add_api_route(
         "/healthz",
         _healthz,

@@ -147,9 +147,14 @@ def _field(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     """Map every error of the non-compat routes to a problem answer."""
 
-    async def on_domain(_request: Request, exc: Exception) -> Response:
+    async def on_domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
-        return from_domain(exc)
+        answer = from_domain(exc)
+        if isinstance(exc, AuthenticationFailed) and request.headers.get("x-requested-with"):
+            # A script (the admin page) handles a 401 itself: a Basic challenge would make
+            # the browser open its own password dialog over the page.
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="callblock"'
+        return answer
 
     async def on_validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

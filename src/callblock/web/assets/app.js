@@ -1,0 +1,101 @@
+// The page's frame: who is signed in, the navigation, and which view the address shows.
+// Views live at #/groups, #/groups/ID, #/check and #/history; nothing secret is ever in it.
+
+import { forget, session, whenSignedOut } from "./api.js";
+import { announce } from "./dom.js";
+import { renderCheck } from "./views/check.js";
+import { renderGroup } from "./views/group.js";
+import { renderGroups } from "./views/groups.js";
+import { renderHistory } from "./views/history.js";
+import { renderSignIn } from "./views/signin.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const who = document.getElementById("who");
+
+function go(hash) {
+  if (location.hash === hash) show();
+  else location.hash = hash;
+}
+
+function parse(hash) {
+  const [path, search] = hash.replace(/^#/, "").split("?");
+  return { parts: path.split("/").filter(Boolean), query: new URLSearchParams(search || "") };
+}
+
+function showSignedIn(credentials) {
+  nav.hidden = !credentials;
+  who.hidden = !credentials;
+  document.getElementById("who-name").textContent = credentials ? credentials.username : "";
+}
+
+function markCurrent(section) {
+  for (const link of nav.querySelectorAll("a")) {
+    if (link.dataset.section === section) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function signInFirst(message = "") {
+  showSignedIn(null);
+  markCurrent("");
+  document.title = "Sign in · callblock";
+  renderSignIn(main, {
+    message,
+    onSignedIn: () => {
+      showSignedIn(session());
+      if (!location.hash.startsWith("#/") || location.hash === "#/signin") go("#/groups");
+      else show();
+    },
+  });
+}
+
+function show() {
+  const credentials = session();
+  if (!credentials) return signInFirst();
+  showSignedIn(credentials);
+  const { parts, query } = parse(location.hash);
+  const [section = "groups", id] = parts;
+  markCurrent(section);
+  switch (section) {
+    case "groups":
+      if (id && /^\d+$/.test(id)) {
+        document.title = "Group · callblock";
+        return renderGroup(main, { id, go });
+      }
+      document.title = "Groups · callblock";
+      return renderGroups(main, { go });
+    case "check":
+      document.title = "Check a number · callblock";
+      return renderCheck(main, { number: query.get("number") || "" });
+    case "history":
+      document.title = "History · callblock";
+      return renderHistory(main, { groupId: query.get("group") || "", number: query.get("number") || "", go });
+    default:
+      return go("#/groups");
+  }
+}
+
+/** After a view is drawn, its heading takes the focus, so a screen reader starts there. */
+function focusHeading() {
+  main.querySelector("h1")?.focus();
+}
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  forget();
+  signInFirst("You are signed out.");
+});
+
+whenSignedOut((message) => signInFirst(message));
+
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault(); // the address is the view's: "#main" would be read as a route
+  main.focus();
+});
+
+window.addEventListener("hashchange", () => {
+  show();
+  if (session()) focusHeading(); // the sign-in form keeps its own focus, on the username
+});
+
+show();

@@ -1,0 +1,330 @@
+import { ApiError, call, download, explain } from "../api.js";
+import { announce, dialog, field, fill, h, pagedListing, setFieldError } from "../dom.js";
+import { count, DIRECTIONS, instant, localNow, localToInstant, plural, splitNumbers, timeZone } from "../format.js";
+import { deleteGroup, editGroup } from "./group_forms.js";
+import { uploadForm } from "./upload.js";
+
+const PAGE_SIZE = 100;
+const MAX_ADD = 10_000; // per request, as /v1 allows
+
+/** One group: its entries, and the forms that add, upload and remove them. */
+export function renderGroup(main, { id, go }) {
+  const heading = h("h1", { tabindex: "-1" }, "Group");
+  const summary = h("div", { className: "summary" });
+  const headProblem = h("p", { className: "form-error", role: "alert", hidden: true });
+  let group = null;
+
+  const editButton = h("button", { type: "button" }, "Change name or direction");
+  const downloadButton = h("button", { type: "button" }, "Download CSV");
+  const deleteButton = h("button", { type: "button", className: "danger" }, "Delete group");
+  const entries = entryList(id, () => refreshHead());
+  const adding = addForm(id, () => changed());
+  const uploading = uploadForm(id, () => changed());
+
+  fill(
+    main,
+    h("p", { className: "crumbs" }, h("a", { href: "#/groups" }, "← All groups")),
+    heading,
+    summary,
+    h("div", { className: "toolbar" }, editButton, downloadButton, deleteButton),
+    headProblem,
+    h("div", { className: "columns" }, adding.element, uploading.element),
+    entries.element,
+  );
+
+  async function refreshHead() {
+    try {
+      group = await call("GET", `/v1/groups/${id}`);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 422)) {
+        fill(main, h("h1", { tabindex: "-1" }, "No such group"), h("p", {}, "It may have been deleted. "), h("p", {}, h("a", { href: "#/groups" }, "Back to all groups")));
+        main.querySelector("h1").focus();
+      } else {
+        headProblem.textContent = explain(error);
+        headProblem.hidden = false;
+      }
+      return;
+    }
+    headProblem.hidden = true;
+    document.title = `${group.name} · callblock`;
+    heading.textContent = group.name;
+    fill(
+      summary,
+      group.description ? h("p", { className: "lead" }, group.description) : null,
+      h(
+        "dl",
+        { className: "facts" },
+        h("div", {}, h("dt", {}, "Direction"), h("dd", {}, DIRECTIONS[group.direction])),
+        h("div", {}, h("dt", {}, "Active"), h("dd", {}, count(group.active_count))),
+        h("div", {}, h("dt", {}, "Expired"), h("dd", {}, count(group.expired_count))),
+        h("div", {}, h("dt", {}, "Last change"), h("dd", {}, instant(group.updated_at))),
+      ),
+    );
+  }
+
+  async function changed() {
+    await Promise.all([refreshHead(), entries.reload()]);
+  }
+
+  editButton.addEventListener("click", async () => {
+    if (!group) return;
+    const result = await editGroup(group);
+    if (result) {
+      announce(`Saved “${result.name}”.`);
+      await refreshHead();
+    }
+    editButton.focus();
+  });
+  deleteButton.addEventListener("click", async () => {
+    if (!group) return;
+    if (await deleteGroup(group)) {
+      announce(`Deleted “${group.name}”.`);
+      go("#/groups");
+    } else {
+      deleteButton.focus();
+    }
+  });
+  downloadButton.addEventListener("click", async () => {
+    if (!group) return;
+    downloadButton.disabled = true;
+    try {
+      const filename = `${group.name.replace(/[^\p{L}\p{N}._-]+/gu, "-")}.csv`;
+      const size = await download(`/v1/groups/${id}/numbers.csv`, filename);
+      announce(`Downloaded ${filename} (${count(size)} bytes).`);
+    } catch (error) {
+      headProblem.textContent = explain(error);
+      headProblem.hidden = false;
+    } finally {
+      downloadButton.disabled = false;
+    }
+  });
+
+  refreshHead().then(() => heading.focus());
+  entries.restart();
+}
+
+/** Paste numbers or prefixes, one expiry and note for all of them. */
+function addForm(groupId, onChanged) {
+  const numbers = field(
+    { label: "Numbers or prefixes", hint: "One per line, or separated by commas. A prefix ends in * (140* or +91140*)." },
+    h("textarea", { name: "numbers", rows: "6", spellcheck: "false", autocomplete: "off" }),
+  );
+  const expiry = field(
+    { label: "Expires (optional)", hint: `Your time zone (${timeZone}). Empty: never expires.` },
+    h("input", { name: "expires_at", type: "datetime-local", min: localNow() }),
+  );
+  const note = field({ label: "Note (optional)" }, h("input", { name: "note", maxlength: "500", autocomplete: "off" }));
+  const rejected = h("ul", { className: "rejected", id: `${numbers.control.id}-rejected`, hidden: true });
+  numbers.control.setAttribute("aria-describedby", `${numbers.control.getAttribute("aria-describedby")} ${rejected.id}`);
+  const outcome = h("p", { className: "outcome", role: "status" });
+  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const submit = h("button", { type: "submit", className: "primary" }, "Add");
+  const element = h(
+    "form",
+    { className: "card", novalidate: true, "aria-labelledby": "add-title" },
+    h("h2", { id: "add-title" }, "Add numbers"),
+    numbers.wrapper,
+    rejected,
+    h("div", { className: "row" }, expiry.wrapper, note.wrapper),
+    problem,
+    outcome,
+    submit,
+  );
+
+  element.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const entry of [numbers, expiry, note]) setFieldError(entry, "");
+    problem.hidden = true;
+    outcome.textContent = "";
+    const typed = splitNumbers(numbers.control.value);
+    if (typed.length === 0) {
+      setFieldError(numbers, "Type or paste at least one number.");
+      numbers.control.focus();
+      return;
+    }
+    let expiresAt;
+    try {
+      expiresAt = localToInstant(expiry.control.value);
+    } catch {
+      setFieldError(expiry, "Not a date and time.");
+      expiry.control.focus();
+      return;
+    }
+    if (expiresAt && new Date(expiresAt) <= new Date()) {
+      setFieldError(expiry, "Must be in the future.");
+      expiry.control.focus();
+      return;
+    }
+    submit.disabled = true;
+    const totals = { added: 0, updated: 0, invalid: [] };
+    let sent = 0;
+    try {
+      // /v1 takes 10,000 a request: a longer paste goes in several, and what was not sent
+      // when one fails stays in the box.
+      for (; sent < typed.length; sent += MAX_ADD) {
+        const batch = typed.slice(sent, sent + MAX_ADD);
+        const answer = await call("POST", `/v1/groups/${groupId}/numbers`, {
+          json: { numbers: batch, expires_at: expiresAt, note: note.control.value || null },
+        });
+        totals.added += answer.added;
+        totals.updated += answer.updated;
+        totals.invalid.push(...answer.invalid);
+      }
+    } catch (error) {
+      const fields = error instanceof ApiError ? error.fieldErrors : {};
+      if (fields.expires_at) setFieldError(expiry, fields.expires_at);
+      else if (fields.note) setFieldError(note, fields.note);
+      else {
+        problem.textContent = explain(error);
+        problem.hidden = false;
+      }
+    } finally {
+      submit.disabled = false;
+    }
+    // The box keeps what did not go in: the invalid inputs, and any batch not sent.
+    const kept = [...totals.invalid.map((item) => String(item.input)), ...typed.slice(sent)];
+    numbers.control.value = kept.join("\n");
+    fill(rejected, totals.invalid.map((item) => h("li", {}, h("code", {}, String(item.input)), ` — ${item.reason}`)));
+    rejected.hidden = totals.invalid.length === 0;
+    if (totals.invalid.length) {
+      setFieldError(numbers, `${plural(totals.invalid.length, "input was", "inputs were")} not added: ${totals.invalid.length === 1 ? "it is" : "they are"} still in the box, with the reason below it.`);
+    }
+    if (sent > 0) {
+      outcome.textContent = `Added ${count(totals.added)}, updated ${count(totals.updated)}.`;
+      await onChanged();
+    }
+    if (totals.invalid.length) numbers.control.focus();
+  });
+  return { element };
+}
+
+/** The group's entries: search, status, pages, and removing the selected ones. */
+function entryList(groupId, onRemoved) {
+  const search = field(
+    { label: "Search", hint: "Part of a number as stored, e.g. 98765, or +91140*." },
+    h("input", { type: "search", name: "q", maxlength: "32", autocomplete: "off", spellcheck: "false" }),
+  );
+  const status = field(
+    { label: "Status" },
+    h("select", { name: "status" }, h("option", { value: "all" }, "All"), h("option", { value: "active" }, "Active"), h("option", { value: "expired" }, "Expired")),
+  );
+  const selectAll = h("input", { type: "checkbox", "aria-label": "Select every entry on this page" });
+  const body = h("tbody");
+  const table = h(
+    "table",
+    { className: "list entries" },
+    h("caption", { className: "visually-hidden" }, "Entries of this group"),
+    h(
+      "thead",
+      {},
+      h("tr", {}, h("th", { scope: "col", className: "pick" }, selectAll), ["Number or prefix", "Status", "Expires", "Note", "Last change"].map((title) => h("th", { scope: "col" }, title))),
+    ),
+    body,
+  );
+  const removeButton = h("button", { type: "button", className: "danger", disabled: true }, "Remove selected");
+  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const filters = { q: "", status: "all" };
+  const pages = pagedListing({
+    label: "Pages of entries",
+    pageSize: PAGE_SIZE,
+    table,
+    fetchPage: (cursor) => {
+      problem.hidden = true;
+      return call("GET", `/v1/groups/${groupId}/numbers`, { query: { ...filters, cursor, limit: PAGE_SIZE } });
+    },
+    show: (answer) => {
+      const empty = filters.q || filters.status !== "all" ? "No entry matches." : "No entries yet: add numbers above.";
+      fill(body, answer.data.length ? answer.data.map(row) : h("tr", {}, h("td", { colspan: "6", className: "empty" }, empty)));
+      updateSelection();
+    },
+    showError: (error) => {
+      const fields = error instanceof ApiError ? error.fieldErrors : {};
+      if (fields.q) setFieldError(search, fields.q);
+      else {
+        problem.textContent = explain(error);
+        problem.hidden = false;
+      }
+    },
+  });
+  const element = h(
+    "section",
+    { "aria-labelledby": "entries-title" },
+    h("h2", { id: "entries-title" }, "Entries"),
+    h("div", { className: "filters" }, search.wrapper, status.wrapper),
+    problem,
+    h("div", { className: "toolbar" }, removeButton),
+    h("div", { className: "table-wrap" }, table),
+    pages.element,
+  );
+
+  const picked = () => [...body.querySelectorAll("input[type=checkbox]:checked")].map((box) => box.value);
+  function updateSelection() {
+    const chosen = picked().length;
+    const boxes = body.querySelectorAll("input[type=checkbox]").length;
+    removeButton.disabled = chosen === 0;
+    removeButton.textContent = chosen ? `Remove selected (${count(chosen)})` : "Remove selected";
+    selectAll.checked = boxes > 0 && chosen === boxes;
+    selectAll.indeterminate = chosen > 0 && chosen < boxes;
+  }
+  body.addEventListener("change", updateSelection);
+  selectAll.addEventListener("change", () => {
+    for (const box of body.querySelectorAll("input[type=checkbox]")) box.checked = selectAll.checked;
+    updateSelection();
+  });
+
+  function row(entry) {
+    const label = entry.kind === "prefix" ? `${entry.number} (prefix)` : entry.number;
+    return h(
+      "tr",
+      { className: entry.status },
+      h("td", { className: "pick" }, h("input", { type: "checkbox", value: entry.number, "aria-label": `Select ${label}` })),
+      h("th", { scope: "row", "data-label": "Number or prefix" }, h("code", {}, entry.number), entry.kind === "prefix" ? h("span", { className: "tag" }, "prefix") : null),
+      h("td", { "data-label": "Status" }, h("span", { className: `status ${entry.status}` }, entry.status === "active" ? "Active" : "Expired")),
+      h("td", { "data-label": "Expires" }, instant(entry.expires_at)),
+      h("td", { "data-label": "Note" }, entry.note || ""),
+      h("td", { "data-label": "Last change" }, instant(entry.updated_at)),
+    );
+  }
+
+  function restart() {
+    setFieldError(search, "");
+    // Stored numbers have no spaces or dashes; people type them with.
+    filters.q = search.control.value.replace(/[\s\-().]/g, "");
+    filters.status = status.control.value;
+    pages.restart();
+  }
+  let typing;
+  search.control.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(restart, 250);
+  });
+  status.control.addEventListener("change", restart);
+
+  removeButton.addEventListener("click", async () => {
+    const chosen = picked();
+    if (chosen.length === 0) return;
+    const shown = chosen.slice(0, 5).join(", ") + (chosen.length > 5 ? ", …" : "");
+    let removed = 0;
+    const outcome = await dialog({
+      title: `Remove ${plural(chosen.length, "entry", "entries")}?`,
+      body: h("p", {}, `${shown} will no longer be blocked by this group.`),
+      confirmLabel: "Remove",
+      danger: true,
+      onConfirm: async () => {
+        try {
+          removed = (await call("DELETE", `/v1/groups/${groupId}/numbers`, { json: { numbers: chosen } })).removed;
+          return "";
+        } catch (error) {
+          return explain(error);
+        }
+      },
+    });
+    if (outcome) {
+      announce(`Removed ${plural(removed, "entry", "entries")}.`);
+      await Promise.all([pages.reload(), onRemoved()]);
+    }
+    removeButton.focus();
+  });
+
+  return { element, reload: pages.reload, restart: pages.restart };
+}

@@ -1,0 +1,763 @@
+"""The admin page at /ui, in headless Chromium against a real `callblock serve`, on each engine.
+
+Every test signs in through the page as a new account of its own. A test fails on any uncaught
+script error and on any request that leaves the server (the page must need no CDN).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from callblock.service import Service
+from callblock.store import Store
+from callblock.store.migrate import upgrade
+from tests.browser import PHONE, Tab, chromium, open_tab
+from tests.conftest import ENGINES, Credentials, fresh_database
+from tests.servers import Server, start_server, stop_server
+
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
+
+@dataclass
+class Site:
+    server: Server
+    database_url: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def new_account(self) -> Credentials:
+        username = f"sup{uuid.uuid4().hex[:8]}"
+        store = Store.from_url(self.database_url)
+        try:
+            return Credentials(username, Service(store).create_account(username).key)
+        finally:
+            store.dispose()
+
+    def revoke_keys(self, username: str) -> None:
+        store = Store.from_url(self.database_url)
+        try:
+            service = Service(store)
+            for key in service.keys(username):
+                service.revoke_key(username, key.key_id)
+        finally:
+            store.dispose()
+
+    def api(self, account: Credentials) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=(account.username, account.key), timeout=60)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("web")) as url:
+        store = Store.from_url(url)
+        upgrade(store.engine)
+        store.dispose()
+        server = start_server(url)
+        try:
+            yield Site(server, url)
+        finally:
+            stop_server(server)
+
+
+@pytest.fixture
+def account(site: Site) -> Credentials:
+    return site.new_account()
+
+
+@pytest.fixture
+def tab(browser: Browser, site: Site) -> Iterator[Tab]:
+    with open_tab(browser, site.url) as opened:
+        yield opened
+        assert opened.script_errors == []
+        assert opened.foreign_requests == []
+
+
+@pytest.fixture
+def api(site: Site, account: Credentials) -> Iterator[httpx.Client]:
+    with site.api(account) as client:
+        yield client
+
+
+def sign_in(tab: Tab, account: Credentials) -> Page:
+    page = tab.page
+    page.goto(tab.origin + "/ui")
+    page.get_by_label("Username").fill(account.username)
+    page.get_by_label("API key").fill(account.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+    return page
+
+
+def create_group(page: Page, name: str, direction: str = "both") -> int:
+    """Through the page's form; the new group's id, from the address it lands on."""
+    page.goto(page.url.split("#")[0] + "#/groups")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Direction").select_option(direction)
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    match = re.search(r"#/groups/(\d+)$", page.url)
+    assert match is not None
+    return int(match.group(1))
+
+
+def make_group(api: httpx.Client, name: str, direction: str = "both") -> int:
+    answer = api.post("/v1/groups", json={"name": name, "direction": direction})
+    assert answer.status_code == 201, answer.text
+    group_id: int = answer.json()["id"]
+    return group_id
+
+
+def entries_of(api: httpx.Client, group_id: int) -> dict[str, dict[str, object]]:
+    answer = api.get(f"/v1/groups/{group_id}/numbers", params={"limit": 1000})
+    assert answer.status_code == 200, answer.text
+    return {entry["number"]: entry for entry in answer.json()["data"]}
+
+
+def showing(first: str, last: str, total: str) -> str:
+    """A pager's position as the page writes it, with an en dash between first and last."""
+    return f"{first}\u2013{last} of {total}"
+
+
+def table_column(page: Page, label: str) -> list[str]:
+    """The cells of one column of the main table on screen, in order."""
+    cells = page.locator(f"main table.list tbody [data-label='{label}']")
+    return [text.strip() for text in cells.all_inner_texts()]
+
+
+# --- served files, without a browser -----------------------------------------------------------
+
+
+def test_page_and_its_files_come_from_the_package_with_a_strict_policy(site: Site) -> None:
+    page = httpx.get(site.url + "/ui")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "connect-src 'self'" in policy
+    assert "form-action 'none'" in policy  # a sign-in form never submits itself into a URL
+    referenced = re.findall(r'(?:src|href)="(/ui/assets/[^"]+)"', page.text)
+    assert "/ui/assets/app.js" in referenced
+    assert "/ui/assets/app.css" in referenced
+    # Every module the scripts import, followed from app.js: each must be served.
+    pending, served = list(referenced), set()
+    while pending:
+        path = pending.pop()
+        if path in served:
+            continue
+        answer = httpx.get(site.url + path)
+        assert answer.status_code == 200, path
+        served.add(path)
+        if path.endswith(".js"):
+            assert answer.headers["content-type"].startswith("text/javascript")
+            base = path.rsplit("/", 1)[0]
+            for target in re.findall(r'from "(\.{1,2}/[^"]+)"', answer.text):
+                pending.append(_join(base, target))
+    assert len([p for p in served if p.endswith(".js")]) >= 8
+    etag = httpx.get(site.url + "/ui/assets/app.js").headers["etag"]
+    assert (
+        httpx.get(site.url + "/ui/assets/app.js", headers={"If-None-Match": etag}).status_code
+        == 304
+    )
+
+
+def _join(base: str, relative: str) -> str:
+    parts = base.split("/")
+    for piece in relative.split("/"):
+        if piece == "..":
+            parts.pop()
+        elif piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def test_the_server_root_leads_to_the_page_and_unknown_files_are_404(site: Site) -> None:
+    root = httpx.get(site.url + "/")
+    assert root.status_code == 307
+    assert root.headers["location"] == "/ui"
+    for path in ("/ui/assets/missing.js", "/ui/assets/index.html", "/ui/assets/../routes.py"):
+        answer = httpx.get(site.url + path)
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_script_gets_a_401_without_a_basic_challenge(site: Site) -> None:
+    """Browsers open their own password dialog on a Basic challenge, over the page."""
+    wrong = ("nobody-" + uuid.uuid4().hex[:6], "cbk_wrong")
+    plain = httpx.get(site.url + "/v1/account", auth=wrong)
+    assert plain.status_code == 401
+    assert "Basic" in plain.headers["www-authenticate"]
+    scripted = httpx.get(
+        site.url + "/v1/account", auth=wrong, headers={"X-Requested-With": "XMLHttpRequest"}
+    )
+    assert scripted.status_code == 401
+    assert scripted.headers["www-authenticate"] == 'Bearer realm="callblock"'
+
+
+# --- signing in and out ------------------------------------------------------------------------
+
+
+def test_sign_in_refuses_a_wrong_key_then_keeps_the_key_in_the_tab_only(
+    tab: Tab, account: Credentials
+) -> None:
+    page = tab.page
+    page.goto(tab.origin + "/ui#/groups")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Type your username.")).to_be_visible()
+    page.get_by_label("Username").fill(account.username)
+    page.get_by_label("API key").fill("cbk_" + "x" * 43)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text(re.compile("Wrong username or API key"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    page.get_by_label("API key").fill(account.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+    expect(page.get_by_text(f"Signed in as {account.username}")).to_be_visible()
+    stored = page.evaluate("JSON.stringify(sessionStorage)")
+    assert account.key in stored
+    assert page.evaluate("document.cookie") == ""
+    assert tab.context.cookies() == []
+    assert page.evaluate("JSON.stringify(localStorage)") == "{}"
+    assert not any(account.key in url for url in tab.requests)
+    # Another tab is another session: it must sign in for itself.
+    other = tab.context.new_page()
+    other.goto(tab.origin + "/ui#/groups")
+    expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
+    other.close()
+
+
+def test_sign_out_forgets_the_key(tab: Tab, account: Credentials) -> None:
+    page = sign_in(tab, account)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+    page.goto(tab.origin + "/ui#/history")
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+
+
+def test_a_revoked_key_ends_the_session(tab: Tab, site: Site, account: Credentials) -> None:
+    page = sign_in(tab, account)
+    site.revoke_keys(account.username)
+    time.sleep(1.2)  # other processes stop accepting a revoked key within a second
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("no longer accepts your API key")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+# --- the supervisor's day ----------------------------------------------------------------------
+
+
+def test_sign_in_create_add_flag_upload_check_delete_sign_out(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    page = sign_in(tab, account)
+    group_id = create_group(page, "Abusive callers", direction="inbound")
+
+    numbers = page.get_by_label("Numbers or prefixes")
+    numbers.fill("9876543210\n12ab45\n+44 20 7946 0958, 140*")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Added 3, updated 0.")).to_be_visible()
+    # The invalid one stays in the box, its reason beside it; the valid ones went in.
+    expect(numbers).to_have_value("12ab45")
+    expect(numbers).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".rejected")).to_have_text(
+        re.compile(r"12ab45\s+—\s+not a valid phone number")
+    )
+    assert set(entries_of(api, group_id)) == {"+919876543210", "+442079460958", "+91140*"}
+    expect(page.locator("main table.list tbody tr")).to_have_count(3)
+
+    # Upload: progress while it goes up (the upload slowed to be seen), then a summary.
+    rows = (
+        "phone\n" + "".join(f"98110{i:05d}\n" for i in range(20_000)) + "not-a-number\n9876543210\n"
+    )
+    cdp = tab.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 150_000},
+    )
+    page.evaluate(
+        """() => { window.progressSeen = []; const label = document.querySelector('.progress span');
+        new MutationObserver(() => window.progressSeen.push(label.textContent))
+          .observe(label, {childList: true, characterData: true, subtree: true}); }"""
+    )
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "abusers.csv", "mimeType": "text/csv", "buffer": rows.encode()}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Imported abusers.csv.")).to_be_visible(timeout=30_000)
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    seen = page.evaluate("window.progressSeen")
+    percents = [int(m.group(1)) for text in seen if (m := re.match(r"Uploading: (\d+)%", text))]
+    assert len(percents) >= 3, seen
+    assert percents == sorted(percents), seen
+    assert percents[-1] == 100, seen
+    assert "Uploaded. The server is reading the file…" in seen
+    summary = page.locator(".upload-result")
+    for label, value in (("Added", "20,000"), ("Updated", "1"), ("Invalid lines", "1")):
+        expect(summary.locator(f"dt:text-is('{label}') + dd")).to_have_text(value)
+    expect(summary.locator("tbody tr")).to_have_count(1)
+    expect(summary.locator("tbody tr td").first).to_have_text("20,002")
+    expect(summary.locator("tbody")).to_contain_text("not-a-number")
+    expect(page.locator(".facts dd").nth(1)).to_have_text("20,003")  # active, in the header
+
+    page.get_by_role("link", name="Check").click()
+    page.get_by_label("Phone number").fill("01401234567")
+    page.get_by_label("Call direction").select_option("inbound")
+    page.get_by_role("button", name="Check").click()
+    verdict = page.locator(".verdict")
+    expect(verdict).to_contain_text("Blocked")
+    expect(verdict).to_contain_text("+911401234567")
+    expect(verdict.get_by_role("link", name="Abusive callers")).to_be_visible()
+    expect(verdict).to_contain_text("+91140*")
+    expect(verdict).to_contain_text("Prefix")
+
+    verdict.get_by_role("link", name="Abusive callers").click()
+    page.get_by_role("button", name="Delete group").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("20,003 entries will be deleted")
+    dialog.get_by_role("button", name="Delete group").click()
+    expect(page.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+    expect(page.get_by_text("No groups yet")).to_be_visible()
+    assert api.get(f"/v1/groups/{group_id}").status_code == 404
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_deleting_asks_first_and_cancel_keeps_the_group(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Legal hold")
+    page = sign_in(tab, account)
+    page.get_by_role("button", name="Delete Legal hold").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.get_by_role("button", name="Delete Legal hold").click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert api.get(f"/v1/groups/{group_id}").status_code == 200
+    expect(page.get_by_role("link", name="Legal hold")).to_be_visible()
+
+
+def test_a_group_is_renamed_and_redirected_with_mistakes_shown_in_the_form(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Opt outs", direction="outbound")
+    make_group(api, "Taken name")
+    page = sign_in(tab, account)
+    page.get_by_role("button", name="Change Opt outs").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("x")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".field-error").first).to_contain_text("2 to 50 characters")
+    expect(dialog.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
+    dialog.get_by_label("Name").fill("taken NAME")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.get_by_text("A group with this name already exists.")).to_be_visible()
+    dialog.get_by_label("Name").fill("Opt-outs 2026")
+    dialog.get_by_label("Direction").select_option("both")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    row = page.locator("tr", has=page.get_by_role("link", name="Opt-outs 2026"))
+    expect(row).to_contain_text("Inbound and outbound")
+    group = api.get(f"/v1/groups/{group_id}").json()
+    assert (group["name"], group["direction"]) == ("Opt-outs 2026", "both")
+
+    # Creating with a bad name: the error is shown by the field, and nothing is created.
+    page.get_by_label("Name", exact=True).fill("-bad start")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.locator("form .field-error").first).to_contain_text(
+        "starting with a letter or digit"
+    )
+    assert api.get("/v1/groups").json()["count"] == 2
+
+
+def test_adding_keeps_everything_typed_when_the_server_cannot_take_it(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Do not call")
+    page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    typed = "9876543210\n9876543211\nbad"
+    page.get_by_label("Numbers or prefixes").fill(typed)
+
+    page.get_by_label("Expires (optional)").fill("2020-01-01T10:00")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Must be in the future.")).to_be_visible()
+    expect(page.get_by_label("Numbers or prefixes")).to_have_value(typed)
+
+    page.get_by_label("Expires (optional)").fill("")
+    page.route("**/v1/groups/*/numbers", lambda route: route.abort())
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="cannot be reached")).to_be_visible()
+    expect(page.get_by_label("Numbers or prefixes")).to_have_value(typed)
+    page.unroute("**/v1/groups/*/numbers")
+    assert entries_of(api, group_id) == {}
+
+    later = datetime.now(UTC).astimezone() + timedelta(days=30)
+    page.get_by_label("Expires (optional)").fill(later.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Note (optional)").fill("complaint 4411")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Added 2, updated 0.")).to_be_visible()
+    expect(page.get_by_label("Numbers or prefixes")).to_have_value("bad")
+    stored = entries_of(api, group_id)
+    assert set(stored) == {"+919876543210", "+919876543211"}
+    for entry in stored.values():
+        assert entry["note"] == "complaint 4411"
+        expires = datetime.fromisoformat(str(entry["expires_at"]))
+        assert abs(expires - later.replace(second=0, microsecond=0)) < timedelta(seconds=1)
+    expect(page.locator("main table.list tbody tr").first).to_contain_text("complaint 4411")
+
+
+def test_entries_page_search_filter_by_status_and_remove_selected(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Spam")
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    numbers = [f"+9198000{i:05d}" for i in range(250)]
+    assert api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": numbers}).status_code == 200
+    expiring = ["+442079460001", "+442079460002"]
+    answer = api.post(
+        f"/v1/groups/{group_id}/numbers", json={"numbers": expiring, "expires_at": soon}
+    )
+    assert answer.status_code == 200
+    time.sleep(2.2)
+
+    page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    position = page.get_by_role("navigation", name="Pages of entries")
+    expect(position).to_contain_text(showing("1", "100", "252"))
+    listed = table_column(page, "Number or prefix")
+    assert listed == sorted(numbers + expiring)[:100]
+    page.get_by_role("button", name="Next page").click()
+    expect(position).to_contain_text(showing("101", "200", "252"))
+    assert table_column(page, "Number or prefix") == sorted(numbers + expiring)[100:200]
+    page.get_by_role("button", name="Next page").click()
+    expect(position).to_contain_text(showing("201", "252", "252"))
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+    page.get_by_role("button", name="Previous page").click()
+    expect(position).to_contain_text(showing("101", "200", "252"))
+
+    page.get_by_label("Status").select_option("expired")
+    expect(position).to_contain_text(showing("1", "2", "2"))
+    assert table_column(page, "Status") == ["Expired", "Expired"]
+    page.get_by_label("Status").select_option("all")
+    page.get_by_label("Search").fill("98000 00017")  # typed with a space, as people do
+    expect(position).to_contain_text(showing("1", "1", "1"))
+    assert table_column(page, "Number or prefix") == ["+919800000017"]
+
+    page.get_by_label("Search").fill("980000001")  # +91980000001x: ten of them
+    expect(position).to_contain_text(showing("1", "10", "10"))
+    page.get_by_label("Select +919800000012").check()
+    page.get_by_label("Select +919800000015").check()
+    page.get_by_role("button", name="Remove selected (2)").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    expect(position).to_contain_text(showing("1", "8", "8"))
+    left = api.get(f"/v1/groups/{group_id}/numbers", params={"q": "980000001"}).json()["data"]
+    assert {e["number"] for e in left} == {f"+91980000001{d}" for d in "01346789"}
+    assert api.get(f"/v1/groups/{group_id}").json()["active_count"] == 248
+    expect(page.locator(".facts dd").nth(1)).to_have_text("248")
+
+
+def test_a_group_of_100000_entries_pages_and_searches(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Big list")
+    body = "".join(f"+91700{i:07d}\n" for i in range(100_000)).encode()
+    answer = api.post(f"/v1/groups/{group_id}/numbers:import", content=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["added"] == 100_000
+    page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    position = page.get_by_role("navigation", name="Pages of entries")
+    expect(position).to_contain_text(showing("1", "100", "100,000"))
+    expect(page.locator(".facts dd").nth(1)).to_have_text("100,000")
+    assert table_column(page, "Number or prefix")[:2] == ["+917000000000", "+917000000001"]
+    for _ in range(3):
+        page.get_by_role("button", name="Next page").click()
+    expect(position).to_contain_text(showing("301", "400", "100,000"))
+    assert table_column(page, "Number or prefix")[0] == "+917000000300"
+    page.get_by_label("Search").fill("7000099999")
+    expect(position).to_contain_text(showing("1", "1", "1"))
+    assert table_column(page, "Number or prefix") == ["+917000099999"]
+
+
+def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Imported")
+    page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    file = {
+        "name": "list.csv",
+        "mimeType": "text/csv",
+        "buffer": b"number,name\n9876543210,A\n12,B\n98765x,C\n",
+    }
+    page.get_by_label("CSV or text file").set_input_files(file)
+    page.get_by_label("Import the valid lines even if some are invalid").uncheck()
+    page.get_by_role("button", name="Upload").click()
+    result = page.locator(".upload-result")
+    expect(result).to_contain_text("Nothing was imported from list.csv: 2 invalid lines")
+    assert table_column(page, "Line") == ["3", "4"]
+    assert entries_of(api, group_id) == {}
+
+    page.get_by_label("Import the valid lines even if some are invalid").check()
+    page.get_by_role("button", name="Upload").click()
+    expect(result).to_contain_text("Imported list.csv.")
+    expect(result.locator("dt:text-is('Added') + dd")).to_have_text("1")
+    assert set(entries_of(api, group_id)) == {"+919876543210"}
+
+    page.get_by_role("button", name="Upload").click()  # same file again: an update
+    expect(result.locator("dt:text-is('Updated') + dd")).to_have_text("1")
+
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "empty.csv", "mimeType": "text/csv", "buffer": b""}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("This file is empty.")).to_be_visible()
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "words.txt", "mimeType": "text/plain", "buffer": b"name\n\n"}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert").filter(has_text="holds no numbers")).to_be_visible()
+    page.locator("summary", has_text="Columns").click()
+    page.get_by_label("Number column (optional)").fill("telephone")
+    page.get_by_label("CSV or text file").set_input_files(file)
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert").filter(has_text="telephone")).to_be_visible()
+    assert set(entries_of(api, group_id)) == {"+919876543210"}
+
+
+def test_download_gives_the_group_as_csv(tab: Tab, account: Credentials, api: httpx.Client) -> None:
+    group_id = make_group(api, "Export me")
+    api.post(
+        f"/v1/groups/{group_id}/numbers", json={"numbers": ["9876543210", "140*"], "note": "x"}
+    )
+    page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    expect(page.get_by_role("heading", name="Export me")).to_be_visible()
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download CSV").click()
+    download = caught.value
+    assert download.suggested_filename == "Export-me.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+    assert [(r["number"], r["kind"], r["note"]) for r in rows] == [
+        ("+91140*", "prefix", "x"),
+        ("+919876543210", "number", "x"),
+    ]
+
+
+def test_check_tells_blocked_not_blocked_and_invalid_with_direction(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    inbound = make_group(api, "Abusers", direction="inbound")
+    expiry = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    api.post(
+        f"/v1/groups/{inbound}/numbers",
+        json={"numbers": ["9876543210"], "expires_at": expiry.isoformat()},
+    )
+    page = sign_in(tab, account)
+    page.get_by_role("link", name="Check").click()
+    number = page.get_by_label("Phone number")
+    verdict = page.locator(".verdict")
+
+    number.fill("+91 98765 43210")
+    page.get_by_role("button", name="Check").click()
+    expect(verdict).to_contain_text("Blocked")
+    expect(verdict.get_by_role("link", name="Abusers")).to_be_visible()
+    shown = page.evaluate(
+        "(iso) => new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(iso))",
+        expiry.isoformat(),
+    )
+    expect(verdict.locator("[data-label=Expires]")).to_have_text(shown)
+
+    page.get_by_label("Call direction").select_option("outbound")
+    page.get_by_role("button", name="Check").click()
+    expect(verdict).to_contain_text("Not blocked")
+    expect(verdict).to_contain_text("+919876543210 matches no active entry")
+
+    number.fill("12ab")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_text("Not a valid phone number.")).to_be_visible()
+    expect(number).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".verdict")).to_have_count(0)
+
+
+def test_history_filters_by_group_and_number(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    first = make_group(api, "First")
+    second = make_group(api, "Second")
+    api.post(f"/v1/groups/{first}/numbers", json={"numbers": ["9876543210"]})
+    api.post(f"/v1/groups/{second}/numbers", json={"numbers": ["9123456789"]})
+    api.patch(f"/v1/groups/{second}", json={"name": "Second list"})
+    page = sign_in(tab, account)
+    page.get_by_role("link", name="History").click()
+    expect(page.locator("main tbody tr")).to_have_count(5)
+    assert table_column(page, "Change")[0].startswith("Renamed")
+    expect(page.locator("main tbody tr").first).to_contain_text("was “Second”")
+
+    page.get_by_label("Group").select_option(label="First")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("main tbody tr")).to_have_count(2)
+    assert "group=" in page.url
+    assert set(table_column(page, "Group")) == {"First"}
+
+    page.get_by_label("Group").select_option(label="All groups")
+    page.get_by_label("Number").fill("09123456789")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    expect(page.locator("main tbody tr")).to_contain_text("+919123456789")
+
+    page.get_by_label("Number").fill("12ab")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("Not a valid phone number.")).to_be_visible()
+
+
+# --- for everyone, on any screen ---------------------------------------------------------------
+
+
+def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_a_number(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    page = tab.page
+    page.goto(tab.origin + "/ui")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(account.username)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.keyboard.type(account.key)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Groups", level=1)).to_be_focused()
+
+    def tab_to(locator_name: str) -> None:
+        target = page.get_by_label(locator_name, exact=True)
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            if target.evaluate("element => element === document.activeElement"):
+                return
+        raise AssertionError(f"Tab never reached {locator_name}")
+
+    tab_to("Name")
+    page.keyboard.type("Keyboard group")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Keyboard group", level=1)).to_be_focused()
+    tab_to("Numbers or prefixes")
+    page.keyboard.type("9876543210")
+    page.keyboard.press("Tab")
+    while not page.get_by_role("button", name="Add", exact=True).evaluate(
+        "b => b === document.activeElement"
+    ):
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Added 1, updated 0.")).to_be_visible()
+    group_id = api.get("/v1/groups").json()["data"][0]["id"]
+    assert set(entries_of(api, group_id)) == {"+919876543210"}
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((control) => control.offsetParent !== null || control.closest('dialog[open]'))
+  .filter((control) => {
+    const named = control.labels?.length || control.getAttribute('aria-label')
+      || control.getAttribute('aria-labelledby')
+      || (control.tagName === 'BUTTON' && control.textContent.trim());
+    return !named;
+  })
+  .map((control) => control.outerHTML)"""
+
+
+def screens(site: Site, api: httpx.Client) -> dict[str, str]:
+    group_id = make_group(api, "Screens")
+    api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": ["9876543210", "140*"]})
+    return {
+        "groups": "#/groups",
+        "group": f"#/groups/{group_id}",
+        "check": "#/check",
+        "history": "#/history",
+    }
+
+
+def settled(page: Page, screen: str) -> None:
+    """Until the screen shows what it loads (a check shows its verdict once asked)."""
+    if screen == "check":
+        page.get_by_label("Phone number").fill("01401234567")
+        page.get_by_role("button", name="Check").click()
+        expect(page.locator(".verdict")).to_contain_text("Blocked")
+    else:
+        expect(page.locator("main table.list tbody tr td").first).to_be_visible()
+        expect(page.locator("main table.list[aria-busy]")).to_have_count(0)
+
+
+def test_every_control_has_a_label_on_every_screen(
+    tab: Tab, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    page = tab.page
+    page.goto(tab.origin + "/ui")
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+    sign_in(tab, account)
+    for name, route in screens(site, api).items():
+        page.goto(f"{tab.origin}/ui{route}")
+        settled(page, name)
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], name
+        assert page.locator("main h1").count() == 1, name
+    page.goto(f"{tab.origin}/ui#/groups")
+    page.get_by_role("button", name="Change Screens").click()
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+
+
+def test_every_screen_fits_a_phone(
+    browser: Browser, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    with open_tab(browser, site.url, viewport=PHONE) as tab:
+        page = sign_in(tab, account)
+        for name, route in screens(site, api).items():
+            page.goto(f"{tab.origin}/ui{route}")
+            settled(page, name)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{name}: {width} px wide"
+            # Tables turn into cards: each value keeps its column's name beside it.
+            header = page.locator("main table.list thead").first
+            box = header.bounding_box()
+            assert box is None or box["width"] <= 1
+        assert tab.script_errors == []
+        assert tab.foreign_requests == []
+
+
+def test_an_unknown_group_says_so(tab: Tab, account: Credentials) -> None:
+    page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/999999")
+    expect(page.get_by_role("heading", name="No such group")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to all groups")).to_be_visible()
