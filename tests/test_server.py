@@ -180,6 +180,11 @@ def test_first_serve_creates_demo_and_prints_a_working_curl(tmp_path: Path) -> N
         assert response.status_code == 200, response.text
         assert response.json()["message"] == "created"
         assert any(key in line and "demo" in line for line in lines)
+        page = next(line for line in lines if "/ui" in line)
+        page_url = re.search(r"http://\S+/ui", page)
+        assert page_url is not None
+        assert page_url.group(0) == server.url + "/ui"
+        assert "<title>callblock</title>" in httpx.get(page_url.group(0)).text
     finally:
         stop_server(server)
 

@@ -113,9 +113,11 @@ def sign_in(tab: Tab, account: Credentials) -> Page:
 def create_group(page: Page, name: str, direction: str = "both") -> int:
     """Through the page's form; the new group's id, from the address it lands on."""
     page.goto(page.url.split("#")[0] + "#/groups")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Direction").select_option(direction)
-    page.get_by_role("button", name="Create group").click()
+    page.get_by_role("button", name="New group").click()
+    dialog = page.get_by_role("dialog", name="New group")
+    dialog.get_by_label("Name", exact=True).fill(name)
+    dialog.get_by_label("Direction").select_option(direction)
+    dialog.get_by_role("button", name="Create group").click()
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
     match = re.search(r"#/groups/(\d+)$", page.url)
     assert match is not None
@@ -348,7 +350,7 @@ def test_sign_in_create_add_flag_upload_check_delete_sign_out(
     expect(dialog).to_contain_text("20,003 entries will be deleted")
     dialog.get_by_role("button", name="Delete group").click()
     expect(page.get_by_role("heading", name="Groups", level=1)).to_be_visible()
-    expect(page.get_by_text("No groups yet")).to_be_visible()
+    expect(page.get_by_text("No groups yet: create one with New group.")).to_be_visible()
     assert api.get(f"/v1/groups/{group_id}").status_code == 404
 
     page.get_by_role("button", name="Sign out").click()
@@ -396,11 +398,12 @@ def test_a_group_is_renamed_and_redirected_with_mistakes_shown_in_the_form(
     assert (group["name"], group["direction"]) == ("Opt-outs 2026", "both")
 
     # Creating with a bad name: the error is shown by the field, and nothing is created.
-    page.get_by_label("Name", exact=True).fill("-bad start")
-    page.get_by_role("button", name="Create group").click()
-    expect(page.locator("form .field-error").first).to_contain_text(
-        "starting with a letter or digit"
-    )
+    page.get_by_role("button", name="New group").click()
+    dialog = page.get_by_role("dialog", name="New group")
+    dialog.get_by_label("Name", exact=True).fill("-bad start")
+    dialog.get_by_role("button", name="Create group").click()
+    expect(dialog.locator(".field-error").first).to_contain_text("starting with a letter or digit")
+    expect(dialog.get_by_label("Name", exact=True)).to_be_focused()
     assert api.get("/v1/groups").json()["count"] == 2
 
 
@@ -670,7 +673,10 @@ def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_a_number(
                 return
         raise AssertionError(f"Tab never reached {locator_name}")
 
-    tab_to("Name")
+    page.keyboard.press("Tab")  # from the heading, the next stop is New group
+    expect(page.get_by_role("button", name="New group")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog").get_by_label("Name", exact=True)).to_be_focused()
     page.keyboard.type("Keyboard group")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Keyboard group", level=1)).to_be_focused()

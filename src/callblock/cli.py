@@ -225,6 +225,10 @@ def _announce_demo(key: str, host: str, port: int) -> None:
         f"  curl -u {shlex.quote(DEMO_USERNAME + ':' + key)} "
         f"-H 'Content-Type: application/json' -d {shlex.quote(body)} {url}"
     )
+    click.echo(
+        f"Or open http://{shown_host}:{port}/ui in a browser and sign in as "
+        f"{DEMO_USERNAME!r} with this key."
+    )
 
 
 @main.group()

@@ -42,6 +42,32 @@ export function showErrors(error, fields) {
   return Object.keys(error.fieldErrors).length ? "" : explain(error);
 }
 
+/** Create a group in a dialog; resolves to the new group, or null if cancelled. */
+export async function createGroup() {
+  const fields = groupFields();
+  let created = null;
+  const outcome = await dialog({
+    title: "New group",
+    body: fields.all.map((entry) => entry.wrapper),
+    confirmLabel: "Create group",
+    onConfirm: async () => {
+      try {
+        created = await call("POST", "/v1/groups", {
+          json: {
+            name: fields.name.control.value.trim(),
+            direction: fields.direction.control.value,
+            description: fields.description.control.value,
+          },
+        });
+        return "";
+      } catch (error) {
+        return showErrors(error, { name: fields.name, direction: fields.direction, description: fields.description }) || "Fix the fields marked above.";
+      }
+    },
+  });
+  return outcome ? created : null;
+}
+
 /** Edit a group in a dialog; resolves to the changed group, or null if left alone. */
 export async function editGroup(group) {
   const fields = groupFields(group);

@@ -1,24 +1,13 @@
 import { call, explain } from "../api.js";
 import { announce, fill, h, pagedListing } from "../dom.js";
 import { count, DIRECTIONS, instant } from "../format.js";
-import { deleteGroup, editGroup, groupFields, showErrors } from "./group_forms.js";
+import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
 const PAGE_SIZE = 50;
 
-/** The list of groups, with a form to create one. */
+/** The list of groups; creating, changing and deleting them. */
 export function renderGroups(main, { go }) {
-  const fields = groupFields();
-  const formProblem = h("p", { className: "form-error", role: "alert", hidden: true });
-  const create = h("button", { type: "submit", className: "primary" }, "Create group");
-  const form = h(
-    "form",
-    { className: "card", novalidate: true, "aria-labelledby": "new-group-title" },
-    h("h2", { id: "new-group-title" }, "New group"),
-    h("div", { className: "row" }, fields.all.map((entry) => entry.wrapper)),
-    formProblem,
-    create,
-  );
-
+  const newGroup = h("button", { type: "button", className: "primary" }, "New group");
   const search = h("input", { type: "search", id: "group-search", name: "name", autocomplete: "off" });
   const body = h("tbody");
   const table = h(
@@ -43,7 +32,7 @@ export function renderGroups(main, { go }) {
         body,
         answer.data.length
           ? answer.data.map(row)
-          : h("tr", {}, h("td", { colspan: "6", className: "empty" }, nameFilter ? "No group has that in its name." : "No groups yet: create one above.")),
+          : h("tr", {}, h("td", { colspan: "6", className: "empty" }, nameFilter ? "No group has that in its name." : "No groups yet: create one with New group.")),
       ),
     showError: (error) => {
       listProblem.textContent = explain(error);
@@ -53,12 +42,10 @@ export function renderGroups(main, { go }) {
 
   fill(
     main,
-    h("h1", { tabindex: "-1" }, "Groups"),
-    form,
+    h("div", { className: "title-row" }, h("h1", { tabindex: "-1" }, "Groups"), newGroup),
     h(
       "section",
-      { "aria-labelledby": "groups-title" },
-      h("h2", { id: "groups-title" }, "Your groups"),
+      { "aria-label": "Your groups" },
       h("div", { className: "filters" }, h("div", { className: "field" }, h("label", { for: "group-search" }, "Find a group by name"), search)),
       listProblem,
       h("div", { className: "table-wrap" }, table),
@@ -95,7 +82,7 @@ export function renderGroups(main, { go }) {
       h("td", { "data-label": "Active", className: "num" }, count(group.active_count)),
       h("td", { "data-label": "Expired", className: "num" }, count(group.expired_count)),
       h("td", { "data-label": "Last change" }, instant(group.updated_at)),
-      h("td", { "data-label": "Actions", className: "actions" }, edit, remove),
+      h("td", { "data-label": "Actions" }, h("div", { className: "actions" }, edit, remove)),
     );
   }
 
@@ -108,28 +95,13 @@ export function renderGroups(main, { go }) {
     }, 250);
   });
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    formProblem.hidden = true;
-    create.disabled = true;
-    try {
-      const group = await call("POST", "/v1/groups", {
-        json: {
-          name: fields.name.control.value.trim(),
-          direction: fields.direction.control.value,
-          description: fields.description.control.value,
-        },
-      });
+  newGroup.addEventListener("click", async () => {
+    const group = await createGroup();
+    if (group) {
       announce(`Created “${group.name}”.`);
       go(`#/groups/${group.id}`);
-    } catch (error) {
-      const message = showErrors(error, { name: fields.name, direction: fields.direction, description: fields.description });
-      if (message) {
-        formProblem.textContent = message;
-        formProblem.hidden = false;
-      }
-    } finally {
-      create.disabled = false;
+    } else {
+      newGroup.focus();
     }
   });
 

@@ -1,0 +1,131 @@
+"""Screenshots of the admin page's main screens, for docs/screenshots/ and the README.
+
+    python tools/screenshots.py [--out docs/screenshots]
+
+Starts `callblock serve` on a new SQLite file, fills it through /v1 as a supervisor would, then
+drives the page in headless Chromium (tests/browser.py) and saves one PNG per screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
+
+from tests.browser import DESKTOP, PHONE, chromium, open_tab  # noqa: E402
+from tests.servers import start_server, stop_server  # noqa: E402
+
+
+def fill_store(base_url: str, key: str) -> dict[str, int]:
+    """A contact centre's lists, through the public API."""
+    ids: dict[str, int] = {}
+    in_a_month = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat()
+    with httpx.Client(base_url=base_url, auth=("demo", key), timeout=60) as api:
+        for name, direction, description in (
+            ("Do not call", "outbound", "National DNC register"),
+            ("Abusive callers", "inbound", "Reported by agents"),
+            ("Legal hold", "both", "Case 2026-114"),
+        ):
+            answer = api.post(
+                "/v1/groups", json={"name": name, "direction": direction, "description": description}
+            )
+            ids[name] = answer.json()["id"]
+        dnc = "".join(f"98{i:08d}\n" for i in range(12_480)).encode()
+        api.post(f"/v1/groups/{ids['Do not call']}/numbers:import", content=dnc)
+        api.post(
+            f"/v1/groups/{ids['Abusive callers']}/numbers",
+            json={"numbers": ["9876543210", "+44 20 7946 0958", "140*"], "note": "threatened agent"},
+        )
+        api.post(
+            f"/v1/groups/{ids['Abusive callers']}/numbers",
+            json={"numbers": ["9123456789"], "expires_at": in_a_month, "note": "30-day block"},
+        )
+        api.post(f"/v1/groups/{ids['Legal hold']}/numbers", json={"numbers": ["9812345678"]})
+    return ids
+
+
+def quiet(page: Page) -> None:
+    """No passing announcement in the picture."""
+    page.evaluate("document.getElementById('status').textContent = ''")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    out: Path = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as directory:
+        server = start_server(f"sqlite:///{directory}/callblock.db")
+        try:
+            match = re.search(r"cbk_\S+", server.log.read_text())
+            assert match is not None, "the first serve prints the demo key"
+            key = match.group(0)
+            ids = fill_store(server.url, key)
+            with chromium() as browser:
+                shoot(browser, server.url, key, ids, out)
+        finally:
+            stop_server(server)
+
+
+def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) -> None:
+    with open_tab(browser, url, viewport=DESKTOP) as tab:
+        page = tab.page
+        page.goto(url + "/ui")
+        page.get_by_label("Username").fill("demo")
+        page.screenshot(path=out / "sign-in.png")
+        page.get_by_label("API key").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("link", name="Do not call")).to_be_visible()
+        page.screenshot(path=out / "groups.png", full_page=True)
+
+        page.goto(f"{url}/ui#/groups/{ids['Abusive callers']}")
+        expect(page.locator("main tbody tr td").first).to_be_visible()
+        page.get_by_label("Numbers or prefixes").fill("9988776655\n12ab45\n+1 202 555 0143")
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.locator(".rejected")).to_be_visible()
+        page.get_by_label("CSV or text file").set_input_files(
+            {
+                "name": "complaints.csv",
+                "mimeType": "text/csv",
+                "buffer": b"phone,agent\n9811122233,asha\n98111x,ravi\n9811122244,asha\n",
+            }
+        )
+        page.get_by_role("button", name="Upload").click()
+        expect(page.get_by_text("Imported complaints.csv.")).to_be_visible()
+        quiet(page)
+        page.screenshot(path=out / "group.png", full_page=True)
+
+        page.get_by_role("link", name="Check").click()
+        page.get_by_label("Phone number").fill("01401234567")
+        page.get_by_role("button", name="Check").click()
+        expect(page.locator(".verdict")).to_be_visible()
+        quiet(page)
+        page.screenshot(path=out / "check.png")
+
+        page.get_by_role("link", name="History").click()
+        expect(page.locator("main tbody tr td").first).to_be_visible()
+        page.screenshot(path=out / "history.png")
+
+    with open_tab(browser, url, viewport=PHONE) as tab:
+        page = tab.page
+        page.goto(url + "/ui")
+        page.get_by_label("Username").fill("demo")
+        page.get_by_label("API key").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("link", name="Do not call")).to_be_visible()
+        page.screenshot(path=out / "phone.png")
+    for picture in sorted(out.glob("*.png")):
+        print(picture)
+
+
+if __name__ == "__main__":
+    main()
