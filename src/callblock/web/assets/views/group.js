@@ -14,9 +14,10 @@ export function renderGroup(main, { id, go }) {
   const headProblem = h("p", { className: "form-error", role: "alert", hidden: true });
   let group = null;
 
-  const editButton = h("button", { type: "button" }, "Change name or direction");
-  const downloadButton = h("button", { type: "button" }, "Download CSV");
-  const deleteButton = h("button", { type: "button", className: "danger" }, "Delete group");
+  // Until the group has loaded, there is nothing for these to act on.
+  const editButton = h("button", { type: "button", disabled: true }, "Change name or direction");
+  const downloadButton = h("button", { type: "button", disabled: true }, "Download CSV");
+  const deleteButton = h("button", { type: "button", className: "danger", disabled: true }, "Delete group");
   const entries = entryList(id, () => refreshHead());
   const adding = addForm(id, () => changed());
   const uploading = uploadForm(id, () => changed());
@@ -46,6 +47,7 @@ export function renderGroup(main, { id, go }) {
       return;
     }
     headProblem.hidden = true;
+    for (const button of [editButton, downloadButton, deleteButton]) button.disabled = false;
     document.title = `${group.name} · callblock`;
     heading.textContent = group.name;
     fill(
