@@ -22,11 +22,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import Page, expect  # noqa: E402
-
-from bench.soak import drop_database, fresh_database  # noqa: E402
-from tests.browser import chromium, open_tab  # noqa: E402
-from tests.servers import callblock, start_server, stop_server, wait_ready  # noqa: E402
+from bench.soak import drop_database, fresh_database
+from playwright.sync_api import Page, expect
+from tests.browser import chromium, open_tab
+from tests.servers import callblock, start_server, stop_server, wait_ready
 
 
 def timed(action: Callable[[], None], shown: Callable[[], None]) -> float:

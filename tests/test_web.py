@@ -483,6 +483,10 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
 
     page.get_by_label("Search").fill("980000001")  # +91980000001x: ten of them
     expect(position).to_contain_text(showing("1", "10", "10"))
+    page.get_by_label("Select all on this page").check()
+    expect(page.get_by_role("button", name="Remove selected (10)")).to_be_enabled()
+    page.get_by_label("Select all on this page").uncheck()
+    expect(page.get_by_role("button", name="Remove selected")).to_be_disabled()
     page.get_by_label("Select +919800000012").check()
     page.get_by_label("Select +919800000015").check()
     page.get_by_role("button", name="Remove selected (2)").click()

@@ -19,10 +19,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
-
-from tests.browser import DESKTOP, PHONE, chromium, open_tab  # noqa: E402
-from tests.servers import start_server, stop_server  # noqa: E402
+from playwright.sync_api import Browser, Page, expect
+from tests.browser import DESKTOP, PHONE, chromium, open_tab
+from tests.servers import start_server, stop_server
 
 
 def fill_store(base_url: str, key: str) -> dict[str, int]:
@@ -35,15 +34,17 @@ def fill_store(base_url: str, key: str) -> dict[str, int]:
             ("Abusive callers", "inbound", "Reported by agents"),
             ("Legal hold", "both", "Case 2026-114"),
         ):
-            answer = api.post(
-                "/v1/groups", json={"name": name, "direction": direction, "description": description}
-            )
+            group = {"name": name, "direction": direction, "description": description}
+            answer = api.post("/v1/groups", json=group)
             ids[name] = answer.json()["id"]
         dnc = "".join(f"98{i:08d}\n" for i in range(12_480)).encode()
         api.post(f"/v1/groups/{ids['Do not call']}/numbers:import", content=dnc)
         api.post(
             f"/v1/groups/{ids['Abusive callers']}/numbers",
-            json={"numbers": ["9876543210", "+44 20 7946 0958", "140*"], "note": "threatened agent"},
+            json={
+                "numbers": ["9876543210", "+44 20 7946 0958", "140*"],
+                "note": "threatened agent",
+            },
         )
         api.post(
             f"/v1/groups/{ids['Abusive callers']}/numbers",

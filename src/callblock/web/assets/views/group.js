@@ -210,7 +210,9 @@ function entryList(groupId, onRemoved) {
     { label: "Status" },
     h("select", { name: "status" }, h("option", { value: "all" }, "All"), h("option", { value: "active" }, "Active"), h("option", { value: "expired" }, "Expired")),
   );
-  const selectAll = h("input", { type: "checkbox", "aria-label": "Select every entry on this page" });
+  // Beside the Remove button, not in the table's head: on a phone the head is hidden.
+  const selectAll = h("input", { type: "checkbox", id: `select-page-${groupId}` });
+  const selectAllField = h("div", { className: "check" }, selectAll, h("label", { for: selectAll.id }, "Select all on this page"));
   const body = h("tbody");
   const table = h(
     "table",
@@ -219,7 +221,7 @@ function entryList(groupId, onRemoved) {
     h(
       "thead",
       {},
-      h("tr", {}, h("th", { scope: "col", className: "pick" }, selectAll), ["Number or prefix", "Status", "Expires", "Note", "Last change"].map((title) => h("th", { scope: "col" }, title))),
+      h("tr", {}, h("th", { scope: "col", className: "pick" }, h("span", { className: "visually-hidden" }, "Selected")), ["Number or prefix", "Status", "Expires", "Note", "Last change"].map((title) => h("th", { scope: "col" }, title))),
     ),
     body,
   );
@@ -254,7 +256,7 @@ function entryList(groupId, onRemoved) {
     h("h2", { id: "entries-title" }, "Entries"),
     h("div", { className: "filters" }, search.wrapper, status.wrapper),
     problem,
-    h("div", { className: "toolbar" }, removeButton),
+    h("div", { className: "toolbar" }, selectAllField, removeButton),
     h("div", { className: "table-wrap" }, table),
     pages.element,
   );
