@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callblock.numbering import valid_table
+from callblock import numbering
+from callblock.numbering import derive_table, valid_table
 from callblock.numbers import InvalidNumber, normalise, normalise_batch, normalise_many
 
 
@@ -17,7 +21,7 @@ from callblock.numbers import InvalidNumber, normalise, normalise_batch, normali
     ("region", "length"), [("IN", 10), ("IN", 8), ("GB", 10), ("DE", 11), ("BR", 11), ("US", 10)]
 )
 def test_the_table_agrees_with_libphonenumber(region: str, length: int) -> None:
-    table = valid_table(region, length)
+    table = derive_table(region, length)  # worked out here, whatever a cache holds
     assert table is not None
     code = phonenumbers.country_code_for_region(region)
     rng = random.Random(f"{region}{length}")
@@ -33,6 +37,50 @@ def test_the_table_agrees_with_libphonenumber(region: str, length: int) -> None:
             phonenumbers.region_code_for_number(number) == region
         )
         assert table.contains(national) == expected, (region, national)
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    valid_table.cache_clear()
+    yield tmp_path
+    valid_table.cache_clear()
+
+
+def _same(a: numbering.ValidTable | None, b: numbering.ValidTable | None) -> bool:
+    assert a is not None
+    assert b is not None
+    return bool(np.array_equal(a.starts, b.starts) and np.array_equal(a.ends, b.ends))
+
+
+def test_a_derived_table_is_kept_and_read_back_by_the_next_process(cache_home: Path) -> None:
+    derived = derive_table("IN", 10)
+    assert _same(valid_table("IN", 10), derived)
+    kept = list((cache_home / "callblock").iterdir())
+    assert [p.name for p in kept] == [f"valid-{phonenumbers.__version__}-IN-10.npy"]
+    valid_table.cache_clear()  # as a new process would start
+    original = numbering.derive_table
+    try:
+        numbering.derive_table = None  # type: ignore[assignment]  # must not be needed now
+        assert _same(valid_table("IN", 10), derived)
+    finally:
+        numbering.derive_table = original
+
+
+def test_a_damaged_cache_file_is_replaced_by_a_derived_table(cache_home: Path) -> None:
+    target = cache_home / "callblock" / f"valid-{phonenumbers.__version__}-GB-10.npy"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"\x93NUMPY garbage")
+    assert _same(valid_table("GB", 10), derive_table("GB", 10))
+    valid_table.cache_clear()
+    np.save(target, np.zeros((3, 2), np.int64))  # the wrong shape
+    assert _same(valid_table("GB", 10), derive_table("GB", 10))
+
+
+def test_an_unwritable_cache_directory_is_not_used(cache_home: Path) -> None:
+    (cache_home / "callblock").write_text("a file where the directory would be")
+    assert _same(valid_table("DE", 11), derive_table("DE", 11))
+    assert not list(cache_home.glob("**/*.tmp"))
 
 
 def one(text: str, region: str) -> str | None:

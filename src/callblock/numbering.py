@@ -9,18 +9,26 @@ binary search, for one number or, with numpy, for a whole batch at once.
 
 Patterns using anything beyond literals, digit classes, alternation, groups and bounded
 repeats are not compiled (``None``); callers then use libphonenumber itself.
+
+Deriving a table takes about a tenth of a second (India, 10 digits), paid by every new
+process: each is kept in the user's cache directory, named by the phonenumbers release it
+came from, and read back by later processes (a CLI import, a restarted server). A cache that
+cannot be read or written is simply not used.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import os
 
 # The re module's own parser: patterns are read exactly as re reads them.
 import re._constants as _c  # type: ignore[import-not-found]  # no stubs: private module
 import re._parser as _parser  # type: ignore[import-not-found]  # no stubs: private module
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -224,10 +232,52 @@ def _descs(metadata: Any) -> list[Any]:
     return [d for d in kinds if d is not None and d.national_number_pattern is not None]
 
 
+def _cache_file(region: str, length: int) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    version = phonenumbers.__version__
+    return Path(base, "callblock", f"valid-{version}-{region}-{length}.npy")
+
+
+def _cached(region: str, length: int) -> ValidTable | None:
+    try:
+        spans = np.load(_cache_file(region, length), allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if spans.dtype != np.int64 or spans.ndim != 2 or spans.shape[0] != 2:
+        return None
+    return ValidTable(np.ascontiguousarray(spans[0]), np.ascontiguousarray(spans[1]))
+
+
+def _keep(region: str, length: int, table: ValidTable) -> None:
+    target = _cache_file(region, length)
+    written: Path | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Whole or absent: another process may be reading it, or writing the same file.
+        with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as out:
+            written = Path(out.name)
+            np.save(out, np.stack([table.starts, table.ends]), allow_pickle=False)
+        os.replace(written, target)
+    except OSError:
+        if written is not None:
+            written.unlink(missing_ok=True)
+
+
 @functools.cache
 def valid_table(region: str, length: int) -> ValidTable | None:
     """The table of valid ``length``-digit national numbers of ``region`` (no leading 0),
     or None when libphonenumber's patterns for it cannot be compiled here."""
+    cached = _cached(region, length)
+    if cached is not None:
+        return cached
+    table = derive_table(region, length)
+    if table is not None and len(table.starts):
+        _keep(region, length, table)
+    return table
+
+
+def derive_table(region: str, length: int) -> ValidTable | None:
+    """``valid_table`` worked out from libphonenumber's patterns, without the cache."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None or metadata.general_desc is None:
         return None
