@@ -47,6 +47,13 @@ class Site:
         finally:
             store.dispose()
 
+    def new_key(self, username: str) -> str:
+        store = Store.from_url(self.database_url)
+        try:
+            return Service(store).issue_key(username).key
+        finally:
+            store.dispose()
+
     def revoke_keys(self, username: str) -> None:
         store = Store.from_url(self.database_url)
         try:
@@ -58,6 +65,11 @@ class Site:
 
     def api(self, account: Credentials) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=(account.username, account.key), timeout=60)
+
+
+def api_for(site: Site, account: Credentials) -> httpx.Client:
+    """A client with a key of the account that still works (the fixture's may be revoked)."""
+    return site.api(Credentials(account.username, site.new_key(account.username)))
 
 
 @pytest.fixture(scope="module")
@@ -263,14 +275,82 @@ def test_sign_out_forgets_the_key(tab: Tab, account: Credentials) -> None:
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
 
 
-def test_a_revoked_key_ends_the_session(tab: Tab, site: Site, account: Credentials) -> None:
+def test_a_revoked_key_asks_to_sign_in_again_and_keeps_what_was_typed(
+    tab: Tab, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Kept")
     page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    typed = "9811111111\n9811111112"
+    page.get_by_label("Numbers or prefixes").fill(typed)
     site.revoke_keys(account.username)
     time.sleep(1.2)  # other processes stop accepting a revoked key within a second
-    page.get_by_role("link", name="History").click()
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    expect(page.get_by_text("no longer accepts your API key")).to_be_visible()
+    page.get_by_role("button", name="Add", exact=True).click()
+    again = page.get_by_role("dialog", name="Sign in again")
+    expect(again).to_contain_text("no longer accepts your API key")
+    expect(again.get_by_label("Username")).to_have_value(account.username)
+    expect(page.get_by_label("Numbers or prefixes")).to_have_value(typed)
     assert page.evaluate("sessionStorage.length") == 0
+    again.get_by_label("API key").fill(account.key)  # the revoked one: refused
+    again.get_by_role("button", name="Sign in").click()
+    expect(again.get_by_role("alert")).to_have_text("Wrong username or API key.")
+
+    again.get_by_label("API key").fill(site.new_key(account.username))
+    again.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_label("Numbers or prefixes")).to_have_value(typed)
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Added 2, updated 0.")).to_be_visible()
+    with api_for(site, account) as fresh:
+        assert set(entries_of(fresh, group_id)) == {"+919811111111", "+919811111112"}
+
+
+def test_giving_up_on_signing_in_again_signs_out(
+    tab: Tab, site: Site, account: Credentials
+) -> None:
+    page = sign_in(tab, account)
+    site.revoke_keys(account.username)
+    time.sleep(1.2)
+    page.get_by_role("link", name="History").click()
+    again = page.get_by_role("dialog", name="Sign in again")
+    page.keyboard.press("Escape")  # not a way out: sign in, or sign out
+    expect(again).to_be_visible()
+    again.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in", level=1)).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_signing_out_signs_out_the_tabs_opened_from_this_one(
+    tab: Tab, account: Credentials
+) -> None:
+    page = sign_in(tab, account)
+    with tab.context.expect_page() as opened:
+        page.evaluate("window.open(location.href)")
+    other = opened.value
+    expect(other.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(other.get_by_text("You signed out in another tab.")).to_be_visible()
+    assert other.evaluate("sessionStorage.length") == 0
+
+
+def test_failed_sign_ins_by_others_do_not_stop_a_signed_in_page(
+    tab: Tab, account: Credentials
+) -> None:
+    page = sign_in(tab, account)
+    time.sleep(1.1)  # past the second in which the server takes a key it just checked
+    # Someone elsewhere guesses keys for this username until it is locked out.
+    guesser = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=guesser, base_url=tab.origin) as other:
+        statuses = [
+            other.get("/v1/account", auth=(account.username, f"cbk_guess{i}")).status_code
+            for i in range(12)
+        ]
+        assert statuses[-1] == 429
+        right_key = other.get("/v1/account", auth=(account.username, account.key))
+        assert right_key.status_code == 429  # Basic for this username: locked out
+    page.get_by_role("link", name="History").click()
+    expect(page.locator("main tbody tr td").first).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
 
 
 # --- the supervisor's day ----------------------------------------------------------------------
@@ -536,8 +616,12 @@ def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
     page.get_by_label("Import the valid lines even if some are invalid").uncheck()
     page.get_by_role("button", name="Upload").click()
     result = page.locator(".upload-result")
-    expect(result).to_contain_text("Nothing was imported from list.csv: 2 invalid lines")
+    expect(result).to_contain_text("Nothing was imported from list.csv: 2 lines are invalid.")
     assert table_column(page, "Line") == ["3", "4"]
+    with page.expect_download() as caught:
+        result.get_by_role("link", name="Download these lines as CSV").click()
+    listed = list(csv.DictReader(io.StringIO(Path(caught.value.path()).read_text())))
+    assert [(r["line"], r["text"]) for r in listed] == [("3", "12"), ("4", "98765x")]
     assert entries_of(api, group_id) == {}
 
     page.get_by_label("Import the valid lines even if some are invalid").check()
@@ -621,6 +705,19 @@ def test_check_tells_blocked_not_blocked_and_invalid_with_direction(
     expect(number).to_have_attribute("aria-invalid", "true")
     expect(page.locator(".verdict")).to_have_count(0)
 
+    for text in ("98765/43210", ".."):  # texts that make no path of the API's
+        number.fill(text)
+        page.get_by_role("button", name="Check").click()
+        expect(page.get_by_text("Not a valid phone number.")).to_be_visible()
+
+    number.fill("9876543210")
+    page.get_by_role("button", name="Check").click()
+    expect(verdict).to_contain_text("Not blocked")
+    number.fill("")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_text("Type a number.")).to_be_visible()
+    expect(page.locator(".verdict")).to_have_count(0)  # no answer left beside the question
+
 
 def test_history_filters_by_group_and_number(
     tab: Tab, account: Credentials, api: httpx.Client
@@ -630,11 +727,25 @@ def test_history_filters_by_group_and_number(
     api.post(f"/v1/groups/{first}/numbers", json={"numbers": ["9876543210"]})
     api.post(f"/v1/groups/{second}/numbers", json={"numbers": ["9123456789"]})
     api.patch(f"/v1/groups/{second}", json={"name": "Second list"})
+    gone = make_group(api, "Gone soon")
+    api.post(f"/v1/groups/{gone}/numbers", json={"numbers": [f"98000{i:05d}" for i in range(40)]})
+    api.delete(f"/v1/groups/{gone}")
     page = sign_in(tab, account)
     page.get_by_role("link", name="History").click()
-    expect(page.locator("main tbody tr")).to_have_count(5)
-    assert table_column(page, "Change")[0].startswith("Renamed")
-    expect(page.locator("main tbody tr").first).to_contain_text("was “Second”")
+    expect(page.locator("main tbody tr")).to_have_count(8)
+    # Newest first: the deleted group still has its name; the event's numbers are a preview.
+    assert table_column(page, "Change")[0] == "Deleted the group\n40 entries"
+    assert table_column(page, "Group")[:3] == ["Gone soon (deleted)"] * 3
+    added = page.locator("main tbody tr").nth(1)
+    preview = added.locator("[data-label=Numbers] summary")
+    expect(preview).to_have_text("+919800000000, +919800000001, +919800000002 and 37 more")
+    every = added.locator("[data-label=Numbers] details > code")
+    expect(every).to_be_hidden()
+    preview.click()
+    expect(every).to_be_visible()
+    expect(every).to_contain_text("+919800000039")
+    renamed = page.locator("main tbody tr").nth(3)
+    expect(renamed.locator("[data-label=Change]")).to_have_text("Renamed“Second” → “Second list”")
 
     page.get_by_label("Group").select_option(label="First")
     page.get_by_role("button", name="Show").click()

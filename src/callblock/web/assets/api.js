@@ -28,8 +28,13 @@ export function session() {
   }
 }
 
+// Tabs opened from a signed-in tab carry a copy of its session: signing out in one signs out
+// every tab of this page.
+const tabs = "BroadcastChannel" in window ? new BroadcastChannel("callblock.session") : null;
+
 export function forget() {
   sessionStorage.removeItem(SESSION_KEY);
+  tabs?.postMessage("signed-out");
 }
 
 function basic(username, key) {
@@ -38,9 +43,13 @@ function basic(username, key) {
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
 
-function headers(extra = {}, credentials = session()) {
+function headers(extra = {}, credentials = session(), signingIn = false) {
   const all = { Accept: "application/json", "X-Requested-With": "XMLHttpRequest", ...extra };
-  if (credentials) all.Authorization = basic(credentials.username, credentials.key);
+  if (!credentials) return all;
+  // Signing in proves the key belongs to the username typed (Basic). After that the key alone
+  // is sent (Bearer): failed sign-ins by others for the same username lock out Basic
+  // attempts, not a key that is already working (docs/api.md, Authentication).
+  all.Authorization = signingIn ? basic(credentials.username, credentials.key) : `Bearer ${credentials.key}`;
   return all;
 }
 
@@ -48,6 +57,15 @@ function headers(extra = {}, credentials = session()) {
 let onSignedOut = () => {};
 export function whenSignedOut(handler) {
   onSignedOut = handler;
+}
+
+/** Another tab signed out: handler() once this tab has forgotten its key too. */
+export function whenSignedOutElsewhere(handler) {
+  tabs?.addEventListener("message", (event) => {
+    if (event.data !== "signed-out" || !session()) return;
+    sessionStorage.removeItem(SESSION_KEY);
+    handler();
+  });
 }
 
 async function problemOf(response) {
@@ -77,7 +95,7 @@ export async function call(method, path, { query, json, credentials } = {}) {
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }
-  const init = { method, headers: headers(json === undefined ? {} : { "Content-Type": "application/json" }, given) };
+  const init = { method, headers: headers(json === undefined ? {} : { "Content-Type": "application/json" }, given, Boolean(credentials)) };
   if (json !== undefined) init.body = JSON.stringify(json);
   let response;
   try {
@@ -132,8 +150,12 @@ export function upload(path, query, file, onProgress) {
   return { done, cancel: () => request.abort() };
 }
 
-/** Fetches a file that needs the key (so a plain link will not do) and saves it. */
-export async function download(path, filename) {
+/**
+ * Fetches a file that needs the key (so a plain link will not do) and saves it, telling
+ * onProgress(bytes received) as it comes. The file is held in memory until it is saved: about
+ * 90 MB for a million entries.
+ */
+export async function download(path, filename, onProgress = () => {}) {
   const given = session();
   let response;
   try {
@@ -142,7 +164,17 @@ export async function download(path, filename) {
     throw new ApiError(0, null);
   }
   if (!response.ok) throw await failure(response, given);
-  const blob = await response.blob();
+  const parts = [];
+  let received = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    received += value.length;
+    onProgress(received);
+  }
+  const blob = new Blob(parts, { type: "text/csv" });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
   link.download = filename;
@@ -162,7 +194,7 @@ export function explain(error) {
     case -1:
       return error.message;
     case 401:
-      return "Wrong username or API key.";
+      return "The server no longer accepts your API key. Sign in again.";
     case 429:
       return error.problem.type?.endsWith("too-many-failed-authentications")
         ? `Too many failed sign-ins for this user or from this computer. Try again in ${error.retryAfter ?? 60} seconds.`

@@ -1,13 +1,13 @@
 // The page's frame: who is signed in, the navigation, and which view the address shows.
 // Views live at #/groups, #/groups/ID, #/check and #/history; nothing secret is ever in it.
 
-import { forget, session, whenSignedOut } from "./api.js";
+import { forget, session, whenSignedOut, whenSignedOutElsewhere } from "./api.js";
 import { announce } from "./dom.js";
 import { renderCheck } from "./views/check.js";
 import { renderGroup } from "./views/group.js";
 import { renderGroups } from "./views/groups.js";
 import { renderHistory } from "./views/history.js";
-import { renderSignIn } from "./views/signin.js";
+import { renderSignIn, signInAgain } from "./views/signin.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -36,7 +36,18 @@ function markCurrent(section) {
   }
 }
 
+let signedInAs = null; // the username whose view is on the page, if any
+
+function closeDialogs() {
+  for (const open of document.querySelectorAll("dialog")) {
+    open.close();
+    open.remove();
+  }
+}
+
 function signInFirst(message = "") {
+  signedInAs = null;
+  closeDialogs();
   showSignedIn(null);
   markCurrent("");
   document.title = "Sign in · callblock";
@@ -53,6 +64,7 @@ function signInFirst(message = "") {
 function show() {
   const credentials = session();
   if (!credentials) return signInFirst();
+  signedInAs = credentials.username;
   showSignedIn(credentials);
   const { parts, query } = parse(location.hash);
   const [section = "groups", id] = parts;
@@ -86,7 +98,22 @@ document.getElementById("sign-out").addEventListener("click", () => {
   signInFirst("You are signed out.");
 });
 
-whenSignedOut((message) => signInFirst(message));
+whenSignedOut((message) => {
+  if (!signedInAs) return signInFirst(message);
+  if (document.querySelector("dialog.signin-again")) return; // already asking
+  signInAgain(message, signedInAs, {
+    onSignedIn: (sameUser) => {
+      if (sameUser) announce("Signed in again: send what you were doing once more.");
+      else {
+        closeDialogs(); // another account: nothing on the page is theirs
+        show();
+      }
+    },
+    onSignOut: () => signInFirst("You are signed out."),
+  });
+});
+
+whenSignedOutElsewhere(() => signInFirst("You signed out in another tab."));
 
 document.querySelector(".skip").addEventListener("click", (event) => {
   event.preventDefault(); // the address is the view's: "#main" would be read as a route

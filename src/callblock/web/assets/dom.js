@@ -38,6 +38,11 @@ function append(element, children) {
   }
 }
 
+/** The row a table shows until its first page arrives. */
+export function loadingRow(columns) {
+  return h("tr", {}, h("td", { colspan: String(columns), className: "empty" }, "Loading…"));
+}
+
 /** Replace an element's children. */
 export function fill(element, ...children) {
   element.replaceChildren();

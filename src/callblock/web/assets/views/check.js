@@ -29,6 +29,7 @@ export function renderCheck(main, { number = "" } = {}) {
     event.preventDefault();
     setFieldError(input, "");
     problem.hidden = true;
+    fill(result); // an earlier answer must not sit beside this question
     const typed = input.control.value.trim();
     if (!typed) {
       setFieldError(input, "Type a number.");
@@ -36,12 +37,12 @@ export function renderCheck(main, { number = "" } = {}) {
       return;
     }
     submit.disabled = true;
-    fill(result);
     try {
       const answer = await call("GET", `/v1/check/${encodeURIComponent(typed)}`, { query: { direction: direction.control.value } });
       fill(result, verdict(typed, answer));
     } catch (error) {
-      if (error instanceof ApiError && error.status === 422) {
+      // 404: the text made a path no route has ("98765/43210"): not a number either.
+      if (error instanceof ApiError && (error.status === 422 || error.status === 404)) {
         setFieldError(input, "Not a valid phone number.");
         input.control.focus();
       } else {

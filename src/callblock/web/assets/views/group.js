@@ -1,11 +1,12 @@
 import { ApiError, call, download, explain } from "../api.js";
-import { announce, dialog, field, fill, h, pagedListing, setFieldError } from "../dom.js";
+import { announce, dialog, field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
 import { count, DIRECTIONS, instant, localNow, localToInstant, plural, splitNumbers, timeZone } from "../format.js";
 import { deleteGroup, editGroup } from "./group_forms.js";
 import { uploadForm } from "./upload.js";
 
 const PAGE_SIZE = 100;
 const MAX_ADD = 10_000; // per request, as /v1 allows
+const SHOWN_REJECTED = 100; // invalid inputs listed under the box; all of them stay in it
 
 /** One group: its entries, and the forms that add, upload and remove them. */
 export function renderGroup(main, { id, go }) {
@@ -89,15 +90,21 @@ export function renderGroup(main, { id, go }) {
   downloadButton.addEventListener("click", async () => {
     if (!group) return;
     downloadButton.disabled = true;
+    const filename = `${group.name.replace(/[^\p{L}\p{N}._-]+/gu, "-")}.csv`;
+    const entries = group.active_count + group.expired_count;
+    const shown = (received) => {
+      downloadButton.textContent = `Downloading… ${count(Math.round(received / 1024))} KB`;
+    };
     try {
-      const filename = `${group.name.replace(/[^\p{L}\p{N}._-]+/gu, "-")}.csv`;
-      const size = await download(`/v1/groups/${id}/numbers.csv`, filename);
-      announce(`Downloaded ${filename} (${count(size)} bytes).`);
+      shown(0);
+      const size = await download(`/v1/groups/${id}/numbers.csv`, filename, shown);
+      announce(`Downloaded ${filename}: ${plural(entries, "entry", "entries")}, ${count(size)} bytes.`);
     } catch (error) {
       headProblem.textContent = explain(error);
       headProblem.hidden = false;
     } finally {
       downloadButton.disabled = false;
+      downloadButton.textContent = "Download CSV";
     }
   });
 
@@ -108,7 +115,7 @@ export function renderGroup(main, { id, go }) {
 /** Paste numbers or prefixes, one expiry and note for all of them. */
 function addForm(groupId, onChanged) {
   const numbers = field(
-    { label: "Numbers or prefixes", hint: "One per line, or separated by commas. A prefix ends in * (140* or +91140*)." },
+    { label: "Numbers or prefixes", hint: "One per line, or separated by commas. A prefix ends in * (140* or +91140*). A number already in the group gets this expiry and note." },
     h("textarea", { name: "numbers", rows: "6", spellcheck: "false", autocomplete: "off" }),
   );
   const expiry = field(
@@ -165,6 +172,7 @@ function addForm(groupId, onChanged) {
       // when one fails stays in the box.
       for (; sent < typed.length; sent += MAX_ADD) {
         const batch = typed.slice(sent, sent + MAX_ADD);
+        if (typed.length > MAX_ADD) submit.textContent = `Adding… ${count(sent)} of ${count(typed.length)}`;
         const answer = await call("POST", `/v1/groups/${groupId}/numbers`, {
           json: { numbers: batch, expires_at: expiresAt, note: note.control.value || null },
         });
@@ -182,11 +190,17 @@ function addForm(groupId, onChanged) {
       }
     } finally {
       submit.disabled = false;
+      submit.textContent = "Add";
     }
     // The box keeps what did not go in: the invalid inputs, and any batch not sent.
     const kept = [...totals.invalid.map((item) => String(item.input)), ...typed.slice(sent)];
     numbers.control.value = kept.join("\n");
-    fill(rejected, totals.invalid.map((item) => h("li", {}, h("code", {}, String(item.input)), ` — ${item.reason}`)));
+    const listed = totals.invalid.slice(0, SHOWN_REJECTED);
+    fill(
+      rejected,
+      listed.map((item) => h("li", {}, h("code", {}, String(item.input)), ` — ${item.reason}`)),
+      totals.invalid.length > listed.length ? h("li", {}, `…and ${count(totals.invalid.length - listed.length)} more, all still in the box.`) : null,
+    );
     rejected.hidden = totals.invalid.length === 0;
     if (totals.invalid.length) {
       setFieldError(numbers, `${plural(totals.invalid.length, "input was", "inputs were")} not added: ${totals.invalid.length === 1 ? "it is" : "they are"} still in the box, with the reason below it.`);
@@ -213,7 +227,7 @@ function entryList(groupId, onRemoved) {
   // Beside the Remove button, not in the table's head: on a phone the head is hidden.
   const selectAll = h("input", { type: "checkbox", id: `select-page-${groupId}` });
   const selectAllField = h("div", { className: "check" }, selectAll, h("label", { for: selectAll.id }, "Select all on this page"));
-  const body = h("tbody");
+  const body = h("tbody", {}, loadingRow(6));
   const table = h(
     "table",
     { className: "list entries" },

@@ -9,12 +9,12 @@ export const NAME_HINT = "2 to 50 characters: letters, digits, spaces, _ - . (st
 
 /** The three controls of a group, filled from `group` when given. */
 export function groupFields(group = null) {
-  const name = field({ label: "Name", hint: NAME_HINT }, h("input", { name: "name", required: true, maxlength: "50", autocomplete: "off" }));
+  const name = field({ label: "Name", hint: NAME_HINT }, h("input", { name: "name", required: true, autocomplete: "off" }));
   const direction = field(
     { label: "Direction", hint: "Which calls the group's numbers block." },
     h("select", { name: "direction" }, Object.entries(DIRECTIONS).map(([value, label]) => h("option", { value }, label))),
   );
-  const description = field({ label: "Description (optional)" }, h("input", { name: "description", maxlength: "50", autocomplete: "off" }));
+  const description = field({ label: "Description (optional)" }, h("input", { name: "description", autocomplete: "off" }));
   if (group) {
     name.control.value = group.name;
     direction.control.value = group.direction;

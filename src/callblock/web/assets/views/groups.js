@@ -1,5 +1,5 @@
 import { call, explain } from "../api.js";
-import { announce, fill, h, pagedListing } from "../dom.js";
+import { announce, fill, h, loadingRow, pagedListing } from "../dom.js";
 import { count, DIRECTIONS, instant } from "../format.js";
 import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
@@ -9,7 +9,7 @@ const PAGE_SIZE = 50;
 export function renderGroups(main, { go }) {
   const newGroup = h("button", { type: "button", className: "primary" }, "New group");
   const search = h("input", { type: "search", id: "group-search", name: "name", autocomplete: "off" });
-  const body = h("tbody");
+  const body = h("tbody", {}, loadingRow(6));
   const table = h(
     "table",
     { className: "list" },

@@ -1,19 +1,21 @@
 import { ApiError, call, explain } from "../api.js";
-import { field, fill, h, pagedListing, setFieldError } from "../dom.js";
+import { field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
 import { ACTIONS, count, instant, SURFACES } from "../format.js";
 
 const PAGE_SIZE = 50;
 const GROUP_PAGES = 10; // of 1,000 groups each, for the filter's list and the names shown
+const PREVIEW = 3; // numbers of an event shown before "and N more"
 
 /** The audit log, newest first, filtered by group and number. */
-export function renderHistory(main, { groupId = "", number = "", go }) {
+export function renderHistory(main, { groupId: askedGroup = "", number = "", go }) {
+  const groupId = /^\d+$/.test(askedGroup) ? askedGroup : ""; // the address may be edited by hand
   const group = field({ label: "Group" }, h("select", { name: "group_id" }, h("option", { value: "" }, "All groups")));
   const numberField = field({ label: "Number", hint: "Any common form." }, h("input", { name: "number", type: "tel", autocomplete: "off", spellcheck: "false" }));
   numberField.control.value = number;
   const problem = h("p", { className: "form-error", role: "alert", hidden: true });
   const apply = h("button", { type: "submit", className: "primary" }, "Show");
   const form = h("form", { className: "card filters-form", novalidate: true, "aria-label": "Filter the history" }, h("div", { className: "row" }, group.wrapper, numberField.wrapper), apply);
-  const body = h("tbody");
+  const body = h("tbody", {}, loadingRow(5));
   const table = h(
     "table",
     { className: "list" },
@@ -30,7 +32,10 @@ export function renderHistory(main, { groupId = "", number = "", go }) {
       setFieldError(numberField, "");
       return call("GET", "/v1/audit", { query: { group_id: groupId, number, cursor, limit: PAGE_SIZE } });
     },
-    show: (answer) => fill(body, answer.data.length ? answer.data.map(row) : h("tr", {}, h("td", { colspan: "5", className: "empty" }, "No changes match."))),
+    show: (answer) => {
+      learnNames(answer.data);
+      fill(body, answer.data.length ? answer.data.map(row) : h("tr", {}, h("td", { colspan: "5", className: "empty" }, "No changes match.")));
+    },
     showError: (error) => {
       if (error instanceof ApiError && error.fieldErrors.number) {
         setFieldError(numberField, "Not a valid phone number.");
@@ -63,21 +68,52 @@ export function renderHistory(main, { groupId = "", number = "", go }) {
   function groupCell(event) {
     if (event.group_id === null) return "";
     const name = names.get(event.group_id);
+    if (name) return h("a", { href: `#/groups/${event.group_id}` }, name);
+    // Gone: its delete (or a rename) recorded its name, on this page or a newer one.
+    const recorded = event.detail?.name || event.detail?.previous_name || namesOfDeleted.get(event.group_id);
+    return recorded ? `${recorded} (deleted)` : `Group #${event.group_id} (deleted)`;
+  }
+
+  const namesOfDeleted = new Map();
+  function learnNames(events) {
+    for (const event of events) {
+      const name = event.detail?.name;
+      if (event.group_id !== null && name && !namesOfDeleted.has(event.group_id)) namesOfDeleted.set(event.group_id, name);
+    }
+  }
+
+  function change(event) {
     const previous = event.detail?.previous_name;
-    if (!name) return `#${event.group_id}${previous ? ` (${previous})` : ""} (deleted)`;
-    return [h("a", { href: `#/groups/${event.group_id}` }, name), previous ? h("span", { className: "sub" }, `was “${previous}”`) : null];
+    const renamedTo = event.detail?.name;
+    const label = ACTIONS[event.action] || event.action;
+    const detail =
+      event.action === "rename" && previous
+        ? `“${previous}” → “${renamedTo || names.get(event.group_id) || "?"}”`
+        : event.count
+          ? `${count(event.count)} ${event.count === 1 ? "entry" : "entries"}`
+          : null;
+    return [label, detail ? h("span", { className: "sub" }, detail) : null];
+  }
+
+  function numbersCell(event) {
+    if (!event.numbers.length) return "";
+    const first = event.numbers.slice(0, PREVIEW);
+    const beyond = event.count - first.length;
+    const preview = [h("code", {}, first.join(", ")), beyond > 0 ? ` and ${count(beyond)} more` : ""];
+    if (event.numbers.length <= PREVIEW) return preview;
+    // The event keeps up to 100 of the numbers: behind a toggle, so a page stays short.
+    const rest = event.count > event.numbers.length ? ` (the first ${event.numbers.length} of ${count(event.count)})` : "";
+    return h("details", {}, h("summary", {}, preview), h("code", {}, event.numbers.join(", ")), rest);
   }
 
   function row(event) {
-    const shown = event.numbers.join(", ");
-    const more = event.count > event.numbers.length ? ` and ${count(event.count - event.numbers.length)} more` : "";
     return h(
       "tr",
       {},
       h("td", { "data-label": "When" }, instant(event.at)),
-      h("th", { scope: "row", "data-label": "Change" }, ACTIONS[event.action] || event.action, event.count ? h("span", { className: "sub" }, `${count(event.count)} ${event.count === 1 ? "entry" : "entries"}`) : null),
+      h("th", { scope: "row", "data-label": "Change" }, change(event)),
       h("td", { "data-label": "Group" }, groupCell(event)),
-      h("td", { "data-label": "Numbers", className: "numbers" }, shown ? h("code", {}, shown) : "", more),
+      h("td", { "data-label": "Numbers", className: "numbers" }, numbersCell(event)),
       h("td", { "data-label": "By" }, SURFACES[event.surface] || event.surface, event.key_id ? h("span", { className: "sub" }, `key #${event.key_id}`) : null),
     );
   }
@@ -90,10 +126,13 @@ export function renderHistory(main, { groupId = "", number = "", go }) {
     go(`#/history${query.size ? `?${query}` : ""}`);
   });
 
-  loadGroups()
-    .catch((error) => {
-      problem.textContent = explain(error);
-      problem.hidden = false;
-    })
-    .then(pages.restart);
+  // The names come with the groups; the history need not wait for them to show.
+  const listed = loadGroups().catch((error) => {
+    problem.textContent = explain(error);
+    problem.hidden = false;
+  });
+  pages.restart().then(async () => {
+    await listed;
+    pages.reload(); // again, now with the groups' names
+  });
 }

@@ -1,23 +1,17 @@
 import { ApiError, explain, signIn } from "../api.js";
-import { field, fill, h, setFieldError } from "../dom.js";
+import { field, fill, h, setFieldError, uid } from "../dom.js";
 
-/** The sign-in form; onSignedIn(account) once the server accepts the key. */
-export function renderSignIn(main, { message, onSignedIn }) {
+const KEY_HINT = "Starts with cbk_. It is kept in this tab only, until you sign out or close it. Lost it? On the server, callblock account key USERNAME makes a new one.";
+
+/** The username and key fields and their checks; onSignedIn(account, username) once accepted. */
+function signInForm({ username: known = "", onSignedIn, extra = [] }) {
+  const titleId = uid("signin");
   const username = field({ label: "Username" }, h("input", { name: "username", autocomplete: "username", required: true, spellcheck: "false", autocapitalize: "none" }));
-  const key = field(
-    { label: "API key", hint: "Starts with cbk_. It is kept in this tab only, until you sign out or close it." },
-    h("input", { name: "key", type: "password", autocomplete: "current-password", required: true, spellcheck: "false" }),
-  );
+  const key = field({ label: "API key", hint: KEY_HINT }, h("input", { name: "key", type: "password", autocomplete: "current-password", required: true, spellcheck: "false" }));
+  username.control.value = known;
   const problem = h("p", { className: "form-error", role: "alert", hidden: true });
   const submit = h("button", { type: "submit", className: "primary" }, "Sign in");
-  const form = h("form", { className: "card narrow", novalidate: true, "aria-labelledby": "signin-title" }, username.wrapper, key.wrapper, problem, submit);
-  fill(
-    main,
-    h("h1", { id: "signin-title", tabindex: "-1" }, "Sign in"),
-    h("p", { className: "lead" }, "Manage your block-number groups. Sign in with your callblock username and an API key."),
-    message ? h("p", { className: "notice", role: "status" }, message) : null,
-    form,
-  );
+  const form = h("form", { className: "card narrow", novalidate: true, "aria-labelledby": titleId }, username.wrapper, key.wrapper, problem, h("div", { className: "actions start" }, submit, extra));
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -33,9 +27,9 @@ export function renderSignIn(main, { message, onSignedIn }) {
     submit.disabled = true;
     submit.textContent = "Signing in…";
     try {
-      onSignedIn(await signIn(name, secret));
+      onSignedIn(await signIn(name, secret), name);
     } catch (error) {
-      problem.textContent = explain(error);
+      problem.textContent = error instanceof ApiError && error.status === 401 ? "Wrong username or API key." : explain(error);
       problem.hidden = false;
       if (error instanceof ApiError && error.status === 401) key.control.select();
     } finally {
@@ -43,5 +37,47 @@ export function renderSignIn(main, { message, onSignedIn }) {
       submit.textContent = "Sign in";
     }
   });
-  username.control.focus();
+  return { form, titleId, focus: () => (known ? key : username).control.focus() };
+}
+
+/** The sign-in page; onSignedIn(account) once the server accepts the key. */
+export function renderSignIn(main, { message, onSignedIn }) {
+  const { form, titleId, focus } = signInForm({ onSignedIn });
+  fill(
+    main,
+    h("h1", { id: titleId, tabindex: "-1" }, "Sign in"),
+    h("p", { className: "lead" }, "Manage your block-number groups. Sign in with your callblock username and an API key."),
+    message ? h("p", { className: "notice", role: "status" }, message) : null,
+    form,
+  );
+  focus();
+}
+
+/**
+ * The key stopped working in the middle of something (revoked, say): sign in again over the
+ * page, so that whatever was typed on it, in a form or an open dialog, is still there after.
+ * onSignedIn(sameUser) once back in; onSignOut() if the person gives up instead.
+ */
+export function signInAgain(message, username, { onSignedIn, onSignOut }) {
+  const signOut = h("button", { type: "button" }, "Sign out");
+  let element;
+  const { form, titleId, focus } = signInForm({
+    username,
+    extra: [signOut],
+    onSignedIn: (_account, name) => {
+      element.close();
+      element.remove();
+      onSignedIn(name === username);
+    },
+  });
+  element = h("dialog", { className: "signin-again", "aria-labelledby": titleId }, h("h2", { id: titleId }, "Sign in again"), h("p", { className: "notice" }, message, " What you typed on the page is kept."), form);
+  signOut.addEventListener("click", () => {
+    element.close();
+    element.remove();
+    onSignOut();
+  });
+  element.addEventListener("cancel", (event) => event.preventDefault()); // sign in, or sign out
+  document.body.append(element);
+  element.showModal();
+  focus();
 }

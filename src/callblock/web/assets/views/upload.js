@@ -1,5 +1,5 @@
 import { ApiError, explain, upload } from "../api.js";
-import { field, fill, h, setFieldError } from "../dom.js";
+import { announce, field, fill, h, setFieldError } from "../dom.js";
 import { count, plural } from "../format.js";
 
 const SHOWN_LINES = 200; // of the invalid lines; the summary gives their total
@@ -18,7 +18,7 @@ export function uploadForm(groupId, onChanged) {
     h("label", { for: skip.id }, "Import the valid lines even if some are invalid"),
   );
   const column = field({ label: "Number column (optional)", hint: "Its header, or its position (1 is the first). Found by itself when empty." }, h("input", { name: "column", maxlength: "100", autocomplete: "off" }));
-  const expiryColumn = field({ label: "Expiry column (optional)", hint: "Its header or position: an RFC 3339 time per row." }, h("input", { name: "expiry_column", maxlength: "100", autocomplete: "off" }));
+  const expiryColumn = field({ label: "Expiry column (optional)", hint: "Its header or position. Each row's expiry: 2030-01-31T18:00:00+05:30, or 2030-01-31 18:00:00 in the account's time zone." }, h("input", { name: "expiry_column", maxlength: "100", autocomplete: "off" }));
   const more = h("details", {}, h("summary", {}, "Columns"), column.wrapper, expiryColumn.wrapper);
 
   const bar = h("progress", { max: "100", "aria-labelledby": `progress-${groupId}` });
@@ -42,6 +42,8 @@ export function uploadForm(groupId, onChanged) {
   );
 
   let running = null;
+  // Closing or reloading the tab would cut the upload off: the browser asks first.
+  const holdPage = (event) => event.preventDefault();
   cancel.addEventListener("click", () => running?.cancel());
 
   function showProgress(sent, total) {
@@ -78,13 +80,22 @@ export function uploadForm(groupId, onChanged) {
     showProgress(0, chosen.size);
     const query = { skip_invalid: skip.checked ? "true" : "false", column: column.control.value.trim(), expiry_column: expiryColumn.control.value.trim() };
     running = upload(`/v1/groups/${groupId}/numbers:import`, query, chosen, showProgress);
+    window.addEventListener("beforeunload", holdPage);
     try {
       const summary = await running.done;
       fill(result, summarise(chosen.name, summary));
+      if (!element.isConnected) {
+        // The person went to another screen meanwhile: the import still landed; say so.
+        announce(`Imported ${chosen.name}: ${count(summary.added)} added, ${count(summary.updated)} updated, ${plural(summary.invalid.length, "invalid line", "invalid lines")} skipped.`);
+      }
       await onChanged();
     } catch (error) {
       showFailure(error, chosen.name);
+      if (!element.isConnected && !(error instanceof ApiError && error.status === -1)) {
+        announce(`The upload of ${chosen.name} failed: ${explain(error)}`);
+      }
     } finally {
+      window.removeEventListener("beforeunload", holdPage);
       running = null;
       submit.disabled = false;
       cancel.hidden = true;
@@ -96,17 +107,20 @@ export function uploadForm(groupId, onChanged) {
     const kind = error instanceof ApiError ? error.problem.type || "" : "";
     if (kind.endsWith(":invalid-lines")) {
       const lines = error.problem.invalid_lines || [];
+      const total = Number(/^(\d+)/.exec(error.message)?.[1] ?? lines.length);
       fill(
         result,
-        h("p", { className: "form-error" }, `Nothing was imported from ${name}: ${error.message.split(":")[0]}.`),
+        h("p", { className: "form-error" }, `Nothing was imported from ${name}: ${plural(total, "line is", "lines are")} invalid.`),
         h("p", {}, "Fix them in the file, or tick “Import the valid lines” and upload again."),
-        invalidTable(lines),
+        invalidTable(lines, name, total),
       );
       return;
     }
     if (error instanceof ApiError && error.fieldErrors.column) return setFieldError(column, error.fieldErrors.column);
     if (error instanceof ApiError && error.fieldErrors.expiry_column) return setFieldError(expiryColumn, error.fieldErrors.expiry_column);
-    problem.textContent = error instanceof ApiError && [400, 413, 422].includes(error.status) ? error.message : explain(error);
+    let message = error instanceof ApiError && [400, 413, 422].includes(error.status) ? error.message : explain(error);
+    if (message.includes("NUL bytes")) message += " If it came from Excel, save it as “CSV UTF-8” and upload that.";
+    problem.textContent = message;
     problem.hidden = false;
   }
 
@@ -123,11 +137,20 @@ function summarise(name, summary) {
   return [
     h("p", { className: "done" }, `Imported ${name}.`),
     h("dl", { className: "facts" }, facts.map(([label, value]) => h("div", {}, h("dt", {}, label), h("dd", {}, count(value))))),
-    summary.invalid.length ? [h("p", {}, `${plural(summary.invalid.length, "line was", "lines were")} skipped:`), invalidTable(summary.invalid)] : null,
+    summary.invalid.length ? [h("p", {}, `${plural(summary.invalid.length, "line was", "lines were")} skipped:`), invalidTable(summary.invalid, name, summary.invalid.length)] : null,
   ];
 }
 
-function invalidTable(lines) {
+/** The invalid lines as a CSV file of their own, to fix them in the original. */
+function invalidLinesFile(lines, name) {
+  const quote = (text) => `"${String(text).replaceAll('"', '""')}"`;
+  const rows = lines.map((line) => [line.line, quote(line.input), quote(line.reason)].join(","));
+  const blob = new Blob([["line,text,reason", ...rows].join("\r\n") + "\r\n"], { type: "text/csv" });
+  const link = h("a", { href: URL.createObjectURL(blob), download: `invalid-lines-of-${name.replace(/\.[^.]*$/, "")}.csv` }, "Download these lines as CSV");
+  return link;
+}
+
+function invalidTable(lines, name, total) {
   const shown = lines.slice(0, SHOWN_LINES);
   return [
     h(
@@ -146,5 +169,6 @@ function invalidTable(lines) {
       ),
     ),
     lines.length > shown.length ? h("p", { className: "hint" }, `…and ${count(lines.length - shown.length)} more.`) : null,
+    h("p", {}, invalidLinesFile(lines, name), total > lines.length ? ` (the first ${count(lines.length)} of ${count(total)})` : ""),
   ];
 }
