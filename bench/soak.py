@@ -28,7 +28,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,6 +253,33 @@ def drop_database(name: str) -> None:
     control(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@dataclass
+class Served:
+    url: str
+    key: str  # of the one account
+    log: str = ""  # what the server printed, once it has stopped
+
+
+@contextmanager
+def served(engine: str, workdir: Path, username: str, *serve_args: str) -> Iterator[Served]:
+    """A server on a new database of ``engine`` with one account; a PostgreSQL database is
+    dropped afterwards."""
+    url, pg_name = fresh_database(engine, workdir)
+    try:
+        callblock("db", "upgrade", database_url=url)
+        key = callblock("account", "create", username, database_url=url).stdout.split()[-1]
+        server = start_server(url, *serve_args)
+        running = Served(server.url, key)
+        try:
+            wait_ready(server)
+            yield running
+        finally:
+            running.log = stop_server(server)
+    finally:
+        if pg_name is not None:
+            drop_database(pg_name)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
@@ -259,23 +287,14 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        url, pg_name = fresh_database(args.engine, Path(directory))
-        try:
-            callblock("db", "upgrade", database_url=url)
-            created = callblock("account", "create", "soak", database_url=url)
-            key = created.stdout.strip().splitlines()[-1]
-            server = start_server(url, "--workers", str(args.workers))
-            try:
-                wait_ready(server)
-                started = time.monotonic()
-                tally = asyncio.run(soak(server.url, key, args.clients, args.seconds))
-                elapsed = time.monotonic() - started
-            finally:
-                log = stop_server(server)
-        finally:
-            if pg_name is not None:
-                drop_database(pg_name)
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        served(args.engine, Path(directory), "soak", "--workers", str(args.workers)) as server,
+    ):
+        started = time.monotonic()
+        tally = asyncio.run(soak(server.url, server.key, args.clients, args.seconds))
+        elapsed = time.monotonic() - started
+    log = server.log
     requests = sum(tally.statuses.values())
     server_errors = sum(n for status, n in tally.statuses.items() if status >= 500)
     every = [t for values in tally.latencies.values() for t in values]

@@ -22,10 +22,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.soak import drop_database, fresh_database
+from bench.soak import served
 from playwright.sync_api import Page, expect
 from tests.browser import chromium, open_tab
-from tests.servers import callblock, start_server, stop_server, wait_ready
 
 
 def timed(action: Callable[[], None], shown: Callable[[], None]) -> float:
@@ -83,20 +82,11 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        url, pg_name = fresh_database(args.engine, Path(directory))
-        try:
-            callblock("db", "upgrade", database_url=url)
-            key = callblock("account", "create", "bench", database_url=url).stdout.split()[-1]
-            server = start_server(url)
-            try:
-                wait_ready(server)
-                rounds = run(server.url, key, args.entries, args.rounds)
-            finally:
-                stop_server(server)
-        finally:
-            if pg_name is not None:
-                drop_database(pg_name)
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        served(args.engine, Path(directory), "bench") as server,
+    ):
+        rounds = run(server.url, server.key, args.entries, args.rounds)
     print(f"admin page: engine={args.engine}, entries={args.entries:,}, rounds={args.rounds}")
     for name in rounds[0]:
         values = [r[name] * 1000 for r in rounds]

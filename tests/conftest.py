@@ -79,13 +79,18 @@ def _postgres_unreachable() -> str | None:
     return None
 
 
+def skip_unless_ci(reason: str, tests: str) -> None:
+    """Skip, saying why; with CI set, fail instead: there ``tests`` must run."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: {tests} must not skip)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[Engine]:
     reason = _postgres_unreachable()
     if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set: PostgreSQL tests must not skip)")
-        pytest.skip(reason)
+        skip_unless_ci(reason, "PostgreSQL tests")
     engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()

@@ -122,6 +122,13 @@ def sign_in(tab: Tab, account: Credentials) -> Page:
     return page
 
 
+def open_group(tab: Tab, account: Credentials, group_id: int) -> Page:
+    """Signed in, on the group's page."""
+    page = sign_in(tab, account)
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    return page
+
+
 def create_group(page: Page, name: str, direction: str = "both") -> int:
     """Through the page's form; the new group's id, from the address it lands on."""
     page.goto(page.url.split("#")[0] + "#/groups")
@@ -279,8 +286,7 @@ def test_a_revoked_key_asks_to_sign_in_again_and_keeps_what_was_typed(
     tab: Tab, site: Site, account: Credentials, api: httpx.Client
 ) -> None:
     group_id = make_group(api, "Kept")
-    page = sign_in(tab, account)
-    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    page = open_group(tab, account, group_id)
     typed = "9811111111\n9811111112"
     page.get_by_label("Numbers or prefixes").fill(typed)
     site.revoke_keys(account.username)
@@ -491,8 +497,7 @@ def test_adding_keeps_everything_typed_when_the_server_cannot_take_it(
     tab: Tab, account: Credentials, api: httpx.Client
 ) -> None:
     group_id = make_group(api, "Do not call")
-    page = sign_in(tab, account)
-    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    page = open_group(tab, account, group_id)
     typed = "9876543210\n9876543211\nbad"
     page.get_by_label("Numbers or prefixes").fill(typed)
 
@@ -538,8 +543,7 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
     assert answer.status_code == 200
     time.sleep(2.2)
 
-    page = sign_in(tab, account)
-    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    page = open_group(tab, account, group_id)
     position = page.get_by_role("navigation", name="Pages of entries")
     expect(position).to_contain_text(showing("1", "100", "252"))
     listed = table_column(page, "Number or prefix")
@@ -586,8 +590,7 @@ def test_a_group_of_100000_entries_pages_and_searches(
     answer = api.post(f"/v1/groups/{group_id}/numbers:import", content=body)
     assert answer.status_code == 200, answer.text
     assert answer.json()["added"] == 100_000
-    page = sign_in(tab, account)
-    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    page = open_group(tab, account, group_id)
     position = page.get_by_role("navigation", name="Pages of entries")
     expect(position).to_contain_text(showing("1", "100", "100,000"))
     expect(page.locator(".facts dd").nth(1)).to_have_text("100,000")
@@ -605,8 +608,7 @@ def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
     tab: Tab, account: Credentials, api: httpx.Client
 ) -> None:
     group_id = make_group(api, "Imported")
-    page = sign_in(tab, account)
-    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    page = open_group(tab, account, group_id)
     file = {
         "name": "list.csv",
         "mimeType": "text/csv",
@@ -656,8 +658,7 @@ def test_download_gives_the_group_as_csv(tab: Tab, account: Credentials, api: ht
     api.post(
         f"/v1/groups/{group_id}/numbers", json={"numbers": ["9876543210", "140*"], "note": "x"}
     )
-    page = sign_in(tab, account)
-    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    page = open_group(tab, account, group_id)
     expect(page.get_by_role("heading", name="Export me")).to_be_visible()
     with page.expect_download() as caught:
         page.get_by_role("button", name="Download CSV").click()
