@@ -1,3 +1,3 @@
-from callblock.cli import main
+from callblock.cli import run
 
-main()
+run()
