@@ -327,16 +327,28 @@ def test_giving_up_on_signing_in_again_signs_out(
 
 
 def test_signing_out_signs_out_the_tabs_opened_from_this_one(
-    tab: Tab, account: Credentials
+    tab: Tab, site: Site, account: Credentials
 ) -> None:
     page = sign_in(tab, account)
     with tab.context.expect_page() as opened:
         page.evaluate("window.open(location.href)")
     other = opened.value
     expect(other.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+    # A tab of the same browser signed in as someone else is not theirs to sign out.
+    stranger_account = site.new_account()
+    stranger = tab.context.new_page()
+    stranger.goto(tab.origin + "/ui")
+    stranger.get_by_label("Username").fill(stranger_account.username)
+    stranger.get_by_label("API key").fill(stranger_account.key)
+    stranger.get_by_role("button", name="Sign in").click()
+    expect(stranger.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+
     page.get_by_role("button", name="Sign out").click()
     expect(other.get_by_text("You signed out in another tab.")).to_be_visible()
     assert other.evaluate("sessionStorage.length") == 0
+    stranger.wait_for_timeout(300)  # a sign-out reaching it would have come with the other's
+    expect(stranger.get_by_text(f"Signed in as {stranger_account.username}")).to_be_visible()
+    assert stranger.evaluate("sessionStorage.length") == 1
 
 
 def test_failed_sign_ins_by_others_do_not_stop_a_signed_in_page(
@@ -651,6 +663,31 @@ def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("alert").filter(has_text="telephone")).to_be_visible()
     assert set(entries_of(api, group_id)) == {"+919876543210"}
+
+
+def test_an_upload_finishing_on_another_screen_is_told_and_counted(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Background")
+    page = open_group(tab, account, group_id)
+    expect(page.get_by_role("heading", name="Background")).to_be_visible()
+    cdp = tab.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    slow = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 200_000}
+    cdp.send("Network.emulateNetworkConditions", slow)
+    rows = "".join(f"98120{i:05d}\n" for i in range(60_000)).encode()  # 660 kB: about 3 s
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "late.txt", "mimeType": "text/plain", "buffer": rows}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Uploading:")).to_be_visible()
+    page.get_by_role("link", name="Groups", exact=True).click()
+    row = page.locator("tr", has=page.get_by_role("link", name="Background"))
+    expect(row.locator("[data-label=Active]")).to_have_text("0")
+    expect(page.locator("#status")).to_contain_text(
+        "Imported late.txt into “Background”: 60,000 added", timeout=30_000
+    )
+    expect(row.locator("[data-label=Active]")).to_have_text("60,000")
 
 
 def test_download_gives_the_group_as_csv(tab: Tab, account: Credentials, api: httpx.Client) -> None:

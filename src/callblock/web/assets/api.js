@@ -4,6 +4,7 @@
 // cookie, and it is sent only as the Authorization header of the page's own requests.
 
 const SESSION_KEY = "callblock.session";
+export const SESSION_ENDED = "The server no longer accepts your API key. Sign in again.";
 
 export class ApiError extends Error {
   /** status 0: the server could not be reached. problem: the RFC 9457 body, if any. */
@@ -29,12 +30,26 @@ export function session() {
 }
 
 // Tabs opened from a signed-in tab carry a copy of its session: signing out in one signs out
-// every tab of this page.
+// the tabs holding the same key (by its hash: the key itself never leaves this tab's storage),
+// and no other. A tab signed in as someone else, or with another key, is left alone.
 const tabs = "BroadcastChannel" in window ? new BroadcastChannel("callblock.session") : null;
 
-export function forget() {
+async function fingerprint(credentials) {
+  const bytes = new TextEncoder().encode(`${credentials.username}:${credentials.key}`);
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** This tab's key is no longer usable (the server refused it): forget it here only. */
+function drop() {
   sessionStorage.removeItem(SESSION_KEY);
-  tabs?.postMessage("signed-out");
+}
+
+/** Sign out: forget the key here, and in every tab holding the same one. */
+export async function forget() {
+  const credentials = session();
+  drop();
+  if (credentials && tabs) tabs.postMessage({ signedOut: await fingerprint(credentials) });
 }
 
 function basic(username, key) {
@@ -61,9 +76,10 @@ export function whenSignedOut(handler) {
 
 /** Another tab signed out: handler() once this tab has forgotten its key too. */
 export function whenSignedOutElsewhere(handler) {
-  tabs?.addEventListener("message", (event) => {
-    if (event.data !== "signed-out" || !session()) return;
-    sessionStorage.removeItem(SESSION_KEY);
+  tabs?.addEventListener("message", async (event) => {
+    const credentials = session();
+    if (!credentials || event.data?.signedOut !== (await fingerprint(credentials))) return;
+    drop();
     handler();
   });
 }
@@ -82,8 +98,8 @@ async function failure(response, credentials) {
   const current = session();
   const stillSignedIn = credentials && current && current.username === credentials.username && current.key === credentials.key;
   if (response.status === 401 && stillSignedIn) {
-    forget();
-    onSignedOut("The server no longer accepts your API key. Sign in again.");
+    drop(); // other tabs with this key find out on their next call, and keep their work too
+    onSignedOut(SESSION_ENDED);
   }
   return new ApiError(response.status, problem, retry === null ? null : Number(retry));
 }
@@ -194,7 +210,7 @@ export function explain(error) {
     case -1:
       return error.message;
     case 401:
-      return "The server no longer accepts your API key. Sign in again.";
+      return SESSION_ENDED;
     case 429:
       return error.problem.type?.endsWith("too-many-failed-authentications")
         ? `Too many failed sign-ins for this user or from this computer. Try again in ${error.retryAfter ?? 60} seconds.`

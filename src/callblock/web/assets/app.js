@@ -1,7 +1,7 @@
 // The page's frame: who is signed in, the navigation, and which view the address shows.
 // Views live at #/groups, #/groups/ID, #/check and #/history; nothing secret is ever in it.
 
-import { forget, session, whenSignedOut, whenSignedOutElsewhere } from "./api.js";
+import { forget, SESSION_ENDED, session, whenSignedOut, whenSignedOutElsewhere } from "./api.js";
 import { announce } from "./dom.js";
 import { renderCheck } from "./views/check.js";
 import { renderGroup } from "./views/group.js";
@@ -103,7 +103,13 @@ whenSignedOut((message) => {
   if (document.querySelector("dialog.signin-again")) return; // already asking
   signInAgain(message, signedInAs, {
     onSignedIn: (sameUser) => {
-      if (sameUser) announce("Signed in again: send what you were doing once more.");
+      if (sameUser) {
+        // The refusals shown while the key was gone are answered now.
+        for (const shown of document.querySelectorAll(".form-error")) {
+          if (shown.textContent === SESSION_ENDED) shown.hidden = true;
+        }
+        announce("Signed in again: send what you were doing once more.");
+      }
       else {
         closeDialogs(); // another account: nothing on the page is theirs
         show();

@@ -3,6 +3,9 @@
 
 let nextId = 0;
 
+/** Dispatched on window when groups changed while their screen was not showing. */
+export const GROUPS_CHANGED = "callblock:groups-changed";
+
 /** A fresh id for tying a label or an error message to its field. */
 export function uid(prefix) {
   nextId += 1;

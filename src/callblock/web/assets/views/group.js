@@ -21,7 +21,7 @@ export function renderGroup(main, { id, go }) {
   const deleteButton = h("button", { type: "button", className: "danger", disabled: true }, "Delete group");
   const entries = entryList(id, () => refreshHead());
   const adding = addForm(id, () => changed());
-  const uploading = uploadForm(id, () => changed());
+  const uploading = uploadForm(id, () => changed(), () => group?.name ?? `#${id}`);
 
   fill(
     main,
@@ -93,7 +93,7 @@ export function renderGroup(main, { id, go }) {
     const filename = `${group.name.replace(/[^\p{L}\p{N}._-]+/gu, "-")}.csv`;
     const entries = group.active_count + group.expired_count;
     const shown = (received) => {
-      downloadButton.textContent = `Downloading… ${count(Math.round(received / 1024))} KB`;
+      downloadButton.textContent = `Downloading ${plural(entries, "entry", "entries")}… ${(received / 1e6).toFixed(1)} MB`;
     };
     try {
       shown(0);

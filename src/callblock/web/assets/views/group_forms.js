@@ -14,7 +14,7 @@ export function groupFields(group = null) {
     { label: "Direction", hint: "Which calls the group's numbers block." },
     h("select", { name: "direction" }, Object.entries(DIRECTIONS).map(([value, label]) => h("option", { value }, label))),
   );
-  const description = field({ label: "Description (optional)" }, h("input", { name: "description", autocomplete: "off" }));
+  const description = field({ label: "Description (optional)", hint: "Up to 50 characters." }, h("input", { name: "description", autocomplete: "off" }));
   if (group) {
     name.control.value = group.name;
     direction.control.value = group.direction;

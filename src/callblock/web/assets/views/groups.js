@@ -1,5 +1,5 @@
 import { call, explain } from "../api.js";
-import { announce, fill, h, loadingRow, pagedListing } from "../dom.js";
+import { announce, fill, GROUPS_CHANGED, h, loadingRow, pagedListing } from "../dom.js";
 import { count, DIRECTIONS, instant } from "../format.js";
 import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
@@ -105,5 +105,8 @@ export function renderGroups(main, { go }) {
     }
   });
 
+  // An upload that finished while this list was showing changed its counts.
+  const refresh = () => (table.isConnected ? pages.reload() : window.removeEventListener(GROUPS_CHANGED, refresh));
+  window.addEventListener(GROUPS_CHANGED, refresh);
   pages.restart();
 }

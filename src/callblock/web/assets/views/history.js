@@ -80,6 +80,11 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
       const name = event.detail?.name;
       if (event.group_id !== null && name && !namesOfDeleted.has(event.group_id)) namesOfDeleted.set(event.group_id, name);
     }
+    // The filter's list too, where it holds a deleted group by number only.
+    for (const option of group.control.options) {
+      const known = namesOfDeleted.get(Number(option.value));
+      if (known && !names.has(Number(option.value))) option.textContent = `${known} (deleted)`;
+    }
   }
 
   function change(event) {

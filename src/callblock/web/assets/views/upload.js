@@ -1,11 +1,14 @@
 import { ApiError, explain, upload } from "../api.js";
-import { announce, field, fill, h, setFieldError } from "../dom.js";
+import { announce, field, fill, GROUPS_CHANGED, h, setFieldError } from "../dom.js";
 import { count, plural } from "../format.js";
 
 const SHOWN_LINES = 200; // of the invalid lines; the summary gives their total
 
-/** Upload a CSV or text file (gzip too) into a group, with progress and a summary. */
-export function uploadForm(groupId, onChanged) {
+/**
+ * Upload a CSV or text file (gzip too) into a group, with progress and a summary.
+ * groupName() names the group for a notice given elsewhere, if the person moved on meanwhile.
+ */
+export function uploadForm(groupId, onChanged, groupName) {
   const file = field(
     { label: "CSV or text file", hint: "A number per line, or a CSV with a phone or number column. .gz files too." },
     h("input", { type: "file", name: "file", accept: ".csv,.txt,.gz,text/csv,text/plain,application/gzip" }),
@@ -86,13 +89,14 @@ export function uploadForm(groupId, onChanged) {
       fill(result, summarise(chosen.name, summary));
       if (!element.isConnected) {
         // The person went to another screen meanwhile: the import still landed; say so.
-        announce(`Imported ${chosen.name}: ${count(summary.added)} added, ${count(summary.updated)} updated, ${plural(summary.invalid.length, "invalid line", "invalid lines")} skipped.`);
+        announce(`Imported ${chosen.name} into “${groupName()}”: ${count(summary.added)} added, ${count(summary.updated)} updated, ${plural(summary.invalid.length, "invalid line", "invalid lines")} skipped.`);
+        window.dispatchEvent(new CustomEvent(GROUPS_CHANGED));
       }
       await onChanged();
     } catch (error) {
       showFailure(error, chosen.name);
       if (!element.isConnected && !(error instanceof ApiError && error.status === -1)) {
-        announce(`The upload of ${chosen.name} failed: ${explain(error)}`);
+        announce(`The upload of ${chosen.name} into “${groupName()}” failed: ${explain(error)}`);
       }
     } finally {
       window.removeEventListener("beforeunload", holdPage);
@@ -119,7 +123,9 @@ export function uploadForm(groupId, onChanged) {
     if (error instanceof ApiError && error.fieldErrors.column) return setFieldError(column, error.fieldErrors.column);
     if (error instanceof ApiError && error.fieldErrors.expiry_column) return setFieldError(expiryColumn, error.fieldErrors.expiry_column);
     let message = error instanceof ApiError && [400, 413, 422].includes(error.status) ? error.message : explain(error);
-    if (message.includes("NUL bytes")) message += " If it came from Excel, save it as “CSV UTF-8” and upload that.";
+    if (message.includes("NUL bytes")) {
+      message = "This file is not plain text: perhaps UTF-16, or a spreadsheet. If it came from Excel, save it as “CSV UTF-8” and upload that.";
+    }
     problem.textContent = message;
     problem.hidden = false;
   }
@@ -168,7 +174,7 @@ function invalidTable(lines, name, total) {
         ),
       ),
     ),
-    lines.length > shown.length ? h("p", { className: "hint" }, `…and ${count(lines.length - shown.length)} more.`) : null,
+    total > shown.length ? h("p", { className: "hint" }, `Showing the first ${count(shown.length)} of ${count(total)}.`) : null,
     h("p", {}, invalidLinesFile(lines, name), total > lines.length ? ` (the first ${count(lines.length)} of ${count(total)})` : ""),
   ];
 }
