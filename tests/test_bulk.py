@@ -71,6 +71,7 @@ def test_import_reads_a_header_picks_the_column_and_creates_the_group(
     assert result.exit_code == 0, result.output
     assert "created group 'DNC'" in result.stdout
     assert "3 added" in result.stdout
+    assert "line 1 read as a header (not imported): 'name,phone,expires'" in result.stderr
     numbers = group_numbers(acme, "DNC")
     assert set(numbers) == {"+919876543210", "+919123456780", "+91140*"}
     assert numbers["+919876543210"] is None
@@ -263,11 +264,18 @@ async def test_http_import_export_and_scrub(
         headers=bearer(main_account),
     )
     assert done.json() == {
+        "header": {"line": 1, "cells": ["phone"]},
         "added": 2,
         "updated": 0,
         "repeats": 0,
         "invalid": [{"line": 3, "input": "bad", "reason": "not a valid phone number"}],
     }
+    again = await client.post(
+        f"/v1/groups/{group['id']}/numbers:import",
+        content=b"9876543210\n",
+        headers=bearer(main_account),
+    )
+    assert again.json()["header"] is None  # a first row of data is data
     assert (await client.get("/v1/check/9876543210", headers=bearer(main_account))).json()[
         "blocked"
     ]

@@ -429,6 +429,7 @@ def test_sign_in_create_add_flag_upload_check_delete_sign_out(
     expect(summary.locator("tbody tr")).to_have_count(1)
     expect(summary.locator("tbody tr td").first).to_have_text("20,002")
     expect(summary.locator("tbody")).to_contain_text("not-a-number")
+    expect(summary).to_contain_text("Line 1 was read as column names, not imported: phone")
     expect(page.locator(".facts dd").nth(1)).to_have_text("20,003")  # active, in the header
 
     page.get_by_role("link", name="Check").click()

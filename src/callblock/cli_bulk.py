@@ -122,12 +122,14 @@ def run_import(
             progress.update(reading, completed=size)
             progress.update(writing, completed=done, total=total, visible=True)
 
+        headers: list[bulk.Row] = []
         blocks = bulk.import_lines(
             text,
             actor.account.region,
             column,
             expiry_column,
             progress=lambda: progress.update(reading, completed=counting.count),
+            on_header=headers.append,
         )
         try:
             result = service.import_entries(
@@ -147,6 +149,9 @@ def run_import(
                 "(fix them, or pass --skip-invalid to import the others)"
             ) from exc
     _report(result.invalid)
+    for header in headers:  # said, because a damaged first number can look like one
+        shown = ",".join(header.values)
+        click.echo(f"line {header.line} read as a header (not imported): {shown!r}", err=True)
     elapsed = time.monotonic() - started
     click.echo(
         f"{'created' if result.created_group else 'updated'} group {result.group.name!r} "

@@ -74,9 +74,15 @@ def _import(
     limit: int,
 ) -> schemas.ImportSummary:
     text = bulk.text_stream(spool, limit)
-    lines = bulk.import_lines(text, actor.account.region, column, expiry_column)
+    headers: list[bulk.Row] = []
+    lines = bulk.import_lines(
+        text, actor.account.region, column, expiry_column, on_header=headers.append
+    )
     result = service.import_entries(actor, GroupById(group_id), lines, skip_invalid=skip_invalid)
     return schemas.ImportSummary(
+        header=schemas.HeaderLine(line=headers[0].line, cells=headers[0].values)
+        if headers
+        else None,
         added=result.added,
         updated=result.updated,
         repeats=result.repeats,

@@ -174,7 +174,17 @@ class RejectedLinePublic(BaseModel):
     reason: str
 
 
+class HeaderLine(BaseModel):
+    line: int
+    cells: list[str]
+
+
 class ImportSummary(BaseModel):
+    header: HeaderLine | None = Field(
+        None,
+        description="The first row, when it was read as a header (column names) and so not "
+        "imported; null when the first row was data.",
+    )
     added: int = Field(description="Entries that were not in the group before.")
     updated: int = Field(description="Entries already there (their expiry set anew).")
     repeats: int = Field(description="Lines repeating a number of an earlier line.")

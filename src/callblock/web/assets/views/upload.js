@@ -140,9 +140,14 @@ function summarise(name, summary) {
     ["Repeated lines", summary.repeats],
     ["Invalid lines", summary.invalid.length],
   ];
+  // Said, because a damaged first number can look like a header and so go unimported.
+  const header = summary.header
+    ? h("p", { className: "hint" }, `Line ${count(summary.header.line)} was read as column names, not imported: `, h("code", {}, summary.header.cells.join(", ")))
+    : null;
   return [
     h("p", { className: "done" }, `Imported ${name}.`),
     h("dl", { className: "facts" }, facts.map(([label, value]) => h("div", {}, h("dt", {}, label), h("dd", {}, count(value))))),
+    header,
     summary.invalid.length ? [h("p", {}, `${plural(summary.invalid.length, "line was", "lines were")} skipped:`), invalidTable(summary.invalid, name, summary.invalid.length)] : null,
   ];
 }
