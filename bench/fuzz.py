@@ -28,11 +28,8 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 import warnings
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,9 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for `tests`
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as seeded_by
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 from tests.conftest import Credentials, FakeClock
+from tests.databases import new_database
 from tests.test_fuzz_http import Fuzzer, FuzzRequest, fuzzing, requests, seed
 
 from callblock.api.app import create_app
@@ -68,25 +64,6 @@ class Tally:
     stateful_runs: int = 0
     stateful_failure: str | None = None
     seconds: float = 0.0
-
-
-@contextmanager
-def database(engine: str, postgres_url: str | None, directory: Path) -> Iterator[str]:
-    """The URL of a new, empty database; a PostgreSQL one is dropped afterwards."""
-    if engine == "sqlite":
-        yield f"sqlite:///{directory / 'fuzz.db'}"
-        return
-    assert postgres_url is not None
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"callblock_fuzz_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def prune(service: Service, keys: list[str], keep: tuple[int, ...]) -> None:
@@ -207,7 +184,7 @@ def stateful(app: FastAPI, service: Service, clock: FakeClock, tally: Tally, run
 def run_engine(engine: str, args: argparse.Namespace, directory: Path) -> Tally:
     tally = Tally(engine)
     started = time.monotonic()
-    with database(engine, args.postgres, directory) as url:
+    with new_database(engine, directory, args.postgres or "", "callblock_fuzz") as url:
         store = Store.from_url(url)
         upgrade(store.engine)
         clock = FakeClock(datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC))

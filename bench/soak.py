@@ -34,11 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psycopg
-from sqlalchemy.engine import URL, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.databases import new_database
 from tests.servers import callblock, start_server, stop_server, wait_ready
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -224,35 +223,6 @@ def connection(base: str, key: str) -> httpx.AsyncClient:
     )
 
 
-def admin_url() -> URL:
-    return make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL))
-
-
-def control(statement: str) -> None:
-    """Run one statement on the PostgreSQL server, outside any transaction."""
-    admin = admin_url()
-    with psycopg.connect(
-        host=admin.host or "127.0.0.1",
-        port=admin.port or 5432,
-        user=admin.username or "postgres",
-        dbname=admin.database or "postgres",
-        autocommit=True,
-    ) as connection:
-        connection.execute(statement)
-
-
-def fresh_database(engine: str, workdir: Path) -> tuple[str, str | None]:
-    if engine == "sqlite":
-        return f"sqlite:///{workdir / 'soak.db'}", None
-    name = f"callblock_soak_{os.getpid()}"
-    control(f'CREATE DATABASE "{name}"')
-    return admin_url().set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_database(name: str) -> None:
-    control(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @dataclass
 class Served:
     url: str
@@ -264,8 +234,8 @@ class Served:
 def served(engine: str, workdir: Path, username: str, *serve_args: str) -> Iterator[Served]:
     """A server on a new database of ``engine`` with one account; a PostgreSQL database is
     dropped afterwards."""
-    url, pg_name = fresh_database(engine, workdir)
-    try:
+    postgres = os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)
+    with new_database(engine, workdir, postgres, "callblock_bench") as url:
         callblock("db", "upgrade", database_url=url)
         key = callblock("account", "create", username, database_url=url).stdout.split()[-1]
         server = start_server(url, *serve_args)
@@ -275,9 +245,6 @@ def served(engine: str, workdir: Path, username: str, *serve_args: str) -> Itera
             yield running
         finally:
             running.log = stop_server(server)
-    finally:
-        if pg_name is not None:
-            drop_database(pg_name)
 
 
 def main() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import threading
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,13 +16,13 @@ import pytest
 from fastapi import FastAPI
 from hypothesis import settings
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
 
 from callblock.api.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
 from callblock.store.migrate import upgrade
+from tests.databases import new_database
 
 # CI runs the property tests on a fixed seed (a red CI is then a real, repeatable failure);
 # elsewhere each run explores new examples.
@@ -99,18 +98,10 @@ def postgres_admin() -> Iterator[Engine]:
 @contextmanager
 def fresh_database(request: pytest.FixtureRequest, engine: str, directory: Path) -> Iterator[str]:
     """The URL of a new, empty database on ``engine``; a PostgreSQL one is dropped after."""
-    if engine == "sqlite":
-        yield f"sqlite:///{directory / 'callblock.db'}"
-        return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    name = f"callblock_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # Without PostgreSQL the fixture skips (or, in CI, fails) the test.
+    admin = request.getfixturevalue("postgres_admin") if engine == "postgresql" else POSTGRES_URL
+    with new_database(engine, directory, admin, "callblock_test") as url:
+        yield url
 
 
 @pytest.fixture(params=ENGINES)

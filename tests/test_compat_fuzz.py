@@ -30,13 +30,20 @@ json_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=30),
 )
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
+
+
+def json_trees(scalars: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """JSON values: ``scalars``, and small lists and objects of them, nested."""
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+
+
+json_values = json_trees(json_scalars)
 numberish = st.one_of(
     st.from_regex(r"\+?[0-9 ()\-.]{1,16}", fullmatch=True),
     st.integers(min_value=-(10**15), max_value=10**15),

@@ -52,6 +52,7 @@ from callblock.service import Service
 from callblock.store import Store
 from callblock.store.tables import accounts, api_keys, audit_events, entries, groups, tokens
 from tests.conftest import Credentials, FakeClock
+from tests.test_compat_fuzz import json_scalars, json_trees
 
 EXAMPLES = int(os.environ.get("CALLBLOCK_FUZZ_EXAMPLES", "300"))
 BASE_URL = "http://callblock.test"
@@ -224,21 +225,8 @@ header_text = st.text(
     st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
     max_size=60,
 )
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=30),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
+# The compat fuzzer's JSON values, with integers past 64 bits among the scalars.
+json_values = json_trees(json_scalars | st.integers(min_value=-(2**70), max_value=2**70))
 VALID_NUMBERS = (
     "9876543210",
     "+919876543210",

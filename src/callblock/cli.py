@@ -46,6 +46,7 @@ from callblock.store import Store
 from callblock.store.migrate import HEAD, SchemaOutdated, current_revision, ensure_current, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 DEMO_USERNAME = "demo"
 
 
@@ -102,6 +103,15 @@ def _service(ctx: click.Context, database_url: str | None) -> Service:
     except (StoreUnavailable, OperationalError) as exc:
         raise click.ClickException(f"cannot open the database {_shown(url)}: {exc}") from exc
     return Service(store)
+
+
+def _on_store(ctx: click.Context, database_url: str | None, action: Callable[[Service], T]) -> T:
+    """``action`` on the local database's service; a domain error becomes the CLI's message."""
+    service = _service(ctx, database_url)
+    try:
+        return action(service)
+    except DomainError as exc:
+        raise _fail(exc) from exc
 
 
 def _fail(exc: DomainError) -> click.ClickException:
@@ -203,31 +213,18 @@ def serve(
             os.environ[MULTIPROCESS_DIR] = shared
         # Behind a load balancer the peer is the balancer: its X-Forwarded-For names the client
         # whose failed authentications count (docs/deploy.md).
-        trusted = settings.forwarded_allow_ips
+        options: dict[str, Any] = {
+            "factory": True,
+            "host": host,
+            "port": port,
+            "proxy_headers": True,
+            "forwarded_allow_ips": settings.forwarded_allow_ips,
+            "timeout_keep_alive": settings.keep_alive_seconds,
+        }
         if processes == 1:
-            uvicorn.run(
-                APP,
-                factory=True,
-                host=host,
-                port=port,
-                log_level="info",
-                proxy_headers=True,
-                forwarded_allow_ips=trusted,
-                timeout_keep_alive=settings.keep_alive_seconds,
-            )
+            uvicorn.run(APP, log_level="info", **options)
             return
-        _serve_workers(
-            uvicorn.Config(
-                APP,
-                factory=True,
-                host=host,
-                port=port,
-                workers=processes,
-                proxy_headers=True,
-                forwarded_allow_ips=trusted,
-                timeout_keep_alive=settings.keep_alive_seconds,
-            )
-        )
+        _serve_workers(uvicorn.Config(APP, workers=processes, **options))
 
 
 APP = "callblock.api.app:create_app_from_env"
@@ -278,11 +275,9 @@ def account_create(
     ctx: click.Context, username: str, region: str, timezone: str, database_url: str | None
 ) -> None:
     """Create an account with one API key; the key is printed alone on the last line."""
-    service = _service(ctx, database_url)
-    try:
-        issued = service.create_account(username, region, timezone)
-    except DomainError as exc:
-        raise _fail(exc) from exc
+    issued = _on_store(
+        ctx, database_url, lambda service: service.create_account(username, region, timezone)
+    )
     acc = issued.account
     click.echo(
         f"created account {acc.username} (region {acc.region}, timezone {acc.timezone}, "
@@ -297,11 +292,7 @@ def account_create(
 @click.pass_context
 def account_key(ctx: click.Context, username: str, database_url: str | None) -> None:
     """Issue an additional API key; printed alone on the last line."""
-    service = _service(ctx, database_url)
-    try:
-        issued = service.issue_key(username)
-    except DomainError as exc:
-        raise _fail(exc) from exc
+    issued = _on_store(ctx, database_url, lambda service: service.issue_key(username))
     click.echo(f"new API key id {issued.key_id} for {issued.account.username}, shown once:")
     click.echo(issued.key)
 
@@ -315,11 +306,9 @@ def account_set_auth(
     ctx: click.Context, username: str, mode: str, database_url: str | None
 ) -> None:
     """Choose how the account authenticates on /ca_apis: API key header or token."""
-    service = _service(ctx, database_url)
-    try:
-        account = service.set_auth_mode(username, AuthMode(mode.upper()))
-    except DomainError as exc:
-        raise _fail(exc) from exc
+    account = _on_store(
+        ctx, database_url, lambda service: service.set_auth_mode(username, AuthMode(mode.upper()))
+    )
     click.echo(f"{account.username} now uses {account.auth_mode} on /ca_apis")
 
 
@@ -328,11 +317,7 @@ def account_set_auth(
 @click.pass_context
 def account_list(ctx: click.Context, database_url: str | None) -> None:
     """List accounts (never keys)."""
-    service = _service(ctx, database_url)
-    try:
-        summaries = service.list_accounts()
-    except DomainError as exc:
-        raise _fail(exc) from exc
+    summaries = _on_store(ctx, database_url, lambda service: service.list_accounts())
     click.echo(f"{'USERNAME':<24} {'REGION':<6} {'TIMEZONE':<24} {'AUTH':<11} KEYS GROUPS")
     for s in summaries:
         a = s.account
@@ -348,11 +333,7 @@ def account_list(ctx: click.Context, database_url: str | None) -> None:
 @click.pass_context
 def account_keys(ctx: click.Context, username: str, database_url: str | None) -> None:
     """List an account's API keys: id, first characters, created, revoked (never the keys)."""
-    service = _service(ctx, database_url)
-    try:
-        keys = service.keys(username)
-    except DomainError as exc:
-        raise _fail(exc) from exc
+    keys = _on_store(ctx, database_url, lambda service: service.keys(username))
     click.echo(f"{'ID':>6}  {'STARTS':<16} {'CREATED':<25} REVOKED")
     for key in keys:
         revoked = "-" if key.revoked_at is None else key.revoked_at.isoformat(timespec="seconds")
@@ -370,11 +351,7 @@ def account_revoke_key(
 ) -> None:
     """Revoke one API key (ids: `callblock account keys USERNAME`) and every token made
     with it. Every worker and node refuses it within a second."""
-    service = _service(ctx, database_url)
-    try:
-        revoked = service.revoke_key(username, key_id)
-    except DomainError as exc:
-        raise _fail(exc) from exc
+    revoked = _on_store(ctx, database_url, lambda service: service.revoke_key(username, key_id))
     if revoked:
         click.echo(f"revoked API key id {key_id} of {username}, and its tokens")
     else:
@@ -406,11 +383,7 @@ class _Target:
         if account is None:
             raise click.UsageError("name the account (--account USERNAME) or a server (--url)")
         self.client = None
-        self.service = _service(ctx, database_url)
-        try:
-            self.actor = Actor(self.service.account(account), None, Surface.CLI)
-        except DomainError as exc:
-            raise _fail(exc) from exc
+        self.service, self.actor = _local(ctx, account, database_url)
 
 
 def target_options(command: F) -> F:
@@ -587,11 +560,12 @@ def group_delete(
 
 
 def _local(ctx: click.Context, account: str, database_url: str | None) -> tuple[Service, Actor]:
-    service = _service(ctx, database_url)
-    try:
-        return service, Actor(service.account(account), None, Surface.CLI)
-    except DomainError as exc:
-        raise _fail(exc) from exc
+    """The local database's service, and the account acting through the CLI."""
+    return _on_store(
+        ctx,
+        database_url,
+        lambda service: (service, Actor(service.account(account), None, Surface.CLI)),
+    )
 
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -155,6 +155,7 @@ export function pagedListing({ label, pageSize, table, fetchPage, show, showErro
   let cursors = [null];
   let page = 0;
   let ticket = 0; // a slower, older answer must not overwrite a newer one
+  let shown = null; // the page on screen, as the server answered it
 
   function settle() {
     previous.disabled = page === 0;
@@ -172,6 +173,7 @@ export function pagedListing({ label, pageSize, table, fetchPage, show, showErro
       if (answer.data.length === 0 && target > 0) return load(target - 1); // emptied by a removal
       page = target;
       cursors = [...cursors.slice(0, target + 1), answer.next_cursor];
+      shown = answer;
       show(answer);
       const first = page * pageSize;
       position.textContent =
@@ -200,5 +202,7 @@ export function pagedListing({ label, pageSize, table, fetchPage, show, showErro
     },
     /** The page on screen again (its entries changed). */
     reload: () => load(page),
+    /** The page on screen drawn again from what the server said (what it refers to changed). */
+    redraw: () => shown && show(shown),
   };
 }

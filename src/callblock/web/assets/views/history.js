@@ -138,6 +138,6 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
   });
   pages.restart().then(async () => {
     await listed;
-    pages.reload(); // again, now with the groups' names
+    pages.redraw(); // now with the groups' names
   });
 }
