@@ -128,7 +128,8 @@ async def import_numbers(
     except ImportRejected as exc:
         return problem(
             422,
-            f"{len(exc.lines)} invalid lines: nothing was imported (skip_invalid=true imports "
+            f"{len(exc.lines)} invalid line{'' if len(exc.lines) == 1 else 's'}: nothing was "
+            "imported (skip_invalid=true imports "
             "the others).",
             kind="invalid-lines",
             extra={"invalid_lines": [vars_of(line) for line in exc.lines[:10_000]]},
