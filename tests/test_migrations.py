@@ -12,7 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
-from callblock.store import Store, queries
+from callblock.store import Store
+from callblock.store import entries as entry_queries
 from callblock.store.migrate import HEAD, SCRIPTS, current_revision, head_revision, upgrade
 from callblock.store.tables import metadata
 
@@ -103,7 +104,7 @@ def test_upgrade_keeps_every_entry_exactly(bare_store: Store) -> None:
     group_id = _old_database(store)
     upgrade(store.engine)
     with store.engine.connect() as conn:
-        found = list(queries.entries_of_group(conn, group_id))
+        found = list(entry_queries.entries_of_group(conn, group_id))
     got = {(e.pattern, e.expires_at, e.note, e.source, e.created_at) for e in found}
     assert got == {
         (n, None if x is None else x.replace(tzinfo=UTC), note, "v1", WRITTEN.replace(tzinfo=UTC))

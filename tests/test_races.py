@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from callblock.domain import GroupNotFound, Surface
 from callblock.service import Service
-from callblock.store import Store, queries
+from callblock.store import Store
+from callblock.store import entries as entry_queries
 from callblock.store.tables import entries
 from tests.conftest import Credentials
 from tests.helpers import V2, entry_rows, snapshot
@@ -79,7 +80,7 @@ def test_a_group_deleted_while_entries_are_written_to_it_leaves_no_entry(
     group = service.create_group(actor, "Doomed", "", [], None).group
     deleted = threading.Event()
     with store.write() as conn:  # the writer holds the group...
-        queries.write_entries(
+        entry_queries.write_entries(
             conn, group_id=group.id, keys=[919876543210], expiries=None, source="v1", now=NOW
         )
         deleter = threading.Thread(
@@ -101,7 +102,7 @@ def test_entries_for_a_group_deleted_meanwhile_are_refused(
     group = service.create_group(actor, "Gone", "", [], None).group
     service.delete_group(actor, group.id)
     with pytest.raises(GroupNotFound), store.write() as conn:
-        queries.write_entries(
+        entry_queries.write_entries(
             conn, group_id=group.id, keys=[919876543210], expiries=None, source="v1", now=NOW
         )
     with store.read() as conn:

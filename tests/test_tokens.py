@@ -139,12 +139,12 @@ def test_workers_without_a_configured_secret_share_the_stored_one(
     key = first_worker.create_account("tok").key
     first_worker.set_auth_mode("tok", AuthMode.TOKEN_AUTH)
     token = first_worker.issue_token("tok", key)
-    actor = second_worker.authenticate_token("tok", token, Surface.COMPAT_CA_APIS)
+    actor = second_worker.authenticate_by_mode("tok", None, token, Surface.COMPAT_CA_APIS)
     assert actor.account.username == "tok"
     # A service configured with its own secret does not accept it.
     with pytest.raises(AuthenticationFailed):
-        Service(store, clock=clock, secret_key="x" * 40).authenticate_token(
-            "tok", token, Surface.COMPAT_CA_APIS
+        Service(store, clock=clock, secret_key="x" * 40).authenticate_by_mode(
+            "tok", None, token, Surface.COMPAT_CA_APIS
         )
 
 
@@ -166,7 +166,7 @@ def test_malformed_claims_are_refused(
     forged = jwt.encode(claims, secret, algorithm="HS256")
     checker = Service(service.store, clock=service.clock, secret_key=secret)
     with pytest.raises(AuthenticationFailed):
-        checker.authenticate_token("tok", forged, Surface.COMPAT_CA_APIS)
+        checker.authenticate_by_mode("tok", None, forged, Surface.COMPAT_CA_APIS)
 
 
 def test_an_expired_genuine_token_says_so(
@@ -175,7 +175,7 @@ def test_an_expired_genuine_token_says_so(
     token = service.issue_token("tok", tok.key)
     clock.advance(hours=2)
     with pytest.raises(TokenExpired):
-        service.authenticate_token("tok", token, Surface.COMPAT_CA_APIS)
+        service.authenticate_by_mode("tok", None, token, Surface.COMPAT_CA_APIS)
 
 
 def test_short_secrets_are_refused() -> None:

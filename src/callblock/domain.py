@@ -49,6 +49,7 @@ class Action(enum.StrEnum):
     UPDATE = "update"  # description or direction changed
     DELETE = "delete"
     IMPORT = "import"
+    SETTINGS = "settings"  # an account setting that changes checks (block_anonymous)
 
 
 class Direction(enum.StrEnum):
@@ -73,6 +74,9 @@ LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 
 # Caller IDs that mean "withheld"; an inbound check of one is blocked where the account says so.
 WITHHELD_CALLER_IDS = frozenset({"", "anonymous", "private", "unknown", "withheld"})
+# Why a checked input has no verdict of its own (batch answers and scrub reasons).
+NOT_A_NUMBER = "not a valid phone number"
+WITHHELD_BLOCKED = "withheld caller ID: blocked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +292,12 @@ class StoreUnavailable(DomainError):
     """The database cannot be reached or stayed locked past the busy timeout."""
 
 
+class WriteConflict(StoreUnavailable):
+    """The database refused a write as conflicting with another (a deadlock or a
+    serialization failure). The write path retries it; only a conflict that outlasts every
+    retry reaches a surface, answered like an unavailable store (try again)."""
+
+
 class ProblemCode(enum.StrEnum):
     LENGTH = "length"  # name/description: 2 to 50 characters (and allowed characters)
     INVALID_NUMBERS = "invalid_numbers"
@@ -322,6 +332,13 @@ class InvalidInput(DomainError):
 def _name_char_allowed(char: str) -> bool:
     category = unicodedata.category(char)
     return category[0] in "LM" or category == "Nd" or char in " _-."
+
+
+# The group-name rule in words, for every surface's error messages (``clean_group_name``).
+NAME_RULE = (
+    f"{NAME_MIN} to {NAME_MAX} characters: letters and marks of any script, digits, space, "
+    "_ - . ; starting with a letter or digit"
+)
 
 
 def clean_group_name(raw: object) -> str | None:

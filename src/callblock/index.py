@@ -4,10 +4,10 @@ Each process holds one ``AccountIndex`` per account. Exact numbers live in a ``N
 sorted numpy arrays (the E.164 number as an integer, a group slot, an expiry in microseconds;
 20 bytes an entry) plus a small overlay of recent changes, merged into new arrays once it
 grows. Prefix patterns, which are few, live in a dict keyed by the prefix text. The index is
-loaded from the store, kept current by the process's own writes (applied as deltas under the
-account's change counter) and by a refresher that reloads any account whose counter moved
-elsewhere. Expiry is judged at check time against the clock, so an entry stops blocking at its
-expiry instant exactly.
+loaded from the store, kept current by the process's own writes (each ``Change`` applied after
+its commit, when the index is exactly one version behind it) and by a refresher that reloads any
+account whose counter moved elsewhere. Expiry is judged at check time against the clock, so an
+entry stops blocking at its expiry instant exactly.
 
 Readers take no lock: writers replace whole values (a key's tuple, a new table), so a check
 never sees half a change.
@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from callblock.domain import Direction, Match
-from callblock.numbers import PREFIX_MARK
+from callblock.change import Change
+from callblock.domain import Action, Direction, Match
+from callblock.numbers import PREFIX_MARK, pattern_key
 from callblock.timestamps import NEVER, from_micros, micros
 
 _LOAD_CHUNK = 200_000
@@ -304,28 +305,52 @@ class AccountIndex:
             self._set_prefix(key, tuple(h for h in self.prefixes[key] if h[0] != group_id))
         self._refresh_lengths()
 
+    def apply(self, change: Change) -> None:
+        """Bring the index to ``change.version`` (one version behind it: see Checker.apply)."""
+        draft = change.draft
+        if draft.group is not None:
+            group = draft.group
+            self.put_group(IndexedGroup(group.id, group.name, group.direction))
+        if draft.action is Action.DELETE and draft.group_id is not None:
+            self.drop_group(draft.group_id)
+        if len(draft.upserted):
+            assert draft.group_id is not None  # upserts always name their group
+            self.upsert_keys(draft.group_id, draft.upserted.tolist(), draft.expiries.tolist())
+        if len(draft.removed):
+            self.remove_keys(draft.group_id, draft.removed.tolist())
+        self.version = change.version
+
     def upsert(self, group_id: int, patterns: Iterable[str], expires: int) -> None:
-        for pattern in patterns:
-            if pattern.endswith(PREFIX_MARK):
-                key = pattern[: -len(PREFIX_MARK)]
-                kept = tuple(h for h in self.prefixes.get(key, ()) if h[0] != group_id)
-                self.prefixes[key] = (*kept, (group_id, expires))
-            else:
-                self.numbers.upsert(number_key(pattern), group_id, expires)
-        self._settle()
+        keys = [pattern_key(pattern) for pattern in patterns]
+        self.upsert_keys(group_id, keys, [expires] * len(keys))
 
     def remove(self, group_id: int | None, patterns: Iterable[str]) -> None:
-        for pattern in patterns:
-            if pattern.endswith(PREFIX_MARK):
-                key = pattern[: -len(PREFIX_MARK)]
+        self.remove_keys(group_id, [pattern_key(pattern) for pattern in patterns])
+
+    def upsert_keys(self, group_id: int, keys: Sequence[int], expiries: Sequence[int]) -> None:
+        """Entries by stored key (``numbers.pattern_key``: negative for a prefix)."""
+        for key, expires in zip(keys, expiries, strict=True):
+            if key < 0:
+                prefix = _prefix_of(key)
+                kept = tuple(h for h in self.prefixes.get(prefix, ()) if h[0] != group_id)
+                self.prefixes[prefix] = (*kept, (group_id, expires))
+            else:
+                self.numbers.upsert(key, group_id, expires)
+        self._settle()
+
+    def remove_keys(self, group_id: int | None, keys: Sequence[int]) -> None:
+        """Remove entries by stored key from the group, or from every group (None)."""
+        for key in keys:
+            if key < 0:
+                prefix = _prefix_of(key)
                 kept = tuple(
                     h
-                    for h in self.prefixes.get(key, ())
+                    for h in self.prefixes.get(prefix, ())
                     if group_id is not None and h[0] != group_id
                 )
-                self._set_prefix(key, kept)
+                self._set_prefix(prefix, kept)
             else:
-                self.numbers.remove(number_key(pattern), group_id)
+                self.numbers.remove(key, group_id)
         self._settle()
 
     def _settle(self) -> None:
@@ -343,6 +368,11 @@ class AccountIndex:
         lengths = frozenset(len(key) for key in self.prefixes)
         if lengths != self.prefix_lengths:
             self.prefix_lengths = lengths
+
+
+def _prefix_of(key: int) -> str:
+    """The prefix table's key for a stored prefix key (``+91140`` for -91140)."""
+    return f"+{-key}"
 
 
 def load(

@@ -556,5 +556,5 @@ def update_account(
 ) -> schemas.AccountPublic:
     account = actor.account
     if body.block_anonymous is not None:
-        account = service.set_block_anonymous(account, body.block_anonymous)
+        account = service.set_block_anonymous(actor, body.block_anonymous)
     return _account_public(Actor(account, actor.key_id, actor.surface))

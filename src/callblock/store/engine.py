@@ -19,12 +19,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from callblock.domain import StoreUnavailable
+from callblock.domain import StoreUnavailable, WriteConflict
 
 _WRITE = "callblock_write"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 PG_CONNECT_TIMEOUT_S = 5
 PG_STALL_MS = 10_000  # unacknowledged data for this long: the connection is dead
+# PostgreSQL's deadlock_detected and serialization_failure: the write may simply run again.
+_CONFLICTS = frozenset({"40P01", "40001"})
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -108,6 +110,8 @@ def _translated_errors() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) in _CONFLICTS:
+            raise WriteConflict(_one_line(exc.orig)) from exc
         raise StoreUnavailable(_one_line(exc.orig)) from exc
     except PoolTimeout as exc:  # every pooled connection busy for the whole pool timeout
         raise StoreUnavailable("no database connection came free in time") from exc

@@ -12,8 +12,10 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -109,8 +111,8 @@ accounts = Table(
     Column("block_anonymous", Boolean, nullable=False, server_default=false()),
     # The change counter: bumped by every write to the account's groups or entries.
     Column("data_version", BigInteger, nullable=False, server_default="0"),
-    # Bumped when the account's keys, mode or settings change: cached credentials and
-    # settings of the account are stale from then on.
+    # Bumped when the account's keys, mode or settings change: every process drops the
+    # credentials it cached for the account when it sees this move (the index refresher).
     Column("auth_version", BigInteger, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     # Ids are never reused on SQLite either: an old id must not name a new group.
@@ -241,4 +243,55 @@ server_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", String(256), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The change log: every write of an account's groups, entries or check settings, in full
+# (``change.Change``), numbered by the account's ``data_version`` after it. A version is taken
+# under the account's row lock in the write's own transaction, so versions are gap-free and in
+# commit order per account. Kept for ``CALLBLOCK_CHANGE_LOG_RETENTION_DAYS``; pruning never
+# touches the audit log.
+changes = Table(
+    "changes",
+    metadata,
+    Column(
+        "account_id",
+        Id,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),  # POSIX microseconds
+    Column("key_id", Id, nullable=True),
+    Column("surface", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("group_id", Id, nullable=True),  # None: every group of the account (a removal)
+    Column("added", BigInteger, nullable=False),  # of the upserted keys, how many were new
+    Column("dropped", BigInteger, nullable=False),  # a deleted group's entry count
+    Column("note", String(500), nullable=True),
+    # JSON: the group's state after the change, the account setting it set, and what the
+    # history needs to read it (a rename's previous name).
+    Column("detail", Text, nullable=False),
+    Index("ix_changes_at", "at"),
+)
+
+# The keys of a change, in blocks of up to ``store.changes.BLOCK_KEYS`` keys: little-endian
+# int64 arrays (``numbers.pattern_key``), with the upserts' expiries (POSIX microseconds,
+# NEVER for none) in a parallel array, NULL when none expires. A million-key import is a few
+# dozen rows, not a million.
+change_keys = Table(
+    "change_keys",
+    metadata,
+    Column("account_id", Id, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("block", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(8), nullable=False),  # "upsert" or "remove"
+    Column("keys", LargeBinary, nullable=False),
+    Column("expiries", LargeBinary, nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "version"],
+        ["changes.account_id", "changes.version"],
+        name="fk_change_keys_changes",
+        ondelete="CASCADE",
+    ),
 )

@@ -58,6 +58,7 @@ export const ACTIONS = {
   add: "Added",
   "expire-refresh": "Renewed expiry",
   import: "Imported",
+  settings: "Changed the account's settings",
   remove: "Removed",
   rename: "Renamed",
   update: "Changed the group",

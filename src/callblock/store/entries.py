@@ -1,0 +1,440 @@
+"""Entries: bulk upserts (COPY on PostgreSQL, json_each on SQLite), removal, listings,
+and the active keys the check index loads.
+
+Each query takes an open connection; the use cases own transactions.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+
+from callblock.domain import (
+    Entry,
+    EntryStatus,
+    GroupNotFound,
+    storable,
+)
+from callblock.numbers import PREFIX_MARK, pattern_key
+from callblock.store.rows import StoredKeys, chunks, like_escape
+from callblock.store.tables import (
+    entries,
+    entry_key,
+    groups,
+)
+from callblock.timestamps import NEVER, micros
+
+
+def _of_account(account_id: int) -> Any:
+    """Entries of the account's groups (entries carry no account: their group does)."""
+    return entries.c.group_id.in_(select(groups.c.id).where(groups.c.account_id == account_id))
+
+
+def upsert_entries(
+    conn: Connection,
+    *,
+    group_id: int,
+    numbers: Sequence[str],
+    expires_at: datetime | None,
+    source: str,
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    """Insert each number into the group, or refresh its expiry (and note, if one is given)
+    when already there. The numbers must be distinct."""
+    stamp = None if expires_at is None else micros(expires_at)
+    write_entries(
+        conn,
+        group_id=group_id,
+        keys=[pattern_key(number) for number in numbers],
+        expiries=None if stamp is None else [stamp] * len(numbers),
+        source=source,
+        now=now,
+        note=note,
+    )
+
+
+# On a number already in the group: the new expiry, time and surface; the note only if given.
+_UPSERT = (
+    "INSERT INTO entries (group_id, number, expires_at, note, source, created_at, updated_at) "
+    "{rows} ON CONFLICT (group_id, number) DO UPDATE SET expires_at = excluded.expires_at, "
+    "updated_at = excluded.updated_at, source = excluded.source, "
+    "note = COALESCE(excluded.note, entries.note)"
+)
+
+
+def write_entries(
+    conn: Connection,
+    *,
+    group_id: int,
+    keys: StoredKeys,
+    expiries: Sequence[int | None] | None,
+    source: str,
+    now: datetime,
+    note: str | None = None,
+    new_group: bool = False,
+    batch: int = 100_000,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Upsert entries given as stored keys (``numbers.pattern_key``), each with its expiry in
+    POSIX microseconds (``expiries`` None: none expires). The keys must be distinct.
+
+    Every write of entries comes here, from one number to millions. The group's row is held
+    to the end of the transaction (entries have no foreign key: see ``tables.entries``);
+    GroupNotFound if it is gone. SQLite gets each batch as one JSON array; PostgreSQL gets
+    the rows through ``COPY``: straight into the table for a group created in this
+    transaction (``new_group``: nothing can conflict), else into a scratch table, then one
+    ``INSERT ... SELECT ... ON CONFLICT``.
+    """
+    _hold_group(conn, group_id)
+    if len(keys) == 0:
+        return
+    stamp = micros(now)
+    if conn.dialect.name == "postgresql":
+        rows = _PostgresRows(group_id, source, stamp, note)
+        if new_group:
+            _copy_new(conn, rows, keys, expiries, batch, progress)
+        else:
+            every_expiry = expiries if expiries is not None else [None] * len(keys)
+            _copy_upsert(conn, rows, keys, every_expiry, batch, progress)
+        return
+    # SQLite reads each batch as one JSON array in C (json_each) and inserts it with one
+    # statement: no per-row parameter binding, which is most of an executemany's cost.
+    # ("WHERE true" tells the parser that ON CONFLICT belongs to the INSERT.)
+    if expiries is None:
+        select_rows = "SELECT ?, value, NULL, ?, ?, ?, ? FROM json_each(?) WHERE true"
+    else:
+        select_rows = (
+            "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, ?, ?, ? "
+            "FROM json_each(?) WHERE true"
+        )
+    statement = _UPSERT.format(rows=select_rows)
+    for start in range(0, len(keys), batch):
+        end = start + batch
+        chunk = _ints(keys[start:end])
+        array = orjson.dumps(
+            chunk if expiries is None else list(zip(chunk, expiries[start:end], strict=True))
+        )
+        conn.exec_driver_sql(statement, (group_id, note, source, stamp, stamp, array.decode()))
+        if progress is not None:
+            progress(len(chunk))
+
+
+def _ints(keys: StoredKeys) -> list[int]:
+    return keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
+
+
+def _hold_group(conn: Connection, group_id: int) -> None:
+    """Lock the group's row until the transaction ends (on SQLite the write lock already
+    keeps every other writer out), so that it cannot be deleted under new entries."""
+    query = select(groups.c.id).where(groups.c.id == group_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    if conn.execute(query).first() is None:
+        raise GroupNotFound
+
+
+@dataclass(frozen=True, slots=True)
+class _PostgresRows:
+    """What every row of one write shares, and the rows in COPY's formats."""
+
+    group_id: int
+    source: str
+    stamp: int
+    note: str | None
+
+    def binary(self, keys: StoredKeys) -> bytes:
+        """Rows without expiry in COPY's binary format, built as one numpy record array:
+        ``group, number, NULL, note, source, created, updated``, big-endian, each field
+        preceded by its length (-1 for NULL)."""
+        source = self.source.encode()
+        note = None if self.note is None else self.note.encode()
+        fields: list[tuple[str, str]] = [
+            ("fields", ">i2"),
+            ("group_size", ">i4"),
+            ("group", ">i8"),
+            ("number_size", ">i4"),
+            ("number", ">i8"),
+            ("expiry_size", ">i4"),
+            ("note_size", ">i4"),
+        ]
+        if note is not None:
+            fields.append(("note", f"S{len(note)}"))
+        fields += [
+            ("source_size", ">i4"),
+            ("source", f"S{len(source)}"),
+            ("created_size", ">i4"),
+            ("created", ">i8"),
+            ("updated_size", ">i4"),
+            ("updated", ">i8"),
+        ]
+        records = np.empty(len(keys), dtype=np.dtype(fields))
+        records["fields"] = 7
+        records["group_size"] = records["number_size"] = 8
+        records["created_size"] = records["updated_size"] = 8
+        records["group"] = self.group_id
+        records["number"] = keys
+        records["expiry_size"] = -1
+        records["note_size"] = -1 if note is None else len(note)
+        if note is not None:
+            records["note"] = note
+        records["source_size"] = len(source)
+        records["source"] = source
+        records["created"] = records["updated"] = self.stamp
+        return records.tobytes()
+
+    def text(self, keys: StoredKeys, expiries: Sequence[int | None]) -> bytes:
+        """Full entry rows in COPY's text format."""
+        note = "\\N" if self.note is None else _copy_text(self.note)
+        head = f"{self.group_id}\t"
+        tail = f"\t{note}\t{_copy_text(self.source)}\t{self.stamp}\t{self.stamp}\n"
+        return "".join(
+            f"{head}{key}\t{_copy_expiry(expiry)}{tail}"
+            for key, expiry in zip(keys, expiries, strict=True)
+        ).encode()
+
+
+# COPY's binary format: signature, flags, header extension length; and the end marker.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_BINARY_TRAILER = b"\xff\xff"
+
+
+def _copy_expiry(expiry: int | None) -> str:
+    return "\\N" if expiry is None else str(expiry)
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format (backslash, tab and line breaks escaped)."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _copy_new(
+    conn: Connection,
+    rows: _PostgresRows,
+    keys: StoredKeys,
+    expiries: Sequence[int | None] | None,
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    columns = "group_id, number, expires_at, note, source, created_at, updated_at"
+    binary = expiries is None  # every row the same shape: built as one array
+    options = " (FORMAT BINARY)" if binary else ""
+    with (
+        driver.cursor() as cursor,  # type: ignore[attr-defined]
+        cursor.copy(f"COPY entries ({columns}) FROM STDIN{options}") as copy,
+    ):
+        if binary:
+            copy.write(_BINARY_HEADER)
+        for start in range(0, len(keys), batch):
+            end = start + batch
+            if binary:
+                copy.write(rows.binary(keys[start:end]))
+            else:
+                assert expiries is not None
+                copy.write(rows.text(keys[start:end], expiries[start:end]))
+            if progress is not None:
+                progress(len(keys[start:end]))
+        if binary:
+            copy.write(_BINARY_TRAILER)
+
+
+def _copy_upsert(
+    conn: Connection,
+    rows: _PostgresRows,
+    keys: StoredKeys,
+    expiries: Sequence[int | None],
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    with driver.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS entry_rows "
+            "(number BIGINT NOT NULL, expires_at BIGINT) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy("COPY entry_rows (number, expires_at) FROM STDIN") as copy:
+            for start in range(0, len(keys), batch):
+                end = start + batch
+                pairs = zip(keys[start:end], expiries[start:end], strict=True)
+                copy.write("".join(f"{k}\t{_copy_expiry(e)}\n" for k, e in pairs).encode())
+                if progress is not None:
+                    progress(len(keys[start:end]))
+        select_rows = "SELECT %s, number, expires_at, %s, %s, %s, %s FROM entry_rows"
+        cursor.execute(
+            _UPSERT.format(rows=select_rows),
+            (rows.group_id, rows.note, rows.source, rows.stamp, rows.stamp),
+        )
+        cursor.execute("TRUNCATE entry_rows")  # a second write in this transaction starts empty
+
+
+def count_group_entries(conn: Connection, group_id: int) -> int:
+    count: int = conn.execute(
+        select(func.count()).select_from(entries).where(entries.c.group_id == group_id)
+    ).scalar_one()
+    return count
+
+
+def numbers_in_groups(
+    conn: Connection, account_id: int, group_id: int | None, numbers: Sequence[str]
+) -> set[str]:
+    """Which of ``numbers`` have an entry in the group (or in any group of the account)."""
+    found: set[str] = set()
+    for chunk in chunks(numbers):
+        query = select(entries.c.number).where(entries.c.number.in_(chunk))
+        if group_id is not None:
+            query = query.where(entries.c.group_id == group_id)
+        else:
+            query = query.where(_of_account(account_id))
+        found.update(conn.execute(query).scalars())
+    return found
+
+
+def delete_entries(
+    conn: Connection, account_id: int, group_id: int | None, numbers: Sequence[str]
+) -> list[int]:
+    """Delete the numbers' entries; return the ids of the groups that lost entries.
+
+    ``group_id`` must be one of the account's groups (the caller has checked); without it,
+    every group of the account loses the numbers.
+    """
+    touched: set[int] = set()
+    for chunk in chunks(numbers):
+        statement = entries.delete().where(entries.c.number.in_(chunk))
+        if group_id is not None:
+            statement = statement.where(entries.c.group_id == group_id)
+        else:
+            statement = statement.where(_of_account(account_id))
+        touched.update(conn.execute(statement.returning(entries.c.group_id)).scalars())
+    return sorted(touched)
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        key=row.key,
+        group_id=row.group_id,
+        pattern=row.number,
+        expires_at=row.expires_at,
+        note=row.note,
+        source=row.source,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+_ENTRY_COLUMNS = (*entries.c, entry_key.label("key"))
+
+
+def _entry_filters(query: Any, status: EntryStatus, q: str | None, now: datetime) -> Any:
+    if status is EntryStatus.ACTIVE:
+        query = query.where((entries.c.expires_at.is_(None)) | (entries.c.expires_at > now))
+    elif status is EntryStatus.EXPIRED:
+        query = query.where(entries.c.expires_at <= now)
+    if q:
+        query = query.where(_number_search(q))
+    return query
+
+
+def _number_search(q: str) -> Any:
+    """Entries whose pattern (``+919876543210``, ``+91140*``) contains ``q``, the pattern
+    spelt out from its key as ``key_pattern`` does."""
+    if not storable(q):
+        return false()  # no pattern holds it
+    digits = cast(func.abs(entry_key), String)
+    pattern = case(
+        (entry_key < 0, literal("+") + digits + literal(PREFIX_MARK)),
+        else_=literal("+") + digits,
+    )
+    return pattern.like("%" + like_escape(q) + "%", escape="\\")
+
+
+def list_entries(
+    conn: Connection,
+    group_id: int,
+    *,
+    status: EntryStatus,
+    q: str | None,
+    now: datetime,
+    after_key: int | None,
+    limit: int,
+) -> list[Entry]:
+    """A page of the group's entries in key order: prefixes first, then numbers ascending."""
+    query = select(*_ENTRY_COLUMNS).where(entries.c.group_id == group_id).order_by(entry_key)
+    if after_key is not None:
+        query = query.where(entry_key > after_key)
+    query = _entry_filters(query, status, q, now).limit(limit)
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def count_entries(
+    conn: Connection, group_id: int, *, status: EntryStatus, q: str | None, now: datetime
+) -> int:
+    query = select(func.count()).select_from(entries).where(entries.c.group_id == group_id)
+    count: int = conn.execute(_entry_filters(query, status, q, now)).scalar_one()
+    return count
+
+
+def entries_of_group(conn: Connection, group_id: int) -> Iterator[Entry]:
+    """Every entry of the group, in key order, streamed."""
+    result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+        select(*_ENTRY_COLUMNS).where(entries.c.group_id == group_id).order_by(entry_key)
+    )
+    for row in result:
+        yield _entry(row)
+
+
+def active_number_keys(
+    conn: Connection, account_id: int, now: datetime
+) -> Iterator[list[tuple[int, int, int]]]:
+    """The account's active exact numbers, in chunks of ``(number as integer, group id,
+    expiry in POSIX microseconds or NEVER)``: the stored form, so loading millions of
+    entries costs no per-row work in Python beyond the rows themselves."""
+    expiry = func.coalesce(type_coerce(entries.c.expires_at, BigInteger), int(NEVER))
+    statement = select(entry_key, entries.c.group_id, expiry).where(
+        _of_account(account_id),
+        entry_key >= 0,
+        (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
+    )
+    # Straight through the driver's cursor, on this transaction's connection: plain tuples,
+    # no row objects (the statement holds only integers, rendered in place).
+    sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        while chunk := cursor.fetchmany(200_000):
+            yield chunk  # type: ignore[misc]  # DB-API rows: tuples of three ints
+    finally:
+        cursor.close()
+
+
+def active_prefixes(
+    conn: Connection, account_id: int, now: datetime
+) -> Iterator[tuple[int, str, datetime | None]]:
+    rows = conn.execute(
+        select(entries.c.group_id, entries.c.number, entries.c.expires_at).where(
+            _of_account(account_id),
+            entry_key < 0,
+            (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
+        )
+    )
+    for row in rows:
+        yield row.group_id, row.number, row.expires_at

@@ -1,0 +1,11 @@
+"""The use cases, one concern a module, each holding at most one lock.
+
+- ``writes``: the one path of every write (the account's write lock, the ``Change`` recorded
+  in the change log and the audit, the index updated after commit, conflicts retried).
+- ``groups``, ``entries``, ``imports``, ``audit``: what a key may do with its account's data.
+- ``checking``: the per-process check index, its refresh, and checks answered from memory.
+- ``credentials``, ``failures``, ``auth``, ``accounts``: keys and tokens, the credential
+  cache, the failed-authentication limit, and the operator's account commands.
+
+``callblock.service.Service`` wires them together for the surfaces.
+"""

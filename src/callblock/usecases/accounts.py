@@ -1,0 +1,182 @@
+"""The operator's account commands: accounts, their keys, their authentication mode and the
+account setting that changes checks (a ``Change`` like any write of the account's data)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from sqlalchemy import Connection
+
+from callblock.change import Draft
+from callblock.domain import (
+    DEFAULT_REGION,
+    DEFAULT_TIMEZONE,
+    Account,
+    AccountNotFound,
+    Action,
+    Actor,
+    AuthMode,
+    FieldProblem,
+    InvalidInput,
+    KeyNotFound,
+    ProblemCode,
+    clean_username,
+)
+from callblock.store import Store
+from callblock.store import accounts as account_rows
+from callblock.store import credentials as credential_rows
+from callblock.usecases.auth import KEY_PREFIX
+from callblock.usecases.credentials import CredentialCache, hash_key
+from callblock.usecases.results import AccountSummary, IssuedKey, KeyInfo
+from callblock.usecases.writes import Writer
+
+
+class Accounts:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        writer: Writer,
+        credentials: CredentialCache,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._writer = writer
+        self._credentials = credentials
+
+    def create_account(
+        self,
+        username: str,
+        region: str = DEFAULT_REGION,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> IssuedKey:
+        clean = _validated_account(username, region, timezone)
+        now = self._clock()
+        with self._store.write() as conn:
+            account = account_rows.insert_account(conn, clean, region.upper(), timezone, now)
+            key_id, key = _new_key(conn, account.id, now)
+        return IssuedKey(account, key_id, key)
+
+    def issue_key(self, username: str) -> IssuedKey:
+        now = self._clock()
+        with self._store.write() as conn:
+            account = _existing(conn, username)
+            key_id, key = _new_key(conn, account.id, now)
+        return IssuedKey(account, key_id, key)
+
+    def list_accounts(self) -> list[AccountSummary]:
+        with self._store.read() as conn:
+            return [AccountSummary(*row) for row in account_rows.list_accounts(conn)]
+
+    def has_accounts(self) -> bool:
+        with self._store.read() as conn:
+            return account_rows.any_account(conn)
+
+    def account(self, username: str) -> Account:
+        with self._store.read() as conn:
+            return _existing(conn, username)
+
+    def revoke_key(self, username: str, key_id: int) -> bool:
+        """Revoke one API key of the account, and every token made with it: True if it was
+        active, False if it was already revoked. Other processes stop accepting it when their
+        index refresher sees the account's auth version move, or at their next re-check."""
+        now = self._clock()
+        with self._store.write() as conn:
+            account = _existing(conn, username)
+            revoked = credential_rows.revoke_key(conn, account.id, key_id, now)
+            if revoked is None:
+                raise KeyNotFound(username, key_id)
+            account_rows.bump_auth_version(conn, account.id)
+        self._credentials.forget_account(account.id)
+        return revoked
+
+    def keys(self, username: str) -> list[KeyInfo]:
+        with self._store.read() as conn:
+            account = _existing(conn, username)
+            return [KeyInfo(*row) for row in credential_rows.keys_of_account(conn, account.id)]
+
+    def set_auth_mode(self, username: str, mode: AuthMode) -> Account:
+        with self._store.write() as conn:
+            account = account_rows.set_auth_mode(conn, username, mode)
+            if account is not None:
+                account_rows.bump_auth_version(conn, account.id)
+                # A switch ends every token issued so far, also after switching back.
+                credential_rows.revoke_tokens(conn, account.id, self._clock())
+        if account is None:
+            raise AccountNotFound(username)
+        self._credentials.forget_account(account.id)
+        return account
+
+    def set_block_anonymous(self, actor: Actor, value: bool) -> Account:
+        """Whether inbound checks of a withheld caller ID answer blocked: a change of what
+        checks answer, so it is a ``Change`` (audited, in the change log, versioned)."""
+        account = actor.account
+
+        def work(conn: Connection, now: datetime) -> tuple[Account, Draft | None]:
+            current = _existing(conn, account.username)
+            if current.block_anonymous == value:
+                return current, None
+            account_rows.set_block_anonymous(conn, account.id, value)
+            # Cached credentials carry the account's settings: every process drops them.
+            account_rows.bump_auth_version(conn, account.id)
+            draft = Draft(
+                action=Action.SETTINGS,
+                group_id=None,
+                block_anonymous=value,
+                detail={"block_anonymous": value},
+            )
+            return _existing(conn, account.username), draft
+
+        updated = self._writer.write(actor, work)
+        self._credentials.forget_account(account.id)
+        return updated
+
+
+def _existing(conn: Connection, username: str) -> Account:
+    account = account_rows.account_by_username(conn, username)
+    if account is None:
+        raise AccountNotFound(username)
+    return account
+
+
+def _new_key(conn: Connection, account_id: int, now: datetime) -> tuple[int, str]:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
+    key_id = account_rows.insert_key(conn, account_id, hash_key(key), key[:12], now)
+    return key_id, key
+
+
+def _validated_account(username: str, region: str, timezone: str) -> str:
+    problems: list[FieldProblem] = []
+    clean = clean_username(username)
+    if clean is None:
+        problems.append(
+            FieldProblem(
+                "username",
+                ProblemCode.INVALID,
+                username,
+                "1 to 64 characters, no spaces, control characters or ':'",
+            )
+        )
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        problems.append(
+            FieldProblem("region", ProblemCode.INVALID, region, "not a known ISO 3166 region")
+        )
+    if not _is_timezone(timezone):
+        problems.append(
+            FieldProblem("timezone", ProblemCode.INVALID, timezone, "not an IANA time zone")
+        )
+    if problems or clean is None:
+        raise InvalidInput(problems)
+    return clean
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

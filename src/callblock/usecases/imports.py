@@ -1,0 +1,153 @@
+"""Number lists in and out: imports (whole or not at all) and exports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import Connection
+
+from callblock import metrics
+from callblock.change import Draft, Keys, expiry_keys
+from callblock.domain import (
+    NAME_RULE,
+    Action,
+    Actor,
+    Entry,
+    FieldProblem,
+    Group,
+    GroupByName,
+    GroupNotFound,
+    GroupRef,
+    ImportRejected,
+    InvalidInput,
+    NothingToImport,
+    ProblemCode,
+    clean_group_name,
+    name_key,
+)
+from callblock.import_plan import ImportLines, plan_import
+from callblock.store import Store
+from callblock.store import entries as entry_rows
+from callblock.store import groups as group_rows
+from callblock.timestamps import NEVER
+from callblock.usecases.groups import find_group, state_of
+from callblock.usecases.results import ImportResult
+from callblock.usecases.writes import Writer
+
+
+class Imports:
+    def __init__(self, store: Store, clock: Callable[[], datetime], writer: Writer) -> None:
+        self._store = store
+        self._clock = clock
+        self._writer = writer
+
+    def import_entries(
+        self,
+        actor: Actor,
+        group_ref: GroupRef,
+        lines: Iterable[ImportLines],
+        *,
+        create: bool = False,
+        skip_invalid: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Import a number list's lines (in blocks) into a group, whole or not at all.
+
+        Every line is read and checked before anything is written; then one transaction
+        writes them all, so a crash, a kill or a database error leaves the group as it was.
+        Invalid lines refuse the whole import (``ImportRejected``) unless ``skip_invalid``;
+        a file without lines is refused (``NothingToImport``). With ``create``, a group named
+        by ``GroupByName`` that does not exist is created. ``progress`` gets (entries written,
+        entries to write).
+        """
+        account = actor.account
+        if not create:  # a missing group is answered before a long file is read
+            with self._store.read() as conn:
+                find_group(conn, account.id, group_ref)
+        plan = plan_import(lines, account.region, account.timezone, self._clock())
+        if not plan.lines:
+            raise NothingToImport
+        if plan.invalid and not skip_invalid:
+            raise ImportRejected(plan.invalid)
+        total = len(plan.keys)
+        expiries = _expiry_array(plan.expiries, total)
+
+        def work(conn: Connection, now: datetime) -> tuple[ImportResult, Draft]:
+            written = 0
+
+            def wrote(count: int) -> None:
+                nonlocal written
+                written += count
+                if progress is not None:
+                    progress(written, total)
+
+            group, created = _group_to_fill(conn, account.id, group_ref, create, now)
+            before = 0 if created else entry_rows.count_group_entries(conn, group.id)
+            entry_rows.write_entries(
+                conn,
+                group_id=group.id,
+                keys=plan.keys,
+                expiries=plan.expiries,
+                source=actor.surface.value,
+                now=now,
+                new_group=created,
+                progress=wrote,
+            )
+            # Into a new group, every distinct key is added; else the count says (exactly:
+            # the account's write lock keeps other writers out until commit).
+            added = total if created else entry_rows.count_group_entries(conn, group.id) - before
+            group_rows.touch_group(conn, group.id, now)
+            draft = Draft(
+                action=Action.IMPORT,
+                group_id=group.id,
+                group=state_of(group) if created else None,
+                upserted=plan.keys,
+                expiries=expiries,
+                added=added,
+            )
+            result = ImportResult(
+                group, created, added, total - added, plan.invalid, plan.repeats, plan.lines
+            )
+            return result, draft
+
+        result = self._writer.write(actor, work)
+        metrics.IMPORT_ROWS.labels("written").inc(total)
+        metrics.IMPORT_ROWS.labels("invalid").inc(len(plan.invalid))
+        metrics.IMPORT_ROWS.labels("repeated").inc(plan.repeats)
+        return result
+
+    @contextmanager
+    def exporting(
+        self, actor: Actor, group_ref: GroupRef
+    ) -> Iterator[tuple[Group, Iterator[Entry]]]:
+        """The group and its entries, streamed from one read transaction (constant memory)."""
+        with self._store.read() as conn:
+            group = find_group(conn, actor.account.id, group_ref)
+            yield group, entry_rows.entries_of_group(conn, group.id)
+
+
+def _group_to_fill(
+    conn: Connection, account_id: int, ref: GroupRef, create: bool, now: datetime
+) -> tuple[Group, bool]:
+    """The group to import into, and whether this import created it."""
+    try:
+        return find_group(conn, account_id, ref), False
+    except GroupNotFound:
+        if not (create and isinstance(ref, GroupByName)):
+            raise
+    name = clean_group_name(ref.name)
+    if name is None:
+        raise InvalidInput(
+            [FieldProblem("group", ProblemCode.INVALID, ref.name, NAME_RULE)]
+        ) from None
+    return group_rows.insert_group(conn, account_id, name, name_key(name), "", now), True
+
+
+def _expiry_array(expiries: list[int | None] | None, count: int) -> Keys:
+    """The plan's expiries as stamps (NEVER for none)."""
+    if expiries is None:
+        return expiry_keys(count)
+    return np.fromiter((NEVER if e is None else e for e in expiries), np.int64, count)

@@ -1,0 +1,109 @@
+"""What the use cases answer: plain values the surfaces render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from callblock.domain import (
+    Account,
+    Group,
+    Match,
+    Page,
+    RejectedLine,
+    RequestedNumber,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    account: Account
+    key_id: int
+    key: str  # shown once, never stored
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    key_id: int
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    account: Account
+    active_keys: int
+    groups: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCreated:
+    group: Group
+    stored: list[str]
+    repeats: list[RequestedNumber]
+
+
+@dataclass(frozen=True, slots=True)
+class NumbersAdded:
+    group: Group
+    written: list[str]
+    repeats: list[RequestedNumber]
+    new: int
+
+    @property
+    def inserted(self) -> int:
+        return len(self.written)
+
+    @property
+    def updated(self) -> int:
+        return self.inserted - self.new
+
+
+@dataclass(frozen=True, slots=True)
+class NumbersRemoved:
+    group_id: int | None
+    found: list[str]  # E.164 of each requested number that was present, request order
+    missing: list[RequestedNumber]
+    deleted: int  # distinct numbers removed
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    group: Group
+    created_group: bool
+    added: int
+    updated: int
+    invalid: list[RejectedLine]  # skipped (only with skip_invalid)
+    repeats: int  # lines repeating a number of an earlier line
+    lines: int  # data lines read
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    input: object
+    number: str | None  # E.164, or None when the input is not a number
+    matches: list[Match]
+    error: str | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.matches)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCheck:
+    """A batch check's answers, one column per field, in input order (no object per input:
+    batches run to 100,000 numbers)."""
+
+    inputs: Sequence[object]
+    numbers: list[str | None]  # E.164, None where the input is not a number
+    group_ids: list[list[int]]  # the groups that block each number now
+    withheld: set[int]  # positions of withheld caller IDs blocked by the account's rule
+
+
+def page(items: list[Any], total: int, more: bool, key: Callable[[Any], int]) -> Page[Any]:
+    """One page of a listing fetched with one row more than asked (``more``)."""
+    return Page(items=items, total=total, next_after=key(items[-1]) if more and items else None)
