@@ -75,9 +75,9 @@ class Writer:
         account_id = actor.account.id
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                now = self._clock()
                 with self._store.write() as conn:
                     account_rows.hold_for_write(conn, account_id)
+                    now = self._clock()  # after the lock: times follow versions
                     result, draft = work(conn, now)
                     change = None if draft is None else _record(conn, actor, draft, now)
             except WriteConflict:
