@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from callblock.domain import Action, Surface
+from callblock.service import Service
+from callblock.store import Store
 from tests.conftest import ENGINES, fresh_database
 from tests.servers import Server, callblock, start_server, stop_server, wait_ready
 
@@ -243,3 +246,67 @@ def test_failures_on_one_node_lock_the_username_on_the_other(cluster: Cluster) -
         refused = client.get(f"{b.url}/v1/groups", auth=(username, key))
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_racing_writers_on_one_number_across_nodes_add_up_exactly(cluster: Cluster) -> None:
+    """Twenty writers on one number over four worker processes: no 5xx, and the answers, the
+    audit and the change log each count exactly one addition and one removal."""
+    _, key = cluster.account()
+    headers = {"Authorization": f"Bearer {key}"}
+    a, _ = cluster.nodes
+    group = httpx.post(f"{a.url}/v1/groups", json={"name": "Raced"}, headers=headers).json()
+    numbers = f"/v1/groups/{group['id']}/numbers"
+    body = {"numbers": ["9876543210"]}
+
+    async def race(method: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(
+                    client.request(method, f"{node.url}{numbers}", json=body, headers=headers)
+                    for node in itertools.islice(itertools.cycle(cluster.nodes), 20)
+                )
+            )
+
+    added = asyncio.run(race("POST"))
+    assert [r.status_code for r in added] == [200] * 20
+    assert sum(r.json()["added"] for r in added) == 1
+    removed = asyncio.run(race("DELETE"))
+    assert [r.status_code for r in removed] == [200] * 20
+    assert sum(r.json()["removed"] for r in removed) == 1
+
+    async def churn() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(
+                    client.request(
+                        "POST" if i % 2 else "DELETE",
+                        f"{node.url}{numbers}",
+                        json=body,
+                        headers=headers,
+                    )
+                    for i, node in enumerate(itertools.islice(itertools.cycle(cluster.nodes), 20))
+                )
+            )
+
+    churned = [r for _ in range(5) for r in asyncio.run(churn())]
+    assert {r.status_code for r in churned} == {200}
+    net = sum(r.json().get("added", 0) - r.json().get("removed", 0) for r in churned)
+
+    events = httpx.get(f"{a.url}/v1/audit", params={"limit": 500}, headers=headers).json()["data"]
+    audited: Counter[str] = Counter()
+    for event in events:
+        audited[event["action"]] += event["count"]
+    store = Store.from_url(cluster.database_url)
+    try:
+        service = Service(store)
+        account = service.authenticate_key(key, Surface.V1)
+        logged = service.changes(account, after=0)
+    finally:
+        store.dispose()
+    log_added = sum(c.draft.added for c in logged if c.action is Action.ADD)
+    log_removed = sum(len(c.draft.removed) for c in logged)
+    assert audited["add"] == log_added == 1 + sum(r.json().get("added", 0) for r in churned)
+    assert audited["remove"] == log_removed == 1 + sum(r.json().get("removed", 0) for r in churned)
+    present = httpx.get(f"{a.url}{numbers}", headers=headers).json()["data"]
+    assert len(present) == net  # what the answers say is what the group holds
+    assert [c.version for c in logged] == list(range(1, len(logged) + 1))

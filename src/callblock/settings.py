@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         description="How often each process looks for writes made by other processes; a "
         "write is seen everywhere within this plus one reload.",
     )
+    change_log_retention_days: float = Field(
+        7,
+        gt=0,
+        le=3650,
+        description="How long the change log keeps each change in full (every key) for "
+        "followers to catch up from; older changes are pruned. The audit log is never pruned.",
+    )
 
 
 def reference() -> str:

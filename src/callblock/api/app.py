@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -47,6 +48,7 @@ def open_service(settings: Settings) -> Service:
         secret_key=settings.secret_key,
         request_rate=rate,
         auth_failures_allowed=settings.auth_failures_per_minute,
+        change_log_retention=timedelta(days=settings.change_log_retention_days),
     )
 
 
