@@ -1,9 +1,9 @@
 """Limits on how fast a client may try: failed authentications and an account's requests.
 
 Failed authentications are counted in the store, so that every worker and node sees the same
-count (``AuthFailureLimit``). An account's request rate is kept in each process's memory
-(``RequestRate``): counting it in the store would put the store on the path of every check,
-which must never wait on it.
+count (``usecases.failures.FailureLimit`` applies the rules here). An account's request rate
+is kept in each process's memory (``RequestRate``): counting it in the store would put the
+store on the path of every check, which must never wait on it.
 """
 
 from __future__ import annotations
