@@ -290,6 +290,7 @@ def page(body: Any, item: Callable[[Any], _T]) -> Page[_T]:
 
 # --- error answers -----------------------------------------------------------------------------
 
+# The statuses of the tree in _errors.py's docstring; 5xx is ServerError, any other CallblockError.
 _STATUS_ERRORS: dict[int, type[CallblockError]] = {
     400: ValidationError,
     401: AuthError,
