@@ -105,9 +105,14 @@ def _prose(text: str) -> str:
     return _WORDS.sub(lambda match: NAMES[match.group(1)], text)
 
 
+def _lines(source: str) -> list[str]:
+    """The lines as tokenize reads them (split at ``\\n`` only), so positions agree."""
+    return io.StringIO(source).readlines()
+
+
 def _edits(source: str) -> list[_Edit]:
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    lines = source.splitlines(keepends=True)
+    lines = _lines(source)
     edits: list[_Edit] = []
     docstring_seen = False
     for token in tokens:
@@ -129,9 +134,8 @@ def _edits(source: str) -> list[_Edit]:
 
 
 def _apply(source: str, edits: list[_Edit]) -> str:
-    lines = source.splitlines(keepends=True)
     offsets = [0]
-    for line in lines:
+    for line in _lines(source):
         offsets.append(offsets[-1] + len(line))
     text = source
     for (start_row, start_col), (end_row, end_col), replacement in sorted(edits, reverse=True):
