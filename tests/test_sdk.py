@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import importlib
+import importlib.util
 import inspect
 import pickle
+import pkgutil
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -23,6 +26,7 @@ from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -31,6 +35,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+import callblock
 import callblock.client as sdk_module
 from callblock.client import (
     Account,
@@ -748,13 +753,14 @@ async def test_arguments_refused_before_anything_is_sent(sdk: AnyClient, gateway
 # --- the module's shape ------------------------------------------------------------------------
 
 
-def test_all_names_exactly_the_public_names() -> None:
-    exported = sdk_module.__all__
-    assert len(exported) == len(set(exported))
-    for name in exported:
-        assert hasattr(sdk_module, name), name
+# The package's modules: those whose public names are the SDK's API, and its private machinery.
+API_MODULES = ("_errors", "_models", "_async", "_sync")
+MACHINERY_MODULES = ("_parse", "_operations")
 
-    tree = ast.parse(Path(sdk_module.__file__).read_text(encoding="utf-8"))
+
+def _names_of(path: Path) -> tuple[set[str], set[str]]:
+    """The public names a module defines at top level, and every name it imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     defined: set[str] = set()
     imported: set[str] = set()
     for node in tree.body:
@@ -766,15 +772,111 @@ def test_all_names_exactly_the_public_names() -> None:
             defined.add(node.target.id)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             imported.update((a.asname or a.name).split(".")[0] for a in node.names)
-    public = {name for name in defined if not name.startswith("_")}
-    assert set(exported) == public
+    return {name for name in defined if not name.startswith("_")}, imported
+
+
+def test_all_names_exactly_the_public_names() -> None:
+    exported = sdk_module.__all__
+    assert len(exported) == len(set(exported))
+    for name in exported:
+        assert hasattr(sdk_module, name), name
+
+    # Every module of the package is known to be API or machinery, and each one's __all__
+    # names exactly the public names it defines.
+    package = Path(sdk_module.__file__).parent
+    modules = {module.name for module in pkgutil.iter_modules([str(package)])}
+    assert modules == set(API_MODULES) | set(MACHINERY_MODULES)
+    for name in modules:
+        module = importlib.import_module(f"callblock.client.{name}")
+        public, _ = _names_of(package / f"{name}.py")
+        assert set(module.__all__) == public, name
+    # The package exports exactly what its API modules define, each name from one module, and
+    # nothing of the machinery.
+    api = [importlib.import_module(f"callblock.client.{name}") for name in API_MODULES]
+    owners = {name: module for module in api for name in module.__all__}
+    assert len(owners) == sum(len(module.__all__) for module in api)
+    assert set(exported) == set(owners)
+    for name, owner in owners.items():
+        assert getattr(sdk_module, name) is getattr(owner, name), name
+
     # Nothing public appears at run time that is neither exported nor an import.
+    init_defines, imported = _names_of(package / "__init__.py")
+    assert init_defines == set()  # the package only re-exports
     at_runtime = {name for name in vars(sdk_module) if not name.startswith("_")}
     assert at_runtime - set(exported) <= imported
 
     namespace: dict[str, Any] = {}
     exec("from callblock.client import *", namespace)
     assert set(namespace) - {"__builtins__"} == set(exported)
+
+
+def test_the_top_level_package_re_exports_the_sdk() -> None:
+    # `from callblock import Client` keeps working, with the very same objects.
+    for name in set(callblock.__all__) - {"__version__"}:
+        assert name in sdk_module.__all__, name
+        assert getattr(callblock, name) is getattr(sdk_module, name), name
+    namespace: dict[str, Any] = {}
+    exec("from callblock import Client, AsyncClient, NotFound", namespace)
+    assert namespace["Client"] is Client
+    assert namespace["AsyncClient"] is AsyncClient
+    assert namespace["NotFound"] is NotFound
+
+
+def test_errors_keep_the_name_users_catch_and_pickle() -> None:
+    # Defined in a private module, shown and pickled as callblock.client.X, as before the split.
+    for cls in (
+        CallblockError,
+        AuthError,
+        NotFound,
+        Conflict,
+        ValidationError,
+        RateLimited,
+        ServerError,
+        TransportError,
+    ):
+        assert cls.__module__ == "callblock.client", cls
+        assert getattr(sdk_module, cls.__name__) is cls
+    assert b"callblock.client" in pickle.dumps(NotFound("404 Not Found", status=404))
+    assert b"_errors" not in pickle.dumps(NotFound("404 Not Found", status=404))
+
+
+# --- the sync client is generated from the async one -------------------------------------------
+
+GENERATOR_PATH = Path(__file__).resolve().parent.parent / "tools" / "unasync_client.py"
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("unasync_client", GENERATOR_PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sync_client_is_generated_from_the_async_one() -> None:
+    # A hand edit of _sync.py, or an edit of _async.py without regenerating, fails here.
+    committed = (Path(sdk_module.__file__).parent / "_sync.py").read_text(encoding="utf-8")
+    assert _generator().generate() == committed, (
+        "stale _sync.py: run python tools/unasync_client.py"
+    )
+    assert committed.startswith("# Generated from _async.py by python tools/unasync_client.py")
+
+
+def test_the_generator_refuses_what_it_cannot_make_sync() -> None:
+    generator = _generator()
+    source = '"""Doc."""\n\n\nasync def fetch(pool: AsyncPool) -> None:\n    await pool.get()\n'
+    with pytest.raises(generator.GeneratorError, match="'AsyncPool' has no sync form"):
+        generator.generate(source)
+    prose = '"""Doc."""\n\n\nasync def fetch() -> None:\n    """Return the async answer."""\n'
+    with pytest.raises(generator.GeneratorError, match="'async' has no sync form"):
+        generator.generate(prose)
+    plain = '"""Doc."""\n\n\nasync def fetch(client: AsyncClient) -> None:\n    async with client:\n        await client.aclose()\n'
+    generated = generator.generate(plain)
+    assert (
+        "def fetch(client: Client) -> None:\n    with client:\n        client.close()\n"
+        in generated
+    )
 
 
 MIRRORS = [

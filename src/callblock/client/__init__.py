@@ -1,0 +1,101 @@
+"""Python SDK of the callblock ``/v1`` API: :class:`Client` (sync) and :class:`AsyncClient`.
+
+The two clients are mirror images: the same namespaces and methods with the same names and
+signatures; the async ones are awaitable, and their listings are async iterators::
+
+    from callblock.client import Client
+
+    with Client("https://callblock.example", "cbk_...") as client:
+        group = client.groups.create("Spam callers", direction="inbound")
+        client.numbers.add(group.id, ["9876543210", "140*"], note="from the complaints desk")
+        if client.check("+91 98765 43210", direction="inbound").blocked:
+            ...
+        for entry in client.numbers.list(group.id):  # follows next_cursor page by page
+            print(entry.number, entry.expires_at)
+
+Every error is a :class:`CallblockError`; the tree of its subclasses, and which status raises
+which, is documented in ``_errors``. Everything public is imported from here; the modules
+behind it are private and may move:
+
+- ``_errors``: the exception tree.
+- ``_models``: the argument types, ``DEFAULT_TIMEOUT`` and the result dataclasses.
+- ``_parse``: JSON answers into results, error answers into exceptions.
+- ``_operations``: each operation described once (method, path, query, JSON body, parser of
+  the answer), the arguments checked before anything is sent, and what both clients share.
+- ``_async``: :class:`AsyncClient`, the one hand-written client.
+- ``_sync``: :class:`Client`, generated from ``_async`` by ``python tools/unasync_client.py``.
+"""
+
+from __future__ import annotations
+
+from callblock.client._async import (
+    AsyncAccountAPI,
+    AsyncAuditAPI,
+    AsyncClient,
+    AsyncGroupsAPI,
+    AsyncNumbersAPI,
+)
+from callblock.client._errors import (
+    AuthError,
+    CallblockError,
+    Conflict,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from callblock.client._models import (
+    DEFAULT_TIMEOUT,
+    Account,
+    AddResult,
+    AuditEvent,
+    BatchResult,
+    CheckDirection,
+    CheckResult,
+    Direction,
+    Entry,
+    EntryStatus,
+    Group,
+    InvalidItem,
+    Match,
+    NumberInput,
+    RemoveResult,
+)
+from callblock.client._sync import AccountAPI, AuditAPI, Client, GroupsAPI, NumbersAPI
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Account",
+    "AccountAPI",
+    "AddResult",
+    "AsyncAccountAPI",
+    "AsyncAuditAPI",
+    "AsyncClient",
+    "AsyncGroupsAPI",
+    "AsyncNumbersAPI",
+    "AuditAPI",
+    "AuditEvent",
+    "AuthError",
+    "BatchResult",
+    "CallblockError",
+    "CheckDirection",
+    "CheckResult",
+    "Client",
+    "Conflict",
+    "Direction",
+    "Entry",
+    "EntryStatus",
+    "Group",
+    "GroupsAPI",
+    "InvalidItem",
+    "Match",
+    "NotFound",
+    "NumberInput",
+    "NumbersAPI",
+    "RateLimited",
+    "RemoveResult",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]

@@ -1,0 +1,135 @@
+"""The SDK's exceptions, documented here once.
+
+Every error answer of the API, and every failure to get an answer, raises a subclass of
+:class:`CallblockError`. The class follows the HTTP status, whether or not the body is an
+``application/problem+json`` document (a proxy's HTML 502 is still a :class:`ServerError`)::
+
+    CallblockError          any error answer; .status .title .detail .errors .type
+    ├── AuthError           401: no API key, or a wrong or revoked one
+    ├── NotFound            404: no such group (another account's groups are not found)
+    ├── Conflict            409: the account has a group of that name (case-insensitive)
+    ├── ValidationError     400 malformed JSON, 413 body too large, 422 invalid input;
+    │                       .errors maps each invalid field (dotted path) to its problem
+    ├── RateLimited         429: .retry_after is the Retry-After header in seconds, or None
+    ├── ServerError         500-599: internal error, database unavailable (503)...
+    └── TransportError      no answer at all: connection refused, timeout, broken
+                            connection; .status is None, __cause__ is the httpx error
+
+Any other error status (405, 415...) and a success answer the SDK cannot read raise
+:class:`CallblockError` itself. ``.type`` is the problem's type URN (for instance
+``urn:callblock:problem:name-taken``) or None when the body is not a problem document;
+``.errors`` is a dict, empty when the answer names no field.
+
+Arguments the SDK can refuse without asking the API raise ``TypeError`` or ``ValueError``
+before anything is sent: a naive datetime, a single string where a list of numbers is
+expected, a group id that is not an int, an empty number to check.
+
+Reading an error answer into one of these (which status raises which class) is
+``_parse.error_answer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "CallblockError",
+    "Conflict",
+    "NotFound",
+    "RateLimited",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class CallblockError(Exception):
+    """Base of every SDK error; see this module's docstring for the tree.
+
+    ``status`` is the HTTP status (None when no answer came), ``title`` and ``detail`` the
+    problem's text, ``errors`` what is wrong with each named field, ``type`` the problem's
+    type URN (None when the body was not a problem document).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        errors: Mapping[str, str] | None = None,
+        type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status: int | None = status
+        self.title: str = title
+        self.detail: str = detail
+        self.errors: dict[str, str] = dict(errors or {})
+        self.type: str | None = type
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the attributes across pickling (multiprocessing, task queues).
+        return (self.__class__, self.args, self.__dict__)
+
+
+class AuthError(CallblockError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class NotFound(CallblockError):
+    """404: no such group for this account, or no such route."""
+
+
+class Conflict(CallblockError):
+    """409: the account already has a group of that name (names ignore case)."""
+
+
+class ValidationError(CallblockError):
+    """400, 413 or 422: the request was refused as it stands; ``errors`` names the fields."""
+
+
+class RateLimited(CallblockError):
+    """429: too many requests; ``retry_after`` is how many seconds to wait, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        errors: Mapping[str, str] | None = None,
+        type: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, title=title, detail=detail, errors=errors, type=type
+        )
+        self.retry_after: float | None = retry_after
+
+
+class ServerError(CallblockError):
+    """5xx: the service failed or is unavailable; trying again later may succeed."""
+
+
+class TransportError(CallblockError):
+    """No answer: the connection failed, timed out or broke. ``__cause__`` is httpx's error."""
+
+
+# Errors show in tracebacks and pickle as ``callblock.client.NotFound``..., the names users
+# catch, whichever private module defines them (httpx does the same for its public classes).
+for _error in (
+    CallblockError,
+    AuthError,
+    NotFound,
+    Conflict,
+    ValidationError,
+    RateLimited,
+    ServerError,
+    TransportError,
+):
+    _error.__module__ = "callblock.client"
+del _error

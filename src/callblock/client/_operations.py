@@ -1,0 +1,271 @@
+"""The ``/v1`` operations, each described once, and what both clients share.
+
+An operation is a function of the method's arguments that checks what can be checked without
+asking the API (``TypeError``/``ValueError`` before anything is sent) and returns a
+:class:`Call`: method, path, query, JSON body and the parser of its answer; a paginated GET
+is a :class:`Listing`, one :class:`Call` per page. The clients only send: the async client's
+``_send`` awaits ``httpx.AsyncClient.request``, the generated sync one calls
+``httpx.Client.request``, and both hand the answer to :func:`result`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeAlias, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from callblock._version import __version__
+from callblock.client import _parse as parse
+from callblock.client._errors import CallblockError, TransportError
+from callblock.client._models import (
+    Account,
+    AddResult,
+    AuditEvent,
+    BatchResult,
+    CheckDirection,
+    CheckResult,
+    Direction,
+    Entry,
+    EntryStatus,
+    Group,
+    NumberInput,
+    RemoveResult,
+)
+
+__all__ = [
+    "BaseClient",
+    "Call",
+    "Listing",
+    "add_numbers",
+    "check",
+    "check_many",
+    "create_group",
+    "delete_group",
+    "get_account",
+    "get_group",
+    "list_audit",
+    "list_groups",
+    "list_numbers",
+    "next_cursor",
+    "remove_numbers",
+    "result",
+    "transport_error",
+    "update_account",
+    "update_group",
+]
+
+_T = TypeVar("_T")
+_Params: TypeAlias = dict[str, str | int]
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[_T]):
+    """One request, and how to read its success answer (None for an empty body)."""
+
+    method: str
+    path: str
+    parse: Callable[[Any], _T]
+    params: _Params | None = None
+    json: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[_T]):
+    """A paginated listing: the same GET, page after page, each with the previous cursor."""
+
+    path: str
+    params: _Params
+    item: Callable[[Any], _T]
+
+    def page(self, cursor: str | None) -> Call[parse.Page[_T]]:
+        params = dict(self.params)
+        if cursor is not None:
+            params["cursor"] = cursor
+        item = self.item
+        return Call("GET", self.path, lambda body: parse.page(body, item), params)
+
+
+def next_cursor(previous: str | None, page: parse.Page[Any]) -> str | None:
+    """The cursor of the following page, or None after the last one."""
+    if page.next_cursor is not None and (page.next_cursor == previous or not page.items):
+        raise CallblockError(
+            "The API answered a page that does not advance; stopping to avoid a loop.",
+            title="Pagination does not advance",
+        )
+    return page.next_cursor
+
+
+def _group_path(group_id: int) -> str:
+    if isinstance(group_id, bool) or not isinstance(group_id, int):
+        raise TypeError(f"group_id must be an int, not {type(group_id).__name__}")
+    return f"/v1/groups/{group_id}"
+
+
+def _numbers(numbers: Sequence[NumberInput]) -> list[NumberInput]:
+    if isinstance(numbers, str | bytes):
+        raise TypeError("numbers must be a list of numbers, not a single string")
+    return list(numbers)
+
+
+def _instant(name: str, value: datetime) -> str:
+    """RFC 3339 text of an aware datetime, in UTC (``2030-01-31T18:00:00Z``)."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (e.g. datetime.now(UTC))")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- the operations, in the order of docs/sdk.md's table ------------------------------------------
+
+
+def list_groups(name: str | None, page_size: int) -> Listing[Group]:
+    params: _Params = {"limit": page_size}
+    if name is not None:
+        params["name"] = name
+    return Listing("/v1/groups", params, parse.group)
+
+
+def create_group(name: str, description: str, direction: Direction) -> Call[Group]:
+    body = {"name": name, "description": description, "direction": direction}
+    return Call("POST", "/v1/groups", parse.group, json=body)
+
+
+def get_group(group_id: int) -> Call[Group]:
+    return Call("GET", _group_path(group_id), parse.group)
+
+
+def update_group(
+    group_id: int, name: str | None, description: str | None, direction: Direction | None
+) -> Call[Group]:
+    fields = {"name": name, "description": description, "direction": direction}
+    body = {key: value for key, value in fields.items() if value is not None}
+    return Call("PATCH", _group_path(group_id), parse.group, json=body)
+
+
+def delete_group(group_id: int) -> Call[None]:
+    return Call("DELETE", _group_path(group_id), parse.nothing)
+
+
+def list_numbers(
+    group_id: int, status: EntryStatus, q: str | None, page_size: int
+) -> Listing[Entry]:
+    params: _Params = {"status": status, "limit": page_size}
+    if q is not None:
+        params["q"] = q
+    return Listing(_group_path(group_id) + "/numbers", params, parse.entry)
+
+
+def add_numbers(
+    group_id: int,
+    numbers: Sequence[NumberInput],
+    expires_at: datetime | None,
+    note: str | None,
+    all_or_nothing: bool,
+) -> Call[AddResult]:
+    body: dict[str, Any] = {"numbers": _numbers(numbers), "all_or_nothing": all_or_nothing}
+    if expires_at is not None:
+        body["expires_at"] = _instant("expires_at", expires_at)
+    if note is not None:
+        body["note"] = note
+    return Call("POST", _group_path(group_id) + "/numbers", parse.add_result, json=body)
+
+
+def remove_numbers(group_id: int, numbers: Sequence[NumberInput]) -> Call[RemoveResult]:
+    body = {"numbers": _numbers(numbers)}
+    return Call("DELETE", _group_path(group_id) + "/numbers", parse.remove_result, json=body)
+
+
+def check(number: str, direction: CheckDirection | None) -> Call[CheckResult]:
+    if not isinstance(number, str):
+        raise TypeError(f"number must be a string, not {type(number).__name__}")
+    if not number:
+        raise ValueError("number must not be empty (check_many accepts an empty caller ID)")
+    segment = quote(number, safe="")
+    if segment in (".", ".."):  # would be read as a relative path
+        segment = segment.replace(".", "%2E")
+    params: _Params | None = None if direction is None else {"direction": direction}
+    return Call("GET", f"/v1/check/{segment}", parse.check_result, params)
+
+
+def check_many(
+    numbers: Sequence[NumberInput], direction: CheckDirection | None
+) -> Call[list[BatchResult]]:
+    body: dict[str, Any] = {"numbers": _numbers(numbers)}
+    if direction is not None:
+        body["direction"] = direction
+    return Call("POST", "/v1/check", parse.batch_results, json=body)
+
+
+def list_audit(
+    group_id: int | None, number: str | None, since: datetime | None, page_size: int
+) -> Listing[AuditEvent]:
+    params: _Params = {"limit": page_size}
+    if group_id is not None:
+        _group_path(group_id)  # the same check of the id
+        params["group_id"] = group_id
+    if number is not None:
+        params["number"] = number
+    if since is not None:
+        params["since"] = _instant("since", since)
+    return Listing("/v1/audit", params, parse.audit_event)
+
+
+def get_account() -> Call[Account]:
+    return Call("GET", "/v1/account", parse.account)
+
+
+def update_account(block_anonymous: bool | None) -> Call[Account]:
+    body = {} if block_anonymous is None else {"block_anonymous": block_anonymous}
+    return Call("PATCH", "/v1/account", parse.account, json=body)
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def result(call: Call[_T], response: httpx.Response) -> _T:
+    """The parsed answer of a success, or the error to raise."""
+    if not response.is_success:
+        raise parse.error_answer(response)
+    try:
+        body = None if response.status_code == 204 or not response.content else response.json()
+        return call.parse(body)
+    except ValueError as exc:  # not JSON, or not the documented shape
+        raise CallblockError(
+            f"{call.method} {call.path} answered {response.status_code} with a body the SDK "
+            f"cannot read: {exc}",
+            status=response.status_code,
+            title="Unreadable answer",
+            detail=str(exc),
+        ) from exc
+
+
+def transport_error(call: Call[Any], exc: httpx.TransportError) -> TransportError:
+    reason = str(exc) or type(exc).__name__
+    return TransportError(
+        f"{call.method} {call.path}: no answer ({type(exc).__name__}: {reason})",
+        title=type(exc).__name__,
+        detail=reason,
+    )
+
+
+class BaseClient:
+    """What both clients share: settings, headers, and the options of their httpx client."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float) -> None:
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError("api_key must be a non-empty string")
+        self.base_url = str(base_url).rstrip("/")
+        self.timeout = timeout
+        self._headers = {
+            "Authorization": f"Bearer {api_key.strip()}",
+            "Accept": "application/json, application/problem+json",
+            "User-Agent": f"callblock-python/{__version__}",
+        }
+
+    def __repr__(self) -> str:  # never the API key
+        return f"{type(self).__name__}(base_url={self.base_url!r})"

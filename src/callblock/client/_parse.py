@@ -1,0 +1,383 @@
+"""Reading the API's answers: JSON bodies into the result dataclasses, error answers into errors.
+
+Shared by both clients and free of I/O. A success body without the documented shape raises
+:class:`Malformed` (a ``ValueError``), which ``_operations.result`` turns into a
+:class:`CallblockError` naming the request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar, cast
+
+import httpx
+
+from callblock.client._errors import (
+    AuthError,
+    CallblockError,
+    Conflict,
+    NotFound,
+    RateLimited,
+    ServerError,
+    ValidationError,
+)
+from callblock.client._models import (
+    Account,
+    AddResult,
+    AuditEvent,
+    BatchResult,
+    CheckResult,
+    Direction,
+    Entry,
+    Group,
+    InvalidItem,
+    Match,
+    NumberInput,
+    RemoveResult,
+)
+
+__all__ = [
+    "Malformed",
+    "Page",
+    "account",
+    "add_result",
+    "audit_event",
+    "batch_results",
+    "check_result",
+    "entry",
+    "error_answer",
+    "group",
+    "nothing",
+    "page",
+    "remove_result",
+]
+
+_T = TypeVar("_T")
+
+
+# --- success answers ---------------------------------------------------------------------------
+
+
+class Malformed(ValueError):
+    """A success answer that does not have the documented shape."""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Malformed(f"expected a JSON object, got {value!r:.80}")
+    return value
+
+
+def _get(obj: Mapping[str, Any], key: str) -> Any:
+    try:
+        return obj[key]
+    except KeyError:
+        raise Malformed(f"the answer has no {key!r}") from None
+
+
+def _str(obj: Mapping[str, Any], key: str) -> str:
+    value = _get(obj, key)
+    if not isinstance(value, str):
+        raise Malformed(f"{key!r} is not a string: {value!r:.80}")
+    return value
+
+
+def _opt_str(obj: Mapping[str, Any], key: str) -> str | None:
+    return None if obj.get(key) is None else _str(obj, key)
+
+
+def _int(obj: Mapping[str, Any], key: str) -> int:
+    value = _get(obj, key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Malformed(f"{key!r} is not an integer: {value!r:.80}")
+    return value
+
+
+def _opt_int(obj: Mapping[str, Any], key: str) -> int | None:
+    return None if obj.get(key) is None else _int(obj, key)
+
+
+def _bool(obj: Mapping[str, Any], key: str) -> bool:
+    value = _get(obj, key)
+    if not isinstance(value, bool):
+        raise Malformed(f"{key!r} is not a boolean: {value!r:.80}")
+    return value
+
+
+def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
+    value = _get(obj, key)
+    if not isinstance(value, list):
+        raise Malformed(f"{key!r} is not a list: {value!r:.80}")
+    return value
+
+
+def _number_input(value: Any) -> NumberInput | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise Malformed(f"not a number input: {value!r:.80}")
+
+
+def _datetime(obj: Mapping[str, Any], key: str) -> datetime:
+    text = _str(obj, key)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise Malformed(f"{key!r} is not an ISO 8601 date-time: {text!r:.80}") from None
+    # The API always sends an offset; an instant without one can only mean UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _opt_datetime(obj: Mapping[str, Any], key: str) -> datetime | None:
+    return None if obj.get(key) is None else _datetime(obj, key)
+
+
+def group(body: Any) -> Group:
+    obj = _object(body)
+    return Group(
+        id=_int(obj, "id"),
+        name=_str(obj, "name"),
+        description=_str(obj, "description"),
+        direction=cast(Direction, _str(obj, "direction")),
+        active_count=_int(obj, "active_count"),
+        expired_count=_int(obj, "expired_count"),
+        created_at=_datetime(obj, "created_at"),
+        updated_at=_datetime(obj, "updated_at"),
+    )
+
+
+def entry(body: Any) -> Entry:
+    obj = _object(body)
+    return Entry(
+        number=_str(obj, "number"),
+        kind=cast(Literal["number", "prefix"], _str(obj, "kind")),
+        status=cast(Literal["active", "expired"], _str(obj, "status")),
+        expires_at=_opt_datetime(obj, "expires_at"),
+        note=_opt_str(obj, "note"),
+        source=_str(obj, "source"),
+        created_at=_datetime(obj, "created_at"),
+        updated_at=_datetime(obj, "updated_at"),
+    )
+
+
+def _invalid_items(obj: Mapping[str, Any]) -> tuple[InvalidItem, ...]:
+    items = []
+    for raw in _list(obj, "invalid"):
+        item = _object(raw)
+        items.append(InvalidItem(_number_input(item.get("input")), _str(item, "reason")))
+    return tuple(items)
+
+
+def add_result(body: Any) -> AddResult:
+    obj = _object(body)
+    return AddResult(
+        added=_int(obj, "added"), updated=_int(obj, "updated"), invalid=_invalid_items(obj)
+    )
+
+
+def remove_result(body: Any) -> RemoveResult:
+    obj = _object(body)
+    not_found = []
+    for raw in _list(obj, "not_found"):
+        value = _number_input(raw)
+        if value is None:
+            raise Malformed("'not_found' holds a null")
+        not_found.append(value)
+    return RemoveResult(
+        removed=_int(obj, "removed"), not_found=tuple(not_found), invalid=_invalid_items(obj)
+    )
+
+
+def _match(body: Any) -> Match:
+    obj = _object(body)
+    return Match(
+        group_id=_opt_int(obj, "group_id"),
+        group_name=_opt_str(obj, "group_name"),
+        pattern=_str(obj, "pattern"),
+        expires_at=_opt_datetime(obj, "expires_at"),
+        rule=cast(Literal["number", "prefix", "block_anonymous"], _str(obj, "rule")),
+    )
+
+
+def check_result(body: Any) -> CheckResult:
+    obj = _object(body)
+    return CheckResult(
+        number=_opt_str(obj, "number"),
+        blocked=_bool(obj, "blocked"),
+        matches=tuple(_match(m) for m in _list(obj, "matches")),
+    )
+
+
+def _ints(values: list[Any], key: str) -> tuple[int, ...]:
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        raise Malformed(f"{key!r} holds something other than integers")
+    return tuple(values)
+
+
+def batch_results(body: Any) -> list[BatchResult]:
+    results = []
+    for raw in _list(_object(body), "results"):
+        obj = _object(raw)
+        results.append(
+            BatchResult(
+                input=_number_input(obj.get("input")),
+                number=_opt_str(obj, "number"),
+                blocked=_bool(obj, "blocked"),
+                group_ids=_ints(_list(obj, "group_ids"), "group_ids"),
+                error=_opt_str(obj, "error"),
+            )
+        )
+    return results
+
+
+def audit_event(body: Any) -> AuditEvent:
+    obj = _object(body)
+    numbers = _list(obj, "numbers")
+    if not all(isinstance(n, str) for n in numbers):
+        raise Malformed("'numbers' holds something other than strings")
+    detail = obj.get("detail")
+    return AuditEvent(
+        id=_int(obj, "id"),
+        at=_datetime(obj, "at"),
+        surface=_str(obj, "surface"),
+        action=_str(obj, "action"),
+        group_id=_opt_int(obj, "group_id"),
+        key_id=_opt_int(obj, "key_id"),
+        count=_int(obj, "count"),
+        numbers=tuple(numbers),
+        detail=None if detail is None else _object(detail),
+    )
+
+
+def account(body: Any) -> Account:
+    obj = _object(body)
+    return Account(
+        username=_str(obj, "username"),
+        region=_str(obj, "region"),
+        timezone=_str(obj, "timezone"),
+        auth_mode=_str(obj, "auth_mode"),
+        block_anonymous=_bool(obj, "block_anonymous"),
+    )
+
+
+def nothing(_body: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[_T]):
+    """One page of a listing: its items and the cursor of the next page (None after the last)."""
+
+    items: list[_T]
+    count: int
+    next_cursor: str | None
+
+
+def page(body: Any, item: Callable[[Any], _T]) -> Page[_T]:
+    obj = _object(body)
+    return Page(
+        items=[item(raw) for raw in _list(obj, "data")],
+        count=_int(obj, "count"),
+        next_cursor=_opt_str(obj, "next_cursor"),
+    )
+
+
+# --- error answers -----------------------------------------------------------------------------
+
+# The statuses of the tree in _errors.py's docstring; 5xx is ServerError, any other CallblockError.
+_STATUS_ERRORS: dict[int, type[CallblockError]] = {
+    400: ValidationError,
+    401: AuthError,
+    404: NotFound,
+    409: Conflict,
+    413: ValidationError,
+    422: ValidationError,
+    429: RateLimited,
+}
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _error_class(status: int) -> type[CallblockError]:
+    if status in _STATUS_ERRORS:
+        return _STATUS_ERRORS[status]
+    if 500 <= status <= 599:
+        return ServerError
+    return CallblockError
+
+
+def _retry_after(header: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date."""
+    if header is None:
+        return None
+    text = header.strip()
+    if _SECONDS.fullmatch(text):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _field_errors(raw: Any) -> dict[str, str]:
+    if isinstance(raw, dict):  # problem+json: {"field": "what is wrong"}
+        return {str(key): str(value) for key, value in raw.items()}
+    if isinstance(raw, list):  # FastAPI's default: [{"loc": [...], "msg": "..."}]
+        errors: dict[str, str] = {}
+        for item in raw:
+            if isinstance(item, dict) and "msg" in item:
+                loc = item.get("loc")
+                parts = [str(p) for p in loc] if isinstance(loc, list) else []
+                field = ".".join(p for p in parts if p not in ("body", "query", "path"))
+                errors.setdefault(field or "body", str(item["msg"]))
+        return errors
+    return {}
+
+
+def error_answer(response: httpx.Response) -> CallblockError:
+    """The exception for an error answer, read from a problem document or whatever came."""
+    status = response.status_code
+    title = response.reason_phrase or f"HTTP {status}"
+    detail = ""
+    kind: str | None = None
+    errors: dict[str, str] = {}
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if isinstance(body.get("type"), str):
+            kind = body["type"]
+        if isinstance(body.get("title"), str) and body["title"]:
+            title = body["title"]
+        for key in ("detail", "message", "error"):
+            if isinstance(body.get(key), str):
+                detail = body[key]
+                break
+        errors = _field_errors(body.get("errors", body.get("detail")))
+    else:
+        detail = " ".join(response.text.split())[:300]
+    message = f"{status} {title}" + (f": {detail}" if detail else "")
+    if errors:
+        message += " (" + "; ".join(f"{k}: {v}" for k, v in errors.items()) + ")"
+    cls = _error_class(status)
+    if cls is RateLimited:
+        return RateLimited(
+            message,
+            status=status,
+            title=title,
+            detail=detail,
+            errors=errors,
+            type=kind,
+            retry_after=_retry_after(response.headers.get("retry-after")),
+        )
+    return cls(message, status=status, title=title, detail=detail, errors=errors, type=kind)
