@@ -73,6 +73,9 @@ LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 
 # Caller IDs that mean "withheld"; an inbound check of one is blocked where the account says so.
 WITHHELD_CALLER_IDS = frozenset({"", "anonymous", "private", "unknown", "withheld"})
+# The reasons a check gives, the same on every surface and in a scrubbed list's rows.
+WITHHELD_BLOCKED: Final = "withheld caller ID: blocked"
+NOT_A_NUMBER: Final = "not a valid phone number"
 
 
 @dataclass(frozen=True, slots=True)

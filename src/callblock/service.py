@@ -28,6 +28,8 @@ from callblock import metrics
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
+    NOT_A_NUMBER,
+    WITHHELD_BLOCKED,
     WITHHELD_CALLER_IDS,
     Account,
     AccountNotFound,
@@ -70,7 +72,7 @@ from callblock.domain import (
     number_text,
     split_repeats,
 )
-from callblock.import_plan import ImportLines, plan_import
+from callblock.files.plan import ImportLines, plan_import
 from callblock.index import AccountIndex, IndexedGroup, expiry_stamp, load
 from callblock.numbers import (
     InvalidNumber,
@@ -192,10 +194,6 @@ class CheckResult:
     @property
     def blocked(self) -> bool:
         return bool(self.matches)
-
-
-WITHHELD_BLOCKED = "withheld caller ID: blocked"
-NOT_A_NUMBER = "not a valid phone number"
 
 
 @dataclass(frozen=True, slots=True)

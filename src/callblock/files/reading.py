@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
-from callblock.import_plan import ImportLines
+from callblock.domain import NOT_A_NUMBER, WITHHELD_BLOCKED
+from callblock.files.plan import ImportLines
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
-from callblock.service import NOT_A_NUMBER, WITHHELD_BLOCKED
 
 if TYPE_CHECKING:
     from callblock.domain import Actor, Direction
