@@ -39,7 +39,7 @@ def _content(rows: list[list[str]], ending: str, raw: bool) -> str:
 
 def _csv_module_rows(content: str) -> list[list[str]] | None:
     """What the csv module reads, with the dialect the reader sniffs; None if it refuses."""
-    _, dialect = reading._sniffed(io.StringIO(content, newline=""))
+    _, dialect = reading.sniffed(io.StringIO(content, newline=""))
     try:
         rows = list(csv.reader(io.StringIO(content, newline=""), dialect))
     except csv.Error:
@@ -71,7 +71,7 @@ def test_import_lines_are_the_csv_module_rows(lines: list[str], ending: str) -> 
 
 def _reference_import(content: str) -> tuple[list[int], list[str]]:
     """Line numbers and number cells as the csv module and ``files.layout`` give them."""
-    _, dialect = reading._sniffed(io.StringIO(content, newline=""))
+    _, dialect = reading.sniffed(io.StringIO(content, newline=""))
     reader = csv.reader(io.StringIO(content, newline=""), dialect)
     rows = [(reader.line_num, v) for v in reader if v and (len(v) > 1 or v[0].strip())]
     if not rows:

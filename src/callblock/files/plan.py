@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from callblock.domain import LOCAL_TIME, RFC3339, RejectedLine
+from callblock.domain import LOCAL_TIME, NOT_A_NUMBER, RFC3339, RejectedLine
 from callblock.numbers import (
     InvalidNumber,
     is_pattern,
@@ -129,7 +129,7 @@ def _pattern(raw: str, region: str) -> tuple[str | None, str]:
             return normalise_prefix(raw, region), ""
         return normalise(raw, region), ""
     except InvalidNumber:
-        return None, "not a valid prefix" if is_pattern(raw) else "not a valid phone number"
+        return None, "not a valid prefix" if is_pattern(raw) else NOT_A_NUMBER
 
 
 def import_expiry(raw: str, timezone: str, now: datetime) -> tuple[datetime | None, str | None]:
