@@ -33,7 +33,7 @@ import httpx
 
 import callblock
 from callblock.domain import Actor, Direction, GroupByName, Surface
-from callblock.import_plan import ImportLines
+from callblock.files import ImportLines
 from callblock.index import AccountIndex, IndexedGroup, load
 from callblock.service import Service
 from callblock.store import Store

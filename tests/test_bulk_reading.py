@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callblock import bulk
+from callblock import files
+from callblock.files import reading
 
 CELL = st.text(alphabet="0123456789+ ab,;\"'\r\n\t|", max_size=6)
 ROWS = st.lists(st.lists(CELL, min_size=1, max_size=4), max_size=12)
@@ -23,8 +24,8 @@ ENDINGS = st.sampled_from(["\n", "\r\n"])
 
 @pytest.fixture(autouse=True)
 def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bulk, "_BLOCK_CHARS", 7)
-    monkeypatch.setattr(bulk, "_SNIFF_CHARS", 5)
+    monkeypatch.setattr(reading, "_BLOCK_CHARS", 7)
+    monkeypatch.setattr(reading, "_SNIFF_CHARS", 5)
 
 
 def _content(rows: list[list[str]], ending: str, raw: bool) -> str:
@@ -37,8 +38,8 @@ def _content(rows: list[list[str]], ending: str, raw: bool) -> str:
 
 
 def _csv_module_rows(content: str) -> list[list[str]] | None:
-    """What the csv module reads, with the dialect bulk sniffs; None if it refuses."""
-    _, dialect = bulk._sniffed(io.StringIO(content, newline=""))
+    """What the csv module reads, with the dialect the reader sniffs; None if it refuses."""
+    _, dialect = reading.sniffed(io.StringIO(content, newline=""))
     try:
         rows = list(csv.reader(io.StringIO(content, newline=""), dialect))
     except csv.Error:
@@ -51,8 +52,8 @@ def test_scrub_rows_are_the_csv_module_rows(rows: list[list[str]], ending: str, 
     content = _content(rows, ending, raw)
     expected = _csv_module_rows(content)
     try:
-        got = list(bulk.value_rows(io.StringIO(content, newline="")))
-    except bulk.FileProblem:
+        got = list(files.value_rows(io.StringIO(content, newline="")))
+    except files.FileProblem:
         got = None
     assert got == expected
 
@@ -60,7 +61,7 @@ def test_scrub_rows_are_the_csv_module_rows(rows: list[list[str]], ending: str, 
 @given(st.lists(st.text(alphabet="0123456789+ ,;a", max_size=14), max_size=12), ENDINGS)
 def test_import_lines_are_the_csv_module_rows(lines: list[str], ending: str) -> None:
     content = "".join(line + ending for line in lines)
-    blocks = list(bulk.import_lines(io.StringIO(content, newline=""), "IN", None, None))
+    blocks = list(files.import_lines(io.StringIO(content, newline=""), "IN", None, None))
     got = (
         [n for b in blocks for n in b.lines],
         [n for b in blocks for n in b.numbers],
@@ -69,15 +70,15 @@ def test_import_lines_are_the_csv_module_rows(lines: list[str], ending: str) -> 
 
 
 def _reference_import(content: str) -> tuple[list[int], list[str]]:
-    """Line numbers and number cells as the csv module and ``bulk.layout`` give them."""
-    _, dialect = bulk._sniffed(io.StringIO(content, newline=""))
+    """Line numbers and number cells as the csv module and ``files.layout`` give them."""
+    _, dialect = reading.sniffed(io.StringIO(content, newline=""))
     reader = csv.reader(io.StringIO(content, newline=""), dialect)
     rows = [(reader.line_num, v) for v in reader if v and (len(v) > 1 or v[0].strip())]
     if not rows:
         return [], []
-    first = bulk.Row(*rows[0])
-    second = bulk.Row(*rows[1]) if len(rows) > 1 else None
-    found = bulk.layout(first, "IN", None, None, second)
+    first = files.Row(*rows[0])
+    second = files.Row(*rows[1]) if len(rows) > 1 else None
+    found = files.layout(first, "IN", None, None, second)
     data = rows[1:] if found.header is not None else rows
     at = found.number
     return [line for line, _ in data], [v[at] if at < len(v) else "" for _, v in data]
@@ -85,7 +86,7 @@ def _reference_import(content: str) -> tuple[list[int], list[str]]:
 
 def test_a_quote_after_plain_blocks_switches_to_the_csv_module() -> None:
     content = "phone,name\n9876543210,a\n9123456780,b\n" + '9000000001,"x, y"\n' * 3
-    assert list(bulk.value_rows(io.StringIO(content, newline=""))) == [
+    assert list(files.value_rows(io.StringIO(content, newline=""))) == [
         ["phone", "name"],
         ["9876543210", "a"],
         ["9123456780", "b"],

@@ -28,7 +28,7 @@ from callblock.domain import (
     Surface,
     WriteConflict,
 )
-from callblock.import_plan import ImportLines
+from callblock.files.plan import ImportLines
 from callblock.numbers import pattern_key
 from callblock.service import Service
 from callblock.store import Store

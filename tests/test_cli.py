@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from click.testing import CliRunner
 from callblock.cli import main
 from callblock.domain import Actor, GroupById, RequestedNumber, Surface
 from callblock.service import Service
-from callblock.store import Store
+from callblock.store import Store, create_store_engine
 from callblock.store.migrate import current_revision, head_revision
 
 
@@ -172,6 +174,53 @@ def test_unusable_database_is_a_clear_error(runner: CliRunner, url: str, message
         assert message in result.stderr
         assert "secret" not in result.stderr
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg://someone:secret@db.internal/callblock", "postgresql://db/x"]
+)
+def test_a_missing_postgres_driver_names_the_extra_to_install(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # As if psycopg were not installed: importing it fails as a missing module does.
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    for args in (
+        ["account", "list"],
+        ["db", "upgrade"],
+        ["serve"],
+        ["group", "list", "--account", "x"],
+    ):
+        result = runner.invoke(main, [*args, "--database-url", url])
+        assert result.exit_code == 1, (args, result.output)
+        assert "pip install 'callblock[postgres]'" in result.stderr, args
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line
+        assert "secret" not in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_a_bare_postgresql_url_uses_the_driver_callblock_ships() -> None:
+    # SQLAlchemy's default would be psycopg2, which callblock neither installs nor supports.
+    engine = create_store_engine("postgresql://someone@db.internal/callblock")
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+def test_a_missing_postgres_driver_is_one_line_from_the_command(tmp_path: Path) -> None:
+    """The installed command, in its own process: no traceback, the extra named."""
+    program = (
+        "import sys; sys.modules['psycopg'] = None; from callblock.cli import run; "
+        "sys.argv = ['callblock', 'serve', '--port', '0', '--database-url', "
+        "'postgresql://someone@db.internal/callblock']; run()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "Error: unusable database URL postgresql://someone@db.internal/callblock: the "
+        "PostgreSQL driver (psycopg) is not installed; install it with: "
+        "pip install 'callblock[postgres]'"
+    )
 
 
 def test_set_auth_switches_the_mode(runner: CliRunner, migrated: str) -> None:

@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Table, func, select
 from starlette.routing import Route
 
-from callblock import bulk, domain
+from callblock import domain, files
 from callblock.api.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from callblock.compat import ca_apis, errors, v2
 from callblock.domain import AuthMode, RequestedNumber, Surface, TokenLimitExceeded
@@ -144,7 +144,7 @@ DOCUMENTS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redo
 
 def _exception_names() -> frozenset[str]:
     """Exception class names of Python, the drivers, the HTTP stack and callblock itself."""
-    modules = [builtins, domain, errors, bulk, sqlalchemy.exc, json, zlib, gzip, httpx]
+    modules = [builtins, domain, errors, files, sqlalchemy.exc, json, zlib, gzip, httpx]
     names = {
         name
         for module in modules

@@ -117,3 +117,42 @@ def test_large_batches_take_the_array_path_and_still_agree(
     numbers, keys = normalise_batch(batch, "IN")
     assert numbers == [one(t, "IN") for t in batch]
     assert keys.tolist() == [int(n[1:]) if n else -1 for n in numbers]
+
+
+def test_any_between_finds_a_valid_number_in_a_range_exactly() -> None:
+    table = numbering.ValidTable(np.array([10, 30], np.int64), np.array([20, 40], np.int64))
+    assert table.any_between(19, 20)  # the last number of an interval
+    assert table.any_between(25, 31)  # the first number of the next one
+    assert table.any_between(0, 100)
+    assert not table.any_between(20, 30)  # the gap between them, ends excluded
+    assert not table.any_between(0, 10)
+    assert not table.any_between(40, 50)
+
+
+@pytest.mark.parametrize(
+    ("country_code", "national", "none_starts"),
+    [
+        (91, "98765", False),
+        (91, "140123456789", True),  # 12 digits: the only 12-digit Indian numbers are 1800...
+        (91, "50", True),
+        (91, "0", False),  # a leading 0 is libphonenumber's to judge: not certain
+        (1, "415", False),  # +1 is shared by many regions: San Francisco is in one
+        (1, "999", True),
+        (800, "1", False),  # non-geographic: no table, so not certain
+    ],
+)
+def test_no_valid_number_starts_with_agrees_with_libphonenumber(
+    country_code: int, national: str, none_starts: bool
+) -> None:
+    assert numbering.no_valid_number_starts_with(country_code, national) is none_starts
+    if none_starts:
+        # libphonenumber itself: no number of any possible length starting so is valid.
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[country_code]:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            for length in metadata.general_desc.possible_length:
+                if length < len(national):
+                    continue
+                for tail in ("0", "5", "9"):
+                    digits = national + tail * (length - len(national))
+                    parsed = phonenumbers.parse(f"+{country_code}{digits}")
+                    assert not phonenumbers.is_valid_number(parsed)

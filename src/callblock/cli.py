@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from callblock.bulk import FileProblem
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
@@ -39,6 +38,7 @@ from callblock.domain import (
     clean_description,
     clean_group_name,
 )
+from callblock.files import FileProblem
 from callblock.metrics import MULTIPROCESS_DIR
 from callblock.service import Service
 from callblock.settings import Settings

@@ -29,7 +29,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from callblock import bulk
+from callblock import files
 from callblock.domain import Actor, Direction, GroupByName, ImportRejected, NothingToImport
 from callblock.service import Service
 
@@ -78,7 +78,7 @@ def _text_with_progress(path: Path) -> Iterator[tuple[IO[str], _Counting, int]]:
             source = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
         else:
             raw.seek(0)
-        text = io.TextIOWrapper(source, encoding="utf-8-sig", errors=bulk.ERRORS, newline="")
+        text = io.TextIOWrapper(source, encoding="utf-8-sig", errors=files.ERRORS, newline="")
         yield text, counting, size
 
 
@@ -122,8 +122,8 @@ def run_import(
             progress.update(reading, completed=size)
             progress.update(writing, completed=done, total=total, visible=True)
 
-        headers: list[bulk.Row] = []
-        blocks = bulk.import_lines(
+        headers: list[files.Row] = []
+        blocks = files.import_lines(
             text,
             actor.account.region,
             column,
@@ -172,9 +172,9 @@ def run_export(service: Service, actor: Actor, group: str, output: IO[str]) -> i
     now = service.clock()
     count = 0
     with service.exporting(actor, GroupByName(group)) as (_, entries):
-        writer.writerow(bulk.EXPORT_HEADER)  # once the group is known to exist
+        writer.writerow(files.EXPORT_HEADER)  # once the group is known to exist
         for entry in entries:
-            writer.writerow(bulk.export_row(entry, now))
+            writer.writerow(files.export_row(entry, now))
             count += 1
     return count
 
@@ -196,7 +196,7 @@ def run_scrub(
         task = progress.add_task("scrubbing", total=None)
         with _text_with_progress(path) as (text, counting, size):
             progress.update(task, total=size)
-            found, rows = bulk.scrub_input(text, actor.account.region, column)
+            found, rows = files.scrub_input(text, actor.account.region, column)
             if found is None:
                 return 0, 0, 0
             delimiter = found.delimiter
@@ -210,7 +210,7 @@ def run_scrub(
                 good.writerow(found.header)
                 if bad is not None:
                     bad.writerow([*found.padded(found.header), "reason"])
-            for part in bulk.scrub_chunks(service, actor, rows, found, direction):
+            for part in files.scrub_chunks(service, actor, rows, found, direction):
                 triples = zip(part.rows, part.statuses, part.reasons, strict=True)
                 callable_rows = [r for r, status, _ in triples if status == "callable"]
                 good.writerows(callable_rows)
@@ -236,7 +236,7 @@ def replacing(path: Path) -> Iterator[IO[str]]:
     refused or failed command leaves an existing file as it was, and no half-written one."""
     partial = path.with_name(f".{path.name}.partial")
     try:
-        out = open(partial, "w", encoding="utf-8", errors=bulk.ERRORS, newline="")  # noqa: SIM115
+        out = open(partial, "w", encoding="utf-8", errors=files.ERRORS, newline="")  # noqa: SIM115
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:

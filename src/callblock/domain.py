@@ -74,9 +74,9 @@ LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 
 # Caller IDs that mean "withheld"; an inbound check of one is blocked where the account says so.
 WITHHELD_CALLER_IDS = frozenset({"", "anonymous", "private", "unknown", "withheld"})
-# Why a checked input has no verdict of its own (batch answers and scrub reasons).
-NOT_A_NUMBER = "not a valid phone number"
-WITHHELD_BLOCKED = "withheld caller ID: blocked"
+# The reasons a check gives, the same on every surface and in a scrubbed list's rows.
+WITHHELD_BLOCKED: Final = "withheld caller ID: blocked"
+NOT_A_NUMBER: Final = "not a valid phone number"
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,6 +203,12 @@ class ValidTable:
         position = bisect.bisect_right(starts, national) - 1
         return position >= 0 and national < ends[position]
 
+    def any_between(self, low: int, high: int) -> bool:
+        """Whether some number ``low <= n < high`` is in the table."""
+        starts, ends = self._lists
+        position = bisect.bisect_right(ends, low)  # the first interval that ends after low
+        return position < len(starts) and starts[position] < high
+
     def contains_many(
         self, nationals: np.ndarray[Any, np.dtype[np.int64]]
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -304,3 +310,54 @@ def derive_table(region: str, length: int) -> ValidTable | None:
         np.fromiter((a for a, _ in spans), np.int64, len(spans)),
         np.fromiter((b for _, b in spans), np.int64, len(spans)),
     )
+
+
+def _country_metadata(country_code: int) -> list[tuple[str, Any]]:
+    """The regions of a country code and their metadata (``001`` for a non-geographic code)."""
+    found = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(country_code)
+        else:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None:
+            found.append((region, metadata))
+    return found
+
+
+def _lengths(metadata: Any) -> list[int]:
+    general = metadata.general_desc
+    return [n for n in (general.possible_length if general is not None else ()) if n > 0]
+
+
+@functools.cache
+def longest_national(country_code: int) -> int | None:
+    """The most digits a valid national number of ``country_code`` has (None: not known)."""
+    lengths = [_lengths(metadata) for _, metadata in _country_metadata(country_code)]
+    if not lengths or not all(lengths):
+        return None
+    return max(max(found) for found in lengths)
+
+
+def no_valid_number_starts_with(country_code: int, national: str) -> bool:
+    """Whether it is certain that no valid number of ``country_code`` has a national number
+    that starts with the digits ``national``; False whenever the tables cannot tell (a
+    leading 0, which the tables leave to libphonenumber; a pattern not compiled here)."""
+    if not national.isascii() or not national.isdigit() or national[0] == "0":
+        return False
+    regions = _country_metadata(country_code)
+    if not regions:
+        return False
+    prefix, digits = int(national), len(national)
+    for region, metadata in regions:
+        lengths = _lengths(metadata)
+        if not lengths or region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+            return False
+        for length in lengths:
+            if length < digits:
+                continue
+            table = valid_table(region, length)
+            scale = 10 ** (length - digits)
+            if table is None or table.any_between(prefix * scale, (prefix + 1) * scale):
+                return False
+    return True

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import phonenumbers
 
-from callblock.numbering import valid_table
+from callblock.numbering import longest_national, no_valid_number_starts_with, valid_table
 
 __all__ = [
     "PREFIX_MARK",
@@ -45,11 +45,25 @@ _MAX_INPUT_CHARS = 64
 
 
 class InvalidNumber(ValueError):
-    """The input does not normalise to a valid phone number."""
+    """The input does not normalise to a valid phone number (or prefix); ``reason`` says why
+    when there is more to say than that."""
+
+    def __init__(self, raw: str, reason: str | None = None) -> None:
+        super().__init__(raw if reason is None else f"{raw}: {reason}")
+        self.raw = raw
+        self.reason = reason
 
 
 def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
+
+
+def _ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit (Arabic-Indic, Devanagari, full-width...) as its ASCII
+    digit, as libphonenumber reads digits in numbers; other characters as they are."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
 
 def _candidate(compact: str, region: str) -> str | None:
@@ -152,13 +166,18 @@ def normalise_prefix(raw: str, region: str) -> str:
 
     The part before ``*`` is international (``+``/``00``) or national, in which case the
     region's country code is put in front of it and its national prefix (``0`` in India)
-    dropped. The pattern must name a real country code and at least one digit after it:
-    a whole country is not a prefix entry.
+    dropped. Digits are those numbers accept (any Unicode decimal digit, read as ASCII).
+
+    The pattern must name a real country code and at least one digit after it (a whole
+    country is not a prefix entry), and be able to match: a prefix that no valid number of
+    its country starts with is refused, since a check only ever sees valid numbers. That
+    covers a prefix longer than the country's longest number; it is decided from the exact
+    tables of valid numbers (``numbering``), and accepted wherever they cannot tell.
     """
     text = raw.strip()
     if not text.endswith(PREFIX_MARK) or len(text) > _MAX_INPUT_CHARS:
         raise InvalidNumber(raw)
-    body = text[: -len(PREFIX_MARK)].translate(_SEPARATORS)
+    body = _ascii_digits(text[: -len(PREFIX_MARK)]).translate(_SEPARATORS)
     if body.startswith("+"):
         digits = body[1:]
     elif body.startswith("00"):
@@ -169,14 +188,32 @@ def normalise_prefix(raw: str, region: str) -> str:
         if trunk and body.startswith(trunk):
             body = body[len(trunk) :]
         digits = str(phonenumbers.country_code_for_region(region)) + body
-    if not _is_ascii_digits(digits) or len(digits) > _MAX_E164_DIGITS:
+    if not _is_ascii_digits(digits):
         raise InvalidNumber(raw)
     for length in (1, 2, 3):
-        if int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        country_code = int(digits[:length])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             if len(digits) <= length:
                 raise InvalidNumber(raw)
+            problem = _never_matches(country_code, digits[length:])
+            if problem is not None:
+                raise InvalidNumber(raw, problem)
             return "+" + digits + PREFIX_MARK
     raise InvalidNumber(raw)
+
+
+def _never_matches(country_code: int, national: str) -> str | None:
+    """Why a prefix of ``country_code`` with these national digits can match no valid
+    number, or None when it can (or the tables cannot tell)."""
+    longest = min(
+        longest_national(country_code) or _MAX_E164_DIGITS,
+        _MAX_E164_DIGITS - len(str(country_code)),
+    )
+    if len(national) > longest:
+        return f"longer than any number of +{country_code} (at most {longest} digits after it)"
+    if no_valid_number_starts_with(country_code, national):
+        return f"no valid number of +{country_code} starts with {national}"
+    return None
 
 
 def pattern_key(pattern: str) -> int:

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
-from callblock import bulk
+from callblock import files
 from callblock.api import schemas
 from callblock.api.problems import problem, responses
 from callblock.api.v1 import ActorDep, GroupId, ServiceDep
@@ -73,9 +73,9 @@ def _import(
     skip_invalid: bool,
     limit: int,
 ) -> schemas.ImportSummary:
-    text = bulk.text_stream(spool, limit)
-    headers: list[bulk.Row] = []
-    lines = bulk.import_lines(
+    text = files.text_stream(spool, limit)
+    headers: list[files.Row] = []
+    lines = files.import_lines(
         text, actor.account.region, column, expiry_column, on_header=headers.append
     )
     result = service.import_entries(actor, GroupById(group_id), lines, skip_invalid=skip_invalid)
@@ -119,7 +119,7 @@ async def import_numbers(
         return await run_in_threadpool(
             _import, service, actor, group_id, spool, column, expiry_column, skip_invalid, limit
         )
-    except bulk.FileTooLarge as exc:
+    except files.FileTooLarge as exc:
         return problem(413, f"The file is too large: {exc}.")
     except NothingToImport:
         return problem(
@@ -134,7 +134,7 @@ async def import_numbers(
             kind="invalid-lines",
             extra={"invalid_lines": [vars_of(line) for line in exc.lines[:10_000]]},
         )
-    except (bulk.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
+    except (files.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
         return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")
     finally:
         spool.close()
@@ -162,9 +162,9 @@ def _export_lines(service: Service, actor: Actor, group_id: int) -> Iterator[str
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     with service.exporting(actor, GroupById(group_id)) as (_, entries):
-        writer.writerow(bulk.EXPORT_HEADER)
+        writer.writerow(files.EXPORT_HEADER)
         for count, entry in enumerate(entries, 1):
-            writer.writerow(bulk.export_row(entry, now))
+            writer.writerow(files.export_row(entry, now))
             if count % 5000 == 0:
                 yield _drain(buffer)
         yield _drain(buffer)
@@ -179,9 +179,9 @@ def _drain(buffer: io.StringIO) -> str:
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[bytes]:
     # Encoded here: bytes that were not UTF-8 in the upload go back exactly as they came.
-    yield first.encode("utf-8", bulk.ERRORS)
+    yield first.encode("utf-8", files.ERRORS)
     for text in rest:
-        yield text.encode("utf-8", bulk.ERRORS)
+        yield text.encode("utf-8", files.ERRORS)
 
 
 @router.post(
@@ -203,13 +203,13 @@ async def scrub(
     settings: Settings = request.app.state.settings
     try:
         # The whole file is read once first: once the answer streams, its status is sent.
-        await run_in_threadpool(bulk.check_readable, spool, settings.max_import_bytes)
+        await run_in_threadpool(files.check_readable, spool, settings.max_import_bytes)
         lines = _scrub_lines(service, actor, spool, column, Direction(direction.value))
         first = await run_in_threadpool(next, lines)
-    except bulk.FileTooLarge as exc:
+    except files.FileTooLarge as exc:
         spool.close()
         return problem(413, f"The file is too large: {exc}.")
-    except (bulk.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
+    except (files.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
         spool.close()
         return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")
     return StreamingResponse(_chain(first, lines), media_type="text/csv")
@@ -221,7 +221,7 @@ def _scrub_lines(
     """The scrubbed CSV: each input row plus `status` (callable, blocked, invalid) and
     `reason`."""
     try:
-        found, rows = bulk.scrub_input(bulk.text_stream(spool), actor.account.region, column)
+        found, rows = files.scrub_input(files.text_stream(spool), actor.account.region, column)
         buffer = io.StringIO()
         if found is None:
             yield ""
@@ -230,7 +230,7 @@ def _scrub_lines(
         if found.header is not None:
             writer.writerow([*found.padded(found.header), "status", "reason"])
         yield _drain(buffer)
-        for part in bulk.scrub_chunks(service, actor, rows, found, direction):
+        for part in files.scrub_chunks(service, actor, rows, found, direction):
             writer.writerows(
                 [*found.padded(values), status, reason]
                 for values, status, reason in zip(

@@ -22,6 +22,7 @@ from callblock.api import schemas
 from callblock.api.credentials import basic_credentials, bearer_token, client_address
 from callblock.api.problems import responses
 from callblock.domain import (
+    NOT_A_NUMBER,
     Actor,
     AuditEvent,
     AuthenticationFailed,
@@ -41,7 +42,7 @@ from callblock.domain import (
     parse_numbers,
 )
 from callblock.numbers import PREFIX_MARK, InvalidNumber, is_pattern, normalise, normalise_prefix
-from callblock.service import NOT_A_NUMBER, CheckResult, Service
+from callblock.service import CheckResult, Service
 
 router = APIRouter(prefix="/v1")
 

@@ -33,18 +33,41 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+class DriverNotInstalled(ImportError):
+    """The database's driver is missing: the message says which extra installs it. An
+    ImportError, so that every caller refusing an unusable URL already reports it."""
+
+
+POSTGRES_DRIVER_MISSING = (
+    "the PostgreSQL driver (psycopg) is not installed; install it with: "
+    "pip install 'callblock[postgres]'"
+)
+
+
 def create_store_engine(url: str, busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """An engine for ``url`` set up for callblock's transaction discipline; on SQLite, a
     write waits up to ``busy_timeout`` seconds for the write lock (then StoreUnavailable)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        # A database that stops answering (a frozen host, a dropped route) must fail a
-        # request within seconds, not hold it until TCP gives up minutes later.
-        return create_engine(
-            parsed,
-            pool_pre_ping=True,
-            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, "tcp_user_timeout": PG_STALL_MS},
-        )
+        if parsed.get_backend_name() == "postgresql" and "+" not in parsed.drivername:
+            # psycopg (3) is the driver callblock ships and uses (COPY); SQLAlchemy's own
+            # default for a bare postgresql:// URL is psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            # A database that stops answering (a frozen host, a dropped route) must fail a
+            # request within seconds, not hold it until TCP gives up minutes later.
+            return create_engine(
+                parsed,
+                pool_pre_ping=True,
+                connect_args={
+                    "connect_timeout": PG_CONNECT_TIMEOUT_S,
+                    "tcp_user_timeout": PG_STALL_MS,
+                },
+            )
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] == "psycopg":
+                raise DriverNotInstalled(POSTGRES_DRIVER_MISSING, name=exc.name) from exc
+            raise
     if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
         # Every pooled connection would see a different, empty database.
         raise ValueError("an in-memory SQLite database cannot be shared; give a file path")

@@ -28,7 +28,7 @@ from callblock.domain import (
     clean_group_name,
     name_key,
 )
-from callblock.import_plan import ImportLines, plan_import
+from callblock.files.plan import ImportLines, plan_import
 from callblock.store import Store
 from callblock.store import entries as entry_rows
 from callblock.store import groups as group_rows

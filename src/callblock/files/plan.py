@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from callblock.domain import LOCAL_TIME, RFC3339, RejectedLine
+from callblock.domain import LOCAL_TIME, NOT_A_NUMBER, RFC3339, RejectedLine
 from callblock.numbers import (
     InvalidNumber,
     is_pattern,
@@ -128,8 +128,10 @@ def _pattern(raw: str, region: str) -> tuple[str | None, str]:
         if is_pattern(raw):
             return normalise_prefix(raw, region), ""
         return normalise(raw, region), ""
-    except InvalidNumber:
-        return None, "not a valid prefix" if is_pattern(raw) else "not a valid phone number"
+    except InvalidNumber as exc:
+        if not is_pattern(raw):
+            return None, NOT_A_NUMBER
+        return None, "not a valid prefix" + ("" if exc.reason is None else f": {exc.reason}")
 
 
 def import_expiry(raw: str, timezone: str, now: datetime) -> tuple[datetime | None, str | None]:

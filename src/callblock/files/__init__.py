@@ -1,0 +1,50 @@
+"""File formats: reading number lists and calling lists, import planning, export and scrub rows.
+
+Shared by the CLI and the HTTP routes (each adds only its own input and output). This layer
+sits below the service: it imports neither ``callblock.service`` nor the store.
+
+- ``reading``: text streams (gzip, size limits, bytes that are not UTF-8) and CSV rows
+- ``layout``: header and column detection
+- ``number_lists``: a number list's lines as columns, for an import
+- ``plan``: an import's lines checked and reduced to distinct keys, before any write
+- ``export``: export rows
+- ``scrub``: a calling list checked in chunks
+"""
+
+from callblock.files.export import EXPORT_HEADER, export_row
+from callblock.files.layout import Layout, layout
+from callblock.files.number_lists import import_lines
+from callblock.files.plan import ImportLines, ImportPlan, plan_import
+from callblock.files.reading import (
+    ERRORS,
+    FileProblem,
+    FileTooLarge,
+    Row,
+    check_readable,
+    text_stream,
+    value_rows,
+)
+from callblock.files.scrub import SCRUB_CHUNK, BatchChecker, Scrubbed, scrub_chunks, scrub_input
+
+__all__ = [
+    "ERRORS",
+    "EXPORT_HEADER",
+    "SCRUB_CHUNK",
+    "BatchChecker",
+    "FileProblem",
+    "FileTooLarge",
+    "ImportLines",
+    "ImportPlan",
+    "Layout",
+    "Row",
+    "Scrubbed",
+    "check_readable",
+    "export_row",
+    "import_lines",
+    "layout",
+    "plan_import",
+    "scrub_chunks",
+    "scrub_input",
+    "text_stream",
+    "value_rows",
+]
