@@ -33,8 +33,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.routing import Route
 
-from callblock.api import v1
-from callblock.compat import ca_apis, wire
+from callblock.http import v1
+from callblock.http.compat import ca_apis, wire
 from callblock.numbers import normalise
 from callblock.service import Service
 from callblock.store import Store

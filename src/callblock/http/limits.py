@@ -10,8 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callblock.api.problems import problem
-from callblock.compat import wire
+from callblock.http.compat import wire
+from callblock.http.problems import problem
 
 # Routes that take big batches: the batch check (up to 100,000 numbers).
 BULK_ROUTES = {("POST", "/v1/check")}

@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
-from callblock.compat import wire
 from callblock.domain import (
     AuthenticationFailed,
     AuthThrottled,
@@ -26,8 +25,10 @@ from callblock.domain import (
     RateLimited,
     StoreUnavailable,
 )
+from callblock.http.compat import wire
 
 MEDIA_TYPE = "application/problem+json"
+# Named as before the package moved: logging configurations select it by this name.
 log = logging.getLogger("callblock.api")
 
 _TITLES = {

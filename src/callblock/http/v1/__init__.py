@@ -1,7 +1,7 @@
 """The native REST API, `/v1`: a thin skin over the service layer.
 
 Each route parses its request shape (pydantic, plus the domain's own rules), calls the
-service, and renders its answer shape; errors are rendered once, in ``api.problems``.
+service, and renders its answer shape; errors are rendered once, in ``http.problems``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from callblock.api import schemas
-from callblock.api.credentials import basic_credentials, bearer_token, client_address
-from callblock.api.problems import responses
 from callblock.domain import (
     Actor,
     AuditEvent,
@@ -40,6 +37,9 @@ from callblock.domain import (
     clean_group_name,
     parse_numbers,
 )
+from callblock.http import schemas
+from callblock.http.credentials import basic_credentials, bearer_token, client_address
+from callblock.http.problems import responses
 from callblock.numbers import PREFIX_MARK, InvalidNumber, is_pattern, normalise, normalise_prefix
 from callblock.service import NOT_A_NUMBER, CheckResult, Service
 

@@ -22,11 +22,12 @@ from starlette.types import Receive, Scope, Send
 
 from callblock import metrics
 from callblock._version import __version__
-from callblock.api import files, problems, schemas, v1
-from callblock.api.limits import BodyLimit, BodyTimeout
-from callblock.api.observe import ROUTE_KEY, RequestMetrics
-from callblock.compat import ca_apis, v2, wire
 from callblock.domain import StoreUnavailable
+from callblock.http import problems, schemas, v1
+from callblock.http.compat import ca_apis, v2, wire
+from callblock.http.limits import BodyLimit, BodyTimeout
+from callblock.http.observe import ROUTE_KEY, RequestMetrics
+from callblock.http.v1 import files
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
