@@ -27,7 +27,6 @@ from callblock.http import problems, schemas, v1
 from callblock.http.compat import ca_apis, v2, wire
 from callblock.http.limits import BodyLimit, BodyTimeout
 from callblock.http.observe import ROUTE_KEY, RequestMetrics
-from callblock.http.v1 import files
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
@@ -212,7 +211,6 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.state.settings = settings
     problems.install(app)
     app.include_router(v1.router)
-    app.include_router(files.router)
     app.include_router(web.router)
     app.add_api_route(
         "/healthz",
