@@ -209,7 +209,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     app.state.service = service
     app.state.settings = settings
-    problems.install(app)
+    problems.install(app, formats=(wire.FORMAT,))
     app.include_router(v1.router)
     app.include_router(web.router)
     app.add_api_route(
@@ -240,12 +240,16 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
-        BodyLimit, default=settings.max_body_bytes, bulk=settings.max_batch_body_bytes
+        BodyLimit,
+        default=settings.max_body_bytes,
+        bulk=settings.max_batch_body_bytes,
+        exempt=wire.PATH_PREFIXES,
     )
     app.add_middleware(
         BodyTimeout,
         default=settings.body_timeout_seconds,
         upload=settings.upload_timeout_seconds,
+        formats=(wire.FORMAT,),
     )
     app.add_middleware(RequestMetrics)  # outermost: it counts what every other layer answers
     compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}
