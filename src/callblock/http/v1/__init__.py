@@ -11,7 +11,8 @@ from fastapi import APIRouter
 
 from callblock.http.v1 import account, audit, checks, files, groups, numbers
 
-router = APIRouter(prefix="/v1")
+# Each resource's router carries the `/v1` prefix itself (see ``common.PREFIX``).
+router = APIRouter()
 # In this order: the OpenAPI document lists the paths as they are included.
 for resource in (groups, numbers, checks, audit, account, files):
     router.include_router(resource.router)

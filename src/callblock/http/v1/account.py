@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from callblock.domain import Actor
 from callblock.http import schemas
 from callblock.http.problems import responses
-from callblock.http.v1.common import ActorDep, ServiceDep
+from callblock.http.v1.common import PREFIX, ActorDep, ServiceDep
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX)
 
 
 def _account_public(actor: Actor) -> schemas.AccountPublic:

@@ -10,6 +10,7 @@ from callblock.domain import AuditEvent
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1.common import (
+    PREFIX,
     ActorDep,
     Cursor,
     Limit,
@@ -21,7 +22,7 @@ from callblock.http.v1.common import (
 )
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX)
 
 
 def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:

@@ -13,10 +13,10 @@ from starlette.responses import Response
 from callblock.domain import Direction
 from callblock.http import schemas
 from callblock.http.problems import responses
-from callblock.http.v1.common import CheckingActorDep, ServiceDep, invalid
+from callblock.http.v1.common import PREFIX, CheckingActorDep, ServiceDep, invalid
 from callblock.service import NOT_A_NUMBER, CheckResult
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX)
 
 
 def _check_public(result: CheckResult) -> schemas.CheckPublic:

@@ -30,6 +30,9 @@ _bearer = HTTPBearer(
     auto_error=False, scheme_name="apiKey", description="`Authorization: Bearer <API key>`"
 )
 
+# On each resource's own router, not on one that includes them: a route's template, as the
+# request metrics read it (``scope["route"].path``), is the path its own router gave it.
+PREFIX = "/v1"
 MAX_PAGE = 1000
 _MAX_ID = 2**63 - 1
 

@@ -18,11 +18,11 @@ from callblock import bulk
 from callblock.domain import Actor, Direction, GroupById, ImportRejected, NothingToImport
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
-from callblock.http.v1.common import ActorDep, GroupId, ServiceDep
+from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
 from callblock.service import Service
 from callblock.settings import Settings
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX)
 _SPOOL_BYTES = 8 * 1024 * 1024
 CSV_BODY = {
     "requestBody": {

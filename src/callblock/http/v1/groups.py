@@ -18,6 +18,7 @@ from callblock.domain import (
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1.common import (
+    PREFIX,
     ActorDep,
     Cursor,
     GroupId,
@@ -29,7 +30,7 @@ from callblock.http.v1.common import (
     next_cursor,
 )
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX)
 
 NAME_RULE = (
     "2 to 50 characters: letters and marks of any script, digits, space, _ - . ; "

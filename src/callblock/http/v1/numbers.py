@@ -20,6 +20,7 @@ from callblock.domain import (
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1.common import (
+    PREFIX,
     ActorDep,
     Cursor,
     GroupId,
@@ -32,7 +33,7 @@ from callblock.http.v1.common import (
 )
 from callblock.numbers import PREFIX_MARK, is_pattern
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX)
 
 
 def _entry_public(entry: Entry, now_ts: float) -> schemas.EntryPublic:
