@@ -43,8 +43,8 @@ from tests.conftest import Credentials, FakeClock
 from tests.databases import new_database
 from tests.test_fuzz_http import Fuzzer, FuzzRequest, fuzzing, requests, seed
 
-from callblock.api.app import create_app
 from callblock.domain import Surface
+from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store

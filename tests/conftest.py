@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from hypothesis import settings
 from sqlalchemy import Engine, create_engine
 
-from callblock.api.app import create_app
+from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store

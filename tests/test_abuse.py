@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from callblock.api.app import create_app
 from callblock.domain import AuthenticationFailed, AuthMode, AuthThrottled, Surface
+from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store

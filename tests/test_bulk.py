@@ -16,9 +16,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from callblock.api.app import create_app
 from callblock.cli import main
 from callblock.domain import Actor, GroupByName, Surface
+from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from callblock.api.app import create_app
 from callblock.domain import StoreUnavailable
+from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store

@@ -45,9 +45,9 @@ from sqlalchemy import Table, func, select
 from starlette.routing import Route
 
 from callblock import domain, files
-from callblock.api.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
-from callblock.compat import ca_apis, errors, v2
 from callblock.domain import AuthMode, RequestedNumber, Surface, TokenLimitExceeded
+from callblock.http.compat import ca_apis, errors, v2
+from callblock.http.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from callblock.service import Service
 from callblock.store import Store
 from callblock.store.tables import accounts, api_keys, audit_events, entries, groups, tokens
@@ -1190,7 +1190,7 @@ def test_the_fuzzer_targets_every_route_the_app_serves(app: FastAPI) -> None:
 # --- bugs this fuzzer found: tried first on every run, failing until src/ is fixed ----------------
 
 # A gzip header, then a deflate block of a type that does not exist: zlib.error, which
-# api/files.py does not catch (it catches EOFError and OSError; zlib.error is neither).
+# http/v1/files.py does not catch (it catches EOFError and OSError; zlib.error is neither).
 CORRUPT_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\x07"
 # HTTP Basic with a NUL in the username (and a wrong key): PostgreSQL refuses the NUL when the
 # failure is counted against "user:ma\0in" (service._count_failure -> queries.hold_auth_subjects).

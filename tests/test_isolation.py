@@ -33,8 +33,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.routing import Route
 
-from callblock.api import v1
-from callblock.compat import ca_apis, wire
+from callblock.http.compat import ca_apis, wire
+from callblock.http.v1 import common as v1_common
 from callblock.numbers import normalise
 from callblock.service import Service
 from callblock.store import Store
@@ -653,13 +653,13 @@ CURSOR_POSITIONS = {
 
 
 def group_cursor(after: int) -> str:
-    cursor = v1._cursor(v1._listing("groups", None), after)
+    cursor = v1_common.next_cursor(v1_common.listing_of("groups", None), after)
     assert cursor is not None
     return cursor
 
 
 def audit_cursor(before: int) -> str:
-    cursor = v1._cursor(v1._listing("audit", None, None, None), before)
+    cursor = v1_common.next_cursor(v1_common.listing_of("audit", None, None, None), before)
     assert cursor is not None
     return cursor
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from callblock.api.app import IndexRefresher
+from callblock.http.app import IndexRefresher
 from callblock.service import Service
 from tests.conftest import Credentials
 

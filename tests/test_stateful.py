@@ -35,7 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from callblock.compat import v2
+from callblock.http.compat import v2
 from callblock.service import Service
 from tests.conftest import Credentials, FakeClock
 from tests.test_fuzz_http import BASE_URL, Answer, InProcess, in_process, weighted

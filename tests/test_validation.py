@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from callblock.compat.fields import FieldCheck, parse_group_id
 from callblock.domain import (
     InvalidInput,
     ProblemCode,
@@ -18,6 +17,7 @@ from callblock.domain import (
     parse_numbers,
     split_repeats,
 )
+from callblock.http.compat.fields import FieldCheck, parse_group_id
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 

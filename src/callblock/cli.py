@@ -227,7 +227,7 @@ def serve(
         _serve_workers(uvicorn.Config(APP, workers=processes, **options))
 
 
-APP = "callblock.api.app:create_app_from_env"
+APP = "callblock.http.app:create_app_from_env"
 
 
 def _serve_workers(config: Any) -> None:

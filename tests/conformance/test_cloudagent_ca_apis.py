@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from callblock.api.app import create_app
 from callblock.domain import AuthMode
+from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.responses import Response
 
 from callblock.domain import FieldProblem, InvalidInput, ProblemCode
+from callblock.http.formats import WireFormat
 from callblock.service import GroupCreated, NumbersAdded, NumbersRemoved
 
 MEDIA_TYPE = "application/json"
@@ -40,12 +41,20 @@ def authentication_failed() -> Response:
     return error(401, "Authentication failed")
 
 
+def request_timeout() -> Response:
+    return error(408, "Request timeout")
+
+
 def method_not_allowed() -> Response:
     return error(405, "Method not allowed")
 
 
 def not_found() -> Response:
     return error(404, "Not found")
+
+
+# What the shell answers on compat paths before any compat route does (see http.formats).
+FORMAT = WireFormat(PATH_PREFIXES, not_found=not_found, timed_out=request_timeout)
 
 
 def invalid_body() -> Response:

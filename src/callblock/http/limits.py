@@ -1,5 +1,5 @@
-"""Request body limits: sizes for the non-compat routes (the compat endpoints enforce their
-own), and time for every route."""
+"""Request body limits: sizes for the routes that do not enforce their own (the compat
+endpoints and file uploads do), and time for every route."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callblock.api.problems import problem
-from callblock.compat import wire
+from callblock.http.formats import WireFormat, owner
+from callblock.http.problems import problem
 
 # Routes that take big batches: the batch check (up to 100,000 numbers).
 BULK_ROUTES = {("POST", "/v1/check")}
@@ -19,19 +19,24 @@ FILE_ROUTES = {"/v1/scrub"}
 
 
 class BodyLimit:
-    """Refuse bodies over the limit with 413, declared (Content-Length) or streamed."""
+    """Refuse bodies over the limit with 413, declared (Content-Length) or streamed.
 
-    def __init__(self, app: ASGIApp, *, default: int, bulk: int) -> None:
+    Paths under ``exempt`` belong to routes that read and limit their bodies themselves, and
+    refuse in their own format (the compat endpoints).
+    """
+
+    def __init__(self, app: ASGIApp, *, default: int, bulk: int, exempt: tuple[str, ...]) -> None:
         self.app = app
         self.default = default
         self.bulk = bulk
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         # Compat endpoints and file uploads enforce their own limits.
         if (
             scope["type"] != "http"
-            or path.startswith(wire.PATH_PREFIXES)
+            or path.startswith(self.exempt)
             or path in FILE_ROUTES
             or path.endswith(":import")
         ):
@@ -64,13 +69,22 @@ class BodyTimeout:
     a worker's memory for as long as it likes. Every route gets ``default`` seconds for the
     whole body; file uploads (imports and scrubs) get ``upload`` seconds, but no wait for the
     next bytes may exceed ``default`` there either. After the 408, the route sees the client
-    as gone, and whatever it answers is dropped.
+    as gone, and whatever it answers is dropped. The 408 is a problem, or on the paths of a
+    surface with a wire format of its own, that format's.
     """
 
-    def __init__(self, app: ASGIApp, *, default: float, upload: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default: float,
+        upload: float,
+        formats: tuple[WireFormat, ...],
+    ) -> None:
         self.app = app
         self.default = default
         self.upload = upload
+        self.formats = formats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +107,7 @@ class BodyTimeout:
                 state["timed_out"] = True
                 if not state["started"]:
                     state["started"] = True
-                    await _timed_out(path)(scope, _no_body, send)
+                    await _timed_out(self.formats, path)(scope, _no_body, send)
                 return {"type": "http.disconnect"}
             if message["type"] != "http.request" or not message.get("more_body", False):
                 state["body_done"] = True
@@ -113,9 +127,10 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def _timed_out(path: str) -> Response:
-    if path.startswith(wire.PATH_PREFIXES):
-        answer = wire.error(408, "Request timeout")
+def _timed_out(formats: tuple[WireFormat, ...], path: str) -> Response:
+    wire = owner(formats, path)
+    if wire is not None:
+        answer = wire.timed_out()
     else:
         answer = problem(408, "The request body did not arrive in time.", kind="body-timeout")
     answer.headers["Connection"] = "close"

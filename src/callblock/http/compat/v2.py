@@ -8,12 +8,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callblock.api.credentials import basic_credentials, client_address
-from callblock.compat import operations
-from callblock.compat.body import Fields, read_fields
-from callblock.compat.errors import MethodNotAllowed
-from callblock.compat.handling import answer_errors
 from callblock.domain import Actor, AuthenticationFailed, Surface
+from callblock.http.compat import operations
+from callblock.http.compat.body import Fields, read_fields
+from callblock.http.compat.errors import MethodNotAllowed
+from callblock.http.compat.handling import answer_errors
+from callblock.http.credentials import basic_credentials, client_address
 from callblock.service import Service
 from callblock.settings import Settings
 

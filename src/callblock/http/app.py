@@ -23,11 +23,11 @@ from starlette.types import Receive, Scope, Send
 
 from callblock import metrics
 from callblock._version import __version__
-from callblock.api import files, problems, schemas, v1
-from callblock.api.limits import BodyLimit, BodyTimeout
-from callblock.api.observe import ROUTE_KEY, RequestMetrics
-from callblock.compat import ca_apis, v2, wire
 from callblock.domain import StoreUnavailable
+from callblock.http import problems, schemas, v1
+from callblock.http.compat import ca_apis, v2, wire
+from callblock.http.limits import BodyLimit, BodyTimeout
+from callblock.http.observe import ROUTE_KEY, RequestMetrics
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
@@ -35,7 +35,7 @@ from callblock.store.migrate import ensure_current
 from callblock.throttle import RequestRate
 from callblock.web import routes as web
 
-log = logging.getLogger("callblock.index")
+log = logging.getLogger("callblock.http.app")
 
 
 def open_service(settings: Settings) -> Service:
@@ -211,9 +211,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     app.state.service = service
     app.state.settings = settings
-    problems.install(app)
+    problems.install(app, formats=(wire.FORMAT,))
     app.include_router(v1.router)
-    app.include_router(files.router)
     app.include_router(web.router)
     app.add_api_route(
         "/healthz",
@@ -243,12 +242,16 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
-        BodyLimit, default=settings.max_body_bytes, bulk=settings.max_batch_body_bytes
+        BodyLimit,
+        default=settings.max_body_bytes,
+        bulk=settings.max_batch_body_bytes,
+        exempt=wire.PATH_PREFIXES,
     )
     app.add_middleware(
         BodyTimeout,
         default=settings.body_timeout_seconds,
         upload=settings.upload_timeout_seconds,
+        formats=(wire.FORMAT,),
     )
     app.add_middleware(RequestMetrics)  # outermost: it counts what every other layer answers
     compat = {v2.PATH: v2.endpoint, **ca_apis.ENDPOINTS}

@@ -17,7 +17,7 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from callblock.compat.errors import BodyTooLarge, InvalidBody
+from callblock.http.compat.errors import BodyTooLarge, InvalidBody
 
 Fields = dict[str, Any]
 # The body size limit already bounds a form; this only stops pathological part counts.

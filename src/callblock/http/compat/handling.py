@@ -10,15 +10,6 @@ from dataclasses import dataclass, field
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from callblock.compat import wire
-from callblock.compat.body import Fields
-from callblock.compat.errors import (
-    BodyTooLarge,
-    InvalidBody,
-    MethodNotAllowed,
-    MissingParameters,
-    MissingUsername,
-)
 from callblock.domain import (
     AuthenticationFailed,
     GroupNotFound,
@@ -30,8 +21,17 @@ from callblock.domain import (
     TokenLimitExceeded,
     TooManyRequests,
 )
+from callblock.http.compat import wire
+from callblock.http.compat.body import Fields
+from callblock.http.compat.errors import (
+    BodyTooLarge,
+    InvalidBody,
+    MethodNotAllowed,
+    MissingParameters,
+    MissingUsername,
+)
 
-log = logging.getLogger("callblock.compat")
+log = logging.getLogger("callblock.http.compat")
 
 
 @dataclass(slots=True)

@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
-from callblock.compat import wire
 from callblock.domain import (
     AuthenticationFailed,
     AuthThrottled,
@@ -26,9 +25,11 @@ from callblock.domain import (
     RateLimited,
     StoreUnavailable,
 )
+from callblock.http.formats import WireFormat, owner
 
 MEDIA_TYPE = "application/problem+json"
-log = logging.getLogger("callblock.api")
+# Named as before the package moved: logging configurations select it by this name.
+log = logging.getLogger("callblock.http.problems")
 
 _TITLES = {
     400: "Bad request",
@@ -144,8 +145,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def install(app: FastAPI) -> None:
-    """Map every error of the non-compat routes to a problem answer."""
+def install(app: FastAPI, formats: tuple[WireFormat, ...]) -> None:
+    """Map every error of the non-compat routes to a problem answer; a path no route matches
+    under one of ``formats`` is answered in that format."""
 
     async def on_domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
@@ -171,7 +173,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         headers = dict(exc.headers or {})
-        if exc.status_code == 404 and request.url.path.startswith(wire.PATH_PREFIXES):
+        if exc.status_code == 404 and (wire := owner(formats, request.url.path)) is not None:
             # A compat path no route matched (one with a line break in it, say): the compat
             # 404, as for any other unknown compat path.
             return wire.not_found()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from callblock.compat import wire
-from callblock.compat.body import Fields
-from callblock.compat.fields import (
+from callblock.domain import Actor, GroupById, GroupByName, GroupNotFound, GroupRef
+from callblock.http.compat import wire
+from callblock.http.compat.body import Fields
+from callblock.http.compat.fields import (
     GROUP_NAME_FIELD,
     ID_FIELDS,
     NUMBERS_FIELDS,
@@ -21,7 +22,6 @@ from callblock.compat.fields import (
     parse_group_id,
     require,
 )
-from callblock.domain import Actor, GroupById, GroupByName, GroupNotFound, GroupRef
 from callblock.service import Service
 
 

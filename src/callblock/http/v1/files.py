@@ -15,14 +15,14 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from callblock import files
-from callblock.api import schemas
-from callblock.api.problems import problem, responses
-from callblock.api.v1 import ActorDep, GroupId, ServiceDep
 from callblock.domain import Actor, Direction, GroupById, ImportRejected, NothingToImport
+from callblock.http import schemas
+from callblock.http.problems import problem, responses
+from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
 from callblock.service import Service
 from callblock.settings import Settings
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix=PREFIX)
 _SPOOL_BYTES = 8 * 1024 * 1024
 CSV_BODY = {
     "requestBody": {

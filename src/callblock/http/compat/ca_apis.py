@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callblock.api.credentials import bearer_token, client_address
-from callblock.compat import operations, wire
-from callblock.compat.body import Fields, read_fields
-from callblock.compat.errors import MethodNotAllowed, MissingUsername
-from callblock.compat.handling import answer_errors, to_token_response
 from callblock.domain import Actor, AuthenticationFailed, Surface
+from callblock.http.compat import operations, wire
+from callblock.http.compat.body import Fields, read_fields
+from callblock.http.compat.errors import MethodNotAllowed, MissingUsername
+from callblock.http.compat.handling import answer_errors, to_token_response
+from callblock.http.credentials import bearer_token, client_address
 from callblock.service import Service
 from callblock.settings import Settings
 

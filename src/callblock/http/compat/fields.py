@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callblock.compat.body import Fields
-from callblock.compat.errors import MissingParameters
 from callblock.domain import (
     LOCAL_TIME,
     FieldProblem,
@@ -23,6 +21,8 @@ from callblock.domain import (
     clean_group_name,
     parse_numbers,
 )
+from callblock.http.compat.body import Fields
+from callblock.http.compat.errors import MissingParameters
 
 MAX_NUMBERS_PER_REQUEST = 100
 NUMBERS_FIELDS = ("blockNumbers", "blockNumber")

@@ -1,0 +1,83 @@
+"""`/v1/audit`: the account's change history, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from callblock.domain import AuditEvent
+from callblock.http import schemas
+from callblock.http.problems import responses
+from callblock.http.v1.common import (
+    PREFIX,
+    ActorDep,
+    Cursor,
+    Limit,
+    ServiceDep,
+    cursor_position,
+    invalid,
+    listing_of,
+    next_cursor,
+)
+from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+
+router = APIRouter(prefix=PREFIX)
+
+
+def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
+    return schemas.AuditEventPublic(
+        id=event.id,
+        at=event.at,
+        surface=event.surface,
+        action=event.action,
+        group_id=event.group_id,
+        key_id=event.key_id,
+        count=event.count,
+        numbers=event.sample,
+        detail=event.detail,
+    )
+
+
+@router.get(
+    "/audit",
+    operation_id="listAuditEvents",
+    summary="Change history, newest first",
+    response_model=schemas.AuditPublic,
+    responses=responses(401, 422, 503),
+)
+def list_audit_events(
+    actor: ActorDep,
+    service: ServiceDep,
+    group_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    number: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[
+        schemas.Instant | None, Query(description="Only events at or after this instant.")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> schemas.AuditPublic:
+    e164 = None
+    if number is not None:
+        try:
+            e164 = (
+                normalise_prefix(number, actor.account.region)
+                if is_pattern(number)
+                else normalise(number, actor.account.region)
+            )
+        except InvalidNumber as exc:
+            raise invalid("number", "not a valid phone number or prefix", number) from exc
+    listing = listing_of("audit", group_id, e164, since)
+    page = service.audit(
+        actor,
+        group_id=group_id,
+        number=e164,
+        since=since,
+        before=cursor_position(listing, cursor),
+        limit=limit,
+    )
+    return schemas.AuditPublic(
+        data=[_event_public(e) for e in page.items],
+        count=page.total,
+        next_cursor=next_cursor(listing, page.next_after),
+    )

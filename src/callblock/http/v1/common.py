@@ -1,0 +1,121 @@
+"""What every `/v1` resource shares: who is calling (authentication as a dependency), the
+service, path and paging parameters, opaque cursors, and the one-field validation error."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from callblock.domain import (
+    Actor,
+    AuthenticationFailed,
+    FieldProblem,
+    InvalidCursor,
+    InvalidInput,
+    ProblemCode,
+    Surface,
+)
+from callblock.http.credentials import basic_credentials, bearer_token, client_address
+from callblock.service import Service
+
+# Declared for the OpenAPI document (HTTP Basic is added beside it there); credentials are
+# read by `current_actor` itself, so that every failure is the same 401 problem.
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="apiKey", description="`Authorization: Bearer <API key>`"
+)
+
+# On each resource's own router, not on one that includes them: a route's template, as the
+# request metrics read it (``scope["route"].path``), is the path its own router gave it.
+PREFIX = "/v1"
+MAX_PAGE = 1000
+_MAX_ID = 2**63 - 1
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+async def current_actor(
+    request: Request,
+    _declared: Annotated[object, Depends(_bearer)],
+) -> Actor:
+    service = _service(request)
+    header = request.headers.get("authorization")
+    basic = basic_credentials(header)
+    address = client_address(request)
+    if basic is not None:
+        return await run_in_threadpool(
+            service.authenticate, basic[0], basic[1], Surface.V1, address
+        )
+    key = bearer_token(header)
+    if key is None:
+        raise AuthenticationFailed
+    cached = service.cached_actor(key, Surface.V1)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(service.authenticate_key, key, Surface.V1, address)
+
+
+async def checking_actor(
+    request: Request,
+    _declared: Annotated[object, Depends(_bearer)],
+) -> Actor:
+    """Credentials for the checks: a key this process knows answers at once (see
+    ``Service.checking_actor``); any other goes through ``current_actor``."""
+    key = bearer_token(request.headers.get("authorization"))
+    if key is not None:
+        known = _service(request).checking_actor(key, Surface.V1)
+        if known is not None:
+            return known
+    return await current_actor(request, _declared)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+CheckingActorDep = Annotated[Actor, Depends(checking_actor)]
+ServiceDep = Annotated[Service, Depends(_service)]
+GroupId = Annotated[int, Path(ge=1, le=_MAX_ID, description="The group's id.")]
+Cursor = Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
+
+
+def listing_of(kind: str, *filters: object) -> str:
+    """A listing's identity: its kind and its filters, so that a cursor is refused by any
+    other listing, the same one with other filters included."""
+    digest = hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
+    return f"{kind}-{digest}"
+
+
+def next_cursor(listing: str, after: int | None) -> str | None:
+    """An opaque cursor naming its listing."""
+    if after is None:
+        return None
+    return base64.urlsafe_b64encode(f"{listing}:{after}".encode()).decode().rstrip("=")
+
+
+def cursor_position(listing: str, cursor: str | None) -> int | None:
+    """Where a cursor of this listing points; `InvalidCursor` for any other text."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor from exc
+    label, _, value = text.rpartition(":")
+    digits = value.removeprefix("-")  # entry keys of prefixes are negative
+    if label != listing or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
+        raise InvalidCursor
+    after = int(value)
+    if abs(after) > _MAX_ID:
+        raise InvalidCursor
+    return after
+
+
+def invalid(field: str, detail: str, value: object = None) -> InvalidInput:
+    return InvalidInput([FieldProblem(field, ProblemCode.INVALID, value, detail)])

@@ -1,0 +1,162 @@
+"""`/v1/groups`: list, create, read, change and delete groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from callblock.domain import (
+    FieldProblem,
+    GroupDetail,
+    InvalidInput,
+    ProblemCode,
+    clean_description,
+    clean_group_name,
+)
+from callblock.http import schemas
+from callblock.http.problems import responses
+from callblock.http.v1.common import (
+    PREFIX,
+    ActorDep,
+    Cursor,
+    GroupId,
+    Limit,
+    ServiceDep,
+    cursor_position,
+    invalid,
+    listing_of,
+    next_cursor,
+)
+
+router = APIRouter(prefix=PREFIX)
+
+NAME_RULE = (
+    "2 to 50 characters: letters and marks of any script, digits, space, _ - . ; "
+    "starting with a letter or digit"
+)
+
+
+def _group_name(raw: str) -> str:
+    name = clean_group_name(raw)
+    if name is None:
+        raise invalid("name", NAME_RULE, raw)
+    return name
+
+
+def _description(raw: str) -> str:
+    text = clean_description(raw, minimum=0)
+    if text is None:
+        raise invalid("description", "up to 50 characters, without NUL", raw)
+    return text
+
+
+def _group_public(detail: GroupDetail) -> schemas.GroupPublic:
+    group = detail.group
+    return schemas.GroupPublic(
+        id=group.id,
+        name=group.name,
+        description=group.description,
+        direction=group.direction,
+        active_count=detail.active,
+        expired_count=detail.expired,
+        created_at=detail.created_at,
+        updated_at=detail.updated_at,
+    )
+
+
+@router.get(
+    "/groups",
+    operation_id="listGroups",
+    summary="List groups",
+    response_model=schemas.GroupsPublic,
+    responses=responses(401, 422, 503),
+)
+def list_groups(
+    actor: ActorDep,
+    service: ServiceDep,
+    name: Annotated[
+        str | None, Query(max_length=100, description="Only groups whose name contains this.")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> schemas.GroupsPublic:
+    listing = listing_of("groups", name)
+    after = cursor_position(listing, cursor)
+    page = service.list_groups(actor, name=name, after=after, limit=limit)
+    return schemas.GroupsPublic(
+        data=[_group_public(d) for d in page.items],
+        count=page.total,
+        next_cursor=next_cursor(listing, page.next_after),
+    )
+
+
+@router.post(
+    "/groups",
+    operation_id="createGroup",
+    summary="Create a group",
+    status_code=201,
+    response_model=schemas.GroupPublic,
+    responses=responses(400, 401, 409, 413, 422, 503),
+)
+def create_group(
+    body: schemas.GroupCreate, actor: ActorDep, service: ServiceDep
+) -> schemas.GroupPublic:
+    problems: list[FieldProblem] = []
+    name = clean_group_name(body.name)
+    if name is None:
+        problems.append(FieldProblem("name", ProblemCode.INVALID, body.name, NAME_RULE))
+    description = clean_description(body.description, minimum=0)
+    if description is None:
+        problems.append(
+            FieldProblem(
+                "description", ProblemCode.INVALID, body.description, "up to 50 characters"
+            )
+        )
+    if problems or name is None or description is None:
+        raise InvalidInput(problems)
+    created = service.create_group(actor, name, description, [], None, body.direction)
+    return _group_public(service.group_detail(actor, created.group.id))
+
+
+@router.get(
+    "/groups/{group_id}",
+    operation_id="getGroup",
+    summary="Get a group",
+    response_model=schemas.GroupPublic,
+    responses=responses(401, 404, 422, 503),
+)
+def get_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> schemas.GroupPublic:
+    return _group_public(service.group_detail(actor, group_id))
+
+
+@router.patch(
+    "/groups/{group_id}",
+    operation_id="updateGroup",
+    summary="Rename, redescribe or redirect a group",
+    response_model=schemas.GroupPublic,
+    responses=responses(400, 401, 404, 409, 413, 422, 503),
+)
+def update_group(
+    group_id: GroupId, body: schemas.GroupUpdate, actor: ActorDep, service: ServiceDep
+) -> schemas.GroupPublic:
+    name = None if body.name is None else _group_name(body.name)
+    description = None if body.description is None else _description(body.description)
+    detail = service.update_group(
+        actor, group_id, name=name, description=description, direction=body.direction
+    )
+    return _group_public(detail)
+
+
+@router.delete(
+    "/groups/{group_id}",
+    operation_id="deleteGroup",
+    summary="Delete a group and its entries",
+    status_code=204,
+    response_class=Response,
+    responses=responses(401, 404, 422, 503),
+)
+def delete_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> Response:
+    service.delete_group(actor, group_id)
+    return Response(status_code=204)
