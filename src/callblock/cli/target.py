@@ -72,12 +72,14 @@ def open_target(
 def failures(file: object = None) -> Iterator[None]:
     """Domain and SDK errors, and a ``file`` that cannot be read, become one clean line on
     stderr and exit status 1."""
-    from callblock.client import CallblockError
+    from callblock.client import CallblockError, NotFound
 
     try:
         yield
     except DomainError as exc:
         raise failure(exc) from exc
+    except NotFound as exc:  # the only thing the CLI looks up on a server is a group
+        raise click.ClickException("no such group") from exc
     except CallblockError as exc:  # its message already names the invalid fields
         raise click.ClickException(str(exc)) from exc
     except (FileProblem, UnicodeDecodeError, OSError, EOFError) as exc:
