@@ -14,8 +14,6 @@ from click.testing import CliRunner, Result
 from callblock.cli import main
 from tests.servers import Server, callblock, start_server, stop_server
 
-pytestmark = pytest.mark.server
-
 
 @pytest.fixture(scope="module")
 def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], list[str]]]:
@@ -49,6 +47,7 @@ def timeless(text: str) -> str:
     return re.sub(r"; (\d+ lines|sent) in \d+\.\d s", "; in time", text)
 
 
+@pytest.mark.server
 def test_the_same_commands_say_the_same_on_both_targets(
     targets: tuple[list[str], list[str]], tmp_path: Path
 ) -> None:
@@ -76,7 +75,7 @@ def test_the_same_commands_say_the_same_on_both_targets(
     assert "Never made" not in listed[1].stdout
     assert re.search(r"inbound\s+2\s+0\s+Spam callers", listed[1].stdout)
 
-    for args in (["0987 654 3210", "--direction", "inbound"], ["1401234567"], ["98765"]):
+    for args in (["0987 654 3210", "--direction", "inbound"], ["1401234567"], ["98765"], [" "]):
         checked = both(targets, "check", *args)
         assert checked[0].exit_code == checked[1].exit_code, checked[1].output
         assert (checked[0].stdout, checked[0].stderr) == (checked[1].stdout, checked[1].stderr)
@@ -125,3 +124,26 @@ def test_the_same_commands_say_the_same_on_both_targets(
     missing = both(targets, "export", "--group", "Spam callers")
     assert missing[0].exit_code == missing[1].exit_code == 1
     assert missing[0].stderr == missing[1].stderr == "Error: no such group\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "9876543210"],
+        ["group", "list"],
+        ["import", "FILE", "--group", "G"],
+        ["export", "--group", "G"],
+        ["scrub", "FILE", "-o", "OUT"],
+    ],
+)
+def test_a_server_that_does_not_answer_is_a_clear_error(tmp_path: Path, args: list[str]) -> None:
+    file = tmp_path / "list.csv"
+    file.write_text("phone\n9876543210\n")
+    args = [
+        str(file) if a == "FILE" else str(tmp_path / "out.csv") if a == "OUT" else a for a in args
+    ]
+    result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9", "--api-key", "k"])
+    assert result.exit_code == 1, result.output
+    assert "no answer" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.csv").exists()

@@ -10,6 +10,7 @@ with the same key; they move to the SDK once it has them.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import itertools
 from collections.abc import Iterator
@@ -66,7 +67,7 @@ class Remote:
     def check(self, number: str, direction: CallDirection | None = None) -> CheckView:
         try:
             return self._client.check(number, direction)
-        except ValidationError as exc:
+        except (ValidationError, ValueError) as exc:  # ValueError: the SDK's, for a blank one
             raise NotANumber(NOT_A_NUMBER) from exc
 
     def import_file(
@@ -89,7 +90,8 @@ class Remote:
             )
         except BaseException:
             if created:  # all or nothing, the new group included
-                self.groups.delete(target.id)
+                with contextlib.suppress(CallblockError):  # the first failure is the one to say
+                    self.groups.delete(target.id)
             raise
         header = body.get("header")
         return Imported(
