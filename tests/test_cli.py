@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -345,3 +346,13 @@ def test_a_duplicate_group_name_is_refused(runner: CliRunner, migrated: str) -> 
     again = runner.invoke(main, [*args[:2], "TWICE", *args[3:]])
     assert again.exit_code == 1
     assert "already exists" in again.stderr
+
+
+def test_the_package_docstring_names_every_command() -> None:
+    import callblock.cli
+
+    doc = callblock.cli.__doc__ or ""
+    for name, command in main.commands.items():
+        assert f"callblock {name}" in doc or f"callblock [{name}]" in doc, name
+        for sub in getattr(command, "commands", {}):
+            assert re.search(rf"callblock {name} [a-z|-]*\b{sub}\b", doc), f"{name} {sub}"
