@@ -93,18 +93,21 @@ class Remote:
                 with contextlib.suppress(CallblockError):  # the first failure is the one to say
                     self.groups.delete(target.id)
             raise
-        header = body.get("header")
-        return Imported(
-            group_id=target.id,
-            group_name=target.name,
-            created_group=created,
-            added=int(body["added"]),
-            updated=int(body["updated"]),
-            repeats=int(body["repeats"]),
-            invalid=[_rejected(item) for item in body.get("invalid", [])],
-            headers=[bulk.Row(header["line"], header["cells"])] if header else [],
-            lines=None,
-        )
+        try:
+            header = body.get("header")
+            return Imported(
+                group_id=target.id,
+                group_name=target.name,
+                created_group=created,
+                added=int(body["added"]),
+                updated=int(body["updated"]),
+                repeats=int(body["repeats"]),
+                invalid=[_rejected(item) for item in body.get("invalid", [])],
+                headers=[bulk.Row(int(header["line"]), list(header["cells"]))] if header else [],
+                lines=None,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable("numbers:import", exc) from exc
 
     def export_group(self, group: str, out: IO[str]) -> int:
         found = self._group(group)
@@ -146,7 +149,12 @@ class Remote:
     def _json(self, method: str, path: str, **request: Any) -> dict[str, Any]:
         with self._stream(method, path, **request) as response:
             response.read()
-            body: dict[str, Any] = response.json()
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise _unreadable(path, exc) from exc
+            if not isinstance(body, dict):
+                raise _unreadable(path, TypeError("not a JSON object"))
             return body
 
     @contextmanager
@@ -203,6 +211,10 @@ def _scrubbed(rows: Iterator[list[str]], answers: Iterator[list[str]]) -> Iterat
         if len(answered) != len(chunk) or any(len(a) < 2 for a in answered):
             raise ServerError("the server's scrub answer does not match the list sent")
         yield bulk.Scrubbed(chunk, [a[-2] for a in answered], [a[-1] for a in answered])
+
+
+def _unreadable(path: str, exc: Exception) -> CallblockError:
+    return CallblockError(f"{path}: an answer the CLI cannot read ({exc})", detail=str(exc))
 
 
 def _rejected(item: Any) -> RejectedLine:
