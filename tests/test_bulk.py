@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from callblock.cli import main
-from callblock.domain import Actor, GroupByName, Surface
+from callblock.domain import Actor, GroupByName, ImportRejected, RejectedLine, Surface
 from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
@@ -113,6 +113,23 @@ def test_invalid_lines_refuse_the_whole_import_with_line_numbers(
     assert "2 added" in skipped.stdout
     assert "2 invalid lines skipped" in skipped.stdout
     assert "line 3: '12ab45'" in skipped.stderr
+
+
+def test_one_invalid_line_is_said_in_the_singular(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    file = write(tmp_path / "one.csv", "phone\n9876543210\n12ab45\n")
+    result = cli(runner, acme, "import", "--account", "acme", "--group", "GG", str(file))
+    assert result.exit_code == 1
+    assert "nothing imported: 1 invalid line (fix them" in result.stderr
+    skipped = cli(
+        runner, acme, "import", "--account", "acme", "--group", "GG", "--skip-invalid", str(file)
+    )
+    assert skipped.exit_code == 0
+    assert "1 invalid line skipped" in skipped.stdout
+    assert str(ImportRejected([RejectedLine(3, "12ab45", "not a valid phone number")])) == (
+        "1 invalid line"
+    )
 
 
 def test_reimporting_adds_nothing_twice(runner: CliRunner, acme: str, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,34 @@ def test_database_url_from_flag_or_environment(
     # The flag also works before the command.
     result = runner.invoke(main, ["--database-url", by_flag, "account", "list"])
     assert "flagged" in result.stdout
+
+
+def test_every_command_and_group_of_commands_takes_the_database_url(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CALLBLOCK_DATABASE_URL", raising=False)
+    url = f"sqlite:///{tmp_path / 'named.db'}"
+    settings = runner.invoke(main, ["settings", "--database-url", url])
+    assert settings.exit_code == 0, settings.output
+    assert "`CALLBLOCK_DATABASE_URL`" in settings.stdout
+    # After the group's name, as after the command's.
+    created = runner.invoke(main, ["account", "--database-url", url, "create", "hana"])
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(main, ["db", "--database-url", url, "upgrade"]).exit_code == 0
+    group = ["group", "--database-url", url, "create", "Named", "--account", "hana"]
+    assert runner.invoke(main, group).exit_code == 0
+    listed = runner.invoke(main, ["group", "--database-url", url, "list", "--account", "hana"])
+    assert "Named" in listed.stdout
+    assert not (tmp_path / "callblock.db").exists()  # the default was never opened
+    # The flag nearest the command wins.
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    nearest = runner.invoke(
+        main, ["--database-url", other, "account", "--database-url", url, "list"]
+    )
+    assert "hana" in nearest.stdout
+    for command in main.commands.values():
+        assert "--database-url" in runner.invoke(main, [command.name or "", "--help"]).stdout
 
 
 def test_account_key_issues_an_additional_working_key(runner: CliRunner, migrated: str) -> None:
@@ -366,3 +395,13 @@ def test_a_duplicate_group_name_is_refused(runner: CliRunner, migrated: str) -> 
     again = runner.invoke(main, [*args[:2], "TWICE", *args[3:]])
     assert again.exit_code == 1
     assert "already exists" in again.stderr
+
+
+def test_the_package_docstring_names_every_command() -> None:
+    import callblock.cli
+
+    doc = callblock.cli.__doc__ or ""
+    for name, command in main.commands.items():
+        assert f"callblock {name}" in doc or f"callblock [{name}]" in doc, name
+        for sub in getattr(command, "commands", {}):
+            assert re.search(rf"callblock {name} [a-z|-]*\b{sub}\b", doc), f"{name} {sub}"

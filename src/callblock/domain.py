@@ -277,7 +277,9 @@ class ImportRejected(DomainError):
     lines: list[RejectedLine]
 
     def __post_init__(self) -> None:
-        Exception.__init__(self, f"{len(self.lines)} invalid lines")
+        Exception.__init__(
+            self, f"{len(self.lines)} invalid line{'' if len(self.lines) == 1 else 's'}"
+        )
 
 
 class NothingToImport(DomainError):

@@ -1,0 +1,107 @@
+"""`callblock account ...`: accounts and their API keys, on the local database."""
+
+from __future__ import annotations
+
+import click
+
+from callblock.cli.common import database_option, on_store
+from callblock.domain import DEFAULT_REGION, DEFAULT_TIMEZONE, AuthMode
+
+
+@click.group()
+@database_option
+def account(database_url: str | None) -> None:
+    """Accounts and their API keys."""
+
+
+@account.command("create")
+@click.argument("username")
+@click.option("--region", default=DEFAULT_REGION, show_default=True, help="Default phone region.")
+@click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="IANA time zone.")
+@database_option
+@click.pass_context
+def account_create(
+    ctx: click.Context, username: str, region: str, timezone: str, database_url: str | None
+) -> None:
+    """Create an account with one API key; the key is printed alone on the last line."""
+    issued = on_store(
+        ctx, database_url, lambda service: service.create_account(username, region, timezone)
+    )
+    acc = issued.account
+    click.echo(
+        f"created account {acc.username} (region {acc.region}, timezone {acc.timezone}, "
+        f"auth {acc.auth_mode}); API key id {issued.key_id}, shown once:"
+    )
+    click.echo(issued.key)
+
+
+@account.command("key")
+@click.argument("username")
+@database_option
+@click.pass_context
+def account_key(ctx: click.Context, username: str, database_url: str | None) -> None:
+    """Issue an additional API key; printed alone on the last line."""
+    issued = on_store(ctx, database_url, lambda service: service.issue_key(username))
+    click.echo(f"new API key id {issued.key_id} for {issued.account.username}, shown once:")
+    click.echo(issued.key)
+
+
+@account.command("set-auth")
+@click.argument("username")
+@click.argument("mode", type=click.Choice([m.value for m in AuthMode], case_sensitive=False))
+@database_option
+@click.pass_context
+def account_set_auth(
+    ctx: click.Context, username: str, mode: str, database_url: str | None
+) -> None:
+    """Choose how the account authenticates on /ca_apis: API key header or token."""
+    account = on_store(
+        ctx, database_url, lambda service: service.set_auth_mode(username, AuthMode(mode.upper()))
+    )
+    click.echo(f"{account.username} now uses {account.auth_mode} on /ca_apis")
+
+
+@account.command("list")
+@database_option
+@click.pass_context
+def account_list(ctx: click.Context, database_url: str | None) -> None:
+    """List accounts (never keys)."""
+    summaries = on_store(ctx, database_url, lambda service: service.list_accounts())
+    click.echo(f"{'USERNAME':<24} {'REGION':<6} {'TIMEZONE':<24} {'AUTH':<11} KEYS GROUPS")
+    for s in summaries:
+        a = s.account
+        click.echo(
+            f"{a.username:<24} {a.region:<6} {a.timezone:<24} {a.auth_mode:<11} "
+            f"{s.active_keys:>4} {s.groups:>6}"
+        )
+
+
+@account.command("keys")
+@click.argument("username")
+@database_option
+@click.pass_context
+def account_keys(ctx: click.Context, username: str, database_url: str | None) -> None:
+    """List an account's API keys: id, first characters, created, revoked (never the keys)."""
+    keys = on_store(ctx, database_url, lambda service: service.keys(username))
+    click.echo(f"{'ID':>6}  {'STARTS':<16} {'CREATED':<25} REVOKED")
+    for key in keys:
+        revoked = "-" if key.revoked_at is None else key.revoked_at.isoformat(timespec="seconds")
+        created = key.created_at.isoformat(timespec="seconds")
+        click.echo(f"{key.key_id:>6}  {key.prefix + '...':<16} {created:<25} {revoked}")
+
+
+@account.command("revoke-key")
+@click.argument("username")
+@click.argument("key_id", type=click.IntRange(min=1))
+@database_option
+@click.pass_context
+def account_revoke_key(
+    ctx: click.Context, username: str, key_id: int, database_url: str | None
+) -> None:
+    """Revoke one API key (ids: `callblock account keys USERNAME`) and every token made
+    with it. Every worker and node refuses it within a second."""
+    revoked = on_store(ctx, database_url, lambda service: service.revoke_key(username, key_id))
+    if revoked:
+        click.echo(f"revoked API key id {key_id} of {username}, and its tokens")
+    else:
+        click.echo(f"API key id {key_id} of {username} was already revoked")

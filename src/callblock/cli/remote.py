@@ -1,0 +1,246 @@
+"""``Operations`` on a callblock server, over its ``/v1`` API.
+
+Groups are the SDK's ``Client.groups`` as they are. ``check`` is adapted only for its error:
+the SDK answers a number that is not one with ``ValidationError``, the protocol with
+``NotANumber``. The SDK has no import, export or scrub yet, so those three speak the
+documented ``/v1`` file endpoints (``numbers:import``, ``numbers.csv``, ``/v1/scrub``) here,
+with the same key; they move to the SDK once it has them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import itertools
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from callblock import files
+from callblock.cli.files import text_with_progress
+from callblock.cli.operations import (
+    CallDirection,
+    CheckView,
+    GroupOperations,
+    GroupView,
+    Imported,
+    ImportOptions,
+    NotANumber,
+    Reading,
+    Scrubbing,
+    Writing,
+)
+from callblock.client import CallblockError, Client, ServerError, ValidationError
+from callblock.domain import (
+    GroupNotFound,
+    ImportRejected,
+    NothingToImport,
+    RejectedLine,
+    clean_group_name,
+    name_key,
+)
+from callblock.service import NOT_A_NUMBER
+
+_CHUNK = 1 << 20
+_PROBLEM = "urn:callblock:problem:"
+
+
+class Remote:
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self._client = Client(base_url, api_key)
+        self.groups: GroupOperations = self._client.groups
+        # The file endpoints stream for as long as the file takes: no read timeout.
+        self._files = httpx.Client(
+            base_url=self._client.base_url,
+            headers={"Authorization": f"Bearer {api_key.strip()}"},
+            timeout=httpx.Timeout(self._client.timeout, read=None),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+        self._files.close()
+
+    def check(self, number: str, direction: CallDirection | None = None) -> CheckView:
+        try:
+            return self._client.check(number, direction)
+        except (ValidationError, ValueError) as exc:  # ValueError: the SDK's, for a blank one
+            raise NotANumber(NOT_A_NUMBER) from exc
+
+    def import_file(
+        self, group: str, file: Path, options: ImportOptions, reading: Reading, writing: Writing
+    ) -> Imported:
+        found = self._group(group)
+        created = found is None
+        target = found or self.groups.create(group)
+        params: dict[str, str | bool] = {"skip_invalid": options.skip_invalid}
+        if options.column is not None:
+            params["column"] = options.column
+        if options.expiry_column is not None:
+            params["expiry_column"] = options.expiry_column
+        try:
+            body = self._json(
+                "POST",
+                f"/v1/groups/{target.id}/numbers:import",
+                params=params,
+                content=_sent(file, reading),
+            )
+        except BaseException:
+            if created:  # all or nothing, the new group included
+                with contextlib.suppress(CallblockError):  # the first failure is the one to say
+                    self.groups.delete(target.id)
+            raise
+        try:
+            header = body.get("header")
+            return Imported(
+                group_id=target.id,
+                group_name=target.name,
+                created_group=created,
+                added=int(body["added"]),
+                updated=int(body["updated"]),
+                repeats=int(body["repeats"]),
+                invalid=[_rejected(item) for item in body.get("invalid", [])],
+                headers=[files.Row(int(header["line"]), list(header["cells"]))] if header else [],
+                lines=None,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable("numbers:import", exc) from exc
+
+    def export_group(self, group: str, out: IO[str]) -> int:
+        found = self._group(group)
+        if found is None:
+            raise GroupNotFound()
+        with self._stream("GET", f"/v1/groups/{found.id}/numbers.csv") as response:
+            text = _passed_on(_decoded(response.iter_bytes()), out)
+            return sum(1 for _ in csv.reader(_lines(text))) - 1  # the header is not an entry
+
+    @contextmanager
+    def scrub_file(
+        self, file: Path, column: str | None, direction: CallDirection, reading: Reading
+    ) -> Iterator[Scrubbing]:
+        # The list is read here as the server reads it, for its layout and its rows as they
+        # are; the server's answer gives each row's status and reason, in order.
+        region = self._client.account.get().region
+        with ExitStack() as stack:
+            text, _ = stack.enter_context(text_with_progress(file))
+            found, rows = files.scrub_input(text, region, column)
+            if found is None:
+                yield Scrubbing(None, iter(()))
+                return
+            params: dict[str, str] = {"direction": direction}
+            if column is not None:
+                params["column"] = column
+            response = stack.enter_context(
+                self._stream("POST", "/v1/scrub", params=params, content=_sent(file, reading))
+            )
+            answers = csv.reader(_lines(_decoded(response.iter_bytes())), delimiter=found.delimiter)
+            if found.header is not None:
+                next(answers, None)
+            yield Scrubbing(found, _scrubbed(rows, answers))
+
+    def _group(self, name: str) -> GroupView | None:
+        """The group of that name, compared as the server compares names; None if none."""
+        wanted = name_key(clean_group_name(name) or name)
+        return next((g for g in self.groups.list(name=name) if name_key(g.name) == wanted), None)
+
+    def _json(self, method: str, path: str, **request: Any) -> dict[str, Any]:
+        with self._stream(method, path, **request) as response:
+            response.read()
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise _unreadable(path, exc) from exc
+            if not isinstance(body, dict):
+                raise _unreadable(path, TypeError("not a JSON object"))
+            return body
+
+    @contextmanager
+    def _stream(self, method: str, path: str, **request: Any) -> Iterator[httpx.Response]:
+        try:
+            with self._files.stream(method, path, **request) as response:
+                if not response.is_success:
+                    response.read()
+                    raise _refusal(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise CallblockError(f"{method} {path}: no answer ({exc})") from exc
+
+
+def _sent(file: Path, reading: Reading) -> Iterator[bytes]:
+    """The file's bytes as they are sent, telling ``reading`` how far it got."""
+    done = 0
+    with open(file, "rb") as raw:
+        while chunk := raw.read(_CHUNK):
+            done += len(chunk)
+            reading(done)
+            yield chunk
+
+
+def _decoded(chunks: Iterator[bytes]) -> Iterator[str]:
+    # Bytes that were not UTF-8 in the upload come back as they went, and stay so.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors=files.ERRORS)
+    for chunk in chunks:
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)
+
+
+def _passed_on(texts: Iterator[str], out: IO[str]) -> Iterator[str]:
+    for text in texts:
+        out.write(text)
+        yield text
+
+
+def _lines(texts: Iterator[str]) -> Iterator[str]:
+    """The text split after each newline only (a CR inside a quoted field stays in it)."""
+    pending = ""
+    for text in texts:
+        pending += text
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line + "\n"
+    if pending:
+        yield pending
+
+
+def _scrubbed(rows: Iterator[list[str]], answers: Iterator[list[str]]) -> Iterator[files.Scrubbed]:
+    while chunk := list(itertools.islice(rows, files.SCRUB_CHUNK)):
+        answered = list(itertools.islice(answers, len(chunk)))
+        if len(answered) != len(chunk) or any(len(a) < 2 for a in answered):
+            raise ServerError("the server's scrub answer does not match the list sent")
+        yield files.Scrubbed(chunk, [a[-2] for a in answered], [a[-1] for a in answered])
+
+
+def _unreadable(path: str, exc: Exception) -> CallblockError:
+    return CallblockError(f"{path}: an answer the CLI cannot read ({exc})", detail=str(exc))
+
+
+def _rejected(item: Any) -> RejectedLine:
+    return RejectedLine(int(item["line"]), str(item["input"]), str(item["reason"]))
+
+
+def _refusal(response: httpx.Response) -> Exception:
+    """The error for a refused file request: the domain's for the import's own refusals,
+    else a ``CallblockError`` with the problem's text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    kind = str(body.get("type", "")).removeprefix(_PROBLEM)
+    detail = str(body.get("detail") or response.reason_phrase)
+    if kind == "invalid-lines":
+        return ImportRejected([_rejected(item) for item in body.get("invalid_lines", [])])
+    if kind == "nothing-to-import":
+        return NothingToImport(detail)
+    if kind == "unreadable-file":
+        return files.FileProblem(detail.removeprefix("The file cannot be read: "))
+    if response.status_code == 404:
+        return GroupNotFound()
+    return CallblockError(
+        f"{response.status_code} {body.get('title') or response.reason_phrase}: {detail}",
+        status=response.status_code,
+        detail=detail,
+    )
