@@ -39,7 +39,6 @@ pytestmark = pytest.mark.server
 
 
 def new_account(database_url: str) -> dict[str, str]:
-    callblock("db", "upgrade", database_url=database_url)
     out = callblock("account", "create", "faulty", database_url=database_url).stdout
     return {"Authorization": f"Bearer {out.strip().splitlines()[-1]}"}
 
@@ -294,7 +293,6 @@ def test_a_database_that_refuses_connections_answers_503_and_recovers(
 ) -> None:
     """PostgreSQL at its connection limit (SQLite has no connections to run out of)."""
     with fresh_database(request, "postgresql", tmp_path) as database_url:
-        callblock("db", "upgrade", database_url=database_url)
         callblock("account", "create", "spent", database_url=database_url)
         url = make_url(database_url)
         role = f"callblock_limited_{url.database}"

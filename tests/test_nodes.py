@@ -41,7 +41,6 @@ def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     with fresh_database(request, request.param, tmp_path_factory.mktemp("nodes")) as url:
-        callblock("db", "upgrade", database_url=url)
         callblock("account", "create", "operator", database_url=url)  # no demo account
         first = start_server(url, "--workers", "2")
         try:

@@ -24,7 +24,6 @@ def behind_proxy(
 ) -> Iterator[tuple[Server, TcpProxy, str]]:
     """A server whose PostgreSQL connections go through a proxy; and an account's key."""
     with fresh_database(request, "postgresql", tmp_path_factory.mktemp("outage")) as direct:
-        callblock("db", "upgrade", database_url=direct)
         out = callblock("account", "create", "acme", database_url=direct).stdout
         key = out.strip().splitlines()[-1]
         target = make_url(direct)

@@ -22,7 +22,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from callblock.service import Service
 from callblock.store import Store
-from callblock.store.migrate import upgrade
 from tests.browser import PHONE, Tab, chromium, open_tab
 from tests.conftest import ENGINES, Credentials, fresh_database
 from tests.servers import Server, start_server, stop_server
@@ -83,9 +82,6 @@ def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     with fresh_database(request, request.param, tmp_path_factory.mktemp("web")) as url:
-        store = Store.from_url(url)
-        upgrade(store.engine)
-        store.dispose()
         server = start_server(url)
         try:
             yield Site(server, url)
