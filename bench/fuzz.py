@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for `tests`
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as seeded_by
-from tests.conftest import Credentials, FakeClock
 from tests.databases import new_database
+from tests.helpers import Credentials, FakeClock
 from tests.test_fuzz_http import Fuzzer, FuzzRequest, fuzzing, requests, seed
 
 from callblock.api.app import create_app

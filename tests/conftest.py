@@ -3,13 +3,11 @@ session), a controllable clock, the app in-process."""
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,36 +21,13 @@ from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
 from tests.databases import migrated_template, new_database
+from tests.helpers import Credentials, FakeClock
 
 # CI runs the property tests on a fixed seed (a red CI is then a real, repeatable failure);
 # elsewhere each run explores new examples.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    key: str
-
-    @property
-    def basic(self) -> dict[str, str]:
-        token = base64.b64encode(f"{self.username}:{self.key}".encode()).decode()
-        return {"Authorization": f"Basic {token}"}
 
 
 @pytest.fixture

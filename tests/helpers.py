@@ -1,7 +1,11 @@
-"""Small helpers shared by the tests."""
+"""Small helpers shared by the tests (and by the benchmarks): credentials and their headers,
+a clock that only moves when told to, what the store holds."""
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,6 +14,41 @@ from callblock.store import Store
 from callblock.store.tables import accounts, audit_events, entries, groups
 
 V2 = "/CAServicesV3/blockNumberGroupV2.php"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    key: str
+
+    @property
+    def basic(self) -> dict[str, str]:
+        return basic(self.username, self.key)
+
+
+def bearer(who: Credentials | str) -> dict[str, str]:
+    """The headers that present an API key (or an account's) as a bearer token."""
+    key = who.key if isinstance(who, Credentials) else who
+    return {"Authorization": f"Bearer {key}"}
+
+
+def basic(username: str, key: str) -> dict[str, str]:
+    """The headers that present a username and an API key with HTTP Basic."""
+    token = base64.b64encode(f"{username}:{key}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 def snapshot(store: Store) -> dict[str, Any]:

@@ -22,8 +22,7 @@ from callblock.domain import Actor, GroupByName, Surface
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
-from tests.conftest import Credentials
-from tests.helpers import snapshot
+from tests.helpers import Credentials, bearer, snapshot
 
 
 @pytest.fixture
@@ -234,10 +233,6 @@ def test_scrub_outputs_keep_the_input_delimiter_and_pad_short_rows(
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 @pytest.mark.anyio

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callblock.store import Store
-from tests.conftest import Credentials
-from tests.helpers import V2, snapshot
+from tests.helpers import V2, Credentials, snapshot
 
 DOCUMENTED = {200, 400, 401, 404, 405, 409, 413}
 FUZZ = settings(

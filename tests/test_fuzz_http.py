@@ -51,7 +51,7 @@ from callblock.domain import AuthMode, RequestedNumber, Surface, TokenLimitExcee
 from callblock.service import Service
 from callblock.store import Store
 from callblock.store.tables import accounts, api_keys, audit_events, entries, groups, tokens
-from tests.conftest import Credentials, FakeClock
+from tests.helpers import Credentials, FakeClock
 from tests.test_compat_fuzz import json_scalars, json_trees
 
 EXAMPLES = int(os.environ.get("CALLBLOCK_FUZZ_EXAMPLES", "300"))

@@ -19,6 +19,7 @@ from every group) and B's username (A's key under it fails like under a name nob
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -33,7 +34,6 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.routing import Route
 
-from callblock.api import v1
 from callblock.compat import ca_apis, wire
 from callblock.numbers import normalise
 from callblock.service import Service
@@ -47,8 +47,7 @@ from callblock.store.tables import (
     groups,
     tokens,
 )
-from tests.conftest import Credentials, FakeClock
-from tests.helpers import V2, snapshot
+from tests.helpers import V2, Credentials, FakeClock, bearer, snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -81,10 +80,6 @@ NOT_FOUND_PROBLEM = {
 }
 EMPTY_PAGE = {"data": [], "count": 0, "next_cursor": None}
 COMPAT_INVALID_GROUP = {"status": "error", "message": "Invalid group id"}
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 # --- what a probe sends and what it gets ------------------------------------------------------
@@ -652,16 +647,16 @@ CURSOR_POSITIONS = {
 }
 
 
-def group_cursor(after: int) -> str:
-    cursor = v1._cursor(v1._listing("groups", None), after)
-    assert cursor is not None
-    return cursor
-
-
-def audit_cursor(before: int) -> str:
-    cursor = v1._cursor(v1._listing("audit", None, None, None), before)
-    assert cursor is not None
-    return cursor
+async def cursor_at(client: httpx.AsyncClient, path: str, headers: dict[str, str], at: int) -> str:
+    """A cursor of the listing at ``path`` (no filters), moved to row id ``at``: the listing's
+    own first ``next_cursor``, its position replaced. A cursor is base64 of "listing:position"
+    (docs/api.md calls it opaque; a forged one is what this probe needs)."""
+    first = await client.get(path, params={"limit": 1}, headers=headers)
+    issued = first.json()["next_cursor"]
+    assert issued, f"{path} has a single page: no cursor to move"
+    text = base64.urlsafe_b64decode(issued + "=" * (-len(issued) % 4)).decode()
+    listing, _, _position = text.rpartition(":")
+    return base64.urlsafe_b64encode(f"{listing}:{at}".encode()).decode().rstrip("=")
 
 
 async def test_cursors_at_another_accounts_ids_page_like_cursors_at_ids_of_nothing(
@@ -681,14 +676,12 @@ async def test_cursors_at_another_accounts_ids_page_like_cursors_at_ids_of_nothi
     a = bearer(world.a)
 
     async def groups_after(after: int) -> Answer:
-        return await answer(
-            client, "GET", "/v1/groups", params={"cursor": group_cursor(after)}, headers=a
-        )
+        cursor = await cursor_at(client, "/v1/groups", a, after)
+        return await answer(client, "GET", "/v1/groups", params={"cursor": cursor}, headers=a)
 
     async def audit_before(before: int) -> Answer:
-        return await answer(
-            client, "GET", "/v1/audit", params={"cursor": audit_cursor(before)}, headers=a
-        )
+        cursor = await cursor_at(client, "/v1/audit", a, before)
+        return await answer(client, "GET", "/v1/audit", params={"cursor": cursor}, headers=a)
 
     reference_group = f"the erased group's id ({world.gap_group})"
     group_answers = {reference_group: await groups_after(world.gap_group)}

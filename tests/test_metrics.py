@@ -9,13 +9,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from callblock.api.app import IndexRefresher
 from callblock.service import Service
-from tests.conftest import Credentials
+from tests.helpers import Credentials, bearer
 
 pytestmark = pytest.mark.anyio
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

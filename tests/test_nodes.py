@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import ENGINES, fresh_database
+from tests.helpers import bearer
 from tests.servers import Server, callblock, start_server, stop_server, wait_ready
 
 pytestmark = pytest.mark.server
@@ -63,7 +64,7 @@ def test_a_number_added_on_one_node_is_blocked_on_every_worker_of_the_other(
 ) -> None:
     a, b = cluster.nodes
     _, key = cluster.account()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     group = httpx.post(f"{a.url}/v1/groups", json={"name": "Shared"}, headers=headers).json()
     for i in range(5):
         number = f"98765432{i:02d}"
@@ -115,7 +116,7 @@ def _create_with_token(node: Server, username: str, token: str, name: str) -> ht
             "description": "From a test",
             "blockNumbers": "9876543210",
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
 
 
@@ -155,7 +156,7 @@ def test_the_token_limit_holds_across_nodes(cluster: Cluster) -> None:
 
 def test_racing_creates_of_one_name_across_nodes_make_one_group(cluster: Cluster) -> None:
     _, key = cluster.account()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
 
     async def race() -> Counter[int]:
         async with httpx.AsyncClient(timeout=60) as client:
@@ -176,7 +177,7 @@ def test_racing_creates_of_one_name_across_nodes_make_one_group(cluster: Cluster
 def test_metrics_of_a_node_add_up_its_workers(cluster: Cluster) -> None:
     a, _ = cluster.nodes
     _, key = cluster.account()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
 
     def checked() -> float:
         text = httpx.get(f"{a.url}/metrics").text
@@ -203,7 +204,7 @@ def test_a_key_revoked_with_the_cli_stops_working_on_every_worker_of_both_nodes(
     keep = callblock("account", "key", username, database_url=cluster.database_url)
     kept_key = keep.stdout.strip().splitlines()[-1]
     token = _token(cluster.nodes[0], username, key).json()["token"]
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     for node in cluster.nodes:  # every worker knows the key and the token before
         for _ in range(6):
             assert httpx.get(f"{node.url}/v1/check/9000000002", headers=headers).status_code == 200
@@ -226,7 +227,7 @@ def test_a_key_revoked_with_the_cli_stops_working_on_every_worker_of_both_nodes(
         assert time.monotonic() < deadline, f"still accepted {answers}"
         time.sleep(0.05)
     assert _create_with_token(cluster.nodes[1], username, token, "After").status_code == 401
-    kept = {"Authorization": f"Bearer {kept_key}"}
+    kept = bearer(kept_key)
     for node in cluster.nodes:
         assert httpx.get(f"{node.url}/v1/groups", headers=kept).status_code == 200
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import fresh_database
+from tests.helpers import bearer
 from tests.servers import Server, callblock, start_server, stop_server, wait_ready
 from tests.tcp_proxy import TcpProxy
 
@@ -51,7 +52,7 @@ def test_readiness_fails_while_the_database_is_away_and_recovers_without_a_resta
     behind_proxy: tuple[Server, TcpProxy, str],
 ) -> None:
     server, proxy, key = behind_proxy
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     before = httpx.post(f"{server.url}/v1/groups", json={"name": "Before"}, headers=headers)
     assert before.status_code == 201
     added = httpx.post(

@@ -11,14 +11,9 @@ import pytest
 from callblock.domain import AuthMode, Surface
 from callblock.service import Service
 from callblock.store import Store
-from tests.conftest import Credentials, FakeClock
-from tests.helpers import V2
+from tests.helpers import V2, Credentials, FakeClock, bearer
 
 pytestmark = pytest.mark.anyio
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 async def test_the_latest_expiry_can_be_checked(
@@ -97,7 +92,7 @@ async def test_switching_modes_back_does_not_revive_old_tokens(
             "description": "Again",
             "blockNumbers": "9876543210",
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert response.status_code == 401
 

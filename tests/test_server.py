@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from tests.conformance.runner import accounts_of, load_file, run_file
-from tests.conftest import UNLIMITED_FAILURES, Credentials
-from tests.helpers import V2
+from tests.conftest import UNLIMITED_FAILURES
+from tests.helpers import V2, Credentials, bearer
 from tests.servers import Server, callblock, server_output, start_server, stop_server
 
 pytestmark = pytest.mark.server
@@ -218,7 +218,7 @@ def test_cli_acts_on_a_remote_server(served: tuple[Server, dict[str, Credentials
     added = httpx.post(
         f"{server.url}/v1/groups/{group_id}/numbers",
         json={"numbers": ["140*"]},
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
     )
     assert added.status_code == 200
     checked = remote("check", "1401234567", "--direction", "outbound")
@@ -254,7 +254,7 @@ def test_a_write_on_one_process_is_seen_by_another_within_a_second(tmp_path: Pat
     out = callblock("account", "create", "shared", database_url=database_url).stdout
     key = out.strip().splitlines()[-1]
     first, second = start_server(database_url), start_server(database_url)
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     try:
         for server in (first, second):  # both ready: index loaded
             deadline = time.monotonic() + 10

@@ -37,7 +37,7 @@ from hypothesis.stateful import (
 
 from callblock.compat import v2
 from callblock.service import Service
-from tests.conftest import Credentials, FakeClock
+from tests.helpers import Credentials, FakeClock, bearer
 from tests.test_fuzz_http import BASE_URL, Answer, InProcess, in_process, weighted
 
 EXAMPLES = int(os.environ.get("CALLBLOCK_STATEFUL_EXAMPLES", "20"))
@@ -107,7 +107,7 @@ class Client:
         self.credentials = credentials
 
     def v1(self, method: str, path: str, body: Any = None, **params: Any) -> Answer:
-        headers = {"Authorization": f"Bearer {self.credentials.key}"}
+        headers = bearer(self.credentials.key)
         return self._send(method, path, headers, body, params)
 
     def compat_v2(self, method: str, body: dict[str, Any]) -> Answer:

@@ -14,16 +14,11 @@ import pytest
 
 from callblock.domain import GroupById, RequestedNumber, Surface
 from callblock.service import AUTH_CACHE_SECONDS, Service
-from tests.conftest import Credentials, FakeClock
-from tests.helpers import V2, snapshot
+from tests.helpers import V2, Credentials, FakeClock, bearer, snapshot
 
 pytestmark = pytest.mark.anyio
 
 PROBLEM = "application/problem+json"
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 async def new_group(

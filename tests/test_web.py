@@ -23,7 +23,8 @@ from playwright.sync_api import Browser, Page, expect
 from callblock.service import Service
 from callblock.store import Store
 from tests.browser import PHONE, Tab, chromium, open_tab
-from tests.conftest import ENGINES, Credentials, fresh_database
+from tests.conftest import ENGINES, fresh_database
+from tests.helpers import Credentials
 from tests.servers import Server, start_server, stop_server
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
