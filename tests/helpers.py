@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from callblock.store import Store
 from callblock.store.tables import accounts, audit_events, entries, groups
 
 V2 = "/CAServicesV3/blockNumberGroupV2.php"
+PROBLEM = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,34 @@ def entry_rows(store: Store, group_id: int) -> dict[str, Any]:
     with store.read() as conn:
         rows = conn.execute(select(entries).where(entries.c.group_id == group_id)).all()
     return {row.number: row for row in rows}
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem document of a refusal by the /v1 API (docs/api.md), once its status and
+    its media type are asserted."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def new_group(
+    client: httpx.AsyncClient, who: Credentials, name: str = "Spam", **fields: Any
+) -> dict[str, Any]:
+    """A group of ``who``'s, made through ``POST /v1/groups``: its JSON."""
+    response = await client.post("/v1/groups", json={"name": name, **fields}, headers=bearer(who))
+    assert response.status_code == 201, response.text
+    group: dict[str, Any] = response.json()
+    return group
+
+
+async def add_numbers(
+    client: httpx.AsyncClient, who: Credentials, group_id: int, numbers: list[str], **fields: Any
+) -> dict[str, Any]:
+    """``numbers`` added to the group through ``POST /v1/groups/{id}/numbers``: its JSON."""
+    response = await client.post(
+        f"/v1/groups/{group_id}/numbers", json={"numbers": numbers, **fields}, headers=bearer(who)
+    )
+    assert response.status_code == 200, response.text
+    added: dict[str, Any] = response.json()
+    return added

@@ -27,10 +27,10 @@ from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
 from tests.conftest import fresh_database
-from tests.helpers import basic, bearer
+from tests.helpers import basic, bearer, problem
 from tests.servers import (
     Server,
-    callblock,
+    create_account,
     kill_server,
     start_server,
     stop_server,
@@ -41,8 +41,7 @@ pytestmark = pytest.mark.server
 
 
 def new_account(database_url: str) -> dict[str, str]:
-    out = callblock("account", "create", "faulty", database_url=database_url).stdout
-    return bearer(out.strip().splitlines()[-1])
+    return bearer(create_account("faulty", database_url=database_url))
 
 
 def listed_numbers(server: Server, headers: dict[str, str], group: int) -> set[str]:
@@ -208,8 +207,7 @@ def test_a_locked_sqlite_file_answers_503_with_json_and_recovers(tmp_path: Path)
         holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
         try:
             refused = httpx.post(numbers_url, json={"numbers": ["9876543210"]}, headers=headers)
-            assert refused.status_code == 503
-            assert refused.headers["content-type"] == "application/problem+json"
+            problem(refused, 503)
             assert refused.json()["detail"].startswith("The database is unavailable")
             compat = httpx.post(
                 f"{server.url}/CAServicesV3/blockNumberGroupV2.php",
@@ -267,8 +265,7 @@ def test_a_full_disk_answers_503_with_json_and_recovers(small_disk: Path) -> Non
                 out.flush()
         batch = [f"+9198{n:08d}" for n in range(2000)]
         refused = httpx.post(numbers_url, json={"numbers": batch}, headers=headers)
-        assert refused.status_code == 503
-        assert refused.headers["content-type"] == "application/problem+json"
+        problem(refused, 503)
         assert httpx.get(f"{server.url}/v1/check/9876543210", headers=headers).status_code == 200
         filler.unlink()
         added = httpx.post(numbers_url, json={"numbers": batch}, headers=headers)
@@ -278,8 +275,7 @@ def test_a_full_disk_answers_503_with_json_and_recovers(small_disk: Path) -> Non
 
 def assert_unavailable(answer: httpx.Response) -> None:
     """The documented answer while the database cannot be had (docs/api.md): a 503 problem."""
-    assert answer.status_code == 503, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
+    problem(answer, 503)
     assert answer.json()["detail"].startswith("The database is unavailable")
 
 
@@ -315,8 +311,7 @@ async def test_a_database_that_refuses_connections_answers_503_and_recovers(
 ) -> None:
     """PostgreSQL at its connection limit (SQLite has no connections to run out of)."""
     with fresh_database(request, "postgresql", tmp_path) as database_url:
-        out = callblock("account", "create", "spent", database_url=database_url).stdout
-        headers = bearer(out.strip().splitlines()[-1])
+        headers = bearer(create_account("spent", database_url=database_url))
         url = make_url(database_url)
         role = f"callblock_limited_{url.database}"
         admin = psycopg.connect(

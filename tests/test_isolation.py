@@ -47,7 +47,7 @@ from callblock.store.tables import (
     groups,
     tokens,
 )
-from tests.helpers import V2, Credentials, FakeClock, bearer, snapshot
+from tests.helpers import V2, Credentials, FakeClock, add_numbers, bearer, new_group, snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -191,24 +191,6 @@ class World:
         return {"a name nobody uses": "Nobody has this", "another unused name": "Never existed"}
 
 
-async def new_group(client: httpx.AsyncClient, who: Credentials, name: str, **fields: Any) -> int:
-    body = ok(await client.post("/v1/groups", json={"name": name, **fields}, headers=bearer(who)))
-    group_id: int = body["id"]
-    return group_id
-
-
-async def add_numbers(
-    client: httpx.AsyncClient, who: Credentials, group_id: int, numbers: list[str], **fields: Any
-) -> None:
-    ok(
-        await client.post(
-            f"/v1/groups/{group_id}/numbers",
-            json={"numbers": numbers, **fields},
-            headers=bearer(who),
-        )
-    )
-
-
 async def event_ids(client: httpx.AsyncClient, who: Credentials) -> tuple[int, ...]:
     page = ok(await client.get("/v1/audit", params={"limit": 1000}, headers=bearer(who)))
     return tuple(sorted(event["id"] for event in page["data"]))
@@ -240,11 +222,11 @@ async def world(
     other_account: Credentials,
 ) -> World:
     a, b = main_account, other_account
-    a_first = await new_group(client, a, "Mine first")
+    a_first = (await new_group(client, a, "Mine first"))["id"]
     await add_numbers(client, a, a_first, [A_NUMBER])
 
     # B: groups on every surface, numbers, a prefix, expiries, a rename, an update, a deletion.
-    blocked = await new_group(client, b, "Blocked callers", description="B's main list")
+    blocked = (await new_group(client, b, "Blocked callers", description="B's main list"))["id"]
     await add_numbers(client, b, blocked, [*B_NUMBERS, B_PREFIX], note="from B")
     soon = (clock.now + timedelta(hours=1)).isoformat()
     await add_numbers(client, b, blocked, [B_EXPIRING], expires_at=soon)
@@ -272,7 +254,7 @@ async def world(
             headers={"apiKey": b.key},
         )
     )
-    temporary = await new_group(client, b, "Temporary")
+    temporary = (await new_group(client, b, "Temporary"))["id"]
     await add_numbers(client, b, temporary, [B_TEMPORARY_NUMBER])
     ok(
         await client.patch(
@@ -290,12 +272,12 @@ async def world(
 
     # A third account's group and history, erased: ids between A's that exist nowhere.
     c = Credentials("gone", service.create_account("gone").key)
-    gap = await new_group(client, c, "Gone")
+    gap = (await new_group(client, c, "Gone"))["id"]
     await add_numbers(client, c, gap, [B_NUMBERS[0]])
     ok(await client.delete(f"/v1/groups/{gap}", headers=bearer(c)))
     gap_events = erase_history(store, c.username)
 
-    a_last = await new_group(client, a, "Mine last")
+    a_last = (await new_group(client, a, "Mine last"))["id"]
     clock.advance(hours=2)  # B's B_EXPIRING entry is now expired
     world = World(
         a=a,

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ENGINES, fresh_database
 from tests.helpers import bearer
-from tests.servers import Server, callblock, start_server, stop_server, wait_ready
+from tests.servers import Server, callblock, create_account, start_server, stop_server, wait_ready
 
 pytestmark = pytest.mark.server
 
@@ -31,10 +31,10 @@ class Cluster:
     def account(self, *, token_auth: bool = False) -> tuple[str, str]:
         """A new account's (username, API key)."""
         username = next(_names)
-        out = callblock("account", "create", username, database_url=self.database_url).stdout
+        key = create_account(username, database_url=self.database_url)
         if token_auth:
             callblock("account", "set-auth", username, "TOKEN_AUTH", database_url=self.database_url)
-        return username, out.strip().splitlines()[-1]
+        return username, key
 
 
 @pytest.fixture(scope="module", params=ENGINES)

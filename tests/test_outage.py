@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import fresh_database
 from tests.helpers import bearer
-from tests.servers import Server, callblock, start_server, stop_server, wait_ready
+from tests.servers import Server, create_account, start_server, stop_server, wait_ready
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.server
@@ -25,8 +25,7 @@ def behind_proxy(
 ) -> Iterator[tuple[Server, TcpProxy, str]]:
     """A server whose PostgreSQL connections go through a proxy; and an account's key."""
     with fresh_database(request, "postgresql", tmp_path_factory.mktemp("outage")) as direct:
-        out = callblock("account", "create", "acme", database_url=direct).stdout
-        key = out.strip().splitlines()[-1]
+        key = create_account("acme", database_url=direct)
         target = make_url(direct)
         proxy = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
         proxy.start()

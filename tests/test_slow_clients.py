@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.helpers import Credentials, bearer
-from tests.servers import Server, callblock, start_server, stop_server, wait_ready
+from tests.servers import Server, callblock, create_account, start_server, stop_server, wait_ready
 
 pytestmark = pytest.mark.server
 
@@ -25,7 +25,7 @@ UPLOAD_TIMEOUT = 3.0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('slow') / 'slow.db'}"
     callblock("db", "upgrade", database_url=url)
-    key = callblock("account", "create", "slow", database_url=url).stdout.strip().splitlines()[-1]
+    key = create_account("slow", database_url=url)
     node = start_server(
         url, body_timeout_seconds=str(BODY_TIMEOUT), upload_timeout_seconds=str(UPLOAD_TIMEOUT)
     )
