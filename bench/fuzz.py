@@ -1,5 +1,5 @@
-"""The long run of the raw-request fuzzer of tests/test_fuzz_http.py (see that file for what is
-sent and what is judged), against the app in this process on a fresh database.
+"""The long run of the raw-request fuzzer of tests/test_fuzz_http.py (see tests/fuzzing/ for what
+is sent and what is judged), against the app in this process on a fresh database.
 
     python bench/fuzz.py --cases 100000                      # SQLite, in a temporary directory
     python bench/fuzz.py --cases 100000 --postgres postgresql+psycopg://postgres@127.0.0.1/postgres
@@ -39,9 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for `tests`
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as seeded_by
-from tests.conftest import Credentials, FakeClock
 from tests.databases import new_database
-from tests.test_fuzz_http import Fuzzer, FuzzRequest, fuzzing, requests, seed
+from tests.fuzzing.harness import Fuzzer, fuzzing, seed
+from tests.fuzzing.raw_requests import FuzzRequest, requests
+from tests.helpers import Credentials, FakeClock
 
 from callblock.domain import Surface
 from callblock.http.app import create_app
@@ -171,7 +172,7 @@ def fuzz(fuzzer: Fuzzer, tally: Tally, cases: int, batch: int, first_seed: int) 
 
 def stateful(app: FastAPI, service: Service, clock: FakeClock, tally: Tally, runs: int) -> None:
     """The model-based suite of tests/test_stateful.py, ``runs`` examples."""
-    from tests.test_stateful import run_machine  # its own imports only when asked
+    from tests.fuzzing.model import run_machine  # its own imports only when asked
 
     try:
         run_machine(app, service, clock, examples=runs)

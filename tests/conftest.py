@@ -1,14 +1,13 @@
-"""Shared fixtures: a fresh store per test, a controllable clock, the app in-process."""
+"""Shared fixtures: a store of its own per test (a copy of a template migrated once a
+session), a controllable clock, the app in-process."""
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,38 +20,14 @@ from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
-from callblock.store.migrate import upgrade
-from tests.databases import new_database
+from tests.databases import migrated_template, new_database
+from tests.helpers import Credentials, FakeClock
 
 # CI runs the property tests on a fixed seed (a red CI is then a real, repeatable failure);
 # elsewhere each run explores new examples.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    key: str
-
-    @property
-    def basic(self) -> dict[str, str]:
-        token = base64.b64encode(f"{self.username}:{self.key}".encode()).decode()
-        return {"Authorization": f"Basic {token}"}
 
 
 @pytest.fixture
@@ -95,26 +70,54 @@ def postgres_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This session's migrated SQLite file, which each test copies."""
+    directory = tmp_path_factory.mktemp("template")
+    with migrated_template("sqlite", directory, POSTGRES_URL, "callblock_test") as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+def postgresql_template(postgres_admin: Engine) -> Iterator[str]:
+    """This session's migrated PostgreSQL database (a name of its own, dropped at the end),
+    which each test copies."""
+    with migrated_template("postgresql", Path(), postgres_admin, "callblock_test") as name:
+        yield name
+
+
 @contextmanager
-def fresh_database(request: pytest.FixtureRequest, engine: str, directory: Path) -> Iterator[str]:
-    """The URL of a new, empty database on ``engine``; a PostgreSQL one is dropped after."""
-    # Without PostgreSQL the fixture skips (or, in CI, fails) the test.
+def fresh_database(
+    request: pytest.FixtureRequest, engine: str, directory: Path, *, empty: bool = False
+) -> Iterator[str]:
+    """The URL of a new database of its own on ``engine``, at the newest schema (a copy of the
+    session's template) or, with ``empty``, without any; a PostgreSQL one is dropped after."""
+    # Without PostgreSQL the fixtures skip (or, in CI, fail) the test.
     admin = request.getfixturevalue("postgres_admin") if engine == "postgresql" else POSTGRES_URL
-    with new_database(engine, directory, admin, "callblock_test") as url:
+    template = None if empty else request.getfixturevalue(f"{engine}_template")
+    with new_database(engine, directory, admin, "callblock_test", template=template) as url:
         yield url
 
 
 @pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on each engine; the PostgreSQL one is dropped afterwards."""
+    """A database of its own at the newest schema, on each engine; the PostgreSQL one is
+    dropped afterwards."""
     with fresh_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=ENGINES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own with no schema at all, on each engine: for what migrates (or
+    refuses to work on) a database that is not at the newest schema."""
+    with fresh_database(request, request.param, tmp_path, empty=True) as url:
         yield url
 
 
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     store = Store.from_url(database_url)
-    upgrade(store.engine)
     yield store
     store.dispose()
 

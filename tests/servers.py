@@ -33,6 +33,13 @@ def callblock(*args: str, database_url: str) -> subprocess.CompletedProcess[str]
     )
 
 
+def create_account(username: str, *, database_url: str) -> str:
+    """A new account, made by ``callblock account create``: its API key (the output's last
+    line)."""
+    out = callblock("account", "create", username, database_url=database_url).stdout
+    return out.strip().splitlines()[-1]
+
+
 @dataclass
 class Server:
     url: str

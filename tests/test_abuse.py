@@ -21,7 +21,7 @@ from callblock.settings import Settings
 from callblock.store import Store
 from callblock.store.migrate import upgrade
 from callblock.throttle import AUTH_FAILURES_ALLOWED, RequestRate
-from tests.conftest import Credentials, FakeClock
+from tests.helpers import Credentials, FakeClock, basic, bearer
 
 pytestmark = pytest.mark.anyio
 
@@ -37,14 +37,6 @@ async def client_from(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncCl
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://callblock.test") as c:
         yield c
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def basic(username: str, key: str) -> dict[str, str]:
-    return Credentials(username, key).basic
 
 
 async def fail_times(client: httpx.AsyncClient, count: int) -> None:

@@ -22,8 +22,7 @@ from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
-from tests.conftest import Credentials
-from tests.helpers import snapshot
+from tests.helpers import Credentials, bearer, new_group, problem, snapshot
 
 
 @pytest.fixture
@@ -42,8 +41,33 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def cli(runner: CliRunner, url: str, *args: str) -> object:
+def cli(runner: CliRunner, url: str, *args: str) -> Any:
     return runner.invoke(main, [*args, "--database-url", url])
+
+
+def scrub(
+    runner: CliRunner,
+    url: str,
+    campaign: Path,
+    out: Path,
+    *options: str,
+    blocked: Path | None = None,
+) -> Any:
+    """``callblock scrub`` for acme: ``campaign`` into ``out``, the blocked rows into
+    ``blocked`` when given."""
+    to_blocked = ["--blocked", str(blocked)] if blocked is not None else []
+    return cli(
+        runner,
+        url,
+        "scrub",
+        "--account",
+        "acme",
+        str(campaign),
+        *options,
+        "-o",
+        str(out),
+        *to_blocked,
+    )
 
 
 def group_numbers(url: str, name: str) -> dict[str, object]:
@@ -192,19 +216,7 @@ def scrub_against(
     cli(runner, url, "import", "--account", "acme", "--group", "DNC", str(tmp_path / "dnc.txt"))
     source = write(tmp_path / "campaign.csv", campaign)
     callable_out, blocked_out = tmp_path / "ok.csv", tmp_path / "blocked.csv"
-    result = cli(
-        runner,
-        url,
-        "scrub",
-        "--account",
-        "acme",
-        str(source),
-        *options,
-        "-o",
-        str(callable_out),
-        "--blocked",
-        str(blocked_out),
-    )
+    result = scrub(runner, url, source, callable_out, *options, blocked=blocked_out)
     return result, callable_out, blocked_out
 
 
@@ -253,17 +265,11 @@ def test_scrub_outputs_keep_the_input_delimiter_and_pad_short_rows(
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
-
-
 @pytest.mark.anyio
 async def test_http_import_export_and_scrub(
     client: httpx.AsyncClient, store: Store, main_account: Credentials, other_account: Credentials
 ) -> None:
-    group = (
-        await client.post("/v1/groups", json={"name": "Up"}, headers=bearer(main_account))
-    ).json()
+    group = await new_group(client, main_account, "Up")
     body = "phone\n9876543210\nbad\n9123456780\n"
     before = snapshot(store)
     refused = await client.post(
@@ -362,9 +368,7 @@ def test_killing_an_import_midway_leaves_the_group_as_it_was(tmp_path: Path) -> 
 async def test_file_routes_refuse_an_empty_body(
     client: httpx.AsyncClient, main_account: Credentials
 ) -> None:
-    group = (
-        await client.post("/v1/groups", json={"name": "Empty"}, headers=bearer(main_account))
-    ).json()
+    group = await new_group(client, main_account, "Empty")
     for path in (f"/v1/groups/{group['id']}/numbers:import", "/v1/scrub"):
         response = await client.post(path, content=b"", headers=bearer(main_account))
         assert response.status_code == 400, path
@@ -383,18 +387,7 @@ def test_a_headerless_file_keeps_its_first_row_and_finds_the_number_column(
     assert set(group_numbers(acme, "GG")) == {"+919876543262", "+919876543263"}
     ok, blocked = tmp_path / "ok.csv", tmp_path / "b.csv"
     campaign = write(tmp_path / "c.csv", "carol,9876543262\ndave,9000000004\n")
-    result = cli(
-        runner,
-        acme,
-        "scrub",
-        "--account",
-        "acme",
-        str(campaign),
-        "-o",
-        str(ok),
-        "--blocked",
-        str(blocked),
-    )
+    result = scrub(runner, acme, campaign, ok, blocked=blocked)
     assert result.exit_code == 0, result.output
     assert ok.read_text().splitlines() == ["dave,9000000004"]
     assert blocked.read_text().splitlines()[0].startswith("carol,9876543262,blocked by group")
@@ -405,20 +398,7 @@ def test_short_rows_are_padded_so_the_reason_keeps_its_column(
 ) -> None:
     campaign = write(tmp_path / "c.csv", "id,phone,name\n7\n8,9000000004,x\n")
     ok, blocked = tmp_path / "ok.csv", tmp_path / "b.csv"
-    cli(
-        runner,
-        acme,
-        "scrub",
-        "--account",
-        "acme",
-        str(campaign),
-        "--column",
-        "phone",
-        "-o",
-        str(ok),
-        "--blocked",
-        str(blocked),
-    )
+    scrub(runner, acme, campaign, ok, "--column", "phone", blocked=blocked)
     assert blocked.read_text().splitlines() == [
         "id,phone,name,reason",
         "7,,,not a valid phone number",
@@ -433,24 +413,11 @@ def test_refused_commands_leave_existing_files_alone(
     assert result.exit_code == 1
     assert keep.read_text() == "precious\n"
     campaign = write(tmp_path / "c.csv", "phone\n9000000004\n")
-    result = cli(
-        runner,
-        acme,
-        "scrub",
-        "--account",
-        "acme",
-        str(campaign),
-        "--column",
-        "nope",
-        "-o",
-        str(keep),
-        "--blocked",
-        str(tmp_path / "new.csv"),
-    )
+    result = scrub(runner, acme, campaign, keep, "--column", "nope", blocked=tmp_path / "new.csv")
     assert result.exit_code == 1
     assert keep.read_text() == "precious\n"
     assert not (tmp_path / "new.csv").exists()
-    same = cli(runner, acme, "scrub", "--account", "acme", str(campaign), "-o", str(campaign))
+    same = scrub(runner, acme, campaign, campaign)
     assert same.exit_code == 2
     assert campaign.read_text() == "phone\n9000000004\n"
 
@@ -492,18 +459,7 @@ def test_bytes_that_are_not_utf8_point_at_their_own_line(
     campaign = tmp_path / "c.csv"
     campaign.write_bytes(b"name,phone\ncaf\xe9,9000000004\n")
     ok = tmp_path / "ok.csv"
-    result = cli(
-        runner,
-        acme,
-        "scrub",
-        "--account",
-        "acme",
-        str(campaign),
-        "--column",
-        "phone",
-        "-o",
-        str(ok),
-    )
+    result = scrub(runner, acme, campaign, ok, "--column", "phone")
     assert result.exit_code == 0, result.output
     assert ok.read_bytes() == b"name,phone\ncaf\xe9,9000000004\n"  # the same bytes back
 
@@ -514,8 +470,7 @@ async def test_an_unreadable_scrub_upload_is_refused_before_any_row_is_sent(
 ) -> None:
     body = "phone\n" + "9000000004\n" * 100_000 + '"' + "x" * (1024 * 1024 + 10) + '"\n'
     response = await client.post("/v1/scrub", content=body, headers=bearer(main_account))
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
+    problem(response, 400)
 
 
 def test_a_file_without_numbers_imports_nothing_and_creates_no_group(
@@ -550,9 +505,7 @@ def test_a_damaged_number_on_the_first_line_is_an_invalid_line_not_a_header(
 async def test_http_import_of_a_file_without_numbers_is_refused(
     client: httpx.AsyncClient, store: Store, main_account: Credentials
 ) -> None:
-    group = (
-        await client.post("/v1/groups", json={"name": "Up"}, headers=bearer(main_account))
-    ).json()
+    group = await new_group(client, main_account, "Up")
     before = snapshot(store)
     for body in ("phone\n", "\n\n", "phone,expires_at\n"):
         refused = await client.post(
@@ -572,9 +525,7 @@ async def test_a_gzip_that_unpacks_past_the_limit_is_refused(
     assert len(bomb) < 100_000
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://callblock.test") as client:
-        group = (
-            await client.post("/v1/groups", json={"name": "Bomb"}, headers=bearer(main_account))
-        ).json()
+        group = await new_group(client, main_account, "Bomb")
         before = snapshot(store)
         for url in (f"/v1/groups/{group['id']}/numbers:import", "/v1/scrub"):
             refused = await client.post(url, content=bomb, headers=bearer(main_account))
@@ -597,8 +548,6 @@ def test_an_output_that_cannot_be_written_is_named(
     runner: CliRunner, acme: str, tmp_path: Path
 ) -> None:
     campaign = write(tmp_path / "c.csv", "phone\n9000000001\n")
-    result = cli(
-        runner, acme, "scrub", "--account", "acme", str(campaign), "-o", "/nonexistent/o.csv"
-    )
+    result = scrub(runner, acme, campaign, Path("/nonexistent/o.csv"))
     assert result.exit_code == 1
     assert "cannot write /nonexistent/o.csv" in result.stderr

@@ -23,8 +23,8 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def migrated(store: Store, database_url: str) -> str:
-    """The database URL, after the schema is in place (a shared database is never migrated
+def migrated(database_url: str) -> str:
+    """The database URL, with the schema in place (a shared database is never migrated
     silently; see test_a_server_database_must_be_migrated_on_purpose)."""
     return database_url
 
@@ -162,7 +162,8 @@ def test_duplicate_username_is_refused(runner: CliRunner, migrated: str) -> None
     assert "already exists" in result.stderr
 
 
-def test_db_upgrade_brings_a_database_to_head(runner: CliRunner, database_url: str) -> None:
+def test_db_upgrade_brings_a_database_to_head(runner: CliRunner, empty_database_url: str) -> None:
+    database_url = empty_database_url
     result = runner.invoke(main, ["db", "upgrade", "--database-url", database_url])
     assert result.exit_code == 0, result.output
     assert f"migrated from an empty schema to {head_revision()}" in result.output
@@ -174,10 +175,11 @@ def test_db_upgrade_brings_a_database_to_head(runner: CliRunner, database_url: s
 
 
 # SQLite files are migrated on open instead: see the empty-directory test.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
 def test_a_server_database_must_be_migrated_on_purpose(
-    runner: CliRunner, database_url: str
+    runner: CliRunner, empty_database_url: str
 ) -> None:
+    database_url = empty_database_url
     result = runner.invoke(main, ["account", "create", "erin", "--database-url", database_url])
     assert result.exit_code == 1
     assert "callblock db upgrade" in result.stderr

@@ -12,8 +12,7 @@ import pytest
 from callblock.domain import StoreUnavailable
 from callblock.service import Service
 from callblock.store import Store
-from tests.conftest import Credentials, FakeClock
-from tests.helpers import V2, entry_rows, snapshot
+from tests.helpers import V2, Credentials, FakeClock, entry_rows, snapshot
 
 pytestmark = pytest.mark.anyio
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -26,9 +27,10 @@ from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
 from tests.conftest import fresh_database
+from tests.helpers import basic, bearer, problem
 from tests.servers import (
     Server,
-    callblock,
+    create_account,
     kill_server,
     start_server,
     stop_server,
@@ -39,9 +41,7 @@ pytestmark = pytest.mark.server
 
 
 def new_account(database_url: str) -> dict[str, str]:
-    callblock("db", "upgrade", database_url=database_url)
-    out = callblock("account", "create", "faulty", database_url=database_url).stdout
-    return {"Authorization": f"Bearer {out.strip().splitlines()[-1]}"}
+    return bearer(create_account("faulty", database_url=database_url))
 
 
 def listed_numbers(server: Server, headers: dict[str, str], group: int) -> set[str]:
@@ -207,8 +207,7 @@ def test_a_locked_sqlite_file_answers_503_with_json_and_recovers(tmp_path: Path)
         holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
         try:
             refused = httpx.post(numbers_url, json={"numbers": ["9876543210"]}, headers=headers)
-            assert refused.status_code == 503
-            assert refused.headers["content-type"] == "application/problem+json"
+            problem(refused, 503)
             assert refused.json()["detail"].startswith("The database is unavailable")
             compat = httpx.post(
                 f"{server.url}/CAServicesV3/blockNumberGroupV2.php",
@@ -230,10 +229,8 @@ def test_a_locked_sqlite_file_answers_503_with_json_and_recovers(tmp_path: Path)
 
 
 def _basic(headers: dict[str, str]) -> str:
-    import base64
-
     key = headers["Authorization"].removeprefix("Bearer ")
-    return "Basic " + base64.b64encode(f"faulty:{key}".encode()).decode()
+    return basic("faulty", key)["Authorization"]
 
 
 @pytest.fixture
@@ -268,8 +265,7 @@ def test_a_full_disk_answers_503_with_json_and_recovers(small_disk: Path) -> Non
                 out.flush()
         batch = [f"+9198{n:08d}" for n in range(2000)]
         refused = httpx.post(numbers_url, json={"numbers": batch}, headers=headers)
-        assert refused.status_code == 503
-        assert refused.headers["content-type"] == "application/problem+json"
+        problem(refused, 503)
         assert httpx.get(f"{server.url}/v1/check/9876543210", headers=headers).status_code == 200
         filler.unlink()
         added = httpx.post(numbers_url, json={"numbers": batch}, headers=headers)
@@ -277,25 +273,45 @@ def test_a_full_disk_answers_503_with_json_and_recovers(small_disk: Path) -> Non
         assert listed_numbers(server, headers, group.json()["id"]) == set(batch)
 
 
-def test_no_free_pooled_connection_is_a_503_not_a_500(database_url: str) -> None:
+def assert_unavailable(answer: httpx.Response) -> None:
+    """The documented answer while the database cannot be had (docs/api.md): a 503 problem."""
+    problem(answer, 503)
+    assert answer.json()["detail"].startswith("The database is unavailable")
+
+
+def in_process(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://callblock.test"
+    )
+
+
+@pytest.mark.anyio
+async def test_no_free_pooled_connection_is_a_503_not_a_500(database_url: str) -> None:
     engine = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
     store = Store(engine)
     try:
-        with engine.connect(), pytest.raises(StoreUnavailable), store.read():  # one, held
-            pass
-        with store.read():  # given back: works again
-            pass
+        service = Service(store)
+        headers = bearer(service.create_account("pooled").key)
+        app = create_app(Settings(database_url=database_url), service=service)
+        async with in_process(app) as client:
+            with engine.connect():  # the pool's one connection, held
+                with pytest.raises(StoreUnavailable), store.read():
+                    pass
+                assert_unavailable(await client.get("/v1/groups", headers=headers))
+            with store.read():  # given back: works again
+                pass
+            assert (await client.get("/v1/groups", headers=headers)).status_code == 200
     finally:
         store.dispose()
 
 
-def test_a_database_that_refuses_connections_answers_503_and_recovers(
+@pytest.mark.anyio
+async def test_a_database_that_refuses_connections_answers_503_and_recovers(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """PostgreSQL at its connection limit (SQLite has no connections to run out of)."""
     with fresh_database(request, "postgresql", tmp_path) as database_url:
-        callblock("db", "upgrade", database_url=database_url)
-        callblock("account", "create", "spent", database_url=database_url)
+        headers = bearer(create_account("spent", database_url=database_url))
         url = make_url(database_url)
         role = f"callblock_limited_{url.database}"
         admin = psycopg.connect(
@@ -313,13 +329,16 @@ def test_a_database_that_refuses_connections_answers_503_and_recovers(
                 psycopg.connect(host=url.host, port=url.port, user=role, dbname=url.database)
                 for _ in range(2)
             ]
-            try:
-                with pytest.raises(StoreUnavailable):
-                    service.account("spent")
-            finally:
-                for hog in hogs:
-                    hog.close()
-            assert service.account("spent").username == "spent"  # no restart needed
+            async with in_process(app) as client:
+                try:
+                    with pytest.raises(StoreUnavailable):
+                        service.account("spent")
+                    assert_unavailable(await client.get("/v1/groups", headers=headers))
+                finally:
+                    for hog in hogs:
+                        hog.close()
+                assert service.account("spent").username == "spent"  # no restart needed
+                assert (await client.get("/v1/groups", headers=headers)).status_code == 200
             service.store.dispose()
         finally:
             admin.execute(

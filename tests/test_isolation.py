@@ -19,6 +19,7 @@ from every group) and B's username (A's key under it fails like under a name nob
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -34,7 +35,6 @@ from sqlalchemy import select
 from starlette.routing import Route
 
 from callblock.http.compat import ca_apis, wire
-from callblock.http.v1 import common as v1_common
 from callblock.numbers import normalise
 from callblock.service import Service
 from callblock.store import Store
@@ -47,8 +47,7 @@ from callblock.store.tables import (
     groups,
     tokens,
 )
-from tests.conftest import Credentials, FakeClock
-from tests.helpers import V2, snapshot
+from tests.helpers import V2, Credentials, FakeClock, add_numbers, bearer, new_group, snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -81,10 +80,6 @@ NOT_FOUND_PROBLEM = {
 }
 EMPTY_PAGE = {"data": [], "count": 0, "next_cursor": None}
 COMPAT_INVALID_GROUP = {"status": "error", "message": "Invalid group id"}
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 # --- what a probe sends and what it gets ------------------------------------------------------
@@ -196,24 +191,6 @@ class World:
         return {"a name nobody uses": "Nobody has this", "another unused name": "Never existed"}
 
 
-async def new_group(client: httpx.AsyncClient, who: Credentials, name: str, **fields: Any) -> int:
-    body = ok(await client.post("/v1/groups", json={"name": name, **fields}, headers=bearer(who)))
-    group_id: int = body["id"]
-    return group_id
-
-
-async def add_numbers(
-    client: httpx.AsyncClient, who: Credentials, group_id: int, numbers: list[str], **fields: Any
-) -> None:
-    ok(
-        await client.post(
-            f"/v1/groups/{group_id}/numbers",
-            json={"numbers": numbers, **fields},
-            headers=bearer(who),
-        )
-    )
-
-
 async def event_ids(client: httpx.AsyncClient, who: Credentials) -> tuple[int, ...]:
     page = ok(await client.get("/v1/audit", params={"limit": 1000}, headers=bearer(who)))
     return tuple(sorted(event["id"] for event in page["data"]))
@@ -245,11 +222,11 @@ async def world(
     other_account: Credentials,
 ) -> World:
     a, b = main_account, other_account
-    a_first = await new_group(client, a, "Mine first")
+    a_first = (await new_group(client, a, "Mine first"))["id"]
     await add_numbers(client, a, a_first, [A_NUMBER])
 
     # B: groups on every surface, numbers, a prefix, expiries, a rename, an update, a deletion.
-    blocked = await new_group(client, b, "Blocked callers", description="B's main list")
+    blocked = (await new_group(client, b, "Blocked callers", description="B's main list"))["id"]
     await add_numbers(client, b, blocked, [*B_NUMBERS, B_PREFIX], note="from B")
     soon = (clock.now + timedelta(hours=1)).isoformat()
     await add_numbers(client, b, blocked, [B_EXPIRING], expires_at=soon)
@@ -277,7 +254,7 @@ async def world(
             headers={"apiKey": b.key},
         )
     )
-    temporary = await new_group(client, b, "Temporary")
+    temporary = (await new_group(client, b, "Temporary"))["id"]
     await add_numbers(client, b, temporary, [B_TEMPORARY_NUMBER])
     ok(
         await client.patch(
@@ -295,12 +272,12 @@ async def world(
 
     # A third account's group and history, erased: ids between A's that exist nowhere.
     c = Credentials("gone", service.create_account("gone").key)
-    gap = await new_group(client, c, "Gone")
+    gap = (await new_group(client, c, "Gone"))["id"]
     await add_numbers(client, c, gap, [B_NUMBERS[0]])
     ok(await client.delete(f"/v1/groups/{gap}", headers=bearer(c)))
     gap_events = erase_history(store, c.username)
 
-    a_last = await new_group(client, a, "Mine last")
+    a_last = (await new_group(client, a, "Mine last"))["id"]
     clock.advance(hours=2)  # B's B_EXPIRING entry is now expired
     world = World(
         a=a,
@@ -652,16 +629,16 @@ CURSOR_POSITIONS = {
 }
 
 
-def group_cursor(after: int) -> str:
-    cursor = v1_common.next_cursor(v1_common.listing_of("groups", None), after)
-    assert cursor is not None
-    return cursor
-
-
-def audit_cursor(before: int) -> str:
-    cursor = v1_common.next_cursor(v1_common.listing_of("audit", None, None, None), before)
-    assert cursor is not None
-    return cursor
+async def cursor_at(client: httpx.AsyncClient, path: str, headers: dict[str, str], at: int) -> str:
+    """A cursor of the listing at ``path`` (no filters), moved to row id ``at``: the listing's
+    own first ``next_cursor``, its position replaced. A cursor is base64 of "listing:position"
+    (docs/api.md calls it opaque; a forged one is what this probe needs)."""
+    first = await client.get(path, params={"limit": 1}, headers=headers)
+    issued = first.json()["next_cursor"]
+    assert issued, f"{path} has a single page: no cursor to move"
+    text = base64.urlsafe_b64decode(issued + "=" * (-len(issued) % 4)).decode()
+    listing, _, _position = text.rpartition(":")
+    return base64.urlsafe_b64encode(f"{listing}:{at}".encode()).decode().rstrip("=")
 
 
 async def test_cursors_at_another_accounts_ids_page_like_cursors_at_ids_of_nothing(
@@ -681,14 +658,12 @@ async def test_cursors_at_another_accounts_ids_page_like_cursors_at_ids_of_nothi
     a = bearer(world.a)
 
     async def groups_after(after: int) -> Answer:
-        return await answer(
-            client, "GET", "/v1/groups", params={"cursor": group_cursor(after)}, headers=a
-        )
+        cursor = await cursor_at(client, "/v1/groups", a, after)
+        return await answer(client, "GET", "/v1/groups", params={"cursor": cursor}, headers=a)
 
     async def audit_before(before: int) -> Answer:
-        return await answer(
-            client, "GET", "/v1/audit", params={"cursor": audit_cursor(before)}, headers=a
-        )
+        cursor = await cursor_at(client, "/v1/audit", a, before)
+        return await answer(client, "GET", "/v1/audit", params={"cursor": cursor}, headers=a)
 
     reference_group = f"the erased group's id ({world.gap_group})"
     group_answers = {reference_group: await groups_after(world.gap_group)}

@@ -9,13 +9,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from callblock.http.app import IndexRefresher
 from callblock.service import Service
-from tests.conftest import Credentials
+from tests.helpers import Credentials, add_numbers, bearer, new_group
 
 pytestmark = pytest.mark.anyio
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -41,14 +37,9 @@ def grown(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 
 
-async def group_with(
-    client: httpx.AsyncClient, headers: dict[str, str], numbers: list[str]
-) -> None:
-    group = (await client.post("/v1/groups", json={"name": "Spam"}, headers=headers)).json()
-    added = await client.post(
-        f"/v1/groups/{group['id']}/numbers", json={"numbers": numbers}, headers=headers
-    )
-    assert added.status_code == 200, added.text
+async def group_with(client: httpx.AsyncClient, who: Credentials, numbers: list[str]) -> None:
+    group = await new_group(client, who)
+    await add_numbers(client, who, group["id"], numbers)
 
 
 async def test_requests_are_counted_by_route_template_method_and_status(
@@ -89,7 +80,7 @@ async def test_checks_are_counted_by_result(
     client: httpx.AsyncClient, main_account: Credentials
 ) -> None:
     headers = bearer(main_account)
-    await group_with(client, headers, ["9876543210"])
+    await group_with(client, main_account, ["9876543210"])
     before = await scrape(client)
     await client.get("/v1/check/9876543210", headers=headers)
     await client.post(
@@ -110,7 +101,7 @@ async def test_import_rows_are_counted_by_outcome(
     client: httpx.AsyncClient, main_account: Credentials
 ) -> None:
     headers = bearer(main_account)
-    group = (await client.post("/v1/groups", json={"name": "Upload"}, headers=headers)).json()
+    group = await new_group(client, main_account, "Upload")
     before = await scrape(client)
     done = await client.post(
         f"/v1/groups/{group['id']}/numbers:import",
@@ -131,8 +122,7 @@ async def test_import_rows_are_counted_by_outcome(
 async def test_the_refresher_reports_index_entries_and_lag(
     client: httpx.AsyncClient, service: Service, main_account: Credentials
 ) -> None:
-    headers = bearer(main_account)
-    await group_with(client, headers, ["9876543210", "9123456780"])
+    await group_with(client, main_account, ["9876543210", "9123456780"])
     refresher = IndexRefresher(service, interval=0.05)
     refresher.start()
     try:

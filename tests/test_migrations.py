@@ -92,9 +92,9 @@ def _old_database(store: Store) -> int:
 
 
 @pytest.fixture
-def bare_store(database_url: str) -> Iterator[Store]:
+def bare_store(empty_database_url: str) -> Iterator[Store]:
     """A store on an empty database, not migrated."""
-    store = Store.from_url(database_url)
+    store = Store.from_url(empty_database_url)
     yield store
     store.dispose()
 

@@ -17,7 +17,8 @@ from callblock.domain import Action, Surface
 from callblock.service import Service
 from callblock.store import Store
 from tests.conftest import ENGINES, fresh_database
-from tests.servers import Server, callblock, start_server, stop_server, wait_ready
+from tests.helpers import bearer
+from tests.servers import Server, callblock, create_account, start_server, stop_server, wait_ready
 
 pytestmark = pytest.mark.server
 
@@ -33,10 +34,10 @@ class Cluster:
     def account(self, *, token_auth: bool = False) -> tuple[str, str]:
         """A new account's (username, API key)."""
         username = next(_names)
-        out = callblock("account", "create", username, database_url=self.database_url).stdout
+        key = create_account(username, database_url=self.database_url)
         if token_auth:
             callblock("account", "set-auth", username, "TOKEN_AUTH", database_url=self.database_url)
-        return username, out.strip().splitlines()[-1]
+        return username, key
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -44,7 +45,6 @@ def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     with fresh_database(request, request.param, tmp_path_factory.mktemp("nodes")) as url:
-        callblock("db", "upgrade", database_url=url)
         callblock("account", "create", "operator", database_url=url)  # no demo account
         first = start_server(url, "--workers", "2")
         try:
@@ -67,7 +67,7 @@ def test_a_number_added_on_one_node_is_blocked_on_every_worker_of_the_other(
 ) -> None:
     a, b = cluster.nodes
     _, key = cluster.account()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     group = httpx.post(f"{a.url}/v1/groups", json={"name": "Shared"}, headers=headers).json()
     for i in range(5):
         number = f"98765432{i:02d}"
@@ -119,7 +119,7 @@ def _create_with_token(node: Server, username: str, token: str, name: str) -> ht
             "description": "From a test",
             "blockNumbers": "9876543210",
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
 
 
@@ -159,7 +159,7 @@ def test_the_token_limit_holds_across_nodes(cluster: Cluster) -> None:
 
 def test_racing_creates_of_one_name_across_nodes_make_one_group(cluster: Cluster) -> None:
     _, key = cluster.account()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
 
     async def race() -> Counter[int]:
         async with httpx.AsyncClient(timeout=60) as client:
@@ -180,7 +180,7 @@ def test_racing_creates_of_one_name_across_nodes_make_one_group(cluster: Cluster
 def test_metrics_of_a_node_add_up_its_workers(cluster: Cluster) -> None:
     a, _ = cluster.nodes
     _, key = cluster.account()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
 
     def checked() -> float:
         text = httpx.get(f"{a.url}/metrics").text
@@ -207,7 +207,7 @@ def test_a_key_revoked_with_the_cli_stops_working_on_every_worker_of_both_nodes(
     keep = callblock("account", "key", username, database_url=cluster.database_url)
     kept_key = keep.stdout.strip().splitlines()[-1]
     token = _token(cluster.nodes[0], username, key).json()["token"]
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     for node in cluster.nodes:  # every worker knows the key and the token before
         for _ in range(6):
             assert httpx.get(f"{node.url}/v1/check/9000000002", headers=headers).status_code == 200
@@ -230,7 +230,7 @@ def test_a_key_revoked_with_the_cli_stops_working_on_every_worker_of_both_nodes(
         assert time.monotonic() < deadline, f"still accepted {answers}"
         time.sleep(0.05)
     assert _create_with_token(cluster.nodes[1], username, token, "After").status_code == 401
-    kept = {"Authorization": f"Bearer {kept_key}"}
+    kept = bearer(kept_key)
     for node in cluster.nodes:
         assert httpx.get(f"{node.url}/v1/groups", headers=kept).status_code == 200
 

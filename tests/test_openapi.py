@@ -15,7 +15,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from callblock.domain import RequestedNumber, Surface
 from callblock.service import Service
 from callblock.store import Store
-from tests.conftest import UNLIMITED_FAILURES, Credentials, FakeClock, wait_for_rechecks
+from tests.conftest import UNLIMITED_FAILURES, wait_for_rechecks
+from tests.helpers import Credentials, FakeClock, bearer
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_every_operation_keeps_its_contract(
     case: schemathesis.Case, main_account: Credentials
 ) -> None:
     case.call_and_validate(
-        headers={"Authorization": f"Bearer {main_account.key}"},
+        headers=bearer(main_account.key),
         # Judged: no 5xx, and every answer (status, content type, headers, body) as declared.
         # Not judged: schema-valid input is not always valid here (a group name, a phone number
         # or a cursor has rules no JSON schema states: a documented 422), and lenient reading

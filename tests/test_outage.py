@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import fresh_database
-from tests.servers import Server, callblock, start_server, stop_server, wait_ready
+from tests.helpers import bearer
+from tests.servers import Server, create_account, start_server, stop_server, wait_ready
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.server
@@ -24,9 +25,7 @@ def behind_proxy(
 ) -> Iterator[tuple[Server, TcpProxy, str]]:
     """A server whose PostgreSQL connections go through a proxy; and an account's key."""
     with fresh_database(request, "postgresql", tmp_path_factory.mktemp("outage")) as direct:
-        callblock("db", "upgrade", database_url=direct)
-        out = callblock("account", "create", "acme", database_url=direct).stdout
-        key = out.strip().splitlines()[-1]
+        key = create_account("acme", database_url=direct)
         target = make_url(direct)
         proxy = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
         proxy.start()
@@ -52,7 +51,7 @@ def test_readiness_fails_while_the_database_is_away_and_recovers_without_a_resta
     behind_proxy: tuple[Server, TcpProxy, str],
 ) -> None:
     server, proxy, key = behind_proxy
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     before = httpx.post(f"{server.url}/v1/groups", json={"name": "Before"}, headers=headers)
     assert before.status_code == 201
     added = httpx.post(

@@ -17,8 +17,7 @@ from callblock.service import Service
 from callblock.store import Store
 from callblock.store import entries as entry_queries
 from callblock.store.tables import entries
-from tests.conftest import Credentials
-from tests.helpers import V2, entry_rows, snapshot
+from tests.helpers import V2, Credentials, entry_rows, snapshot
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

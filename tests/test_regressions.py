@@ -11,22 +11,15 @@ import pytest
 from callblock.domain import AuthMode, Surface
 from callblock.service import Service
 from callblock.store import Store
-from tests.conftest import Credentials, FakeClock
-from tests.helpers import V2
+from tests.helpers import V2, Credentials, FakeClock, bearer, new_group
 
 pytestmark = pytest.mark.anyio
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
 
 
 async def test_the_latest_expiry_can_be_checked(
     client: httpx.AsyncClient, main_account: Credentials
 ) -> None:
-    group = (
-        await client.post("/v1/groups", json={"name": "Late"}, headers=bearer(main_account))
-    ).json()
+    group = await new_group(client, main_account, "Late")
     last = "9999-12-31T23:59:59.999999Z"
     added = await client.post(
         f"/v1/groups/{group['id']}/numbers",
@@ -54,9 +47,7 @@ async def test_the_latest_expiry_can_be_checked(
 async def test_instants_outside_the_representable_range_are_422(
     client: httpx.AsyncClient, main_account: Credentials, path: str, body: object, params: object
 ) -> None:
-    group = (
-        await client.post("/v1/groups", json={"name": "Range"}, headers=bearer(main_account))
-    ).json()
+    group = await new_group(client, main_account, "Range")
     method = "POST" if body else "GET"
     response = await client.request(
         method, path.format(group["id"]), json=body, params=params, headers=bearer(main_account)
@@ -97,7 +88,7 @@ async def test_switching_modes_back_does_not_revive_old_tokens(
             "description": "Again",
             "blockNumbers": "9876543210",
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert response.status_code == 401
 
@@ -115,13 +106,9 @@ def test_tokens_follow_a_mode_switch_made_by_another_process(
 async def test_group_ids_are_never_reused(
     client: httpx.AsyncClient, main_account: Credentials
 ) -> None:
-    first = (
-        await client.post("/v1/groups", json={"name": "First"}, headers=bearer(main_account))
-    ).json()
+    first = await new_group(client, main_account, "First")
     await client.delete(f"/v1/groups/{first['id']}", headers=bearer(main_account))
-    second = (
-        await client.post("/v1/groups", json={"name": "Second"}, headers=bearer(main_account))
-    ).json()
+    second = await new_group(client, main_account, "Second")
     assert second["id"] != first["id"]
 
 

@@ -67,7 +67,7 @@ from callblock.client import (
 )
 from callblock.domain import StoreUnavailable
 from callblock.service import Service
-from tests.conftest import Credentials, FakeClock
+from tests.helpers import Credentials, FakeClock
 
 pytestmark = pytest.mark.anyio
 

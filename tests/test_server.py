@@ -16,9 +16,16 @@ import httpx
 import pytest
 
 from tests.conformance.runner import accounts_of, load_file, run_file
-from tests.conftest import UNLIMITED_FAILURES, Credentials
-from tests.helpers import V2
-from tests.servers import Server, callblock, server_output, start_server, stop_server
+from tests.conftest import UNLIMITED_FAILURES
+from tests.helpers import V2, Credentials, bearer
+from tests.servers import (
+    Server,
+    callblock,
+    create_account,
+    server_output,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.server
 
@@ -30,8 +37,8 @@ def served(
     database_url = f"sqlite:///{tmp_path_factory.mktemp('served') / 'callblock.db'}"
     accounts = {}
     for username in ("main", "other"):
-        out = callblock("account", "create", username, database_url=database_url).stdout
-        accounts[username] = Credentials(username, out.strip().splitlines()[-1])
+        key = create_account(username, database_url=database_url)
+        accounts[username] = Credentials(username, key)
     server = start_server(database_url)
     yield server, accounts
     log = stop_server(server)
@@ -110,8 +117,8 @@ def served_ca_apis(
     database_url = f"sqlite:///{tmp_path_factory.mktemp('ca') / 'callblock.db'}"
     accounts = {}
     for username, mode in accounts_of(vectors).items():
-        out = callblock("account", "create", username, database_url=database_url).stdout
-        accounts[username] = Credentials(username, out.strip().splitlines()[-1])
+        key = create_account(username, database_url=database_url)
+        accounts[username] = Credentials(username, key)
         callblock("account", "set-auth", username, mode, database_url=database_url)
     # The vectors send over ten wrong credentials for one user in a row, on purpose.
     server = start_server(
@@ -142,8 +149,7 @@ def test_token_limit_holds_under_racing_requests_on_a_real_server(
     served_ca_apis: tuple[Server, dict[str, Credentials]],
 ) -> None:
     server, _ = served_ca_apis
-    out = callblock("account", "create", "racer", database_url=server.database_url).stdout
-    key = out.strip().splitlines()[-1]
+    key = create_account("racer", database_url=server.database_url)
     callblock("account", "set-auth", "racer", "TOKEN_AUTH", database_url=server.database_url)
 
     async def run() -> Counter[int]:
@@ -218,7 +224,7 @@ def test_cli_acts_on_a_remote_server(served: tuple[Server, dict[str, Credentials
     added = httpx.post(
         f"{server.url}/v1/groups/{group_id}/numbers",
         json={"numbers": ["140*"]},
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
     )
     assert added.status_code == 200
     checked = remote("check", "1401234567", "--direction", "outbound")
@@ -251,10 +257,9 @@ def test_cli_acts_on_a_remote_server(served: tuple[Server, dict[str, Credentials
 
 def test_a_write_on_one_process_is_seen_by_another_within_a_second(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
-    out = callblock("account", "create", "shared", database_url=database_url).stdout
-    key = out.strip().splitlines()[-1]
+    key = create_account("shared", database_url=database_url)
     first, second = start_server(database_url), start_server(database_url)
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = bearer(key)
     try:
         for server in (first, second):  # both ready: index loaded
             deadline = time.monotonic() + 10

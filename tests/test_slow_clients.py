@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import Credentials
-from tests.servers import Server, callblock, start_server, stop_server, wait_ready
+from tests.helpers import Credentials, bearer
+from tests.servers import Server, callblock, create_account, start_server, stop_server, wait_ready
 
 pytestmark = pytest.mark.server
 
@@ -25,7 +25,7 @@ UPLOAD_TIMEOUT = 3.0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('slow') / 'slow.db'}"
     callblock("db", "upgrade", database_url=url)
-    key = callblock("account", "create", "slow", database_url=url).stdout.strip().splitlines()[-1]
+    key = create_account("slow", database_url=url)
     node = start_server(
         url, body_timeout_seconds=str(BODY_TIMEOUT), upload_timeout_seconds=str(UPLOAD_TIMEOUT)
     )
@@ -89,7 +89,7 @@ def request_head(path: str, key: str, length: int, content_type: str = "applicat
 
 
 def groups(node: Server, key: str) -> list[str]:
-    listed = httpx.get(f"{node.url}/v1/groups", headers={"Authorization": f"Bearer {key}"})
+    listed = httpx.get(f"{node.url}/v1/groups", headers=bearer(key))
     return [g["name"] for g in listed.json()["data"]]
 
 
@@ -145,7 +145,7 @@ def test_an_upload_may_take_longer_than_a_body_but_not_forever(
     created = httpx.post(
         f"{node.url}/v1/groups",
         json={"name": "Uploads"},
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
     ).json()
     path = f"/v1/groups/{created['id']}/numbers:import"
     lines = b"".join(f"98765432{i:02d}\n".encode() for i in range(40))
@@ -153,9 +153,7 @@ def test_an_upload_may_take_longer_than_a_body_but_not_forever(
     status, _, _, took = trickle(node, request_head(path, key, len(lines), "text/csv"), chunks, 0.5)
     assert status == 408
     assert UPLOAD_TIMEOUT <= took < UPLOAD_TIMEOUT + 2  # past the body timeout: not idle
-    listed = httpx.get(
-        f"{node.url}/v1/groups/{created['id']}/numbers", headers={"Authorization": f"Bearer {key}"}
-    )
+    listed = httpx.get(f"{node.url}/v1/groups/{created['id']}/numbers", headers=bearer(key))
     assert listed.json()["data"] == []
 
 
@@ -165,8 +163,6 @@ def test_the_server_serves_others_while_a_client_trickles(server: tuple[Server, 
     with socket.create_connection((where.hostname, where.port), timeout=30) as slow:
         slow.sendall(request_head("/v1/groups", key, 100).encode())
         started = time.monotonic()
-        answer = httpx.get(
-            f"{node.url}/v1/check/9876543210", headers={"Authorization": f"Bearer {key}"}
-        )
+        answer = httpx.get(f"{node.url}/v1/check/9876543210", headers=bearer(key))
         assert answer.status_code == 200
         assert time.monotonic() - started < BODY_TIMEOUT

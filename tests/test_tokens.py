@@ -14,7 +14,7 @@ from callblock.service import Service
 from callblock.store import Store
 from callblock.throttle import AUTH_FAILURES_ALLOWED
 from callblock.tokens import TokenCodec
-from tests.conftest import Credentials, FakeClock
+from tests.helpers import Credentials, FakeClock, bearer
 
 pytestmark = pytest.mark.anyio
 
@@ -45,7 +45,7 @@ async def use(client: httpx.AsyncClient, who: Credentials, token: str) -> httpx.
     return await client.put(
         UPDATE,
         json={"userName": who.username, "groupName": "none", "blockNumbers": "9876543210"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
 
 

@@ -14,25 +14,9 @@ import pytest
 
 from callblock.domain import GroupById, RequestedNumber, Surface
 from callblock.service import AUTH_CACHE_SECONDS, Service
-from tests.conftest import Credentials, FakeClock
-from tests.helpers import V2, snapshot
+from tests.helpers import V2, Credentials, FakeClock, bearer, new_group, problem, snapshot
 
 pytestmark = pytest.mark.anyio
-
-PROBLEM = "application/problem+json"
-
-
-def bearer(who: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.key}"}
-
-
-async def new_group(
-    client: httpx.AsyncClient, who: Credentials, name: str = "Spam", **fields: Any
-) -> dict[str, Any]:
-    response = await client.post("/v1/groups", json={"name": name, **fields}, headers=bearer(who))
-    assert response.status_code == 201, response.text
-    group: dict[str, Any] = response.json()
-    return group
 
 
 async def add(
@@ -76,8 +60,7 @@ async def test_missing_or_wrong_credentials_are_a_401_problem(
     client: httpx.AsyncClient, main_account: Credentials, headers: dict[str, str]
 ) -> None:
     response = await client.get("/v1/groups", headers=headers)
-    assert response.status_code == 401
-    assert response.headers["content-type"] == PROBLEM
+    problem(response, 401)
     assert "Bearer" in response.headers["www-authenticate"]
     body = response.json()
     assert body["status"] == 401
@@ -91,8 +74,7 @@ async def test_validation_errors_name_each_field(
     response = await client.post(
         "/v1/groups", json={"name": "s@n", "description": "x" * 51}, headers=bearer(main_account)
     )
-    assert response.status_code == 422
-    assert response.headers["content-type"] == PROBLEM
+    problem(response, 422)
     assert set(response.json()["errors"]) == {"name", "description"}
     response = await client.post(
         "/v1/groups", json={"name": "Fine", "direction": "sideways"}, headers=bearer(main_account)
@@ -110,8 +92,7 @@ async def test_malformed_json_is_a_400_problem(
         content=b"{nope",
         headers={**bearer(main_account), "Content-Type": "application/json"},
     )
-    assert response.status_code == 400
-    assert response.headers["content-type"] == PROBLEM
+    problem(response, 400)
 
 
 async def test_oversized_bodies_are_a_413_problem(
@@ -122,16 +103,14 @@ async def test_oversized_bodies_are_a_413_problem(
         content=b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}',
         headers={**bearer(main_account), "Content-Type": "application/json"},
     )
-    assert response.status_code == 413
-    assert response.headers["content-type"] == PROBLEM
+    problem(response, 413)
 
 
 async def test_unknown_paths_and_methods_are_problems(
     client: httpx.AsyncClient, main_account: Credentials
 ) -> None:
     missing = await client.get("/v1/nothing", headers=bearer(main_account))
-    assert missing.status_code == 404
-    assert missing.headers["content-type"] == PROBLEM
+    problem(missing, 404)
     wrong = await client.put("/v1/groups", headers=bearer(main_account))
     assert wrong.status_code == 405
     assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST"}
@@ -280,8 +259,7 @@ async def test_invalid_add_requests_write_nothing(
     response = await client.post(
         f"/v1/groups/{gid}/numbers", json=body, headers=bearer(main_account)
     )
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"] == PROBLEM
+    problem(response, 422)
     assert snapshot(store) == before
 
 

@@ -22,9 +22,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from callblock.service import Service
 from callblock.store import Store
-from callblock.store.migrate import upgrade
 from tests.browser import PHONE, Tab, chromium, open_tab
-from tests.conftest import ENGINES, Credentials, fresh_database
+from tests.conftest import ENGINES, fresh_database
+from tests.helpers import Credentials
 from tests.servers import Server, start_server, stop_server
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -83,9 +83,6 @@ def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     with fresh_database(request, request.param, tmp_path_factory.mktemp("web")) as url:
-        store = Store.from_url(url)
-        upgrade(store.engine)
-        store.dispose()
         server = start_server(url)
         try:
             yield Site(server, url)

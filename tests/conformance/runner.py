@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Credentials
+from tests.helpers import Credentials, bearer
 
 HERE = Path(__file__).parent
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -63,7 +63,7 @@ def auth_headers(auth: str, accounts: Mapping[str, Credentials]) -> dict[str, st
         return {}
     scheme, _, rest = auth.partition(":")
     if scheme == "bearer":
-        return {"Authorization": f"Bearer {rest}"}
+        return bearer(rest)
     if scheme == "token":
         return {"Authorization": rest}
     username, _, wrong = rest.partition(":")

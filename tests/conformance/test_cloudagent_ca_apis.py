@@ -11,7 +11,8 @@ from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
 from tests.conformance.runner import accounts_of, load_file, run_file
-from tests.conftest import UNLIMITED_FAILURES, Credentials, FakeClock
+from tests.conftest import UNLIMITED_FAILURES
+from tests.helpers import Credentials, FakeClock
 
 VECTORS = "cloudagent-ca-apis.json"
 

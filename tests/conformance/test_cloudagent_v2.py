@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conformance.runner import HERE, load, run_case
-from tests.conftest import Credentials
+from tests.helpers import Credentials
 
 VECTORS = "cloudagent-v2.json"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "conformance" / VECTORS
