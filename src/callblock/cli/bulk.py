@@ -9,11 +9,12 @@ import time
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import cast
 
 import click
 
 from callblock.cli.files import progress_bar, replacing, without_cycle_collection
-from callblock.cli.operations import ImportOptions
+from callblock.cli.operations import CallDirection, ImportOptions
 from callblock.cli.target import failures, open_target, target_options
 from callblock.domain import ImportRejected, NothingToImport, RejectedLine
 
@@ -181,7 +182,7 @@ def scrub_command(
             target.scrub_file(
                 file,
                 column,
-                direction,  # type: ignore[arg-type]  # click's Choice
+                cast(CallDirection, direction),  # click's Choice checked it
                 lambda done: progress.update(task, completed=done),
             )
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import click
 
 from callblock.cli.common import DESCRIPTION_RULE, database_option
-from callblock.cli.operations import NotANumber
+from callblock.cli.operations import CallDirection, GroupDirection, NotANumber
 from callblock.cli.target import failures, open_target, target_options
 from callblock.domain import NAME_RULE, Direction, clean_description, clean_group_name
 
@@ -31,7 +33,7 @@ def check(
     target = open_target(ctx, account, url, api_key, database_url)
     with failures():
         try:
-            result = target.check(number, direction)  # type: ignore[arg-type]  # click's Choice
+            result = target.check(number, cast(CallDirection | None, direction))
         except NotANumber as exc:
             click.echo(f"{number}: {exc}", err=True)
             ctx.exit(2)
@@ -96,7 +98,7 @@ def group_create(
         raise click.BadParameter(DESCRIPTION_RULE, param_hint="--description")
     target = open_target(ctx, account, url, api_key, database_url)
     with failures():
-        created = target.groups.create(name, description, direction)  # type: ignore[arg-type]
+        created = target.groups.create(name, description, cast(GroupDirection, direction))
     click.echo(f"created group {name!r}:")
     click.echo(created.id)
 
