@@ -11,10 +11,20 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 
+from callblock.cli import main
 from callblock.store import Store
 from callblock.store import entries as entry_queries
-from callblock.store.migrate import HEAD, SCRIPTS, current_revision, head_revision, upgrade
+from callblock.store.migrate import (
+    HEAD,
+    SCRIPTS,
+    SchemaOutdated,
+    current_revision,
+    ensure_current,
+    head_revision,
+    upgrade,
+)
 from callblock.store.tables import metadata
 
 
@@ -139,3 +149,19 @@ def test_downgrade_restores_the_text_forms(bare_store: Store) -> None:
             ).where(OLD_ENTRIES.c.group_id == group_id)
         ).all()
     assert {tuple(row) for row in rows} == {(n, x, note, WRITTEN) for n, x, note in OLD_ROWS}
+
+
+def test_a_database_migrated_by_a_newer_callblock_is_refused_clearly(store: Store) -> None:
+    """A rolling upgrade: an older node meets a schema it has no migration for. It must say
+    so, not fail inside Alembic (nor migrate, nor serve on a schema it does not know)."""
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaOutdated, match="9999, newer than this callblock knows"):
+        ensure_current(store.engine)
+    url = store.engine.url.render_as_string(hide_password=False)
+    for command_line in (["account", "list"], ["db", "upgrade"]):
+        result = CliRunner().invoke(main, [*command_line, "--database-url", url])
+        assert result.exit_code == 1, result.output
+        assert "newer than this callblock knows (" + HEAD + ")" in result.output
+        assert "Traceback" not in result.output
+    assert current_revision(store.engine) == "9999"  # nothing was migrated

@@ -6,7 +6,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from callblock.cli.common import database_option, open_store, resolve_database_url, shown
-from callblock.store.migrate import HEAD, current_revision, upgrade
+from callblock.store.migrate import HEAD, SchemaOutdated, current_revision, refuse_newer, upgrade
 
 
 @click.group()
@@ -24,7 +24,10 @@ def db_upgrade(ctx: click.Context, database_url: str | None) -> None:
     store = open_store(url)
     try:
         before = current_revision(store.engine)
+        refuse_newer(store.engine)
         upgrade(store.engine)
+    except SchemaOutdated as exc:
+        raise click.ClickException(str(exc)) from exc
     except OperationalError as exc:
         raise click.ClickException(f"cannot open the database {shown(url)}: {exc}") from exc
     finally:

@@ -60,6 +60,27 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == HEAD
 
 
+def is_known(revision: str) -> bool:
+    """Whether ``revision`` is one of this release's migrations (not a newer release's)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def refuse_newer(engine: Engine) -> None:
+    """SchemaOutdated when the database was migrated by a newer callblock than this one."""
+    current = current_revision(engine)
+    if current is not None and current != HEAD and not is_known(current):
+        raise SchemaOutdated(
+            f"database schema is at {current}, newer than this callblock knows ({HEAD}): "
+            "run a callblock at least as new as the one that migrated it"
+        )
+
+
 class SchemaOutdated(RuntimeError):
     """The database is not at the newest schema and is not ours to migrate silently."""
 
@@ -73,6 +94,7 @@ def ensure_current(engine: Engine) -> None:
     """
     if is_current(engine):
         return
+    refuse_newer(engine)
     if is_sqlite(engine):
         upgrade(engine)
         return
