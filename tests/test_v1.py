@@ -228,6 +228,23 @@ async def test_add_reports_added_updated_and_invalid(
     assert by_number["+919876543210"]["source"] == "v1"
 
 
+async def test_a_prefix_that_can_never_match_says_why(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    gid = (await new_group(client, main_account))["id"]
+    answer = await add(client, main_account, gid, ["+91140123456789*", "+1234567890123*"])
+    assert answer.json()["invalid"] == [
+        {
+            "input": "+91140123456789*",
+            "reason": "not a valid prefix: no valid number of +91 starts with 140123456789",
+        },
+        {
+            "input": "+1234567890123*",
+            "reason": "not a valid prefix: longer than any number of +1 (at most 10 digits after it)",
+        },
+    ]
+
+
 async def test_all_or_nothing_writes_nothing_when_any_input_is_invalid(
     client: httpx.AsyncClient, store: Any, main_account: Credentials
 ) -> None:

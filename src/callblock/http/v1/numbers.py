@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from callblock.domain import (
+    NOT_A_NUMBER,
     Entry,
     EntryStatus,
     FieldProblem,
@@ -31,7 +32,7 @@ from callblock.http.v1.common import (
     listing_of,
     next_cursor,
 )
-from callblock.numbers import PREFIX_MARK, is_pattern
+from callblock.numbers import PREFIX_MARK, InvalidNumber, is_pattern, normalise_prefix
 
 router = APIRouter(prefix=PREFIX)
 
@@ -55,14 +56,21 @@ def _split(
 ) -> tuple[list[RequestedNumber], list[schemas.InvalidEntry]]:
     valid, invalid_items = parse_numbers(inputs, region, prefixes=True)
     return valid, [
-        schemas.InvalidEntry(
-            input=item,
-            reason="not a valid prefix"
-            if isinstance(item, str) and is_pattern(item)
-            else "not a valid phone number",
-        )
+        schemas.InvalidEntry(input=item, reason=_why_invalid(item, region))
         for item in invalid_items
     ]
+
+
+def _why_invalid(item: object, region: str) -> str:
+    """Why ``item`` was refused: a prefix says what is wrong with it (one no valid number
+    starts with, one longer than any number of its country)."""
+    if not (isinstance(item, str) and is_pattern(item)):
+        return NOT_A_NUMBER
+    try:
+        normalise_prefix(item, region)
+    except InvalidNumber as exc:
+        return f"not a valid prefix: {exc.reason}" if exc.reason else "not a valid prefix"
+    return "not a valid prefix"
 
 
 @router.get(
