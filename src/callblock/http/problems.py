@@ -28,7 +28,7 @@ from callblock.domain import (
 from callblock.http.formats import WireFormat, owner
 
 MEDIA_TYPE = "application/problem+json"
-# Named as before the package moved: logging configurations select it by this name.
+# Loggers are named after their modules, under "callblock" (which logging set-ups select).
 log = logging.getLogger("callblock.http.problems")
 
 _TITLES = {
