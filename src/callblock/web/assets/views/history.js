@@ -49,6 +49,7 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
   fill(main, h("h1", { tabindex: "-1" }, "History"), form, problem, h("div", { className: "table-wrap" }, table), pages.element);
 
   const names = new Map();
+  let namesLoaded = false;
   async function loadGroups() {
     let cursor = null;
     for (let page = 0; page < GROUP_PAGES; page += 1) {
@@ -63,12 +64,17 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
       group.control.append(h("option", { value: groupId }, `Group #${groupId} (deleted)`));
     }
     group.control.value = groupId;
+    namesLoaded = true;
   }
 
   function groupCell(event) {
     if (event.group_id === null) return "";
     const name = names.get(event.group_id);
     if (name) return h("a", { href: `#/groups/${event.group_id}` }, name);
+    // Until the groups have come, only its own deletion says a group is gone.
+    if (!namesLoaded) {
+      return event.action === "delete" && event.detail?.name ? `${event.detail.name} (deleted)` : `Group #${event.group_id}`;
+    }
     // Gone: its delete (or a rename) recorded its name, on this page or a newer one.
     const recorded = event.detail?.name || event.detail?.previous_name || namesOfDeleted.get(event.group_id);
     return recorded ? `${recorded} (deleted)` : `Group #${event.group_id} (deleted)`;
