@@ -20,7 +20,7 @@ from callblock.http.app import create_app
 from callblock.service import Service
 from callblock.settings import Settings
 from callblock.store import Store
-from tests.databases import migrated_template, new_database
+from tests.databases import PostgresCopies, migrated_template, new_database
 from tests.helpers import Credentials, FakeClock
 
 # CI runs the property tests on a fixed seed (a red CI is then a real, repeatable failure);
@@ -86,6 +86,16 @@ def postgresql_template(postgres_admin: Engine) -> Iterator[str]:
         yield name
 
 
+@pytest.fixture(scope="session")
+def postgresql_copies(postgres_admin: Engine, postgresql_template: str) -> Iterator[PostgresCopies]:
+    """Copies of this session's PostgreSQL template, made ahead and dropped in the background."""
+    copies = PostgresCopies(postgres_admin, postgresql_template, "callblock_test")
+    try:
+        yield copies
+    finally:
+        copies.close()
+
+
 @contextmanager
 def fresh_database(
     request: pytest.FixtureRequest, engine: str, directory: Path, *, empty: bool = False
@@ -94,6 +104,11 @@ def fresh_database(
     session's template) or, with ``empty``, without any; a PostgreSQL one is dropped after."""
     # Without PostgreSQL the fixtures skip (or, in CI, fail) the test.
     admin = request.getfixturevalue("postgres_admin") if engine == "postgresql" else POSTGRES_URL
+    if engine == "postgresql" and not empty:
+        copies: PostgresCopies = request.getfixturevalue("postgresql_copies")
+        with copies.copy() as url:
+            yield url
+        return
     template = None if empty else request.getfixturevalue(f"{engine}_template")
     with new_database(engine, directory, admin, "callblock_test", template=template) as url:
         yield url

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -94,3 +96,47 @@ def migrated_template(
             yield str(path)
         else:
             yield str(make_url(url).database)
+
+
+class PostgresCopies:
+    """Copies of a PostgreSQL template database for one test each, made one ahead and dropped
+    in a background thread: a test then waits for neither ``CREATE DATABASE`` nor ``DROP
+    DATABASE`` (each a second or more on a busy server), which run while tests do."""
+
+    def __init__(self, admin: Engine, template: str, prefix: str) -> None:
+        self.admin = admin
+        self.template = template
+        self.prefix = prefix
+        # One thread: copies and drops are never concurrent with each other, as before.
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database-copies")
+        self.ahead: deque[Future[str]] = deque([self.worker.submit(self._create)])
+        self.dropping: list[Future[None]] = []
+
+    def _create(self) -> str:
+        name = f"{self.prefix}_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    @contextmanager
+    def copy(self) -> Iterator[str]:
+        """The URL of a copy of the template of its own, dropped (later) afterwards."""
+        name = self.ahead.popleft().result()
+        self.ahead.append(self.worker.submit(self._create))  # the next test's, meanwhile
+        try:
+            yield self.admin.url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            self.dropping.append(self.worker.submit(self._drop, name))
+
+    def close(self) -> None:
+        """Drop every copy, made and unused or given back, and stop the thread; a failure to
+        make or drop one is raised here."""
+        for made in self.ahead:
+            self.dropping.append(self.worker.submit(self._drop, made.result()))
+        self.worker.shutdown(wait=True)
+        for dropped in self.dropping:
+            dropped.result()
