@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 from callblock import metrics
 from callblock._version import __version__
 from callblock.domain import StoreUnavailable
-from callblock.http import problems, schemas, v1
+from callblock.http import docs, problems, schemas, v1
 from callblock.http.compat import ca_apis, v2, wire
 from callblock.http.limits import BodyLimit, BodyTimeout
 from callblock.http.observe import ROUTE_KEY, RequestMetrics
@@ -208,12 +208,16 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         lifespan=lifespan,
         # `/v1/check/` is not `/v1/check` (a POST-only route): answer 404, not a redirect.
         redirect_slashes=False,
+        # Served by `docs`, from files in the package rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings
     problems.install(app, formats=(wire.FORMAT,))
     app.include_router(v1.router)
     app.include_router(web.router)
+    docs.install(app)
     app.add_api_route(
         "/healthz",
         _healthz,
