@@ -1,13 +1,25 @@
-"""The API's browsable documents, `/docs` and `/redoc`: served with every file they load from
-this app, so that they work on a network without internet (docs/api.md)."""
+"""The API's documents: `/docs` and `/redoc`, served with every file they load from this app, so
+that they work on a network without internet (docs/api.md); and the OpenAPI document they show,
+every operation described and tagged, with examples that are real (each meets its schema, and
+each example request gets the answer the operation documents)."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
+
+from callblock.domain import RequestedNumber, Surface
+from callblock.service import Service
+from tests.helpers import Credentials, bearer
 
 pytestmark = pytest.mark.anyio
 
@@ -122,3 +134,207 @@ async def test_a_document_page_lets_the_browser_reach_this_server_only(
     assert directives["img-src"] == "'self' data:"
     assert directives["script-src"].split()[0] == "'self'"
     assert "unsafe-inline" not in directives["script-src"]
+
+
+# --- the OpenAPI document: descriptions, tags and real examples ------------------------------
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+# Lines of a text example that a real answer has as they are: metrics' HELP and TYPE, CSV headers.
+HEADER_LINES = ("# ", "number,kind,", "name,phone,status,")
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield method, path, operation
+
+
+def success_status(operation: dict[str, Any]) -> str:
+    return min(status for status in operation["responses"] if status.startswith("2"))
+
+
+def named_examples(media: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A media type's or parameter's examples, by name: `example`, and every `examples` value."""
+    found = [(name, example["value"]) for name, example in media.get("examples", {}).items()]
+    if "example" in media:
+        found.append(("example", media["example"]))
+    return found
+
+
+def validator(document: dict[str, Any], schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """A validator of ``schema``, its ``#/components/...`` references resolved in ``document``."""
+    return jsonschema_rs.Draft202012Validator(
+        {**schema, "components": document["components"]}, validate_formats=True
+    )
+
+
+def errors_of(document: dict[str, Any], schema: dict[str, Any], value: Any) -> list[str]:
+    return [error.message for error in validator(document, schema).iter_errors(value)]
+
+
+def schema_examples(schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """The JSON Schema `examples` of a schema and of every schema inside it."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("examples"), list) and ("type" in schema or "$ref" in schema):
+            for example in schema["examples"]:
+                yield where, schema, example
+        for key, inner in schema.items():
+            if key != "examples":
+                yield from schema_examples(inner, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for i, inner in enumerate(schema):
+            yield from schema_examples(inner, f"{where}/{i}")
+
+
+def every_example(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """Every example in the document: where it is, the schema it must meet, and its value."""
+    for method, path, operation in operations(document):
+        here = f"{method.upper()} {path}"
+        for parameter in operation.get("parameters", []):
+            for name, value in named_examples(parameter):
+                yield f"{here} parameter {parameter['name']} {name}", parameter["schema"], value
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            for name, value in named_examples(media):
+                yield f"{here} request {media_type} {name}", media["schema"], value
+        for status, answer in operation["responses"].items():
+            for media_type, media in answer.get("content", {}).items():
+                for name, value in named_examples(media):
+                    yield f"{here} {status} {media_type} {name}", media["schema"], value
+    yield from schema_examples(document["components"]["schemas"], "#/components/schemas")
+
+
+async def test_every_operation_has_a_description_tags_and_examples(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    tags = {tag["name"]: tag.get("description", "") for tag in document["tags"]}
+    assert {"groups", "numbers", "checks", "audit", "account", "files"} <= set(tags)
+    assert all(len(description) > 20 for description in tags.values()), tags
+    described = 0
+    for method, path, operation in operations(document):
+        here = f"{method.upper()} {path}"
+        description = operation.get("description", "")
+        assert len(description) > 80, here
+        assert description != operation["summary"], here
+        assert operation.get("tags"), here
+        assert set(operation["tags"]) <= set(tags), here
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            if media_type in {"application/json", "text/csv"}:
+                assert named_examples(media), f"{here}: no example of its {media_type} body"
+        status = success_status(operation)
+        for media_type, media in operation["responses"][status].get("content", {}).items():
+            assert named_examples(media), f"{here}: no example of its {status} {media_type}"
+        described += 1
+    assert described >= 19
+
+
+async def test_every_example_in_the_document_meets_its_own_schema(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    checked, broken = 0, []
+    for where, schema, value in every_example(document):
+        checked += 1
+        if errors := errors_of(document, schema, value):
+            broken.append(f"{where}: {errors}")
+    assert broken == []
+    assert checked >= 35  # request and answer examples of every operation, not a few
+
+
+def test_a_broken_example_would_be_caught() -> None:
+    """The validation above is not vacuous: a wrong type, a missing key, a bad instant fail."""
+    document = {"components": {"schemas": {}}}
+    schema = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}},
+        "required": ["id"],
+    }
+    assert errors_of(document, schema, {"id": 1, "at": "2026-06-01T12:00:00Z"}) == []
+    assert errors_of(document, schema, {"id": "1"})
+    assert errors_of(document, schema, {})
+    assert errors_of(document, schema, {"id": 1, "at": "yesterday"})
+
+
+@dataclass
+class ExampleRequest:
+    name: str
+    path_values: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+
+
+def example_requests(operation: dict[str, Any]) -> list[ExampleRequest]:
+    """A request for each example of the operation's body or path parameters; one without
+    either when it documents none."""
+    found: list[ExampleRequest] = []
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path":
+            for name, value in named_examples(parameter):
+                found.append(ExampleRequest(name, path_values={parameter["name"]: value}))
+    for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+        for name, value in named_examples(media):
+            content = value.encode() if isinstance(value, str) else json.dumps(value).encode()
+            found.append(
+                ExampleRequest(name, headers={"content-type": media_type}, content=content)
+            )
+    return found or [ExampleRequest("without an example")]
+
+
+async def test_every_request_example_gets_its_documented_answer(
+    client: httpx.AsyncClient, service: Service, main_account: Credentials
+) -> None:
+    """Each example request is sent, on an account with a group holding a number and a prefix
+    (a new group for each request, its id as `group_id`): the answer has the status the
+    operation documents for success and meets that answer's schema."""
+    document = (await client.get("/openapi.json")).json()
+    actor = service.authenticate_key(main_account.key, Surface.V1)
+    service.load_index()  # as the server does at start: /readyz answers ready
+    seeded = 0
+
+    def new_group() -> int:
+        nonlocal seeded
+        seeded += 1
+        entries = [
+            RequestedNumber("+919876543210", "+919876543210"),
+            RequestedNumber("+91140*", "+91140*"),
+        ]
+        return service.create_group(actor, f"Seeded {seeded}", "", entries, None).group.id
+
+    sent, wrong = 0, []
+    for method, path, operation in operations(document):
+        for request in example_requests(operation):
+            url = path.replace("{group_id}", str(new_group()))
+            for name, value in request.path_values.items():
+                url = url.replace("{" + name + "}", urllib.parse.quote(str(value), safe=""))
+            answer = await client.request(
+                method.upper(),
+                url,
+                headers={**bearer(main_account), **request.headers},
+                content=request.content,
+            )
+            sent += 1
+            here = f"{method.upper()} {url} ({request.name})"
+            status = success_status(operation)
+            if str(answer.status_code) != status:
+                wrong.append(f"{here}: {answer.status_code} {answer.text[:300]}")
+                continue
+            content = operation["responses"][status].get("content", {})
+            media_type = answer.headers.get("content-type", "").split(";")[0]
+            if not content:
+                if answer.content:
+                    wrong.append(f"{here}: a body where none is documented")
+                continue
+            if media_type not in content:
+                wrong.append(f"{here}: {media_type}, documented {sorted(content)}")
+                continue
+            documented = content[media_type]
+            if media_type == "application/json":
+                if errors := errors_of(document, documented["schema"], answer.json()):
+                    wrong.append(f"{here}: {errors}")
+            else:  # CSV and metrics: the example's header lines are the real ones
+                for line in named_examples(documented)[0][1].splitlines():
+                    if line.startswith(HEADER_LINES) and line not in answer.text.splitlines():
+                        wrong.append(f"{here}: the example's {line!r} is not in the answer")
+    assert wrong == []
+    assert sent >= 20

@@ -239,6 +239,13 @@ def test_the_api_documents_render_with_nothing_from_another_origin(
         expect(page.locator(".opblock").first).to_be_visible()
         expect(page.locator(".opblock")).to_have_count(operations)
         expect(page.locator(".opblock-summary-path", has_text="/v1/groups").first).to_be_visible()
+        # "Try it out" reaches the server under the page's policy (no credentials: a 401).
+        page.locator("#operations-groups-listGroups").click()
+        page.get_by_role("button", name="Try it out").click()
+        page.get_by_role("button", name="Execute").click()
+        expect(page.locator(".live-responses-table tbody .response-col_status")).to_have_text(
+            re.compile("401")
+        )
         assert tab.foreign_requests == []
         page.goto(tab.origin + "/redoc")
         expect(page.get_by_role("heading", name="Create a group").first).to_be_visible()
