@@ -220,6 +220,40 @@ def test_the_server_root_leads_to_the_page_and_unknown_files_are_404(site: Site)
         assert answer.headers["content-type"] == "application/problem+json"
 
 
+def test_the_api_documents_render_with_nothing_from_another_origin(
+    browser: Browser, site: Site
+) -> None:
+    """/docs and /redoc on a network without internet: every file they load is this
+    server's, and what a distribution would fetch from elsewhere (ReDoc's sidebar logo) is
+    stopped in the browser by the page's policy, never sent."""
+    document = httpx.get(site.url + "/openapi.json").json()
+    operations = sum(len(methods) for methods in document["paths"].values())
+    with open_tab(browser, site.url) as tab:
+        stopped: list[str] = []
+        tab.page.on(
+            "requestfailed",
+            lambda request: stopped.append(request.url) if request.failure == "csp" else None,
+        )
+        page = tab.page
+        page.goto(tab.origin + "/docs")
+        expect(page.locator(".opblock").first).to_be_visible()
+        expect(page.locator(".opblock")).to_have_count(operations)
+        expect(page.locator(".opblock-summary-path", has_text="/v1/groups").first).to_be_visible()
+        # "Try it out" reaches the server under the page's policy (no credentials: a 401).
+        page.locator("#operations-groups-listGroups").click()
+        page.get_by_role("button", name="Try it out").click()
+        page.get_by_role("button", name="Execute").click()
+        expect(page.locator(".live-responses-table tbody .response-col_status")).to_have_text(
+            re.compile("401")
+        )
+        assert tab.foreign_requests == []
+        page.goto(tab.origin + "/redoc")
+        expect(page.get_by_role("heading", name="Create a group").first).to_be_visible()
+        assert [url for url in tab.foreign_requests if url not in stopped] == []
+        assert tab.script_errors == []
+        assert any(url.endswith("/openapi.json") for url in tab.requests)
+
+
 def test_a_script_gets_a_401_without_a_basic_challenge(site: Site) -> None:
     """Browsers open their own password dialog on a Basic challenge, over the page."""
     wrong = ("nobody-" + uuid.uuid4().hex[:6], "cbk_wrong")

@@ -33,6 +33,7 @@ from sqlalchemy import Table, func, select
 
 from callblock import domain, files
 from callblock.domain import AuthMode, RequestedNumber, Surface, TokenLimitExceeded
+from callblock.http import docs
 from callblock.http.compat import ca_apis, errors
 from callblock.http.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from callblock.service import Service
@@ -49,8 +50,9 @@ COMPAT_PREFIXES = ("/CAServicesV3/", "/ca_apis/")
 DOCUMENTED = frozenset({200, 201, 204, 307, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429})
 # Never in any answer, unless the request itself carried it (an echoed input is not a leak).
 LEAK_MARKERS = ("Traceback", 'File "', "sqlalchemy", "psycopg", "Internal error")
-# The answers that describe the API itself: schema names such as `ValidationError` belong there.
-DOCUMENTS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# The answers that describe the API itself: schema names such as `ValidationError` belong there,
+# and the documents' scripts name JavaScript's `TypeError` and its kin.
+DOCUMENTS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", *docs.ASSETS})
 
 
 def _exception_names() -> frozenset[str]:

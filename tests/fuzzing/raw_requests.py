@@ -43,6 +43,10 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/docs": ("GET", "HEAD"),
     "/docs/oauth2-redirect": ("GET", "HEAD"),
     "/redoc": ("GET", "HEAD"),
+    # Their scripts and styles, served from the package (http/docs.py).
+    "/docs/assets/swagger-ui-bundle.js": ("GET", "HEAD"),
+    "/docs/assets/swagger-ui.css": ("GET", "HEAD"),
+    "/docs/assets/redoc.standalone.js": ("GET", "HEAD"),
     # The admin page and its files.
     "/": ("GET",),
     "/ui": ("GET",),

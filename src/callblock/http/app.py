@@ -16,15 +16,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from callblock import metrics
 from callblock._version import __version__
 from callblock.domain import StoreUnavailable
-from callblock.http import problems, schemas, v1
+from callblock.http import docs, problems, schemas, v1
 from callblock.http.compat import ca_apis, v2, wire
 from callblock.http.limits import BodyLimit, BodyTimeout
 from callblock.http.observe import ROUTE_KEY, RequestMetrics
@@ -67,6 +68,28 @@ class AnyMethod:
         scope[ROUTE_KEY] = self.path
         response = await self.handler(Request(scope, receive))
         await response(scope, receive, send)
+
+
+_SERVICE = "service"
+_SERVICE_TAG = {
+    "name": _SERVICE,
+    "description": "The server itself, for supervisors, load balancers and monitoring: no "
+    "credentials.",
+}
+_READY = {"store": "ok", "index": "loaded"}
+_METRICS_EXAMPLE = (
+    "# HELP callblock_index_refresh_lag_seconds Seconds since a process last brought its "
+    "check index up to date with the store (the worst process, with several).\n"
+    "# TYPE callblock_index_refresh_lag_seconds gauge\n"
+    "callblock_index_refresh_lag_seconds 0.21\n"
+)
+
+
+def _json_examples(**examples: tuple[str, Any]) -> dict[str, Any]:
+    named = {
+        name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()
+    }
+    return {"content": {"application/json": {"examples": named}}}
 
 
 def _metrics() -> Response:
@@ -136,6 +159,36 @@ class IndexRefresher:
             self._stop.wait(self.interval)
 
 
+def _restore_examples(document: dict[str, Any], routes: list[BaseRoute]) -> None:
+    """Put the routes' examples back into the document as they were written.
+
+    FastAPI drops every null from the document it builds, examples' values included: an
+    answer's `"next_cursor": null` would be shown without its key, which its schema requires.
+    """
+    for route in routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods or ():
+            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            for status, answer in route.responses.items():
+                for media_type, media in answer.get("content", {}).items():
+                    if "examples" in media:
+                        shown = operation["responses"][str(status)]["content"][media_type]
+                        shown["examples"] = media["examples"]
+            # `Body(openapi_examples=...)`, `Path(openapi_examples=...)`: FastAPI's parameters.
+            body = route.body_field
+            examples = None if body is None else getattr(body.field_info, "openapi_examples", None)
+            if examples:
+                operation["requestBody"]["content"]["application/json"]["examples"] = examples
+            parameters = {p["name"]: p for p in operation.get("parameters", [])}
+            for field in route.dependant.path_params + route.dependant.query_params:
+                examples = getattr(field.field_info, "openapi_examples", None)
+                if examples:
+                    parameters[field.alias]["examples"] = examples
+
+
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -144,6 +197,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 version=app.version,
                 description=app.description,
                 routes=app.routes,
+                tags=app.openapi_tags,
             )
             components = document.setdefault("components", {})
             components.setdefault("schemas", {})["Problem"] = problems.Problem.model_json_schema(
@@ -158,6 +212,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 for operation in operations.values():
                     if operation.get("security"):
                         operation["security"].append({"basic": []})
+            _restore_examples(document, [*app.routes, *v1.ROUTES])
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -205,22 +260,31 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         version=__version__,
         description="Block-number groups for contact centres: manage groups of numbers "
         "and prefixes, and ask at call time whether a number is blocked.",
+        openapi_tags=[*v1.TAGS, _SERVICE_TAG],
         lifespan=lifespan,
         # `/v1/check/` is not `/v1/check` (a POST-only route): answer 404, not a redirect.
         redirect_slashes=False,
+        # Served by `docs`, from files in the package rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings
     problems.install(app, formats=(wire.FORMAT,))
     app.include_router(v1.router)
     app.include_router(web.router)
+    docs.install(app)
     app.add_api_route(
         "/healthz",
         _healthz,
         methods=["GET"],
         operation_id="health",
         summary="Liveness",
+        description="Answers 200 while the process serves requests, whatever the store: for a "
+        "supervisor deciding whether to restart it. No credentials.",
+        tags=[_SERVICE],
         response_model=schemas.Health,
+        responses={200: _json_examples(ok=("Serving", {"status": "ok", "checks": {}}))},
     )
     app.add_api_route(
         "/metrics",
@@ -228,8 +292,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         methods=["GET"],
         operation_id="metrics",
         summary="Prometheus metrics: requests, checks, the check index and imports",
+        description="The Prometheus text format, summed over the worker processes of this "
+        "node: requests by route and status, checks, the check index's size and lag, imports. "
+        "No credentials: expose it to the monitoring network only.",
+        tags=[_SERVICE],
         response_class=PlainTextResponse,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+        responses={
+            200: {
+                "content": {
+                    "text/plain": {"schema": {"type": "string"}, "example": _METRICS_EXAMPLE}
+                }
+            }
+        },
     )
     app.add_api_route(
         "/readyz",
@@ -237,8 +311,24 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         methods=["GET"],
         operation_id="readiness",
         summary="Readiness: the store answers and the check index is loaded",
+        description="200 when the database answers and the check index is loaded, so that a "
+        "load balancer sends traffic only then; 503 with the failing check otherwise (a node "
+        "keeps answering checks from memory while the store is away). No credentials.",
+        tags=[_SERVICE],
         response_model=schemas.Health,
-        responses={503: {"model": schemas.Health, "description": "Not ready"}},
+        responses={
+            200: _json_examples(ready=("Ready", {"status": "ready", "checks": _READY})),
+            503: {
+                "model": schemas.Health,
+                "description": "Not ready",
+                **_json_examples(
+                    loading=(
+                        "The check index is still loading",
+                        {"status": "not ready", "checks": {**_READY, "index": "loading"}},
+                    )
+                ),
+            },
+        },
     )
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(

@@ -8,6 +8,7 @@ What the resources share (authentication, paging, cursors) is in ``common``.
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.routing import BaseRoute
 
 from callblock.http.v1 import account, audit, checks, files, groups, numbers
 
@@ -16,5 +17,43 @@ router = APIRouter()
 # In this order: the OpenAPI document lists the paths as they are included.
 for resource in (groups, numbers, checks, audit, account, files):
     router.include_router(resource.router)
+# Each operation's route as its module declared it (`router` holds them behind its includes).
+ROUTES: list[BaseRoute] = [
+    route
+    for resource in (groups, numbers, checks, audit, account, files)
+    for route in resource.router.routes
+]
 
-__all__ = ["router"]
+# The document's tags: one a resource, each route module's router naming its own.
+TAGS: list[dict[str, str]] = [
+    {
+        "name": "groups",
+        "description": "Groups of numbers and prefixes, each counting for inbound checks, "
+        "outbound checks or both. Every group belongs to the calling account.",
+    },
+    {
+        "name": "numbers",
+        "description": "A group's entries: numbers (stored in E.164) and prefixes ending in "
+        "`*`, with an optional expiry and note.",
+    },
+    {
+        "name": "checks",
+        "description": "Is a number blocked: one at call time, or up to 100,000 at once. "
+        "Answered from memory; a write is seen within a second on every node.",
+    },
+    {
+        "name": "files",
+        "description": "Files streamed both ways: import a number list into a group, export a "
+        "group as CSV, scrub a calling list.",
+    },
+    {
+        "name": "audit",
+        "description": "The account's change history, through every surface.",
+    },
+    {
+        "name": "account",
+        "description": "The calling account and the settings it may change itself.",
+    },
+]
+
+__all__ = ["ROUTES", "TAGS", "router"]

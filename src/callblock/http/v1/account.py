@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body
 
 from callblock.domain import Actor
 from callblock.http import schemas
 from callblock.http.problems import responses
+from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, ActorDep, ServiceDep
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, tags=["account"])
 
 
 def _account_public(actor: Actor) -> schemas.AccountPublic:
@@ -27,8 +30,11 @@ def _account_public(actor: Actor) -> schemas.AccountPublic:
     "/account",
     operation_id="getAccount",
     summary="The calling account",
+    description="Who the credentials belong to: the username, the region national numbers "
+    "are read with, the time zone, how the compat endpoints authenticate it, and whether a "
+    "withheld caller is blocked. A way to test a key: 401 if it is not valid.",
     response_model=schemas.AccountPublic,
-    responses=responses(401, 503),
+    responses={**examples.ACCOUNT, **responses(401, 503)},
 )
 def get_account(actor: ActorDep) -> schemas.AccountPublic:
     return _account_public(actor)
@@ -38,11 +44,16 @@ def get_account(actor: ActorDep) -> schemas.AccountPublic:
     "/account",
     operation_id="updateAccount",
     summary="Change the calling account's settings",
+    description="Sets what the account may change itself: `block_anonymous` (inbound checks of "
+    "an empty or withheld caller ID answer blocked). A field left out is kept. Answers the "
+    "account as it now is; a field that is not a boolean is 422.",
     response_model=schemas.AccountPublic,
-    responses=responses(400, 401, 413, 422, 503),
+    responses={**examples.UPDATED_ACCOUNT, **responses(400, 401, 413, 422, 503)},
 )
 def update_account(
-    body: schemas.AccountUpdate, actor: ActorDep, service: ServiceDep
+    body: Annotated[schemas.AccountUpdate, Body(openapi_examples=examples.UPDATE_ACCOUNT)],
+    actor: ActorDep,
+    service: ServiceDep,
 ) -> schemas.AccountPublic:
     account = actor.account
     if body.block_anonymous is not None:

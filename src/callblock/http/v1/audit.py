@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from callblock.domain import AuditEvent
 from callblock.http import schemas
 from callblock.http.problems import responses
+from callblock.http.v1 import examples
 from callblock.http.v1.common import (
     PREFIX,
     ActorDep,
@@ -22,7 +23,7 @@ from callblock.http.v1.common import (
 )
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, tags=["audit"])
 
 
 def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
@@ -43,8 +44,12 @@ def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
     "/audit",
     operation_id="listAuditEvents",
     summary="Change history, newest first",
+    description="Every change to the account's groups and entries, through any surface (`v1`, "
+    "the compat endpoints, the CLI): who (the API key's id), what, and up to 100 of the "
+    "numbers touched. Filter by `group_id`, by a `number` or prefix among those recorded, or "
+    "by `since`; a number that cannot be read is 422.",
     response_model=schemas.AuditPublic,
-    responses=responses(401, 422, 503),
+    responses={**examples.AUDIT, **responses(401, 422, 503)},
 )
 def list_audit_events(
     actor: ActorDep,

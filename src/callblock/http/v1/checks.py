@@ -6,17 +6,18 @@ import json
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Body, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from callblock.domain import Direction
 from callblock.http import schemas
 from callblock.http.problems import responses
+from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, CheckingActorDep, ServiceDep, invalid
 from callblock.service import NOT_A_NUMBER, CheckResult
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, tags=["checks"])
 
 
 def _check_public(result: CheckResult) -> schemas.CheckPublic:
@@ -40,11 +41,22 @@ def _check_public(result: CheckResult) -> schemas.CheckPublic:
     "/check/{number}",
     operation_id="checkNumber",
     summary="Is this number blocked?",
+    description="Answers from memory, never the database: whether any active entry of the "
+    "account's groups blocks the number, and each match (the group, the entry, and whether a "
+    "number, a prefix or the withheld-caller rule matched). `direction` counts only the groups "
+    "for that direction; without it, every group counts. A number that cannot be read is 422.",
     response_model=schemas.CheckPublic,
-    responses=responses(401, 422, 503),
+    responses={**examples.CHECKED, **responses(401, 422, 503)},
 )
 async def check_number(
-    number: Annotated[str, Path(max_length=64, description="Any common form of the number.")],
+    number: Annotated[
+        str,
+        Path(
+            max_length=64,
+            description="Any common form of the number.",
+            openapi_examples=examples.CHECK_NUMBER,
+        ),
+    ],
     actor: CheckingActorDep,
     service: ServiceDep,
     direction: schemas.CheckDirection | None = None,
@@ -63,11 +75,17 @@ async def check_number(
     "/check",
     operation_id="checkNumbers",
     summary="Check many numbers at once",
+    description="Up to 100,000 inputs in one request, answered in input order: each with its "
+    "E.164 form, whether it is blocked and by which groups. An input that is not a number is "
+    "answered with `error` rather than failing the request; a body over the size limit is "
+    "413.",
     response_model=schemas.CheckManyPublic,
-    responses=responses(400, 401, 413, 422, 503),
+    responses={**examples.CHECKED_MANY, **responses(400, 401, 413, 422, 503)},
 )
 def check_numbers(
-    body: schemas.CheckMany, actor: CheckingActorDep, service: ServiceDep
+    body: Annotated[schemas.CheckMany, Body(openapi_examples=examples.CHECK_NUMBERS)],
+    actor: CheckingActorDep,
+    service: ServiceDep,
 ) -> Response:
     wanted = None if body.direction is None else Direction(body.direction.value)
     checked = service.check_many(actor, body.numbers, wanted)

@@ -18,25 +18,30 @@ from callblock import files
 from callblock.domain import Actor, Direction, GroupById, ImportRejected, NothingToImport
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
+from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
 from callblock.service import Service
 from callblock.settings import Settings
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, tags=["files"])
 _SPOOL_BYTES = 8 * 1024 * 1024
-CSV_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "text/plain": {"schema": {"type": "string"}},
-            "application/gzip": {"schema": {"type": "string", "format": "binary"}},
-        },
+
+
+def _csv_body(example: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}, "example": example},
+                "text/plain": {"schema": {"type": "string"}},
+                "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
     }
-}
-CSV_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
-}
+
+
+def _csv_answer(example: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {"text/csv": {"schema": {"type": "string"}, "example": example}}}}
 
 
 async def _spool(request: Request) -> IO[bytes]:
@@ -98,9 +103,15 @@ def vars_of(line: Any) -> dict[str, Any]:
     "/groups/{group_id}/numbers:import",
     operation_id="importNumbers",
     summary="Import a CSV or text file of numbers into a group, all or nothing",
+    description="The file is the request body (CSV with its delimiter sniffed, or one number a "
+    "line; gzip too), streamed. A first row of column names is read as a header; `column` "
+    "picks the numbers' column, `expiry_column` one of expiries. With any invalid line nothing "
+    "is imported: 422 with `invalid_lines`, unless `skip_invalid=true`, which imports the "
+    "others and lists the skipped. A file without numbers is 422, an unreadable one 400, one "
+    "over the size limit 413.",
     response_model=schemas.ImportSummary,
-    responses={**responses(400, 401, 404, 413, 422, 503)},
-    openapi_extra=CSV_BODY,
+    responses={**examples.IMPORTED, **responses(400, 401, 404, 413, 422, 503)},
+    openapi_extra=_csv_body(examples.IMPORT_FILE),
 )
 async def import_numbers(
     group_id: GroupId,
@@ -144,8 +155,12 @@ async def import_numbers(
     "/groups/{group_id}/numbers.csv",
     operation_id="exportNumbers",
     summary="The group's entries as CSV, streamed",
+    description="Every entry of the group, in the listing's order (prefixes first), as CSV "
+    "with a header row: `number,kind,status,expires_at,note,source,created_at,updated_at`. "
+    "Streamed, so a group of millions starts at once. 404 for an unknown group, before any "
+    "line is sent.",
     response_class=StreamingResponse,
-    responses={**CSV_ANSWER, **responses(401, 404, 422, 503)},
+    responses={**_csv_answer(examples.EXPORTED), **responses(401, 404, 422, 503)},
 )
 async def export_numbers(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> Response:
     lines = _export_lines(service, actor, group_id)
@@ -188,9 +203,14 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[bytes]:
     "/scrub",
     operation_id="scrubList",
     summary="Scrub a calling list: every row back, in order, with its status and reason",
+    description="The calling list is the request body (CSV or one number a line, gzip too). "
+    "Every row comes back in order, in the input's delimiter, with `status` (`callable`, "
+    "`blocked`, `invalid`) and `reason` added; `column` picks the numbers' column, "
+    "`direction` is outbound unless given. The file is read once before the answer starts, so "
+    "an unreadable one is 400 and one over the size limit 413.",
     response_class=StreamingResponse,
-    responses={**CSV_ANSWER, **responses(400, 401, 413, 422, 503)},
-    openapi_extra=CSV_BODY,
+    responses={**_csv_answer(examples.SCRUBBED), **responses(400, 401, 413, 422, 503)},
+    openapi_extra=_csv_body(examples.SCRUB_FILE),
 )
 async def scrub(
     request: Request,

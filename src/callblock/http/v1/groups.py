@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
 from callblock.domain import (
@@ -17,6 +17,7 @@ from callblock.domain import (
 )
 from callblock.http import schemas
 from callblock.http.problems import responses
+from callblock.http.v1 import examples
 from callblock.http.v1.common import (
     PREFIX,
     ActorDep,
@@ -30,7 +31,7 @@ from callblock.http.v1.common import (
     next_cursor,
 )
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, tags=["groups"])
 
 NAME_RULE = (
     "2 to 50 characters: letters and marks of any script, digits, space, _ - . ; "
@@ -70,8 +71,12 @@ def _group_public(detail: GroupDetail) -> schemas.GroupPublic:
     "/groups",
     operation_id="listGroups",
     summary="List groups",
+    description="The calling account's groups, ordered by id, a page at a time, each with its "
+    "counts of active and expired entries. `name` keeps the groups whose name contains it, "
+    "ignoring case; pass `next_cursor` back as `cursor` until it is null. A cursor of another "
+    "listing (or other filters) is refused with 422.",
     response_model=schemas.GroupsPublic,
-    responses=responses(401, 422, 503),
+    responses={**examples.LIST_GROUPS, **responses(401, 422, 503)},
 )
 def list_groups(
     actor: ActorDep,
@@ -96,12 +101,18 @@ def list_groups(
     "/groups",
     operation_id="createGroup",
     summary="Create a group",
+    description="Creates an empty group; add entries with `addNumbers` or `importNumbers`. "
+    "Answers 201 with the group. A name already used by another of the account's groups "
+    "(ignoring case) is 409; a name or description outside the rules is 422, naming the "
+    "field.",
     status_code=201,
     response_model=schemas.GroupPublic,
-    responses=responses(400, 401, 409, 413, 422, 503),
+    responses={**examples.CREATED_GROUP, **responses(400, 401, 409, 413, 422, 503)},
 )
 def create_group(
-    body: schemas.GroupCreate, actor: ActorDep, service: ServiceDep
+    body: Annotated[schemas.GroupCreate, Body(openapi_examples=examples.CREATE_GROUP)],
+    actor: ActorDep,
+    service: ServiceDep,
 ) -> schemas.GroupPublic:
     problems: list[FieldProblem] = []
     name = clean_group_name(body.name)
@@ -124,8 +135,10 @@ def create_group(
     "/groups/{group_id}",
     operation_id="getGroup",
     summary="Get a group",
+    description="One group with its counts of active and expired entries. A group of another "
+    "account is answered 404, as one that does not exist.",
     response_model=schemas.GroupPublic,
-    responses=responses(401, 404, 422, 503),
+    responses={**examples.ONE_GROUP, **responses(401, 404, 422, 503)},
 )
 def get_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> schemas.GroupPublic:
     return _group_public(service.group_detail(actor, group_id))
@@ -135,11 +148,18 @@ def get_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> schema
     "/groups/{group_id}",
     operation_id="updateGroup",
     summary="Rename, redescribe or redirect a group",
+    description="Changes any of `name`, `description` and `direction`; a field left out is "
+    "kept. Its entries stay as they are; a new direction counts for the next checks (within a "
+    "second on every node). Answers the group as it now is; 404 for an unknown group, 409 for "
+    "a name another group has.",
     response_model=schemas.GroupPublic,
-    responses=responses(400, 401, 404, 409, 413, 422, 503),
+    responses={**examples.UPDATED_GROUP, **responses(400, 401, 404, 409, 413, 422, 503)},
 )
 def update_group(
-    group_id: GroupId, body: schemas.GroupUpdate, actor: ActorDep, service: ServiceDep
+    group_id: GroupId,
+    body: Annotated[schemas.GroupUpdate, Body(openapi_examples=examples.UPDATE_GROUP)],
+    actor: ActorDep,
+    service: ServiceDep,
 ) -> schemas.GroupPublic:
     name = None if body.name is None else _group_name(body.name)
     description = None if body.description is None else _description(body.description)
@@ -153,6 +173,9 @@ def update_group(
     "/groups/{group_id}",
     operation_id="deleteGroup",
     summary="Delete a group and its entries",
+    description="Deletes the group and every entry in it: its numbers stop blocking at once "
+    "(within a second on every node). The deletion stays in the audit history. Answers 204 "
+    "with no body; 404 for an unknown group.",
     status_code=204,
     response_class=Response,
     responses=responses(401, 404, 422, 503),

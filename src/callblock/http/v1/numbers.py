@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from callblock.domain import (
     NOT_A_NUMBER,
@@ -20,6 +20,7 @@ from callblock.domain import (
 )
 from callblock.http import schemas
 from callblock.http.problems import responses
+from callblock.http.v1 import examples
 from callblock.http.v1.common import (
     PREFIX,
     ActorDep,
@@ -34,7 +35,7 @@ from callblock.http.v1.common import (
 )
 from callblock.numbers import PREFIX_MARK, InvalidNumber, is_pattern, normalise_prefix
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, tags=["numbers"])
 
 
 def _entry_public(entry: Entry, now_ts: float) -> schemas.EntryPublic:
@@ -77,8 +78,12 @@ def _why_invalid(item: object, region: str) -> str:
     "/groups/{group_id}/numbers",
     operation_id="listNumbers",
     summary="List a group's entries",
+    description="The group's numbers and prefixes, prefixes first, then numbers in ascending "
+    "order, a page at a time. `status` keeps active or expired entries; `q` keeps entries "
+    "whose E.164 text contains it (`q=98765` finds `+919876543210`). 404 for an unknown "
+    "group; 422 for a cursor of another listing.",
     response_model=schemas.EntriesPublic,
-    responses=responses(401, 404, 422, 503),
+    responses={**examples.LIST_NUMBERS, **responses(401, 404, 422, 503)},
 )
 def list_numbers(
     group_id: GroupId,
@@ -106,11 +111,20 @@ def list_numbers(
     "/groups/{group_id}/numbers",
     operation_id="addNumbers",
     summary="Add numbers or prefixes to a group",
+    description="Adds up to 10,000 numbers (any common form, read with the account's region) "
+    "or prefixes ending in `*`; they block at once (within a second on every node). A number "
+    "already in the group is counted in `updated`: its expiry is set to this request's. "
+    "Invalid inputs are listed in `invalid` and the others added, unless `all_or_nothing`, "
+    "which answers 422 and adds nothing. 404 for an unknown group; 422 for an `expires_at` "
+    "in the past.",
     response_model=schemas.NumbersAdded,
-    responses=responses(400, 401, 404, 413, 422, 503),
+    responses={**examples.NUMBERS_ADDED, **responses(400, 401, 404, 413, 422, 503)},
 )
 def add_numbers(
-    group_id: GroupId, body: schemas.NumbersAdd, actor: ActorDep, service: ServiceDep
+    group_id: GroupId,
+    body: Annotated[schemas.NumbersAdd, Body(openapi_examples=examples.ADD_NUMBERS)],
+    actor: ActorDep,
+    service: ServiceDep,
 ) -> schemas.NumbersAdded:
     if body.expires_at is not None and body.expires_at <= service.clock():
         raise invalid("expires_at", "must be in the future", body.expires_at.isoformat())
@@ -134,11 +148,17 @@ def add_numbers(
     "/groups/{group_id}/numbers",
     operation_id="removeNumbers",
     summary="Remove numbers or prefixes from a group",
+    description="Removes up to 10,000 entries, named in any form `addNumbers` takes; they stop "
+    "blocking at once. Answers how many were removed, the inputs that were not in the group "
+    "(`not_found`) and those that are not numbers (`invalid`); 404 for an unknown group.",
     response_model=schemas.NumbersRemoved,
-    responses=responses(400, 401, 404, 413, 422, 503),
+    responses={**examples.NUMBERS_REMOVED, **responses(400, 401, 404, 413, 422, 503)},
 )
 def remove_numbers(
-    group_id: GroupId, body: schemas.NumbersRemove, actor: ActorDep, service: ServiceDep
+    group_id: GroupId,
+    body: Annotated[schemas.NumbersRemove, Body(openapi_examples=examples.REMOVE_NUMBERS)],
+    actor: ActorDep,
+    service: ServiceDep,
 ) -> schemas.NumbersRemoved:
     valid, refused = _split(body.numbers, actor.account.region)
     if not valid:

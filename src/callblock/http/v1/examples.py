@@ -1,0 +1,292 @@
+"""Example requests and answers of the `/v1` operations, for the OpenAPI document (and so for
+`/docs` and `/redoc`). Each is a real one: tests/test_api_docs.py validates every example
+against its schema, and sends every request example to the app and validates what it answers.
+
+Kept here rather than on the models (``http/schemas.py``), so that an operation's examples
+read together, named, as the documents show them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.openapi.models import Example
+
+# The story every example tells: an Indian contact centre's account `acme` (region IN), whose
+# group 1 holds a number and a prefix that its agents must not dial.
+_CREATED = "2026-06-01T12:00:00Z"
+_CHANGED = "2026-06-01T12:05:00Z"
+
+GROUP: dict[str, Any] = {
+    "id": 1,
+    "name": "Do not call",
+    "description": "Asked not to be called",
+    "direction": "outbound",
+    "active_count": 2,
+    "expired_count": 0,
+    "created_at": _CREATED,
+    "updated_at": _CHANGED,
+}
+_NEW_GROUP = {**GROUP, "active_count": 0, "updated_at": _CREATED}
+_NUMBER_ENTRY = {
+    "number": "+919876543210",
+    "kind": "number",
+    "status": "active",
+    "expires_at": "2030-01-31T12:30:00Z",
+    "note": "Complaint 4411",
+    "source": "v1",
+    "created_at": _CHANGED,
+    "updated_at": _CHANGED,
+}
+_PREFIX_ENTRY = {
+    **_NUMBER_ENTRY,
+    "number": "+91140*",
+    "kind": "prefix",
+    "expires_at": None,
+    "note": None,
+}
+
+
+def body(**examples: tuple[str, Any]) -> dict[str, Example]:
+    """``Body(openapi_examples=...)``: each example by name, with a one-line summary."""
+    return {
+        name: Example(summary=summary, value=value) for name, (summary, value) in examples.items()
+    }
+
+
+def answer(
+    status: int, media_type: str = "application/json", **examples: tuple[str, Any]
+) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses`` entry giving examples of its answer (merged by FastAPI with the
+    answer's declared schema)."""
+    return {status: {"content": {media_type: {"examples": body(**examples)}}}}
+
+
+# --- groups --------------------------------------------------------------------------------------
+
+LIST_GROUPS = answer(
+    200, page=("One page of groups", {"data": [GROUP], "count": 1, "next_cursor": None})
+)
+CREATE_GROUP = body(
+    outbound=(
+        "A group for outbound checks",
+        {"name": "Do not call", "description": "Asked not to be called", "direction": "outbound"},
+    ),
+    name_only=("Only a name: counts for both directions", {"name": "Spam callers"}),
+)
+CREATED_GROUP = answer(201, created=("The new group, empty", _NEW_GROUP))
+ONE_GROUP = answer(200, group=("A group with two entries", GROUP))
+UPDATE_GROUP = body(
+    rename=("A new name", {"name": "Do not dial"}),
+    redirect=(
+        "Count for inbound checks only, with a new description",
+        {"direction": "inbound", "description": "Known scam callers"},
+    ),
+)
+UPDATED_GROUP = answer(200, group=("The group as it now is", {**GROUP, "name": "Do not dial"}))
+
+# --- numbers -------------------------------------------------------------------------------------
+
+LIST_NUMBERS = answer(
+    200,
+    page=(
+        "Prefixes first, then numbers",
+        {"data": [_PREFIX_ENTRY, _NUMBER_ENTRY], "count": 2, "next_cursor": None},
+    ),
+)
+ADD_NUMBERS = body(
+    numbers=(
+        "Numbers in any common form, with an expiry and a note",
+        {
+            "numbers": ["+91 98765 43210", "098765 43211"],
+            "expires_at": "2030-01-31T18:00:00+05:30",
+            "note": "Complaint 4411",
+        },
+    ),
+    prefix=("A prefix: every number starting +91 140", {"numbers": ["+91140*"]}),
+    all_or_nothing=(
+        "All or nothing: with any invalid input, nothing is added (422)",
+        {"numbers": ["+919876543210", "09876543211"], "all_or_nothing": True},
+    ),
+)
+NUMBERS_ADDED = answer(
+    200,
+    added=("Both were new", {"added": 2, "updated": 0, "invalid": []}),
+    some_invalid=(
+        "One added, one invalid input listed",
+        {
+            "added": 1,
+            "updated": 0,
+            "invalid": [{"input": "12345", "reason": "not a valid phone number"}],
+        },
+    ),
+)
+REMOVE_NUMBERS = body(
+    numbers=("A number and a prefix", {"numbers": ["+919876543210", "+91140*"]}),
+)
+NUMBERS_REMOVED = answer(
+    200,
+    removed=("Both were in the group", {"removed": 2, "not_found": [], "invalid": []}),
+    not_found=(
+        "One was not in the group",
+        {"removed": 1, "not_found": ["+919876543299"], "invalid": []},
+    ),
+)
+
+# --- files ---------------------------------------------------------------------------------------
+
+IMPORT_FILE = "phone,name\n+919876543210,Asha\n098765 43211,Ravi\n"
+IMPORTED = answer(
+    200,
+    imported=(
+        "A header row, then two numbers",
+        {
+            "header": {"line": 1, "cells": ["phone", "name"]},
+            "added": 2,
+            "updated": 0,
+            "repeats": 0,
+            "invalid": [],
+        },
+    ),
+)
+EXPORTED = (
+    "number,kind,status,expires_at,note,source,created_at,updated_at\n"
+    "+91140*,prefix,active,,,v1,2026-06-01T12:05:00Z,2026-06-01T12:05:00Z\n"
+    "+919876543210,number,active,2030-01-31T12:30:00Z,Complaint 4411,v1,"
+    "2026-06-01T12:05:00Z,2026-06-01T12:05:00Z\n"
+)
+SCRUB_FILE = "name,phone\nAsha,+919876543210\nRavi,09812345678\nMeena,12\n"
+SCRUBBED = (
+    "name,phone,status,reason\n"
+    "Asha,+919876543210,blocked,blocked by group 1 (Do not call)\n"
+    "Ravi,09812345678,callable,\n"
+    "Meena,12,invalid,not a valid phone number\n"
+)
+
+# --- checks --------------------------------------------------------------------------------------
+
+CHECK_NUMBER = body(
+    national=("A national form, read with the account's region", "09876543210"),
+    international=("E.164", "+919876543210"),
+)
+CHECKED = answer(
+    200,
+    blocked=(
+        "Blocked by a number of group 1",
+        {
+            "number": "+919876543210",
+            "blocked": True,
+            "matches": [
+                {
+                    "group_id": 1,
+                    "group_name": "Do not call",
+                    "pattern": "+919876543210",
+                    "expires_at": "2030-01-31T12:30:00Z",
+                    "rule": "number",
+                }
+            ],
+        },
+    ),
+    not_blocked=(
+        "Not blocked",
+        {"number": "+919812345678", "blocked": False, "matches": []},
+    ),
+)
+CHECK_NUMBERS = body(
+    outbound=(
+        "Numbers about to be dialled",
+        {"numbers": ["+919876543210", "09812345678", "12", 919876543211], "direction": "outbound"},
+    ),
+)
+CHECKED_MANY = answer(
+    200,
+    results=(
+        "Every input, in order",
+        {
+            "results": [
+                {
+                    "input": "+919876543210",
+                    "number": "+919876543210",
+                    "blocked": True,
+                    "group_ids": [1],
+                    "error": None,
+                },
+                {
+                    "input": "09812345678",
+                    "number": "+919812345678",
+                    "blocked": False,
+                    "group_ids": [],
+                    "error": None,
+                },
+                {
+                    "input": "12",
+                    "number": None,
+                    "blocked": False,
+                    "group_ids": [],
+                    "error": "not a valid phone number",
+                },
+                {
+                    "input": 919876543211,
+                    "number": "+919876543211",
+                    "blocked": False,
+                    "group_ids": [],
+                    "error": None,
+                },
+            ]
+        },
+    ),
+)
+
+# --- audit, account ------------------------------------------------------------------------------
+
+AUDIT = answer(
+    200,
+    page=(
+        "Newest first",
+        {
+            "data": [
+                {
+                    "id": 2,
+                    "at": _CHANGED,
+                    "surface": "v1",
+                    "action": "add",
+                    "group_id": 1,
+                    "key_id": 1,
+                    "count": 2,
+                    "numbers": ["+919876543210", "+91140*"],
+                    "detail": None,
+                },
+                {
+                    "id": 1,
+                    "at": _CREATED,
+                    "surface": "v1",
+                    "action": "create",
+                    "group_id": 1,
+                    "key_id": 1,
+                    "count": 0,
+                    "numbers": [],
+                    "detail": None,
+                },
+            ],
+            "count": 2,
+            "next_cursor": None,
+        },
+    ),
+)
+_ACCOUNT = {
+    "username": "acme",
+    "region": "IN",
+    "timezone": "Asia/Kolkata",
+    "auth_mode": "BASIC_AUTH",
+    "block_anonymous": False,
+}
+ACCOUNT = answer(200, account=("The calling account", _ACCOUNT))
+UPDATE_ACCOUNT = body(
+    block_anonymous=(
+        "Inbound checks of a withheld caller answer blocked",
+        {"block_anonymous": True},
+    ),
+)
+UPDATED_ACCOUNT = answer(
+    200, account=("The account as it now is", {**_ACCOUNT, "block_anonymous": True})
+)
