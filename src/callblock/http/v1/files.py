@@ -19,6 +19,7 @@ from callblock.domain import Actor, Direction, GroupById, ImportRejected, Nothin
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
+from callblock.rules import INVALID_LINES_SHOWN
 from callblock.service import Service
 from callblock.settings import Settings
 
@@ -132,7 +133,7 @@ async def import_numbers(
             "imported (skip_invalid=true imports "
             "the others).",
             kind="invalid-lines",
-            extra={"invalid_lines": [vars_of(line) for line in exc.lines[:10_000]]},
+            extra={"invalid_lines": [vars_of(line) for line in exc.lines[:INVALID_LINES_SHOWN]]},
         )
     except (files.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
         return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")

@@ -7,14 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from callblock.domain import (
-    FieldProblem,
-    GroupDetail,
-    InvalidInput,
-    ProblemCode,
-    clean_description,
-    clean_group_name,
-)
+from callblock.domain import GroupDetail
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1.common import (
@@ -25,31 +18,11 @@ from callblock.http.v1.common import (
     Limit,
     ServiceDep,
     cursor_position,
-    invalid,
     listing_of,
     next_cursor,
 )
 
 router = APIRouter(prefix=PREFIX)
-
-NAME_RULE = (
-    "2 to 50 characters: letters and marks of any script, digits, space, _ - . ; "
-    "starting with a letter or digit"
-)
-
-
-def _group_name(raw: str) -> str:
-    name = clean_group_name(raw)
-    if name is None:
-        raise invalid("name", NAME_RULE, raw)
-    return name
-
-
-def _description(raw: str) -> str:
-    text = clean_description(raw, minimum=0)
-    if text is None:
-        raise invalid("description", "up to 50 characters, without NUL", raw)
-    return text
 
 
 def _group_public(detail: GroupDetail) -> schemas.GroupPublic:
@@ -103,20 +76,8 @@ def list_groups(
 def create_group(
     body: schemas.GroupCreate, actor: ActorDep, service: ServiceDep
 ) -> schemas.GroupPublic:
-    problems: list[FieldProblem] = []
-    name = clean_group_name(body.name)
-    if name is None:
-        problems.append(FieldProblem("name", ProblemCode.INVALID, body.name, NAME_RULE))
-    description = clean_description(body.description, minimum=0)
-    if description is None:
-        problems.append(
-            FieldProblem(
-                "description", ProblemCode.INVALID, body.description, "up to 50 characters"
-            )
-        )
-    if problems or name is None or description is None:
-        raise InvalidInput(problems)
-    created = service.create_group(actor, name, description, [], None, body.direction)
+    # The name and description arrive checked and trimmed (``schemas.GroupName``).
+    created = service.create_group(actor, body.name, body.description, [], None, body.direction)
     return _group_public(service.group_detail(actor, created.group.id))
 
 
@@ -141,10 +102,8 @@ def get_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> schema
 def update_group(
     group_id: GroupId, body: schemas.GroupUpdate, actor: ActorDep, service: ServiceDep
 ) -> schemas.GroupPublic:
-    name = None if body.name is None else _group_name(body.name)
-    description = None if body.description is None else _description(body.description)
     detail = service.update_group(
-        actor, group_id, name=name, description=description, direction=body.direction
+        actor, group_id, name=body.name, description=body.description, direction=body.direction
     )
     return _group_public(detail)
 
