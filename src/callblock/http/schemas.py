@@ -160,6 +160,16 @@ class EntriesPublic(BaseModel):
     next_cursor: str | None
 
 
+# Checked by ``NumbersAdd._storable_note``, with the rule's own message.
+Note = Annotated[
+    str,
+    Field(
+        description=f"{rules.NOTE_RULE[0].upper()}{rules.NOTE_RULE[1:]}.",
+        json_schema_extra={"maxLength": rules.NOTE_MAX},
+    ),
+]
+
+
 class NumbersAdd(_In):
     numbers: list[NumberInput] = Field(
         min_length=1,
@@ -169,11 +179,7 @@ class NumbersAdd(_In):
     expires_at: Instant | None = Field(
         None, description="RFC 3339 instant, in the future; null: never expires."
     )
-    note: str | None = Field(
-        None,
-        description=f"{rules.NOTE_RULE[0].upper()}{rules.NOTE_RULE[1:]}.",
-        json_schema_extra={"maxLength": rules.NOTE_MAX},
-    )
+    note: Note | None = None
 
     @field_validator("note")
     @classmethod

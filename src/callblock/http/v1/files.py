@@ -25,13 +25,14 @@ from callblock.settings import Settings
 
 router = APIRouter(prefix=PREFIX)
 _SPOOL_BYTES = 8 * 1024 * 1024
+# An empty body is refused (400): the file holds at least one byte.
 CSV_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "text/plain": {"schema": {"type": "string"}},
-            "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string", "minLength": 1}},
+            "text/plain": {"schema": {"type": "string", "minLength": 1}},
+            "application/gzip": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
         },
     }
 }
