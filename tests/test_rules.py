@@ -48,6 +48,8 @@ async def test_limits_are_served_without_credentials(client: httpx.AsyncClient) 
         "numbers_per_change": rules.NUMBERS_PER_CHANGE,
         "numbers_per_check": rules.NUMBERS_PER_CHECK,
         "page_max": rules.PAGE_MAX,
+        "entry_filter_max": rules.ENTRY_FILTER_MAX,
+        "column_max": rules.COLUMN_MAX,
         "invalid_lines_shown": rules.INVALID_LINES_SHOWN,
     }
 
@@ -156,6 +158,7 @@ def test_the_admin_page_keeps_no_copy_of_a_limit() -> None:
         rules.NOTE_MAX,
         rules.NUMBERS_PER_CHANGE,
         rules.NUMBERS_PER_CHECK,
+        rules.ENTRY_FILTER_MAX,
     }
     for name, text in scripts.items():
         numbers = {int(n.replace("_", "")) for n in re.findall(r"\b\d[\d_]*\b", text)}

@@ -40,6 +40,17 @@ NUMBERS_PER_CHECK: Final = 100_000
 COMPAT_NUMBERS_PER_REQUEST: Final = 100
 # Items of one page of a listing.
 PAGE_MAX: Final = 1000
+# Characters of a number as text in a path or a query (`/v1/check/{number}`, `?number=`).
+NUMBER_TEXT_MAX: Final = 64
+# Characters of a cursor (`?cursor=`, as the server hands them out).
+CURSOR_MAX: Final = 64
+# Characters of a filter: on group names (`?name=`), on an entry's text (`?q=`).
+GROUP_FILTER_MAX: Final = 100
+ENTRY_FILTER_MAX: Final = 32
+# Characters of a column's name or position in a file (`?column=`, `?expiry_column=`).
+COLUMN_MAX: Final = 100
+# The largest 1-based column position an import or a scrub may name (`column=3`).
+COLUMN_POSITION_MAX: Final = 10_000
 # Invalid lines a refused import names in its answer (the count in its detail is of all).
 INVALID_LINES_SHOWN: Final = 10_000
 

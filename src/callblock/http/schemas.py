@@ -324,6 +324,8 @@ class LimitsPublic(BaseModel):
     numbers_per_change: int = Field(description="Most numbers one add or remove may hold.")
     numbers_per_check: int = Field(description="Most numbers one batch check may hold.")
     page_max: int = Field(description="Largest page of a listing (`limit`).")
+    entry_filter_max: int = Field(description="Most characters of `q`, an entries filter.")
+    column_max: int = Field(description="Most characters of an import's `column` parameters.")
     invalid_lines_shown: int = Field(
         description="Most invalid lines a refused import lists (`invalid_lines`)."
     )
@@ -340,6 +342,8 @@ LIMITS = LimitsPublic(
     numbers_per_change=rules.NUMBERS_PER_CHANGE,
     numbers_per_check=rules.NUMBERS_PER_CHECK,
     page_max=rules.PAGE_MAX,
+    entry_filter_max=rules.ENTRY_FILTER_MAX,
+    column_max=rules.COLUMN_MAX,
     invalid_lines_shown=rules.INVALID_LINES_SHOWN,
 )
 

@@ -21,7 +21,7 @@ from callblock.http.v1.common import (
     next_cursor,
 )
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
-from callblock.rules import LARGEST_ID
+from callblock.rules import LARGEST_ID, NUMBER_TEXT_MAX
 
 router = APIRouter(prefix=PREFIX)
 
@@ -51,7 +51,7 @@ def list_audit_events(
     actor: ActorDep,
     service: ServiceDep,
     group_id: Annotated[int | None, Query(ge=1, le=LARGEST_ID)] = None,
-    number: Annotated[str | None, Query(max_length=64)] = None,
+    number: Annotated[str | None, Query(max_length=NUMBER_TEXT_MAX)] = None,
     since: Annotated[
         schemas.Instant | None, Query(description="Only events at or after this instant.")
     ] = None,

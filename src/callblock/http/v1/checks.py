@@ -14,6 +14,7 @@ from callblock.domain import Direction
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1.common import PREFIX, CheckingActorDep, ServiceDep, invalid
+from callblock.rules import NUMBER_TEXT_MAX
 from callblock.service import NOT_A_NUMBER, CheckResult
 
 router = APIRouter(prefix=PREFIX)
@@ -44,7 +45,10 @@ def _check_public(result: CheckResult) -> schemas.CheckPublic:
     responses=responses(401, 422, 503),
 )
 async def check_number(
-    number: Annotated[str, Path(max_length=64, description="Any common form of the number.")],
+    number: Annotated[
+        str,
+        Path(max_length=NUMBER_TEXT_MAX, description="Any common form of the number."),
+    ],
     actor: CheckingActorDep,
     service: ServiceDep,
     direction: schemas.CheckDirection | None = None,

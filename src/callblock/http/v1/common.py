@@ -22,7 +22,7 @@ from callblock.domain import (
     Surface,
 )
 from callblock.http.credentials import basic_credentials, bearer_token, client_address
-from callblock.rules import LARGEST_ID, PAGE_MAX
+from callblock.rules import CURSOR_MAX, LARGEST_ID, PAGE_MAX
 from callblock.service import Service
 
 # Declared for the OpenAPI document (HTTP Basic is added beside it there); credentials are
@@ -80,7 +80,7 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 CheckingActorDep = Annotated[Actor, Depends(checking_actor)]
 ServiceDep = Annotated[Service, Depends(_service)]
 GroupId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="The group's id.")]
-Cursor = Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")]
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="From `next_cursor`.")]
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")]
 
 

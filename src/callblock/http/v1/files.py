@@ -19,7 +19,7 @@ from callblock.domain import Actor, Direction, GroupById, ImportRejected, Nothin
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
-from callblock.rules import INVALID_LINES_SHOWN
+from callblock.rules import COLUMN_MAX, INVALID_LINES_SHOWN
 from callblock.service import Service
 from callblock.settings import Settings
 
@@ -110,9 +110,9 @@ async def import_numbers(
     actor: ActorDep,
     service: ServiceDep,
     column: Annotated[
-        str | None, Query(max_length=100, description="Header name or 1-based position.")
+        str | None, Query(max_length=COLUMN_MAX, description="Header name or 1-based position.")
     ] = None,
-    expiry_column: Annotated[str | None, Query(max_length=100)] = None,
+    expiry_column: Annotated[str | None, Query(max_length=COLUMN_MAX)] = None,
     skip_invalid: bool = False,
 ) -> Any:
     spool = await _spool(request)
@@ -198,7 +198,7 @@ async def scrub(
     request: Request,
     actor: ActorDep,
     service: ServiceDep,
-    column: Annotated[str | None, Query(max_length=100)] = None,
+    column: Annotated[str | None, Query(max_length=COLUMN_MAX)] = None,
     direction: schemas.CheckDirection = schemas.CheckDirection.OUTBOUND,
 ) -> Response:
     spool = await _spool(request)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from callblock import rules
 from callblock.domain import GroupDetail
 from callblock.http import schemas
 from callblock.http.problems import responses
@@ -50,7 +51,10 @@ def list_groups(
     actor: ActorDep,
     service: ServiceDep,
     name: Annotated[
-        str | None, Query(max_length=100, description="Only groups whose name contains this.")
+        str | None,
+        Query(
+            max_length=rules.GROUP_FILTER_MAX, description="Only groups whose name contains this."
+        ),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,

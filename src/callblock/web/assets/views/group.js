@@ -220,7 +220,7 @@ function addForm(groupId, onChanged) {
 function entryList(groupId, onRemoved) {
   const search = field(
     { label: "Search", hint: "Part of a number as stored, e.g. 98765, or +91140*." },
-    h("input", { type: "search", name: "q", maxlength: "32", autocomplete: "off", spellcheck: "false" }),
+    h("input", { type: "search", name: "q", maxlength: limits.entry_filter_max, autocomplete: "off", spellcheck: "false" }),
   );
   const status = field(
     { label: "Status" },
