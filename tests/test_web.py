@@ -20,6 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from callblock import rules
 from callblock.service import Service
 from callblock.store import Store
 from tests.browser import PHONE, Tab, chromium, open_tab
@@ -486,6 +487,24 @@ def test_sign_in_create_add_flag_upload_check_delete_sign_out(
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_the_forms_state_the_servers_own_limits(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    """The hints and bounds come from ``GET /v1/limits`` (``callblock.rules``), not a copy."""
+    group_id = make_group(api, "Limits")
+    page = sign_in(tab, account)
+    page.get_by_role("button", name="New group").click()
+    dialog = page.get_by_role("dialog", name="New group")
+    name_rule = rules.NAME_RULE[0].upper() + rules.NAME_RULE[1:] + "."
+    expect(dialog.get_by_text(name_rule, exact=True)).to_be_visible()
+    description = f"Up to {rules.DESCRIPTION_MAX} characters."
+    expect(dialog.get_by_text(description, exact=True)).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    note = page.get_by_label("Note (optional)")
+    expect(note).to_have_attribute("maxlength", str(rules.NOTE_MAX))
 
 
 def test_deleting_asks_first_and_cancel_keeps_the_group(

@@ -16,14 +16,12 @@ from datetime import datetime
 from typing import Final, Generic, TypeVar
 
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_MIN, NAME_MAX, NAME_MIN, USERNAME_MAX
 
 T = TypeVar("T")
 
-NAME_MIN, NAME_MAX = 2, 50
-DESCRIPTION_MIN, DESCRIPTION_MAX = 2, 50
 DEFAULT_REGION: Final = "IN"
 DEFAULT_TIMEZONE: Final = "Asia/Kolkata"
-USERNAME_MAX = 64
 
 
 class AuthMode(enum.StrEnum):
@@ -301,7 +299,7 @@ class WriteConflict(StoreUnavailable):
 
 
 class ProblemCode(enum.StrEnum):
-    LENGTH = "length"  # name/description: 2 to 50 characters (and allowed characters)
+    LENGTH = "length"  # name/description: their length (and allowed characters) in rules
     INVALID_NUMBERS = "invalid_numbers"
     TOO_MANY_NUMBERS = "too_many_numbers"
     NO_NUMBERS = "no_numbers"
@@ -336,15 +334,8 @@ def _name_char_allowed(char: str) -> bool:
     return category[0] in "LM" or category == "Nd" or char in " _-."
 
 
-# The group-name rule in words, for every surface's error messages (``clean_group_name``).
-NAME_RULE = (
-    f"{NAME_MIN} to {NAME_MAX} characters: letters and marks of any script, digits, space, "
-    "_ - . ; starting with a letter or digit"
-)
-
-
 def clean_group_name(raw: object) -> str | None:
-    """The trimmed group name, or None when it breaks the naming rule."""
+    """The trimmed group name, or None when it breaks the naming rule (``rules.NAME_RULE``)."""
     if not isinstance(raw, str):
         return None
     name = raw.strip()

@@ -36,6 +36,7 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/v1/scrub": ("POST",),
     "/v1/audit": ("GET",),
     "/v1/account": ("GET", "PATCH"),
+    "/v1/limits": ("GET",),
     "/healthz": ("GET",),
     "/readyz": ("GET",),
     "/metrics": ("GET",),

@@ -28,7 +28,6 @@ from callblock.store.migrate import SchemaOutdated, ensure_current
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-DESCRIPTION_RULE = "up to 50 characters"
 
 
 def database_option(command: F) -> F:

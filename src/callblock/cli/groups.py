@@ -6,10 +6,11 @@ from typing import cast
 
 import click
 
-from callblock.cli.common import DESCRIPTION_RULE, database_option
+from callblock.cli.common import database_option
 from callblock.cli.operations import CallDirection, GroupDirection, NotANumber
 from callblock.cli.target import failures, open_target, target_options
-from callblock.domain import NAME_RULE, Direction, clean_description, clean_group_name
+from callblock.domain import Direction, clean_description, clean_group_name
+from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_RULE, LARGEST_ID, NAME_RULE
 
 CALL_DIRECTIONS = click.Choice(["inbound", "outbound"])
 GROUP_DIRECTIONS = click.Choice([d.value for d in Direction])
@@ -76,7 +77,7 @@ def group_list(
 
 @group.command("create")
 @click.argument("name")
-@click.option("--description", default="", help="Up to 50 characters.")
+@click.option("--description", default="", help=f"Up to {DESCRIPTION_MAX} characters.")
 @click.option("--direction", type=GROUP_DIRECTIONS, default="both", show_default=True)
 @target_options
 @click.pass_context
@@ -104,7 +105,7 @@ def group_create(
 
 
 @group.command("delete")
-@click.argument("group_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("group_id", type=click.IntRange(1, LARGEST_ID))
 @target_options
 @click.pass_context
 def group_delete(

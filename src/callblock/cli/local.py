@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO
 
 from callblock import files
-from callblock.cli.common import DESCRIPTION_RULE
 from callblock.cli.files import text_with_progress
 from callblock.cli.operations import (
     CallDirection,
@@ -23,7 +22,6 @@ from callblock.cli.operations import (
     Writing,
 )
 from callblock.domain import (
-    NAME_RULE,
     Actor,
     Direction,
     FieldProblem,
@@ -33,6 +31,7 @@ from callblock.domain import (
     clean_description,
     clean_group_name,
 )
+from callblock.rules import DESCRIPTION_RULE, NAME_RULE
 from callblock.service import CheckResult, Service
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from callblock.files.reading import FileProblem, Row
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+from callblock.rules import COLUMN_POSITION_MAX
 
 # Column names, compared case-insensitively, that name the number column of a header.
 NUMBER_COLUMNS = ("number", "phone", "phone_number", "msisdn", "mobile", "telephone", "tel")
@@ -94,7 +95,7 @@ def _column(
     if wanted is not None:
         if wanted.strip().isdigit():  # 1-based position
             position = int(wanted.strip())
-            return position - 1 if 1 <= position <= 10_000 else None
+            return position - 1 if 1 <= position <= COLUMN_POSITION_MAX else None
         if names is None:
             return None
         return names.index(wanted.strip().lower()) if wanted.strip().lower() in names else None

@@ -26,6 +26,7 @@ from callblock.domain import (
     StoreUnavailable,
 )
 from callblock.http.formats import WireFormat, owner
+from callblock.http.schemas import RejectedLinePublic
 
 MEDIA_TYPE = "application/problem+json"
 # Loggers are named after their modules, under "callblock" (which logging set-ups select).
@@ -55,7 +56,14 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: dict[str, str] | None = Field(
-        default=None, description="Per invalid field (dotted path), what is wrong with it."
+        default=None,
+        description="Per invalid field (dotted path; an item of a list by its position, "
+        "`numbers.0`), what is wrong with it.",
+    )
+    invalid_lines: list[RejectedLinePublic] | None = Field(
+        default=None,
+        description="An import refused for its invalid lines: the first of them "
+        "(`type` `urn:callblock:problem:invalid-lines`).",
     )
 
 
@@ -140,8 +148,24 @@ def from_domain(exc: DomainError) -> Response:
             return problem(500, "Internal error.")
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+def _field(loc: tuple[Any, ...], body: Any) -> str:
+    """The dotted path of an invalid field, as the client sent it. Where the body holds a
+    scalar, pydantic goes on naming the branches of a union it tried (``numbers.0.str``,
+    ``numbers.0.int``): those name nothing the client sent, and are left out."""
+    source, *path = loc or ("body",)
+    if source not in ("body", "query", "path", "header"):
+        path = [source, *path]
+    parts: list[str] = []
+    value = body if source == "body" else None
+    for part in path:
+        if source == "body":
+            if isinstance(value, dict) and isinstance(part, str):
+                value = value.get(part)
+            elif isinstance(value, list) and isinstance(part, int):
+                value = value[part] if 0 <= part < len(value) else None
+            elif parts:
+                break  # past a scalar: a union branch's name
+        parts.append(str(part))
     return ".".join(parts) or "body"
 
 
@@ -163,10 +187,14 @@ def install(app: FastAPI, formats: tuple[WireFormat, ...]) -> None:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem(400, "The body is not valid JSON.", kind="malformed-json")
-        fields: dict[str, str] = {}
+        messages: dict[str, list[str]] = {}
         for error in errors:
             message = str(error.get("msg")).removeprefix("Value error, ")
-            fields.setdefault(_field(tuple(error.get("loc", ()))), message)
+            found = messages.setdefault(_field(tuple(error.get("loc", ())), exc.body), [])
+            if message not in found:
+                found.append(message)
+        # Each branch of a union that failed at one position: all of them, in one message.
+        fields = {name: "; or ".join(found) for name, found in messages.items()}
         return problem(422, "Some fields are invalid.", kind="validation", errors=fields)
 
     async def on_http(request: Request, exc: Exception) -> Response:

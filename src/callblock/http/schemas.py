@@ -22,10 +22,15 @@ from pydantic import (
     field_validator,
 )
 
-from callblock.domain import RFC3339, Direction, EntryStatus, storable
-
-MAX_ADD = 10_000
-MAX_CHECK = 100_000
+from callblock import rules
+from callblock.domain import (
+    RFC3339,
+    Direction,
+    EntryStatus,
+    clean_description,
+    clean_group_name,
+    storable,
+)
 
 # Strict: a JSON true is not the number 1, nor 1.0 a phone number.
 NumberInput = StrictStr | StrictInt
@@ -64,21 +69,55 @@ class _In(BaseModel):
 # --- groups ------------------------------------------------------------------------------------
 
 
-class GroupCreate(_In):
-    name: str = Field(
-        description="2 to 50 characters: letters and marks of any script, digits, space, "
-        "`_`, `-`, `.`; starting with a letter or digit. Unique per account, ignoring case.",
+def _group_name(raw: str) -> str:
+    name = clean_group_name(raw)
+    if name is None:
+        raise ValueError(rules.NAME_RULE)
+    return name
+
+
+def _description(raw: str) -> str:
+    text = clean_description(raw, minimum=0)
+    if text is None:
+        raise ValueError(rules.DESCRIPTION_RULE)
+    return text
+
+
+# The domain's rules, checked by the domain's functions (one message each, from ``rules``);
+# the lengths are also declared in the schema (not enforced by pydantic, whose own message
+# would be a second one). The ends' spaces are trimmed first, so a longer text with spaces
+# around it is accepted too: the schema states what is always accepted.
+GroupName = Annotated[
+    str,
+    AfterValidator(_group_name),
+    Field(
+        description=f"{rules.NAME_RULE[0].upper()}{rules.NAME_RULE[1:]}. "
+        "Unique per account, ignoring case.",
+        json_schema_extra={"minLength": rules.NAME_MIN, "maxLength": rules.NAME_MAX},
         examples=["Spam callers"],
-    )
-    description: str = Field("", max_length=200, description="Up to 50 characters.")
+    ),
+]
+GroupDescription = Annotated[
+    str,
+    AfterValidator(_description),
+    Field(
+        description=f"{rules.DESCRIPTION_RULE[0].upper()}{rules.DESCRIPTION_RULE[1:]}.",
+        json_schema_extra={"maxLength": rules.DESCRIPTION_MAX},
+    ),
+]
+
+
+class GroupCreate(_In):
+    name: GroupName
+    description: GroupDescription = ""
     direction: Direction = Field(
         Direction.BOTH, description="Which checks the group's entries count for."
     )
 
 
 class GroupUpdate(_In):
-    name: str | None = None
-    description: str | None = Field(None, max_length=200)
+    name: GroupName | None = None
+    description: GroupDescription | None = None
     direction: Direction | None = None
 
 
@@ -121,22 +160,32 @@ class EntriesPublic(BaseModel):
     next_cursor: str | None
 
 
+# Checked by ``NumbersAdd._storable_note``, with the rule's own message.
+Note = Annotated[
+    str,
+    Field(
+        description=f"{rules.NOTE_RULE[0].upper()}{rules.NOTE_RULE[1:]}.",
+        json_schema_extra={"maxLength": rules.NOTE_MAX},
+    ),
+]
+
+
 class NumbersAdd(_In):
     numbers: list[NumberInput] = Field(
         min_length=1,
-        max_length=MAX_ADD,
+        max_length=rules.NUMBERS_PER_CHANGE,
         description="Numbers in any common form, or prefixes ending in `*` (`+91140*`, `140*`).",
     )
     expires_at: Instant | None = Field(
         None, description="RFC 3339 instant, in the future; null: never expires."
     )
-    note: str | None = Field(None, max_length=500)
+    note: Note | None = None
 
     @field_validator("note")
     @classmethod
     def _storable_note(cls, note: str | None) -> str | None:
-        if note is not None and not storable(note):
-            raise ValueError("holds NUL or a lone surrogate, which cannot be stored")
+        if note is not None and (len(note) > rules.NOTE_MAX or not storable(note)):
+            raise ValueError(rules.NOTE_RULE)
         return note
 
     all_or_nothing: StrictBool = Field(
@@ -159,7 +208,7 @@ class NumbersAdded(BaseModel):
 
 
 class NumbersRemove(_In):
-    numbers: list[NumberInput] = Field(min_length=1, max_length=MAX_ADD)
+    numbers: list[NumberInput] = Field(min_length=1, max_length=rules.NUMBERS_PER_CHANGE)
 
 
 class NumbersRemoved(BaseModel):
@@ -211,7 +260,7 @@ class CheckPublic(BaseModel):
 
 
 class CheckMany(_In):
-    numbers: list[NumberInput | None] = Field(max_length=MAX_CHECK)
+    numbers: list[NumberInput | None] = Field(max_length=rules.NUMBERS_PER_CHECK)
     direction: CheckDirection | None = None
 
 
@@ -260,6 +309,43 @@ class AccountUpdate(_In):
     block_anonymous: StrictBool | None = Field(
         None, description="Inbound checks of a withheld caller ID answer blocked."
     )
+
+
+class LimitsPublic(BaseModel):
+    """What a request may hold, as the server enforces it (a form can say it before sending)."""
+
+    name_min: int = Field(description="Fewest characters of a group's name.")
+    name_max: int = Field(description="Most characters of a group's name.")
+    name_rule: str = Field(description="The group-name rule, in words.")
+    description_max: int = Field(description="Most characters of a group's description.")
+    description_rule: str
+    note_max: int = Field(description="Most characters of an entry's note.")
+    note_rule: str
+    numbers_per_change: int = Field(description="Most numbers one add or remove may hold.")
+    numbers_per_check: int = Field(description="Most numbers one batch check may hold.")
+    page_max: int = Field(description="Largest page of a listing (`limit`).")
+    entry_filter_max: int = Field(description="Most characters of `q`, an entries filter.")
+    column_max: int = Field(description="Most characters of an import's `column` parameters.")
+    invalid_lines_shown: int = Field(
+        description="Most invalid lines a refused import lists (`invalid_lines`)."
+    )
+
+
+LIMITS = LimitsPublic(
+    name_min=rules.NAME_MIN,
+    name_max=rules.NAME_MAX,
+    name_rule=rules.NAME_RULE,
+    description_max=rules.DESCRIPTION_MAX,
+    description_rule=rules.DESCRIPTION_RULE,
+    note_max=rules.NOTE_MAX,
+    note_rule=rules.NOTE_RULE,
+    numbers_per_change=rules.NUMBERS_PER_CHANGE,
+    numbers_per_check=rules.NUMBERS_PER_CHECK,
+    page_max=rules.PAGE_MAX,
+    entry_filter_max=rules.ENTRY_FILTER_MAX,
+    column_max=rules.COLUMN_MAX,
+    invalid_lines_shown=rules.INVALID_LINES_SHOWN,
+)
 
 
 class Health(BaseModel):

@@ -12,7 +12,6 @@ from sqlalchemy import Connection
 from callblock import metrics
 from callblock.change import Draft, Keys, expiry_keys
 from callblock.domain import (
-    NAME_RULE,
     Action,
     Actor,
     Entry,
@@ -29,6 +28,7 @@ from callblock.domain import (
     name_key,
 )
 from callblock.files.plan import ImportLines, plan_import
+from callblock.rules import NAME_RULE
 from callblock.store import Store
 from callblock.store import entries as entry_rows
 from callblock.store import groups as group_rows

@@ -23,14 +23,13 @@ from callblock.domain import (
 )
 from callblock.http.compat.body import Fields
 from callblock.http.compat.errors import MissingParameters
+from callblock.rules import COMPAT_NUMBERS_PER_REQUEST, LARGEST_ID
 
-MAX_NUMBERS_PER_REQUEST = 100
 NUMBERS_FIELDS = ("blockNumbers", "blockNumber")
 ID_FIELDS = ("Id", "id")
 GROUP_NAME_FIELD = "groupName"
 _EXPIRY_SHAPE = LOCAL_TIME
 _EXPIRY_FORMAT = "%Y-%m-%d %H:%M:%S"
-_MAX_GROUP_ID = 2**63 - 1
 
 
 def first_present(fields: Fields, names: tuple[str, ...]) -> Any:
@@ -77,7 +76,7 @@ def parse_group_id(value: Any) -> int | None:
         number = int(value.strip())
     else:
         return None
-    return number if 1 <= number <= _MAX_GROUP_ID else None
+    return number if 1 <= number <= LARGEST_ID else None
 
 
 def _is_id_text(text: str) -> bool:
@@ -122,7 +121,7 @@ class FieldCheck:
         if not items:
             self.problems.append(FieldProblem(field, ProblemCode.NO_NUMBERS))
             return []
-        if len(items) > MAX_NUMBERS_PER_REQUEST:
+        if len(items) > COMPAT_NUMBERS_PER_REQUEST:
             self.problems.append(FieldProblem(field, ProblemCode.TOO_MANY_NUMBERS))
             return []
         valid, invalid = parse_numbers(items, self.region)

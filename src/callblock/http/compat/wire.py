@@ -13,6 +13,13 @@ from starlette.responses import Response
 
 from callblock.domain import FieldProblem, InvalidInput, ProblemCode
 from callblock.http.formats import WireFormat
+from callblock.rules import (
+    COMPAT_NUMBERS_PER_REQUEST,
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    NAME_MAX,
+    NAME_MIN,
+)
 from callblock.service import GroupCreated, NumbersAdded, NumbersRemoved
 
 MEDIA_TYPE = "application/json"
@@ -102,13 +109,18 @@ def _shown(value: Any) -> str:
 def _message(problem: FieldProblem) -> str:
     match problem.field, problem.code:
         case "name", ProblemCode.LENGTH:
-            return f"Name ({_shown(problem.value)}) allows 2 to 50 characters only"
+            shown = _shown(problem.value)
+            return f"Name ({shown}) allows {NAME_MIN} to {NAME_MAX} characters only"
         case "description", ProblemCode.LENGTH:
-            return f"Description ({_shown(problem.value)}) allows 2 to 50 characters only"
+            shown = _shown(problem.value)
+            return (
+                f"Description ({shown}) allows {DESCRIPTION_MIN} to {DESCRIPTION_MAX} "
+                "characters only"
+            )
         case _, ProblemCode.INVALID_NUMBERS:
             return "Blocknumbers data contains invalid format of numbers"
         case _, ProblemCode.TOO_MANY_NUMBERS:
-            return "Maximum 100 numbers are allowed per request"
+            return f"Maximum {COMPAT_NUMBERS_PER_REQUEST} numbers are allowed per request"
         case _, ProblemCode.NO_NUMBERS:
             return "BlockNumbers is required"
         case _, ProblemCode.EXPIRY:

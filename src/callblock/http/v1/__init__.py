@@ -10,12 +10,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.routing import BaseRoute
 
-from callblock.http.v1 import account, audit, checks, files, groups, numbers
+from callblock.http.v1 import account, audit, checks, files, groups, numbers, rules
 
 # Each resource's router carries the `/v1` prefix itself (see ``common.PREFIX``).
 router = APIRouter()
 # In this order: the OpenAPI document lists the paths as they are included.
-for resource in (groups, numbers, checks, audit, account, files):
+for resource in (groups, numbers, checks, audit, account, files, rules):
     router.include_router(resource.router)
 # Each operation's route as its module declared it (`router` holds them behind its includes).
 ROUTES: list[BaseRoute] = [

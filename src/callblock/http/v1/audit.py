@@ -22,6 +22,7 @@ from callblock.http.v1.common import (
     next_cursor,
 )
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
+from callblock.rules import LARGEST_ID, NUMBER_TEXT_MAX
 
 router = APIRouter(prefix=PREFIX, tags=["audit"])
 
@@ -54,8 +55,8 @@ def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
 def list_audit_events(
     actor: ActorDep,
     service: ServiceDep,
-    group_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    number: Annotated[str | None, Query(max_length=64)] = None,
+    group_id: Annotated[int | None, Query(ge=1, le=LARGEST_ID)] = None,
+    number: Annotated[str | None, Query(max_length=NUMBER_TEXT_MAX)] = None,
     since: Annotated[
         schemas.Instant | None, Query(description="Only events at or after this instant.")
     ] = None,

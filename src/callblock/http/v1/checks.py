@@ -15,6 +15,7 @@ from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, CheckingActorDep, ServiceDep, invalid
+from callblock.rules import NUMBER_TEXT_MAX
 from callblock.service import NOT_A_NUMBER, CheckResult
 
 router = APIRouter(prefix=PREFIX, tags=["checks"])
@@ -52,7 +53,7 @@ async def check_number(
     number: Annotated[
         str,
         Path(
-            max_length=64,
+            max_length=NUMBER_TEXT_MAX,
             description="Any common form of the number.",
             openapi_examples=examples.CHECK_NUMBER,
         ),

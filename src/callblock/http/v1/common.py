@@ -22,6 +22,7 @@ from callblock.domain import (
     Surface,
 )
 from callblock.http.credentials import basic_credentials, bearer_token, client_address
+from callblock.rules import CURSOR_MAX, LARGEST_ID, PAGE_MAX
 from callblock.service import Service
 
 # Declared for the OpenAPI document (HTTP Basic is added beside it there); credentials are
@@ -33,8 +34,6 @@ _bearer = HTTPBearer(
 # On each resource's own router, not on one that includes them: a route's template, as the
 # request metrics read it (``scope["route"].path``), is the path its own router gave it.
 PREFIX = "/v1"
-MAX_PAGE = 1000
-_MAX_ID = 2**63 - 1
 
 
 def _service(request: Request) -> Service:
@@ -80,9 +79,9 @@ async def checking_actor(
 ActorDep = Annotated[Actor, Depends(current_actor)]
 CheckingActorDep = Annotated[Actor, Depends(checking_actor)]
 ServiceDep = Annotated[Service, Depends(_service)]
-GroupId = Annotated[int, Path(ge=1, le=_MAX_ID, description="The group's id.")]
-Cursor = Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
+GroupId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="The group's id.")]
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="From `next_cursor`.")]
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")]
 
 
 def listing_of(kind: str, *filters: object) -> str:
@@ -112,7 +111,7 @@ def cursor_position(listing: str, cursor: str | None) -> int | None:
     if label != listing or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
         raise InvalidCursor
     after = int(value)
-    if abs(after) > _MAX_ID:
+    if abs(after) > LARGEST_ID:
         raise InvalidCursor
     return after
 

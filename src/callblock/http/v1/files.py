@@ -20,6 +20,7 @@ from callblock.http import schemas
 from callblock.http.problems import problem, responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
+from callblock.rules import COLUMN_MAX, INVALID_LINES_SHOWN
 from callblock.service import Service
 from callblock.settings import Settings
 
@@ -27,14 +28,17 @@ router = APIRouter(prefix=PREFIX, tags=["files"])
 _SPOOL_BYTES = 8 * 1024 * 1024
 
 
+# An empty body is refused (400): the file holds at least one byte.
 def _csv_body(example: str) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
             "content": {
-                "text/csv": {"schema": {"type": "string"}, "example": example},
-                "text/plain": {"schema": {"type": "string"}},
-                "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string", "minLength": 1}, "example": example},
+                "text/plain": {"schema": {"type": "string", "minLength": 1}},
+                "application/gzip": {
+                    "schema": {"type": "string", "format": "binary", "minLength": 1}
+                },
             },
         }
     }
@@ -119,9 +123,9 @@ async def import_numbers(
     actor: ActorDep,
     service: ServiceDep,
     column: Annotated[
-        str | None, Query(max_length=100, description="Header name or 1-based position.")
+        str | None, Query(max_length=COLUMN_MAX, description="Header name or 1-based position.")
     ] = None,
-    expiry_column: Annotated[str | None, Query(max_length=100)] = None,
+    expiry_column: Annotated[str | None, Query(max_length=COLUMN_MAX)] = None,
     skip_invalid: bool = False,
 ) -> Any:
     spool = await _spool(request)
@@ -143,7 +147,7 @@ async def import_numbers(
             "imported (skip_invalid=true imports "
             "the others).",
             kind="invalid-lines",
-            extra={"invalid_lines": [vars_of(line) for line in exc.lines[:10_000]]},
+            extra={"invalid_lines": [vars_of(line) for line in exc.lines[:INVALID_LINES_SHOWN]]},
         )
     except (files.FileProblem, UnicodeDecodeError, EOFError, OSError) as exc:
         return problem(400, f"The file cannot be read: {exc}", kind="unreadable-file")
@@ -216,7 +220,7 @@ async def scrub(
     request: Request,
     actor: ActorDep,
     service: ServiceDep,
-    column: Annotated[str | None, Query(max_length=100)] = None,
+    column: Annotated[str | None, Query(max_length=COLUMN_MAX)] = None,
     direction: schemas.CheckDirection = schemas.CheckDirection.OUTBOUND,
 ) -> Response:
     spool = await _spool(request)

@@ -7,14 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
-from callblock.domain import (
-    FieldProblem,
-    GroupDetail,
-    InvalidInput,
-    ProblemCode,
-    clean_description,
-    clean_group_name,
-)
+from callblock import rules
+from callblock.domain import GroupDetail
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
@@ -26,31 +20,11 @@ from callblock.http.v1.common import (
     Limit,
     ServiceDep,
     cursor_position,
-    invalid,
     listing_of,
     next_cursor,
 )
 
 router = APIRouter(prefix=PREFIX, tags=["groups"])
-
-NAME_RULE = (
-    "2 to 50 characters: letters and marks of any script, digits, space, _ - . ; "
-    "starting with a letter or digit"
-)
-
-
-def _group_name(raw: str) -> str:
-    name = clean_group_name(raw)
-    if name is None:
-        raise invalid("name", NAME_RULE, raw)
-    return name
-
-
-def _description(raw: str) -> str:
-    text = clean_description(raw, minimum=0)
-    if text is None:
-        raise invalid("description", "up to 50 characters, without NUL", raw)
-    return text
 
 
 def _group_public(detail: GroupDetail) -> schemas.GroupPublic:
@@ -82,7 +56,10 @@ def list_groups(
     actor: ActorDep,
     service: ServiceDep,
     name: Annotated[
-        str | None, Query(max_length=100, description="Only groups whose name contains this.")
+        str | None,
+        Query(
+            max_length=rules.GROUP_FILTER_MAX, description="Only groups whose name contains this."
+        ),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
@@ -114,20 +91,8 @@ def create_group(
     actor: ActorDep,
     service: ServiceDep,
 ) -> schemas.GroupPublic:
-    problems: list[FieldProblem] = []
-    name = clean_group_name(body.name)
-    if name is None:
-        problems.append(FieldProblem("name", ProblemCode.INVALID, body.name, NAME_RULE))
-    description = clean_description(body.description, minimum=0)
-    if description is None:
-        problems.append(
-            FieldProblem(
-                "description", ProblemCode.INVALID, body.description, "up to 50 characters"
-            )
-        )
-    if problems or name is None or description is None:
-        raise InvalidInput(problems)
-    created = service.create_group(actor, name, description, [], None, body.direction)
+    # The name and description arrive checked and trimmed (``schemas.GroupName``).
+    created = service.create_group(actor, body.name, body.description, [], None, body.direction)
     return _group_public(service.group_detail(actor, created.group.id))
 
 
@@ -161,10 +126,8 @@ def update_group(
     actor: ActorDep,
     service: ServiceDep,
 ) -> schemas.GroupPublic:
-    name = None if body.name is None else _group_name(body.name)
-    description = None if body.description is None else _description(body.description)
     detail = service.update_group(
-        actor, group_id, name=name, description=description, direction=body.direction
+        actor, group_id, name=body.name, description=body.description, direction=body.direction
     )
     return _group_public(detail)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
+from callblock import rules
 from callblock.domain import (
     NOT_A_NUMBER,
     Entry,
@@ -91,7 +92,8 @@ def list_numbers(
     service: ServiceDep,
     status: EntryStatus = EntryStatus.ALL,
     q: Annotated[
-        str | None, Query(max_length=32, description="Only entries containing this text.")
+        str | None,
+        Query(max_length=rules.ENTRY_FILTER_MAX, description="Only entries containing this text."),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,

@@ -3,6 +3,7 @@
 
 import { forget, SESSION_ENDED, session, whenSignedOut, whenSignedOutElsewhere } from "./api.js";
 import { announce } from "./dom.js";
+import { loadLimits } from "./limits.js";
 import { renderCheck } from "./views/check.js";
 import { renderGroup } from "./views/group.js";
 import { renderGroups } from "./views/groups.js";
@@ -131,4 +132,6 @@ window.addEventListener("hashchange", () => {
   if (session()) focusHeading(); // the sign-in form keeps its own focus, on the username
 });
 
-show();
+// The forms' hints come from the limits; a page that cannot load them still shows (a form
+// that needs them loads them again before sending).
+loadLimits().catch(() => {}).finally(show);

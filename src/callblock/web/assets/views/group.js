@@ -2,10 +2,10 @@ import { ApiError, call, download, explain } from "../api.js";
 import { announce, dialog, field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
 import { count, DIRECTIONS, instant, localNow, localToInstant, plural, splitNumbers, timeZone } from "../format.js";
 import { deleteGroup, editGroup } from "./group_forms.js";
+import { limits, loadLimits } from "../limits.js";
 import { uploadForm } from "./upload.js";
 
 const PAGE_SIZE = 100;
-const MAX_ADD = 10_000; // per request, as /v1 allows
 const SHOWN_REJECTED = 100; // invalid inputs listed under the box; all of them stay in it
 
 /** One group: its entries, and the forms that add, upload and remove them. */
@@ -122,7 +122,7 @@ function addForm(groupId, onChanged) {
     { label: "Expires (optional)", hint: `Your time zone (${timeZone}). Empty: never expires.` },
     h("input", { name: "expires_at", type: "datetime-local", min: localNow() }),
   );
-  const note = field({ label: "Note (optional)" }, h("input", { name: "note", maxlength: "500", autocomplete: "off" }));
+  const note = field({ label: "Note (optional)" }, h("input", { name: "note", maxlength: limits.note_max, autocomplete: "off" }));
   const rejected = h("ul", { className: "rejected", id: `${numbers.control.id}-rejected`, hidden: true });
   numbers.control.setAttribute("aria-describedby", `${numbers.control.getAttribute("aria-describedby")} ${rejected.id}`);
   const outcome = h("p", { className: "outcome", role: "status" });
@@ -168,11 +168,13 @@ function addForm(groupId, onChanged) {
     const totals = { added: 0, updated: 0, invalid: [] };
     let sent = 0;
     try {
-      // /v1 takes 10,000 a request: a longer paste goes in several, and what was not sent
-      // when one fails stays in the box.
-      for (; sent < typed.length; sent += MAX_ADD) {
-        const batch = typed.slice(sent, sent + MAX_ADD);
-        if (typed.length > MAX_ADD) submit.textContent = `Adding… ${count(sent)} of ${count(typed.length)}`;
+      // /v1 takes `numbers_per_change` a request: a longer paste goes in several, and what
+      // was not sent when one fails stays in the box.
+      await loadLimits();
+      const perRequest = limits.numbers_per_change;
+      for (; sent < typed.length; sent += perRequest) {
+        const batch = typed.slice(sent, sent + perRequest);
+        if (typed.length > perRequest) submit.textContent = `Adding… ${count(sent)} of ${count(typed.length)}`;
         const answer = await call("POST", `/v1/groups/${groupId}/numbers`, {
           json: { numbers: batch, expires_at: expiresAt, note: note.control.value || null },
         });
@@ -218,7 +220,7 @@ function addForm(groupId, onChanged) {
 function entryList(groupId, onRemoved) {
   const search = field(
     { label: "Search", hint: "Part of a number as stored, e.g. 98765, or +91140*." },
-    h("input", { type: "search", name: "q", maxlength: "32", autocomplete: "off", spellcheck: "false" }),
+    h("input", { type: "search", name: "q", maxlength: limits.entry_filter_max, autocomplete: "off", spellcheck: "false" }),
   );
   const status = field(
     { label: "Status" },

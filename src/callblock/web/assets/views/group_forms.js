@@ -4,17 +4,16 @@
 import { ApiError, call, explain } from "../api.js";
 import { dialog, field, h, setFieldError } from "../dom.js";
 import { DIRECTIONS, plural } from "../format.js";
-
-export const NAME_HINT = "2 to 50 characters: letters, digits, spaces, _ - . (starting with a letter or digit).";
+import { limits, sentence } from "../limits.js";
 
 /** The three controls of a group, filled from `group` when given. */
 export function groupFields(group = null) {
-  const name = field({ label: "Name", hint: NAME_HINT }, h("input", { name: "name", required: true, autocomplete: "off" }));
+  const name = field({ label: "Name", hint: sentence(limits.name_rule) }, h("input", { name: "name", required: true, autocomplete: "off" }));
   const direction = field(
     { label: "Direction", hint: "Which calls the group's numbers block." },
     h("select", { name: "direction" }, Object.entries(DIRECTIONS).map(([value, label]) => h("option", { value }, label))),
   );
-  const description = field({ label: "Description (optional)", hint: "Up to 50 characters." }, h("input", { name: "description", autocomplete: "off" }));
+  const description = field({ label: "Description (optional)", hint: limits.description_max ? `Up to ${limits.description_max} characters.` : "" }, h("input", { name: "description", autocomplete: "off" }));
   if (group) {
     name.control.value = group.name;
     direction.control.value = group.direction;

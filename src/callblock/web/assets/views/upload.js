@@ -1,6 +1,7 @@
 import { ApiError, explain, upload } from "../api.js";
 import { announce, field, fill, GROUPS_CHANGED, h, setFieldError } from "../dom.js";
 import { count, plural } from "../format.js";
+import { limits } from "../limits.js";
 
 const SHOWN_LINES = 200; // of the invalid lines; the summary gives their total
 
@@ -20,8 +21,8 @@ export function uploadForm(groupId, onChanged, groupName) {
     skip,
     h("label", { for: skip.id }, "Import the valid lines even if some are invalid"),
   );
-  const column = field({ label: "Number column (optional)", hint: "Its header, or its position (1 is the first). Found by itself when empty." }, h("input", { name: "column", maxlength: "100", autocomplete: "off" }));
-  const expiryColumn = field({ label: "Expiry column (optional)", hint: "Its header or position. Each row's expiry: 2030-01-31T18:00:00+05:30, or 2030-01-31 18:00:00 in the account's time zone." }, h("input", { name: "expiry_column", maxlength: "100", autocomplete: "off" }));
+  const column = field({ label: "Number column (optional)", hint: "Its header, or its position (1 is the first). Found by itself when empty." }, h("input", { name: "column", maxlength: limits.column_max, autocomplete: "off" }));
+  const expiryColumn = field({ label: "Expiry column (optional)", hint: "Its header or position. Each row's expiry: 2030-01-31T18:00:00+05:30, or 2030-01-31 18:00:00 in the account's time zone." }, h("input", { name: "expiry_column", maxlength: limits.column_max, autocomplete: "off" }));
   const more = h("details", {}, h("summary", {}, "Columns"), column.wrapper, expiryColumn.wrapper);
 
   const bar = h("progress", { max: "100", "aria-labelledby": `progress-${groupId}` });
