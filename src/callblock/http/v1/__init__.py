@@ -20,7 +20,7 @@ for resource in (groups, numbers, checks, audit, account, files, rules):
 # Each operation's route as its module declared it (`router` holds them behind its includes).
 ROUTES: list[BaseRoute] = [
     route
-    for resource in (groups, numbers, checks, audit, account, files)
+    for resource in (groups, numbers, checks, audit, account, files, rules)
     for route in resource.router.routes
 ]
 
@@ -53,6 +53,11 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "account",
         "description": "The calling account and the settings it may change itself.",
+    },
+    {
+        "name": "limits",
+        "description": "What a request may hold, as the server enforces it: for forms that "
+        "say a limit before sending.",
     },
 ]
 

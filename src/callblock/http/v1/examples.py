@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi.openapi.models import Example
 
+from callblock.http import schemas
+
 # The story every example tells: an Indian contact centre's account `acme` (region IN), whose
 # group 1 holds a number and a prefix that its agents must not dial.
 _CREATED = "2026-06-01T12:00:00Z"
@@ -289,4 +291,11 @@ UPDATE_ACCOUNT = body(
 )
 UPDATED_ACCOUNT = answer(
     200, account=("The account as it now is", {**_ACCOUNT, "block_anonymous": True})
+)
+
+
+# --- limits --------------------------------------------------------------------------------------
+
+LIMITS = answer(
+    200, limits=("The limits as this server enforces them", schemas.LIMITS.model_dump())
 )
