@@ -38,6 +38,7 @@ from callblock.store import changes as change_rows
 from callblock.store import entries as entry_queries
 from callblock.store.tables import accounts, audit_events, change_keys, changes
 from callblock.timestamps import NEVER, micros
+from callblock.usecases import writes
 from tests.conftest import Credentials, FakeClock, fresh_database
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "callblock"
@@ -310,6 +311,18 @@ def test_pruning_drops_old_changes_and_keeps_the_audit(
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(change_keys)).scalar_one() == 1
     assert state(store, actor.account.id)[1] == audited
+
+
+def test_a_long_running_process_prunes_after_its_writes(
+    store: Store, clock: FakeClock, main_account: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = Service(store, clock=clock, change_log_retention=timedelta(days=7))
+    actor = service.authenticate_key(main_account.key, Surface.V1)
+    group = service.create_group(actor, "G", "", [], None).group
+    clock.advance(days=8)
+    monkeypatch.setattr(writes, "PRUNE_INTERVAL_S", 0.0)  # a minute has passed
+    service.add_numbers(actor, GroupById(group.id), [number("+919876543210")], None)
+    assert [c.version for c in service.changes(actor, after=0)] == [2]
 
 
 # --- conflicts --------------------------------------------------------------------------------

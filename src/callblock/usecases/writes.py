@@ -67,7 +67,9 @@ class Writer:
         self._clock = clock
         self._index = index
         self._retention = retention
-        self._pruned_at: float | None = None  # monotonic
+        # Not at a process's first write: a one-shot CLI command (an import) would pay for a
+        # prune transaction of its own. Servers live long enough to prune once a minute.
+        self._pruned_at = time.monotonic()
         self._prune_lock = threading.Lock()
 
     def write(self, actor: Actor, work: Work[R]) -> R:
@@ -93,10 +95,10 @@ class Writer:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _prune_now_and_then(self) -> None:
-        """Prune changes older than the retention, at most once a PRUNE_INTERVAL_S per process
-        (every process does, so one that writes rarely still cleans up after itself)."""
+        """Prune changes older than the retention, at most once a PRUNE_INTERVAL_S per process,
+        after one of its writes."""
         with self._prune_lock:
-            due = self._pruned_at is None or time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_S
+            due = time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_S
             if not due:
                 return
             self._pruned_at = time.monotonic()
