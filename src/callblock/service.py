@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from callblock.domain import NOT_A_NUMBER, WITHHELD_BLOCKED
 from callblock.store import Store
 from callblock.throttle import AUTH_FAILURES_ALLOWED, RequestRate
 from callblock.usecases.accounts import Accounts
@@ -46,9 +45,7 @@ from callblock.usecases.writes import DEFAULT_RETENTION, Writer
 __all__ = [
     "AUTH_CACHE_SECONDS",
     "KEY_PREFIX",
-    "NOT_A_NUMBER",
     "STALE_AUTH_SECONDS",
-    "WITHHELD_BLOCKED",
     "AccountSummary",
     "BatchCheck",
     "CheckResult",

@@ -36,6 +36,7 @@ from callblock.cli.operations import (
 )
 from callblock.client import CallblockError, Client, ServerError, ValidationError
 from callblock.domain import (
+    NOT_A_NUMBER,
     GroupNotFound,
     ImportRejected,
     NothingToImport,
@@ -43,7 +44,6 @@ from callblock.domain import (
     clean_group_name,
     name_key,
 )
-from callblock.service import NOT_A_NUMBER
 
 _CHUNK = 1 << 20
 _PROBLEM = "urn:callblock:problem:"

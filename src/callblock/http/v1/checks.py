@@ -10,13 +10,13 @@ from fastapi import APIRouter, Body, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from callblock.domain import Direction
+from callblock.domain import NOT_A_NUMBER, Direction
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, CheckingActorDep, ServiceDep, invalid
 from callblock.rules import NUMBER_TEXT_MAX
-from callblock.service import NOT_A_NUMBER, CheckResult
+from callblock.service import CheckResult
 
 router = APIRouter(prefix=PREFIX, tags=["checks"])
 
