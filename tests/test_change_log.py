@@ -38,7 +38,7 @@ from callblock.store import changes as change_rows
 from callblock.store import entries as entry_queries
 from callblock.store.tables import accounts, audit_events, change_keys, changes
 from callblock.timestamps import NEVER, micros
-from callblock.usecases import writes
+from callblock.usecases import checking, writes
 from tests.conftest import Credentials, FakeClock, fresh_database
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "callblock"
@@ -532,3 +532,17 @@ def test_key_blocks_are_not_compressed_again_by_postgresql(
         finally:
             store.dispose()
     assert storage == {"keys": "e", "expiries": "e"}
+
+
+def test_deleting_a_big_group_drops_it_from_the_index_without_a_reload(
+    service: Service, actor: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checking, "APPLY_LIMIT", 10)
+    texts = [f"90000000{i:02d}" for i in range(50)]
+    group = service.import_entries(actor, GroupByName("Big"), lines(*texts), create=True).group
+    service.load_index()
+    loaded = service.checker.index_of(actor.account.id)
+    service.delete_group(actor, group.id)
+    after = service.checker.index_of(actor.account.id)
+    assert after is loaded  # applied in place: the 50 entries did not force a reload
+    assert not service.check(actor, "9000000001", None).blocked

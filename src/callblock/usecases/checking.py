@@ -33,8 +33,9 @@ from callblock.store import groups as group_rows
 from callblock.timestamps import micros
 from callblock.usecases.results import BatchCheck, CheckResult
 
-# A change touching more entries than this reloads the account's index instead of being
-# applied entry by entry: reading the arrays once is cheaper than merging that many.
+# A change upserting or removing more entries than this reloads the account's index instead
+# of being applied entry by entry: reading the arrays once is cheaper than merging that many.
+# (A deleted group is dropped whole, however many entries it had.)
 APPLY_LIMIT = 100_000
 
 
@@ -149,7 +150,8 @@ class Checker:
             index = self._indexes.get(change.account_id)
             if index is None or index.version >= change.version:
                 return  # not loaded here (loads when first checked), or already newer
-            if index.version == change.version - 1 and change.count <= APPLY_LIMIT:
+            touched = len(change.draft.upserted) + len(change.draft.removed)
+            if index.version == change.version - 1 and touched <= APPLY_LIMIT:
                 index.apply(change)
             else:  # another process wrote in between, or the change is too big to merge
                 self._reload(change.account_id)
