@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +50,11 @@ class Server:
     log: Path  # the server's output: a file, so that a chatty server never blocks on a pipe
 
 
+# Every test server's node-local index directory lives under one, removed at exit.
+_INDEX_ROOT = tempfile.mkdtemp(prefix="callblock-test-index-")
+atexit.register(shutil.rmtree, _INDEX_ROOT, ignore_errors=True)
+
+
 def start_server(database_url: str, *args: str, **settings: str) -> Server:
     """A server on ``database_url`` (extra ``serve`` arguments in ``args``, settings as
     ``CALLBLOCK_*`` variables), once it answers ``/healthz``."""
@@ -56,6 +63,8 @@ def start_server(database_url: str, *args: str, **settings: str) -> Server:
     os.close(handle)
     log = Path(name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLBLOCK_")}
+    # A node of its own unless told which: its snapshot files in a directory of its own.
+    settings.setdefault("index_dir", tempfile.mkdtemp(dir=_INDEX_ROOT))
     env.update({f"CALLBLOCK_{name.upper()}": value for name, value in settings.items()})
     with log.open("ab") as output:  # appending: reading it meanwhile moves nothing
         process = subprocess.Popen(

@@ -1,22 +1,26 @@
 """The in-memory check index: what is blocked, per account, without a database round trip.
 
 Each process holds one ``AccountIndex`` per account. Exact numbers live in a ``NumberTable``:
-sorted numpy arrays (the E.164 number as an integer, a group slot, an expiry in microseconds;
-20 bytes an entry) plus a small overlay of recent changes, merged into new arrays once it
-grows. Prefix patterns, which are few, live in a dict keyed by the prefix text. The index is
-loaded from the store, kept current by the process's own writes (each ``Change`` applied after
-its commit, when the index is exactly one version behind it) and by a refresher that reloads any
-account whose counter moved elsewhere. Expiry is judged at check time against the clock, so an
-entry stops blocking at its expiry instant exactly.
+an immutable base of ``SortedEntries`` plus a small overlay of the changes applied since the
+base was built. The base is compact, because a national registry has hundreds of millions of
+entries: the E.164 number as an int64, sorted, and the slot of its group (one byte while the
+base holds at most 255 groups), so 9 bytes an entry. Expiry is kept apart, as sorted positions
+and stamps of the entries that have one: registry entries rarely do. The base may be a
+memory-mapped snapshot file (``callblock.snapshots``) shared by every worker of a node.
+
+Prefix patterns, which are few, live in a dict keyed by the prefix text. Expiry is judged at
+check time against the clock, so an entry stops blocking at its expiry instant exactly.
 
 Readers take no lock: writers replace whole values (a key's tuple, a new table), so a check
-never sees half a change.
+never sees half a change. Changes are applied in time proportional to the change: a small one
+into the overlay, a big one (or an overlay grown big) merged with the base into a new base with
+array operations (``merged_with``), off to the side, then swapped in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,12 +29,18 @@ import numpy as np
 from callblock.change import Change
 from callblock.domain import Action, Direction, Match
 from callblock.numbers import PREFIX_MARK, pattern_key
+from callblock.snapshots import Snapshot
 from callblock.timestamps import NEVER, from_micros, micros
 
-_LOAD_CHUNK = 200_000
+Int64s = np.ndarray[Any, np.dtype[np.int64]]
+Slots = np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
 
 # (group id, expiry in POSIX microseconds; NEVER for none)
 Hit = tuple[int, int]
+ANY_GROUP = -1  # in a removal's group column: the entry goes from every group
+# An overlay holding more (number, group) changes than this, or than an eighth of the base,
+# is merged into a new base.
+OVERLAY_LIMIT = 50_000
 
 
 def expiry_stamp(expires_at: datetime | None) -> int:
@@ -48,33 +58,180 @@ def number_key(e164: str) -> int:
     return int(e164[1:])
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedGroup:
-    id: int
-    name: str
-    direction: Direction
+def slot_dtype(groups: int) -> np.dtype[Any]:
+    """The narrowest unsigned type that numbers ``groups`` group slots."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if groups <= np.iinfo(dtype).max + 1:
+            return np.dtype(dtype)
+    raise ValueError(f"{groups} groups cannot be indexed")
 
-    def applies_to(self, direction: Direction | None) -> bool:
-        return direction is None or self.direction in (direction, Direction.BOTH)
+
+def _int64s(values: Iterable[int] | Int64s) -> Int64s:
+    if isinstance(values, np.ndarray):
+        return values.astype(np.int64, copy=False)
+    return np.fromiter(values, np.int64)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SortedEntries:
+    """An immutable, compact table of exact-number entries, sorted by number.
+
+    ``keys[i]`` is in group ``group_ids[slots[i]]``; the entries at positions ``expiring``
+    expire at ``expiry_at`` (the others never do). The arrays may be views of a mapped file.
+    """
+
+    keys: Int64s
+    slots: Slots
+    group_ids: Int64s
+    expiring: Int64s
+    expiry_at: Int64s
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.keys, self.slots, self.group_ids, self.expiring, self.expiry_at)
+        return sum(int(array.nbytes) for array in arrays)
+
+    @classmethod
+    def empty(cls) -> SortedEntries:
+        none = np.empty(0, np.int64)
+        return cls(none, np.empty(0, np.uint8), none, none, none)
+
+    @classmethod
+    def from_columns(cls, keys: Int64s, groups: Int64s, expiry: Int64s) -> SortedEntries:
+        """From unsorted columns of (number key, group id, expiry stamp)."""
+        if not len(keys):
+            return cls.empty()
+        # Stable sort: rows come from the store in group order, each group sorted, and
+        # merging sorted runs is what the stable sort does fastest.
+        order = np.argsort(keys, kind="stable")
+        group_ids, slots = np.unique(groups, return_inverse=True)
+        sorted_expiry = expiry[order]
+        expiring = np.flatnonzero(sorted_expiry != NEVER)
+        return cls(
+            np.ascontiguousarray(keys[order]),
+            slots[order].astype(slot_dtype(len(group_ids))),
+            group_ids.astype(np.int64),
+            expiring.astype(np.int64),
+            np.ascontiguousarray(sorted_expiry[expiring]),
+        )
+
+    def expiry(self, position: int) -> int:
+        expiring = self.expiring
+        if not len(expiring):
+            return NEVER
+        at = int(np.searchsorted(expiring, position))
+        if at < len(expiring) and expiring[at] == position:
+            return int(self.expiry_at[at])
+        return NEVER
+
+    def expiries(self, positions: Int64s) -> Int64s:
+        """The expiry stamps of the entries at ``positions`` (NEVER for none)."""
+        found = np.full(len(positions), NEVER, np.int64)
+        expiring = self.expiring
+        if len(expiring) and len(positions):
+            at = np.minimum(np.searchsorted(expiring, positions), len(expiring) - 1)
+            hit = expiring[at] == positions
+            found[hit] = self.expiry_at[at[hit]]
+        return found
+
+    def positions_of(self, keys: Int64s) -> tuple[Int64s, Int64s]:
+        """Every position holding one of ``keys``, and which of ``keys`` it holds."""
+        low = np.searchsorted(self.keys, keys, "left")
+        counts = np.searchsorted(self.keys, keys, "right") - low
+        total = int(counts.sum())
+        owners = np.repeat(np.arange(len(keys), dtype=np.int64), counts)
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        return np.repeat(low, counts) + (np.arange(total, dtype=np.int64) - starts), owners
+
+    def merged(
+        self,
+        drop_keys: Int64s,
+        drop_groups: Int64s,
+        add_keys: Int64s,
+        add_groups: Int64s,
+        add_expiry: Int64s,
+        live_groups: set[int],
+        now: int,
+    ) -> SortedEntries:
+        """A new table: this one less the (key, group) pairs dropped (``ANY_GROUP``: every
+        group), less entries of groups no longer live or expired by ``now``, plus the rows
+        added (which must not repeat a pair, nor be dropped themselves).
+
+        Array operations only, in time linear in the table plus the change's own sort."""
+        group_live = np.isin(self.group_ids, np.fromiter(live_groups, np.int64, len(live_groups)))
+        drop = np.zeros(len(self.keys), bool)
+        if not group_live.all():
+            drop |= ~group_live[self.slots]
+        if len(self.expiring):
+            drop[self.expiring[self.expiry_at <= now]] = True
+        if len(drop_keys):
+            positions, owners = self.positions_of(drop_keys)
+            wanted = drop_groups[owners]
+            held = self.group_ids[self.slots[positions]]
+            drop[positions[(wanted == ANY_GROUP) | (wanted == held)]] = True
+        live_add = (add_expiry > now) & np.isin(
+            add_groups, np.fromiter(live_groups, np.int64, len(live_groups))
+        )
+        add_keys, add_groups, add_expiry = (
+            add_keys[live_add],
+            add_groups[live_add],
+            add_expiry[live_add],
+        )
+        order = np.argsort(add_keys, kind="stable")
+        add_keys, add_groups, add_expiry = add_keys[order], add_groups[order], add_expiry[order]
+
+        group_ids = np.union1d(self.group_ids[group_live], add_groups).astype(np.int64)
+        dtype = slot_dtype(len(group_ids))
+        old_to_new = np.searchsorted(group_ids, self.group_ids).astype(dtype)
+        dropped = np.flatnonzero(drop)
+        if len(dropped):
+            kept = ~drop
+            kept_keys = self.keys[kept]
+            kept_slots = old_to_new[self.slots[kept]]
+        else:
+            kept_keys = self.keys
+            kept_slots = old_to_new[self.slots]
+        # Each added row goes before the kept entries of the same number.
+        inserted_at = np.searchsorted(kept_keys, add_keys, "left")
+        add_positions = inserted_at + np.arange(len(add_keys), dtype=np.int64)
+        total = len(kept_keys) + len(add_keys)
+        if len(add_keys):
+            from_base = np.ones(total, bool)
+            from_base[add_positions] = False
+            keys = np.empty(total, np.int64)
+            keys[from_base] = kept_keys
+            keys[add_positions] = add_keys
+            slots = np.empty(total, dtype)
+            slots[from_base] = kept_slots
+            slots[add_positions] = np.searchsorted(group_ids, add_groups).astype(dtype)
+        else:
+            keys = np.ascontiguousarray(kept_keys)
+            slots = np.ascontiguousarray(kept_slots)
+
+        # Expiring entries: the base's that stay, at their new positions, and the added ones.
+        still = ~drop[self.expiring] if len(self.expiring) else np.empty(0, bool)
+        old = self.expiring[still]
+        kept_index = old - np.searchsorted(dropped, old)
+        moved = kept_index + np.searchsorted(inserted_at, kept_index, "right")
+        added_expiring = add_expiry != NEVER
+        positions = np.concatenate([moved, add_positions[added_expiring]])
+        stamps = np.concatenate([self.expiry_at[still], add_expiry[added_expiring]])
+        order = np.argsort(positions, kind="stable")
+        return SortedEntries(
+            keys, slots, group_ids, positions[order].astype(np.int64), stamps[order]
+        )
 
 
 class NumberTable:
     """Exact numbers: an immutable sorted base and an overlay of changes since it was built."""
 
-    __slots__ = ("expiry", "group_ids", "keys", "overlay", "slots", "tombstones")
+    __slots__ = ("base", "overlay", "tombstones")
 
-    def __init__(
-        self,
-        keys: np.ndarray[Any, np.dtype[np.int64]],
-        slots: np.ndarray[Any, np.dtype[np.int32]],
-        expiry: np.ndarray[Any, np.dtype[np.int64]],
-        group_ids: np.ndarray[Any, np.dtype[np.int64]],
-    ) -> None:
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.slots = slots[order]
-        self.expiry = expiry[order]
-        self.group_ids = group_ids  # slot -> group id
+    def __init__(self, base: SortedEntries) -> None:
+        self.base = base
         # number -> ((group id, expiry), ...): entries written since the base was built,
         # shadowing the base's entry of the same number and group.
         self.overlay: dict[int, tuple[Hit, ...]] = {}
@@ -83,64 +240,44 @@ class NumberTable:
 
     @classmethod
     def empty(cls) -> NumberTable:
-        return cls(
-            np.empty(0, np.int64),
-            np.empty(0, np.int32),
-            np.empty(0, np.int64),
-            np.empty(0, np.int64),
-        )
+        return cls(SortedEntries.empty())
 
     @classmethod
     def from_hits(cls, rows: Iterable[tuple[int, int, int]]) -> NumberTable:
-        """From (number key, group id, expiry) rows, read in chunks to bound peak memory."""
-        slot_of: dict[int, int] = {}
-        parts: list[tuple[Any, Any, Any]] = []
-        keys: list[int] = []
-        slots: list[int] = []
-        expiry: list[int] = []
+        """From (number key, group id, expiry) rows."""
+        columns: Int64s = np.array(list(rows), np.int64).reshape(-1, 3)
+        return cls(SortedEntries.from_columns(columns[:, 0], columns[:, 1], columns[:, 2]))
 
-        def flush() -> None:
-            parts.append(
-                (np.array(keys, np.int64), np.array(slots, np.int32), np.array(expiry, np.int64))
-            )
-            keys.clear()
-            slots.clear()
-            expiry.clear()
-
-        for key, group_id, expires in rows:
-            keys.append(key)
-            slots.append(slot_of.setdefault(group_id, len(slot_of)))
-            expiry.append(expires)
-            if len(keys) >= _LOAD_CHUNK:
-                flush()
-        flush()
-        return cls(
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]),
-            np.array(list(slot_of), np.int64),
-        )
+    @property
+    def keys(self) -> Int64s:
+        return self.base.keys
 
     @property
     def size(self) -> int:
-        return len(self.keys) - len(self.tombstones) + sum(map(len, self.overlay.values()))
+        return len(self.base) - len(self.tombstones) + sum(map(len, self.overlay.values()))
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the base arrays (the bulk of the table)."""
-        return int(self.keys.nbytes + self.slots.nbytes + self.expiry.nbytes)
+        return self.base.nbytes
+
+    @property
+    def changed(self) -> int:
+        """How many (number, group) changes the overlay holds."""
+        return len(self.overlay) + len(self.tombstones)
 
     def hits(self, key: int) -> list[Hit]:
         found: list[Hit] = []
-        keys = self.keys
+        base = self.base
+        keys = base.keys
         position = int(np.searchsorted(keys, key))
         overlaid = self.overlay.get(key, ())
         shadowed = {g for g, _ in overlaid}
         tombstones = self.tombstones
         while position < len(keys) and keys[position] == key:
-            group_id = int(self.group_ids[self.slots[position]])
+            group_id = int(base.group_ids[base.slots[position]])
             if group_id not in shadowed and (key, group_id) not in tombstones:
-                found.append((group_id, int(self.expiry[position])))
+                found.append((group_id, base.expiry(position)))
             position += 1
         found.extend(overlaid)
         return found
@@ -163,30 +300,73 @@ class NumberTable:
             self.tombstones.add((key, group))
 
     def needs_merge(self) -> bool:
-        changes = len(self.overlay) + len(self.tombstones)
-        return changes > max(50_000, len(self.keys) // 8)
+        return self.changed > max(OVERLAY_LIMIT, len(self.base) // 8)
 
-    def merged(self, live_groups: set[int]) -> NumberTable:
-        """A new table with the overlay folded into the base (dropped groups left out)."""
-        group_of = self.group_ids[self.slots] if len(self.keys) else np.empty(0, np.int64)
-        keep = np.isin(group_of, np.fromiter(live_groups, np.int64, len(live_groups)))
-        if self.tombstones or self.overlay:
-            gone = set(self.tombstones)
-            for key, hits in self.overlay.items():
-                gone.update((key, g) for g, _ in hits)
-            keep &= np.fromiter(
-                ((int(k), int(g)) not in gone for k, g in zip(self.keys, group_of, strict=True)),
-                bool,
-                len(self.keys),
+    def merged(self, live_groups: set[int], now: int = -(2**63)) -> NumberTable:
+        """A new table with the overlay folded into the base (dropped groups and entries
+        expired by ``now`` left out)."""
+        return NumberTable(self.merged_entries(live_groups, now))
+
+    def merged_entries(
+        self,
+        live_groups: set[int],
+        now: int,
+        change: tuple[int, Int64s, Int64s] | None = None,
+        removal: tuple[int, Int64s] | None = None,
+    ) -> SortedEntries:
+        """The base with the overlay folded in and then, optionally, a big change's upserts
+        (group, keys, expiries) and removals (group or ANY_GROUP, keys) applied after it."""
+        adds = [(k, g, e) for k, hits in self.overlay.items() for g, e in hits]
+        add = np.array(adds, np.int64).reshape(-1, 3)
+        add_keys, add_groups, add_expiry = add[:, 0], add[:, 1], add[:, 2]
+        gone = np.array(list(self.tombstones), np.int64).reshape(-1, 2)
+        # Every overlay entry shadows the base entry of its pair; every tombstone removes one.
+        drop_keys = [gone[:, 0], add_keys]
+        drop_groups = [gone[:, 1], add_groups]
+        if change is not None:
+            group_id, keys, expiries = change
+            superseded = (add_groups == group_id) & np.isin(add_keys, keys)
+            add_keys, add_groups, add_expiry = (
+                add_keys[~superseded],
+                add_groups[~superseded],
+                add_expiry[~superseded],
             )
-        rows = [(k, g, e) for k, hits in self.overlay.items() for g, e in hits if g in live_groups]
-        base = zip(
-            self.keys[keep].tolist(),
-            group_of[keep].tolist(),
-            self.expiry[keep].tolist(),
-            strict=True,
+            drop_keys.append(keys)
+            drop_groups.append(np.full(len(keys), group_id, np.int64))
+            add_keys = np.concatenate([add_keys, keys])
+            add_groups = np.concatenate([add_groups, np.full(len(keys), group_id, np.int64)])
+            add_expiry = np.concatenate([add_expiry, expiries])
+        if removal is not None:
+            group_id, keys = removal
+            removed = np.isin(add_keys, keys)
+            if group_id != ANY_GROUP:
+                removed &= add_groups == group_id
+            add_keys, add_groups, add_expiry = (
+                add_keys[~removed],
+                add_groups[~removed],
+                add_expiry[~removed],
+            )
+            drop_keys.append(keys)
+            drop_groups.append(np.full(len(keys), group_id, np.int64))
+        return self.base.merged(
+            np.concatenate(drop_keys),
+            np.concatenate(drop_groups),
+            add_keys,
+            add_groups,
+            add_expiry,
+            live_groups,
+            now,
         )
-        return NumberTable.from_hits([*base, *rows]) if rows or keep.any() else NumberTable.empty()
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedGroup:
+    id: int
+    name: str
+    direction: Direction
+
+    def applies_to(self, direction: Direction | None) -> bool:
+        return direction is None or self.direction in (direction, Direction.BOTH)
 
 
 @dataclass(slots=True)
@@ -197,6 +377,7 @@ class AccountIndex:
     # Keys are patterns without the mark ("+91140"); lengths lets a check try each once.
     prefixes: dict[str, tuple[Hit, ...]] = field(default_factory=dict)
     prefix_lengths: frozenset[int] = frozenset()
+    base_version: int = 0  # the version the base was built at; the overlay holds the rest
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -215,7 +396,7 @@ class AccountIndex:
         numbers: Sequence[str | None],
         direction: Direction | None,
         now: int,
-        keys: np.ndarray[Any, np.dtype[np.int64]] | None = None,
+        keys: Int64s | None = None,
     ) -> list[list[int]]:
         """For each E.164 number, the ids of the groups that block it now (batch check);
         an empty list for a None. ``keys`` may give the numbers as integers already.
@@ -224,20 +405,23 @@ class AccountIndex:
         with several entries or recent changes go through ``hits``.
         """
         table = self.numbers
+        base = table.base
         if keys is None:
             keys = np.fromiter(
                 (int(n[1:]) if n is not None else -1 for n in numbers), np.int64, len(numbers)
             )
         none: list[int] = []  # shared by every number without a match; never appended to
         answers: list[list[int]] = [none] * len(numbers)
-        if len(table.keys) and len(keys):
-            wanted = keys
-            low = np.searchsorted(table.keys, wanted, "left")
-            high = np.searchsorted(table.keys, wanted, "right")
+        if len(base.keys) and len(keys):
+            low = np.searchsorted(base.keys, keys, "left")
+            high = np.searchsorted(base.keys, keys, "right")
             single = np.flatnonzero(high - low == 1)
             allowed = [g for g, group in self.groups.items() if group.applies_to(direction)]
-            group_of = table.group_ids[table.slots[low[single]]]
-            live = (table.expiry[low[single]] > now) & np.isin(group_of, allowed)
+            at = low[single]
+            group_of = base.group_ids[base.slots[at]]
+            live = np.isin(group_of, allowed)
+            if len(base.expiring):
+                live &= base.expiries(at) > now
             for position, group_id in zip(
                 single[live].tolist(), group_of[live].tolist(), strict=True
             ):
@@ -292,7 +476,7 @@ class AccountIndex:
     def size(self) -> int:
         return self.numbers.size + sum(map(len, self.prefixes.values()))
 
-    # --- writing (one writer at a time, under the service's lock) ----------------------------
+    # --- writing (one writer at a time, under the checker's lock) ----------------------------
 
     def put_group(self, group: IndexedGroup) -> None:
         self.groups[group.id] = group
@@ -306,19 +490,71 @@ class AccountIndex:
         self._refresh_lengths()
 
     def apply(self, change: Change) -> None:
-        """Bring the index to ``change.version`` (one version behind it: see Checker.apply)."""
+        """Bring the index to ``change.version`` (one version behind it) in the overlay: in
+        time proportional to the change."""
+        self._apply_groups(change)
         draft = change.draft
-        if draft.group is not None:
-            group = draft.group
-            self.put_group(IndexedGroup(group.id, group.name, group.direction))
-        if draft.action is Action.DELETE and draft.group_id is not None:
-            self.drop_group(draft.group_id)
         if len(draft.upserted):
             assert draft.group_id is not None  # upserts always name their group
             self.upsert_keys(draft.group_id, draft.upserted.tolist(), draft.expiries.tolist())
         if len(draft.removed):
             self.remove_keys(draft.group_id, draft.removed.tolist())
         self.version = change.version
+
+    def applied_in_bulk(self, change: Change, now: int) -> AccountIndex:
+        """A new index at ``change.version``: this one (one version behind it) with its
+        overlay and the change merged into a new base by array operations. For a change too
+        big for the overlay; the time is linear in the base, with no per-entry Python."""
+        index = self.rebased(self.numbers.base, self.version)
+        index.numbers = self.numbers  # the overlay is folded in below, with the change
+        index._apply_groups(change)
+        draft = change.draft
+        upserted, removed = draft.upserted, draft.removed
+        if len(upserted[upserted < 0]) or len(removed[removed < 0]):
+            prefixes = upserted < 0
+            if prefixes.any():
+                assert draft.group_id is not None
+                index.upsert_keys(
+                    draft.group_id, upserted[prefixes].tolist(), draft.expiries[prefixes].tolist()
+                )
+            if (removed < 0).any():
+                index.remove_keys(draft.group_id, removed[removed < 0].tolist())
+        numbers = upserted >= 0
+        change_part = None
+        if numbers.any():
+            assert draft.group_id is not None
+            change_part = (draft.group_id, upserted[numbers], draft.expiries[numbers])
+        removal = None
+        if (removed >= 0).any():
+            group = ANY_GROUP if draft.group_id is None else draft.group_id
+            removal = (group, removed[removed >= 0])
+        base = self.numbers.merged_entries(set(index.groups), now, change_part, removal)
+        index.numbers = NumberTable(base)
+        index.version = index.base_version = change.version
+        return index
+
+    def folded(self, now: int) -> SortedEntries:
+        """The base with the overlay merged in (for a new snapshot at this version)."""
+        return self.numbers.merged_entries(set(self.groups), now)
+
+    def rebased(self, base: SortedEntries, version: int) -> AccountIndex:
+        """A copy of this index's groups and prefixes over ``base``, with no overlay."""
+        return replace(
+            self,
+            version=version,
+            base_version=version,
+            groups=dict(self.groups),
+            numbers=NumberTable(base),
+            prefixes=dict(self.prefixes),
+        )
+
+    def _apply_groups(self, change: Change) -> None:
+        draft = change.draft
+        if draft.group is not None:
+            group = draft.group
+            self.put_group(IndexedGroup(group.id, group.name, group.direction))
+        if draft.action is Action.DELETE and draft.group_id is not None:
+            self.drop_group(draft.group_id)
 
     def upsert(self, group_id: int, patterns: Iterable[str], expires: int) -> None:
         keys = [pattern_key(pattern) for pattern in patterns]
@@ -336,7 +572,7 @@ class AccountIndex:
                 self.prefixes[prefix] = (*kept, (group_id, expires))
             else:
                 self.numbers.upsert(key, group_id, expires)
-        self._settle()
+        self._refresh_lengths()
 
     def remove_keys(self, group_id: int | None, keys: Sequence[int]) -> None:
         """Remove entries by stored key from the group, or from every group (None)."""
@@ -351,12 +587,7 @@ class AccountIndex:
                 self._set_prefix(prefix, kept)
             else:
                 self.numbers.remove(key, group_id)
-        self._settle()
-
-    def _settle(self) -> None:
         self._refresh_lengths()
-        if self.numbers.needs_merge():
-            self.numbers = self.numbers.merged(set(self.groups))
 
     def _set_prefix(self, key: str, hits: tuple[Hit, ...]) -> None:
         if hits:
@@ -375,21 +606,52 @@ def _prefix_of(key: int) -> str:
     return f"+{-key}"
 
 
+def entries_from_chunks(chunks: Iterable[Sequence[tuple[int, int, int]]]) -> SortedEntries:
+    """``SortedEntries`` from the store's chunks (``entries.active_number_keys``) of
+    (number, group id, expiry stamp) rows, which become arrays without per-row work."""
+    parts = [np.array(chunk, dtype=np.int64).reshape(-1, 3) for chunk in chunks if chunk]
+    if not parts:
+        return SortedEntries.empty()
+    rows = np.concatenate(parts)
+    del parts
+    return SortedEntries.from_columns(rows[:, 0], rows[:, 1], rows[:, 2])
+
+
+def with_prefixes(
+    version: int,
+    groups: Iterable[IndexedGroup],
+    base: SortedEntries,
+    prefixes: Iterable[tuple[int, str, int]],
+) -> AccountIndex:
+    """An account's index from its groups, its numbers' base and its (group id, prefix key
+    text without the mark, expiry stamp) prefix entries."""
+    index = AccountIndex(version=version, numbers=NumberTable(base), base_version=version)
+    for group in groups:
+        index.put_group(group)
+    collected: dict[str, list[Hit]] = {}
+    for group_id, prefix, expires in prefixes:
+        collected.setdefault(prefix, []).append((group_id, expires))
+    index.prefixes = {k: tuple(v) for k, v in collected.items()}
+    index._refresh_lengths()
+    return index
+
+
 def load(
     version: int,
     groups: Iterable[IndexedGroup],
     numbers: Iterable[Sequence[tuple[int, int, int]]],
     prefixes: Iterable[tuple[int, str, datetime | None]],
 ) -> AccountIndex:
-    """An account's index from the store's chunks (``queries.active_number_keys``) of
-    (number, group id, expiry stamp) rows, which become arrays without per-row work."""
-    index = build(version, groups, prefixes)
-    parts = [np.array(chunk, dtype=np.int64).reshape(-1, 3) for chunk in numbers if chunk]
-    if parts:
-        rows = np.concatenate(parts)
-        slot_ids, slots = np.unique(rows[:, 1], return_inverse=True)
-        index.numbers = NumberTable(rows[:, 0], slots.astype(np.int32), rows[:, 2], slot_ids)
-    return index
+    """An account's index from the store's chunks of number rows and its prefix rows."""
+    return with_prefixes(
+        version,
+        groups,
+        entries_from_chunks(numbers),
+        (
+            (group_id, pattern[: -len(PREFIX_MARK)], expiry_stamp(expires_at))
+            for group_id, pattern, expires_at in prefixes
+        ),
+    )
 
 
 def build(
@@ -398,20 +660,51 @@ def build(
     entries: Iterable[tuple[int, str, datetime | None]],
 ) -> AccountIndex:
     """An account's index from its groups and its (group id, pattern, expiry) entries."""
-    index = AccountIndex(version=version)
-    for group in groups:
-        index.put_group(group)
-    prefixes: dict[str, list[Hit]] = {}
+    numbers: list[tuple[int, int, int]] = []
+    prefixes: list[tuple[int, str, int]] = []
+    for group_id, pattern, expires_at in entries:
+        if pattern.endswith(PREFIX_MARK):
+            prefixes.append((group_id, pattern[: -len(PREFIX_MARK)], expiry_stamp(expires_at)))
+        else:
+            numbers.append((number_key(pattern), group_id, expiry_stamp(expires_at)))
+    return with_prefixes(version, groups, entries_from_chunks([numbers]), prefixes)
 
-    def numbers() -> Iterable[tuple[int, int, int]]:
-        for group_id, pattern, expires_at in entries:
-            if pattern.endswith(PREFIX_MARK):
-                key = pattern[: -len(PREFIX_MARK)]
-                prefixes.setdefault(key, []).append((group_id, expiry_stamp(expires_at)))
-            else:
-                yield number_key(pattern), group_id, expiry_stamp(expires_at)
 
-    index.numbers = NumberTable.from_hits(numbers())
-    index.prefixes = {k: tuple(v) for k, v in prefixes.items()}
-    index._refresh_lengths()
-    return index
+def snapshot_parts(index: AccountIndex) -> tuple[dict[str, Int64s | Slots], dict[str, Any]]:
+    """The arrays and the metadata of a snapshot of ``index``'s base (its overlay is not
+    saved: fold it first)."""
+    base = index.numbers.base
+    arrays: dict[str, Int64s | Slots] = {
+        "keys": base.keys,
+        "slots": base.slots,
+        "group_ids": base.group_ids,
+        "expiring": base.expiring,
+        "expiry_at": base.expiry_at,
+    }
+    meta = {
+        "groups": [[g.id, g.name, g.direction.value] for g in index.groups.values()],
+        "prefixes": [[p, [list(hit) for hit in hits]] for p, hits in index.prefixes.items()],
+    }
+    return arrays, meta
+
+
+def index_from_snapshot(snapshot: Snapshot) -> AccountIndex:
+    """An account's index over a mapped snapshot's arrays (shared, read-only)."""
+    arrays = snapshot.arrays
+    base = SortedEntries(
+        arrays["keys"],
+        arrays["slots"],
+        arrays["group_ids"],
+        arrays["expiring"],
+        arrays["expiry_at"],
+    )
+    meta = snapshot.meta
+    groups = [
+        IndexedGroup(id_, name, Direction(direction)) for id_, name, direction in meta["groups"]
+    ]
+    prefixes = [
+        (group_id, prefix, expires)
+        for prefix, hits in meta["prefixes"]
+        for group_id, expires in hits
+    ]
+    return with_prefixes(snapshot.version, groups, base, prefixes)

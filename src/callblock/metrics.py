@@ -54,6 +54,18 @@ INDEX_LAG = Gauge(
     "(the worst process, with several).",
     multiprocess_mode="livemax",
 )
+INDEX_RESETS = Counter(
+    "callblock_index_resets_total",
+    "Check indexes rebuilt from the store, by reason: start (no valid snapshot), gap or "
+    "retention (the change log no longer holds what a process needs), store_behind.",
+    ["reason"],
+)
+SNAPSHOTS_REFUSED = Counter(
+    "callblock_index_snapshots_refused_total",
+    "Snapshot files found but not used (and rebuilt), by reason: damaged, foreign (another "
+    "store or account), format, ahead (newer than the store).",
+    ["reason"],
+)
 IMPORT_ROWS = Counter(
     "callblock_import_rows_total",
     "Lines of imported number lists, by outcome: written, invalid, repeated.",

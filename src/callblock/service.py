@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from callblock.store import Store
 from callblock.throttle import AUTH_FAILURES_ALLOWED, RequestRate
@@ -76,11 +77,14 @@ class Service:
         request_rate: RequestRate | None = None,
         auth_failures_allowed: int = AUTH_FAILURES_ALLOWED,
         change_log_retention: timedelta = DEFAULT_RETENTION,
+        index_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         credentials = CredentialCache()
-        self.checker = Checker(store, clock, credentials_moved=credentials.forget_account)
+        self.checker = Checker(
+            store, clock, credentials_moved=credentials.forget_account, snapshot_dir=index_dir
+        )
         self.writer = Writer(store, clock, self.checker, change_log_retention)
         failures = FailureLimit(store, clock, auth_failures_allowed)
         auth = Authenticator(

@@ -6,6 +6,9 @@ worker process of ``callblock serve`` reads the same configuration.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -104,6 +107,13 @@ class Settings(BaseSettings):
         description="How often each process looks for writes made by other processes; a "
         "write is seen everywhere within this plus one reload.",
     )
+    index_dir: Path | None = Field(
+        None,
+        description="Node-local directory of the check index's snapshot files, one per "
+        "account, mapped by every worker of `callblock serve` (unset: "
+        "`$XDG_CACHE_HOME/callblock/index`, else `~/.cache/callblock/index`). Needs about "
+        "9 bytes per entry of disk; safe to delete while stopped (rebuilt from the store).",
+    )
     change_log_retention_days: float = Field(
         7,
         gt=0,
@@ -111,6 +121,11 @@ class Settings(BaseSettings):
         description="How long the change log keeps each change in full (every key) for "
         "followers to catch up from; older changes are pruned. The audit log is never pruned.",
     )
+
+
+def default_index_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache, "callblock", "index")
 
 
 def reference() -> str:

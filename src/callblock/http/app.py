@@ -30,7 +30,7 @@ from callblock.http.compat import ca_apis, v2, wire
 from callblock.http.limits import BodyLimit, BodyTimeout
 from callblock.http.observe import ROUTE_KEY, RequestMetrics
 from callblock.service import Service
-from callblock.settings import Settings
+from callblock.settings import Settings, default_index_dir
 from callblock.store import Store
 from callblock.store.migrate import ensure_current
 from callblock.throttle import RequestRate
@@ -50,6 +50,7 @@ def open_service(settings: Settings) -> Service:
         request_rate=rate,
         auth_failures_allowed=settings.auth_failures_per_minute,
         change_log_retention=timedelta(days=settings.change_log_retention_days),
+        index_dir=settings.index_dir or default_index_dir(),
     )
 
 

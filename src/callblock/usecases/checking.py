@@ -1,20 +1,28 @@
 """Checks, answered from this process's memory, and the index that answers them.
 
-One ``AccountIndex`` per account, loaded on first use (or all at start), brought forward by
-this process's own writes (``apply``: the committed ``Change``) and by the refresher
-(``refresh``), which reloads any account whose change counter moved elsewhere and tells the
-credential cache about accounts whose keys or settings moved. One lock: index loads and
-applies; checks read without it (see ``index``).
+One ``AccountIndex`` per account, opened on first use (or all at start) from the node's
+snapshot file caught up from the change log, or built from the store when there is no valid
+snapshot. It is brought forward by this process's own writes (``apply``: the committed
+``Change``) and by the refresher (``refresh``), which follows the change log from the index's
+version and applies each change in time proportional to the change, and tells the credential
+cache about accounts whose keys or settings moved. A gap in the log (changes pruned before
+this process read them) resets the index from the store, with a metric and a log line.
+
+One lock: index opens, applies, merges and resets; checks read without it (see ``index``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from callblock import metrics
+from callblock import metrics, snapshots
 from callblock.change import Change
 from callblock.domain import (
     NOT_A_NUMBER,
@@ -24,19 +32,25 @@ from callblock.domain import (
     Match,
     number_text,
 )
-from callblock.index import AccountIndex, IndexedGroup, load
+from callblock.index import AccountIndex, IndexedGroup, index_from_snapshot, load, snapshot_parts
 from callblock.numbers import InvalidNumber, normalise, normalise_batch
 from callblock.store import Store
 from callblock.store import accounts as account_rows
+from callblock.store import changes as change_rows
+from callblock.store import credentials as credential_rows
 from callblock.store import entries as entry_rows
 from callblock.store import groups as group_rows
 from callblock.timestamps import micros
 from callblock.usecases.results import BatchCheck, CheckResult
 
-# A change upserting or removing more entries than this reloads the account's index instead
-# of being applied entry by entry: reading the arrays once is cheaper than merging that many.
-# (A deleted group is dropped whole, however many entries it had.)
+log = logging.getLogger("callblock.index")
+
+# A change upserting or removing more entries than this is merged with the base into a new
+# one by array operations (and a new snapshot) instead of going entry by entry into the
+# overlay, where each entry costs a dict slot. (A deleted group is dropped whole, however
+# many entries it had: its entries stop matching at once and leave at the next merge.)
 APPLY_LIMIT = 100_000
+FOLLOW_PAGE = 200  # changes read from the log at a time
 
 
 class Checker:
@@ -45,10 +59,14 @@ class Checker:
         store: Store,
         clock: Callable[[], datetime],
         credentials_moved: Callable[[int], None],
+        snapshot_dir: Path | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._credentials_moved = credentials_moved
+        # The node's snapshot files (None: the index is built in this process's memory).
+        self._snapshot_dir = snapshot_dir
+        self._store_id: str | None = None
         self._indexes: dict[int, AccountIndex] = {}
         self._auth_versions: dict[int, int] = {}
         self._lock = threading.RLock()
@@ -119,42 +137,46 @@ class Checker:
         self.loaded = True
 
     def refresh(self, *, load_all: bool = False) -> int:
-        """Reload the index of every loaded account whose change counter moved elsewhere, and
-        tell the credential cache of every account whose keys or settings moved.
+        """Bring every loaded account's index up to the store by following the change log,
+        and tell the credential cache of every account whose keys or settings moved.
 
-        Returns how many accounts were reloaded. Called by the refresher every
-        ``index_refresh_seconds``: the bound on how late another process's write is seen.
+        Returns how many accounts moved. Called by the refresher every
+        ``index_refresh_seconds``: with the time to apply what it finds, the bound on how
+        late another process's write is seen.
         """
         with self._store.read() as conn:
             versions = account_rows.versions(conn)
-        reloaded = 0
+        moved = 0
         for account_id, (data_version, auth_version) in versions.items():
             seen = self._auth_versions.get(account_id)
             if seen is not None and seen != auth_version:
                 self._credentials_moved(account_id)
             self._auth_versions[account_id] = auth_version
             current = self._indexes.get(account_id)
-            if (current is None and load_all) or (
-                current is not None and current.version != data_version
-            ):
-                self._reload(account_id)
-                reloaded += 1
+            if current is None and load_all:
+                self._open(account_id)
+                moved += 1
+            elif current is not None and current.version != data_version:
+                self._follow(account_id, data_version)
+                moved += 1
         for gone in set(self._indexes) - set(versions):
             self._indexes.pop(gone, None)
+        for account_id in list(self._indexes):
+            self._fold_if_due(account_id)
         self.refreshed_at = time.monotonic()
-        return reloaded
+        return moved
 
     def apply(self, change: Change) -> None:
-        """Bring this process's index up to ``change.version`` after its own committed write."""
+        """Bring this process's index up to ``change.version`` after its own committed write
+        (so a process reads its own writes at once)."""
         with self._lock:
             index = self._indexes.get(change.account_id)
             if index is None or index.version >= change.version:
                 return  # not loaded here (loads when first checked), or already newer
-            touched = len(change.draft.upserted) + len(change.draft.removed)
-            if index.version == change.version - 1 and touched <= APPLY_LIMIT:
-                index.apply(change)
-            else:  # another process wrote in between, or the change is too big to merge
-                self._reload(change.account_id)
+            if index.version == change.version - 1:
+                self._apply_one(change.account_id, index, change)
+            else:  # another process wrote in between: the log has both, in order
+                self._follow(change.account_id, change.version)
 
     def store_reachable(self) -> bool:
         try:
@@ -174,10 +196,102 @@ class Checker:
     def index_of(self, account_id: int) -> AccountIndex:
         index = self._indexes.get(account_id)
         if index is None:
-            index = self._reload(account_id)
+            index = self._open(account_id)
         return index
 
-    def _reload(self, account_id: int) -> AccountIndex:
+    # --- following the change log ----------------------------------------------------------
+
+    def _follow(self, account_id: int, target: int) -> None:
+        """Apply the account's changes from the log, in order, up to ``target`` at least;
+        a gap (pruned changes, or a store that went back) resets the index instead."""
+        with self._lock:
+            index = self._indexes.get(account_id)
+            if index is None:
+                return
+            while index.version < target:
+                with self._store.read() as conn:
+                    page = change_rows.changes_after(
+                        conn, account_id, index.version, limit=FOLLOW_PAGE
+                    )
+                    newest = account_rows.data_version(conn, account_id) or 0
+                if newest < index.version:
+                    self._reset(account_id, "store_behind")
+                    return
+                if not page:
+                    if newest > index.version:  # moved, yet nothing logged after us
+                        self._reset(account_id, "retention")
+                    return
+                for change in page:
+                    if change.version != index.version + 1:
+                        self._reset(account_id, "gap" if index.version else "retention")
+                        return
+                    index = self._apply_one(account_id, index, change)
+                target = max(target, min(newest, page[-1].version))
+
+    def _apply_one(self, account_id: int, index: AccountIndex, change: Change) -> AccountIndex:
+        """Apply one change (exactly one version ahead): into the overlay when small, else
+        merged into a new base, shared with the node's other workers through its snapshot."""
+        touched = len(change.draft.upserted) + len(change.draft.removed)
+        if touched <= APPLY_LIMIT:
+            index.apply(change)
+            return index
+        path = self._snapshot_path(account_id)
+        if path is None:
+            merged = index.applied_in_bulk(change, micros(self._clock()))
+        else:
+            with snapshots.locked(path):
+                adopted = self._adopt(account_id, path, at_least=change.version)
+                if adopted is not None:
+                    self._indexes[account_id] = adopted
+                    return adopted
+                merged = index.applied_in_bulk(change, micros(self._clock()))
+                merged = self._saved(account_id, path, merged)
+        self._indexes[account_id] = merged
+        return merged
+
+    def _fold_if_due(self, account_id: int) -> None:
+        """Fold an overlay grown big into a new base (and snapshot), off the check path."""
+        with self._lock:
+            index = self._indexes.get(account_id)
+            if index is None or not index.numbers.needs_merge():
+                return
+            path = self._snapshot_path(account_id)
+            if path is None:
+                folded = index.rebased(index.folded(micros(self._clock())), index.version)
+            else:
+                with snapshots.locked(path):
+                    adopted = self._adopt(account_id, path, at_least=index.base_version + 1)
+                    if adopted is not None:
+                        self._indexes[account_id] = adopted
+                        self._follow(account_id, index.version)
+                        return
+                    base = index.folded(micros(self._clock()))
+                    folded = self._saved(account_id, path, index.rebased(base, index.version))
+            self._indexes[account_id] = folded
+
+    # --- opening, resetting and snapshots ----------------------------------------------------
+
+    def _open(self, account_id: int) -> AccountIndex:
+        """The account's index: its node's snapshot caught up from the log when there is a
+        valid one, else built from the store (and saved as the node's snapshot)."""
+        with self._lock:
+            path = self._snapshot_path(account_id)
+            if path is not None:
+                with snapshots.locked(path):
+                    adopted = self._adopt(account_id, path, at_least=0)
+                if adopted is not None:
+                    self._indexes[account_id] = adopted
+                    with self._store.read() as conn:
+                        newest = account_rows.data_version(conn, account_id) or 0
+                    self._follow(account_id, newest)
+                    return self._indexes[account_id]
+            return self._reset(account_id, "start")
+
+    def _reset(self, account_id: int, reason: str) -> AccountIndex:
+        """Rebuild the account's index from the store, in one read."""
+        if reason != "start":
+            log.warning("index of account %s reset from the store: %s", account_id, reason)
+        metrics.INDEX_RESETS.labels(reason).inc()
         with self._lock:
             now = self._clock()
             with self._store.read() as conn:
@@ -192,5 +306,53 @@ class Checker:
                     entry_rows.active_number_keys(conn, account_id, now),
                     entry_rows.active_prefixes(conn, account_id, now),
                 )
+            path = self._snapshot_path(account_id)
+            if path is not None:
+                with snapshots.locked(path):
+                    index = self._saved(account_id, path, index)
             self._indexes[account_id] = index
             return index
+
+    def _adopt(self, account_id: int, path: Path, at_least: int) -> AccountIndex | None:
+        """The index in the node's snapshot when it is valid, of this store and account, not
+        ahead of the store, and at ``at_least``; None otherwise (a refused file is said)."""
+        try:
+            snapshot = snapshots.read(path, self._identity(account_id))
+        except FileNotFoundError:
+            return None
+        except snapshots.Refused as refused:
+            log.warning("snapshot not used, rebuilt: %s", refused)
+            metrics.SNAPSHOTS_REFUSED.labels(refused.reason).inc()
+            return None
+        if snapshot.version < at_least:
+            return None
+        with self._store.read() as conn:
+            newest = account_rows.data_version(conn, account_id) or 0
+        if snapshot.version > newest:
+            log.warning("snapshot %s is ahead of its store (%s); rebuilt", path, newest)
+            metrics.SNAPSHOTS_REFUSED.labels("ahead").inc()
+            return None
+        return index_from_snapshot(snapshot)
+
+    def _saved(self, account_id: int, path: Path, index: AccountIndex) -> AccountIndex:
+        """Write ``index`` (no overlay) as the node's snapshot and map it back, so its pages
+        are the file's, shared with the node's other workers."""
+        snapshots.write(path, self._identity(account_id), index.version, *snapshot_parts(index))
+        snapshot = snapshots.read(path, self._identity(account_id))
+        return index_from_snapshot(snapshot)
+
+    def _snapshot_path(self, account_id: int) -> Path | None:
+        if self._snapshot_dir is None:
+            return None
+        return self._snapshot_dir / self._store_identity() / f"account-{account_id}.snapshot"
+
+    def _identity(self, account_id: int) -> dict[str, Any]:
+        return {"store": self._store_identity(), "account": account_id}
+
+    def _store_identity(self) -> str:
+        if self._store_id is None:
+            with self._store.write() as conn:
+                self._store_id = credential_rows.server_secret(
+                    conn, "store_identity", uuid.uuid4().hex, self._clock()
+                )
+        return self._store_id
