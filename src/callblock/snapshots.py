@@ -164,6 +164,8 @@ def _checked(mapped: mmap.mmap, size: int, path: Path, identity: Mapping[str, An
     if header["length"] != size:
         raise Refused("damaged", f"{path} is {size} bytes, not {header['length']}")
     first = min((entry[3] for entry in header["arrays"]), default=size)
+    if mapped[_PREAMBLE.size + length : first].strip(b"\0"):
+        raise Refused("damaged", f"{path}: its header's padding is damaged")
     view = memoryview(mapped)
     try:
         if _crc(view[first:size]) != header["checksum"]:
@@ -185,6 +187,9 @@ def locked(path: Path) -> Iterator[None]:
     with open(path.with_name(path.name + ".lock"), "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
+            # Whoever wrote these was killed before renaming them: no writer holds the lock.
+            for stale in path.parent.glob(f"{path.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
             yield
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
