@@ -48,6 +48,7 @@ class Server:
     process: subprocess.Popen[str]
     database_url: str
     log: Path  # the server's output: a file, so that a chatty server never blocks on a pipe
+    index_dir: Path  # the node's snapshot files
 
 
 # Every test server's node-local index directory lives under one, removed at exit.
@@ -91,7 +92,7 @@ def start_server(database_url: str, *args: str, **settings: str) -> Server:
             raise RuntimeError(f"server exited: {log.read_text()}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return Server(url, process, database_url, log)
+                return Server(url, process, database_url, log, Path(settings["index_dir"]))
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
@@ -119,6 +120,16 @@ def wait_ready(server: Server, within: float = 30) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{server.url} not ready within {within} s")
         time.sleep(0.05)
+
+
+def workers_of(server: Server) -> list[int]:
+    """The process ids of the server's workers (``serve --workers N``): the children the
+    supervisor spawned, not its helpers (multiprocessing's resource tracker)."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=False
+    )
+    pids = [int(pid) for pid in found.stdout.split()]
+    return [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def kill_server(server: Server) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +21,15 @@ from callblock.service import Service
 from callblock.store import Store
 from tests.conftest import ENGINES, fresh_database
 from tests.helpers import bearer
-from tests.servers import Server, callblock, create_account, start_server, stop_server, wait_ready
+from tests.servers import (
+    Server,
+    callblock,
+    create_account,
+    start_server,
+    stop_server,
+    wait_ready,
+    workers_of,
+)
 
 pytestmark = pytest.mark.server
 
@@ -100,6 +111,89 @@ def test_a_number_added_on_one_node_is_blocked_on_every_worker_of_the_other(
         ):
             assert time.monotonic() - gone < BOUND
             time.sleep(0.01)
+
+
+REGISTRY_SIZE = 150_000  # past the size merged into a new base instead of the overlay
+
+
+def _blocked_everywhere(node: Server, number: str, headers: dict[str, str]) -> list[bool]:
+    """The check's answer from several new connections: each may land on either worker."""
+    return [
+        httpx.get(f"{node.url}/v1/check/{number}", headers=headers).json()["blocked"]
+        for _ in range(6)
+    ]
+
+
+def test_a_registry_imported_on_one_node_and_numbers_removed_after_follow_on_the_other(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A registry-sized import crosses to every worker of node B as one change (merged into
+    a new base, shared through one snapshot file); a number then removed on node A is never
+    blocked on node B after the bound."""
+    a, b = cluster.nodes
+    username, key = cluster.account()
+    headers = bearer(key)
+    listing = tmp_path / "registry.txt"
+    listing.write_text("".join(f"+9170{n:08d}\n" for n in range(REGISTRY_SIZE)))
+    imported = time.monotonic()
+    callblock(
+        "import",
+        "--account",
+        username,
+        "--group",
+        "Registry",
+        str(listing),
+        database_url=cluster.database_url,
+    )
+    while not all(_blocked_everywhere(b, f"+9170{REGISTRY_SIZE - 1:08d}", headers)):
+        assert time.monotonic() - imported < 30, "the import never reached node B"
+        time.sleep(0.05)
+    assert not any(_blocked_everywhere(b, f"+9170{REGISTRY_SIZE:08d}", headers))
+    # One file per account on the node, whatever its workers: they map the same one.
+    assert len(list(b.index_dir.glob("*/account-*.snapshot"))) >= 1
+    group = httpx.get(f"{a.url}/v1/groups", headers=headers).json()["data"][0]
+    for n in range(0, REGISTRY_SIZE, REGISTRY_SIZE // 5):
+        number = f"+9170{n:08d}"
+        removed = httpx.request(
+            "DELETE",
+            f"{a.url}/v1/groups/{group['id']}/numbers",
+            json={"numbers": [number]},
+            headers=headers,
+        )
+        assert removed.json()["removed"] == 1
+        gone = time.monotonic()
+        while any(_blocked_everywhere(b, number, headers)):
+            assert time.monotonic() - gone < BOUND, "still blocked after the bound"
+            time.sleep(0.01)
+        time.sleep(BOUND / 2)  # and it stays unblocked, on every worker
+        assert not any(_blocked_everywhere(b, number, headers))
+
+
+def test_a_killed_worker_comes_back_current(cluster: Cluster) -> None:
+    """``kill -9`` of one worker of node B: its replacement maps the node's snapshot, catches
+    up from the log, and answers like its sibling."""
+    a, b = cluster.nodes
+    _, key = cluster.account()
+    headers = bearer(key)
+    group = httpx.post(f"{a.url}/v1/groups", json={"name": "Opt-out"}, headers=headers).json()
+    workers = workers_of(b)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    added = httpx.post(
+        f"{a.url}/v1/groups/{group['id']}/numbers",
+        json={"numbers": ["9876501234"]},
+        headers=headers,
+    )
+    assert added.status_code == 200
+    deadline = time.monotonic() + 30
+    while len(set(workers_of(b)) - {workers[0]}) < 2:  # the supervisor starts another
+        assert time.monotonic() < deadline, "the killed worker was not replaced"
+        time.sleep(0.1)
+    wait_ready(b)
+    deadline = time.monotonic() + 30
+    while not all(_blocked_everywhere(b, "9876501234", headers)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def _token(node: Server, username: str, key: str) -> httpx.Response:

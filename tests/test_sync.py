@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import Connection, delete, select, update
 
 from callblock import index as index_module
 from callblock import snapshots
@@ -26,6 +27,7 @@ from callblock.files.plan import ImportLines
 from callblock.service import Service
 from callblock.store import Store
 from callblock.store import changes as change_rows
+from callblock.store.tables import accounts, changes
 from callblock.timestamps import micros
 from callblock.usecases import checking
 from tests.conftest import FakeClock
@@ -249,3 +251,71 @@ def test_a_gap_in_the_log_resets_the_index_never_a_wrong_answer(
     b.service.refresh_index()
     assert resets("retention") + resets("gap") == gaps + 1
     assert b.answers() == truth(database_url, clock, a.key)
+
+
+def test_a_store_restored_from_an_older_backup_is_not_trusted_to_the_snapshot(
+    nodes: tuple[Node, Node, Path], database_url: str, clock: FakeClock
+) -> None:
+    """The store goes back (a restored backup: its counter behind the node's snapshot and
+    index): the running process resets, and a restarted one refuses the snapshot."""
+    a, b, directory = nodes
+    for _ in the_changes(a, clock):
+        pass
+    b.service.refresh_index()
+    account_id = a.actor().account.id
+    with a.store.write() as conn:
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(data_version=accounts.c.data_version - 3)
+        )
+        conn.execute(
+            delete(changes).where(
+                changes.c.account_id == account_id,
+                changes.c.version > select_version(conn, account_id),
+            )
+        )
+    behind = resets("store_behind")
+    b.service.refresh_index()
+    assert resets("store_behind") == behind + 1
+    assert b.answers() == truth(database_url, clock, a.key)
+    # The reset wrote the node's snapshot anew, at the store's version: move the store back
+    # again, and restart.
+    with a.store.write() as conn:
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(data_version=accounts.c.data_version - 1)
+        )
+    ahead = refused("ahead")
+    store = Store.from_url(database_url)
+    restarted = Node(Service(store, clock=clock, index_dir=directory), store, a.key)
+    restarted.service.load_index()
+    assert refused("ahead") == ahead + 1
+    assert restarted.answers() == truth(database_url, clock, a.key)
+    store.dispose()
+
+
+def select_version(conn: Connection, account_id: int) -> int:
+    version: int = conn.execute(
+        select(accounts.c.data_version).where(accounts.c.id == account_id)
+    ).scalar_one()
+    return version
+
+
+def test_a_snapshot_left_half_written_by_a_killed_process_is_cleared(tmp_path: Path) -> None:
+    """A process killed while writing leaves only its temporary file (the rename never
+    happened): the next holder of the lock removes it, and the last whole file stands."""
+    path = tmp_path / "store" / "account-1.snapshot"
+    identity = {"store": "store", "account": 1}
+    arrays = {"keys": np.arange(10, dtype=np.int64)}
+    with snapshots.locked(path):
+        snapshots.write(path, identity, 4, arrays, {})
+    half = path.with_name(f"{path.name}.99999.tmp")
+    half.write_bytes(path.read_bytes()[:100])
+    with snapshots.locked(path):
+        assert not half.exists()
+    found = snapshots.read(path, identity)
+    assert found.version == 4
+    assert found.arrays["keys"].tolist() == list(range(10))
+    assert not found.arrays["keys"].flags.writeable  # mapped read-only, shared

@@ -104,18 +104,22 @@ class SortedEntries:
         """From unsorted columns of (number key, group id, expiry stamp)."""
         if not len(keys):
             return cls.empty()
-        # Stable sort: rows come from the store in group order, each group sorted, and
-        # merging sorted runs is what the stable sort does fastest.
-        order = np.argsort(keys, kind="stable")
-        group_ids, slots = np.unique(groups, return_inverse=True)
-        sorted_expiry = expiry[order]
-        expiring = np.flatnonzero(sorted_expiry != NEVER)
+        # Rows come from the store in group order, each group sorted: the groups are found
+        # from where the runs start, and a stable sort merges sorted runs fastest (a single
+        # group needs no sort at all).
+        starts = np.flatnonzero(np.diff(groups)) + 1
+        group_ids = np.unique(groups[np.concatenate([[0], starts])]).astype(np.int64)
+        slots = np.searchsorted(group_ids, groups).astype(slot_dtype(len(group_ids)))
+        if not (keys[1:] >= keys[:-1]).all():
+            order = np.argsort(keys, kind="stable")
+            keys, slots, expiry = keys[order], slots[order], expiry[order]
+        expiring = np.flatnonzero(expiry != NEVER)
         return cls(
-            np.ascontiguousarray(keys[order]),
-            slots[order].astype(slot_dtype(len(group_ids))),
-            group_ids.astype(np.int64),
+            np.ascontiguousarray(keys),
+            np.ascontiguousarray(slots),
+            group_ids,
             expiring.astype(np.int64),
-            np.ascontiguousarray(sorted_expiry[expiring]),
+            np.ascontiguousarray(expiry[expiring]),
         )
 
     def expiry(self, position: int) -> int:

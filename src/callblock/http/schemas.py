@@ -102,7 +102,7 @@ GroupDescription = Annotated[
     AfterValidator(_description),
     Field(
         description=f"{rules.DESCRIPTION_RULE[0].upper()}{rules.DESCRIPTION_RULE[1:]}.",
-        json_schema_extra={"maxLength": rules.DESCRIPTION_MAX},
+        json_schema_extra={"maxLength": rules.DESCRIPTION_MAX, "pattern": "^[^\\u0000]*$"},
     ),
 ]
 

@@ -156,7 +156,10 @@ class Checker:
             if current is None and load_all:
                 self._open(account_id)
                 moved += 1
-            elif current is not None and current.version != data_version:
+            elif current is not None and current.version > data_version:
+                self._reset(account_id, "store_behind")  # a store restored from a backup
+                moved += 1
+            elif current is not None and current.version < data_version:
                 self._follow(account_id, data_version)
                 moved += 1
         for gone in set(self._indexes) - set(versions):
@@ -222,6 +225,8 @@ class Checker:
                         self._reset(account_id, "retention")
                     return
                 for change in page:
+                    if change.version <= index.version:
+                        continue  # in a snapshot another worker wrote, adopted just now
                     if change.version != index.version + 1:
                         self._reset(account_id, "gap" if index.version else "retention")
                         return
