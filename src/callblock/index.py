@@ -38,8 +38,7 @@ Slots = np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
 # (group id, expiry in POSIX microseconds; NEVER for none)
 Hit = tuple[int, int]
 ANY_GROUP = -1  # in a removal's group column: the entry goes from every group
-# An overlay holding more (number, group) changes than this, or than an eighth of the base,
-# is merged into a new base.
+# An overlay holding more (number, group) changes than this is merged into a new base.
 OVERLAY_LIMIT = 50_000
 
 
@@ -304,7 +303,9 @@ class NumberTable:
             self.tombstones.add((key, group))
 
     def needs_merge(self) -> bool:
-        return self.changed > max(OVERLAY_LIMIT, len(self.base) // 8)
+        # A fixed size, not a share of the base: each overlay entry costs a worker about 200
+        # bytes of Python objects, and a registry's base would allow millions of them.
+        return self.changed > OVERLAY_LIMIT
 
     def merged(self, live_groups: set[int], now: int = -(2**63)) -> NumberTable:
         """A new table with the overlay folded into the base (dropped groups and entries
