@@ -71,6 +71,33 @@ def _int64s(values: Iterable[int] | Int64s) -> Int64s:
     return np.fromiter(values, np.int64)
 
 
+def _among(values: Int64s, few: Iterable[int]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which of ``values`` are among ``few`` (group ids): a binary search each, so that
+    millions of values cost no hash table and hold no lock for long."""
+    pool = np.unique(np.fromiter(few, np.int64))
+    if not len(pool) or not len(values):
+        return np.zeros(len(values), bool)
+    at = np.minimum(np.searchsorted(pool, values), len(pool) - 1)
+    found: np.ndarray[Any, np.dtype[np.bool_]] = pool[at] == values
+    return found
+
+
+def _found_in(values: Int64s, pool: Int64s) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which of ``values`` (few: an overlay's) occur in ``pool`` (perhaps millions, unsorted):
+    the pool is searched in the few, not the other way round, so it is never sorted."""
+    found = np.zeros(len(values), bool)
+    if not len(values) or not len(pool):
+        return found
+    distinct = np.unique(values)
+    at = np.searchsorted(distinct, pool)
+    inside = at < len(distinct)
+    at, candidates = at[inside], pool[inside]
+    present = np.zeros(len(distinct), bool)
+    present[at[distinct[at] == candidates]] = True
+    hit: np.ndarray[Any, np.dtype[np.bool_]] = present[np.searchsorted(distinct, values)]
+    return hit
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class SortedEntries:
     """An immutable, compact table of exact-number entries, sorted by number.
@@ -164,7 +191,7 @@ class SortedEntries:
         added (which must not repeat a pair, nor be dropped themselves).
 
         Array operations only, in time linear in the table plus the change's own sort."""
-        group_live = np.isin(self.group_ids, np.fromiter(live_groups, np.int64, len(live_groups)))
+        group_live = _among(self.group_ids, live_groups)
         drop = np.zeros(len(self.keys), bool)
         if not group_live.all():
             drop |= ~group_live[self.slots]
@@ -175,9 +202,7 @@ class SortedEntries:
             wanted = drop_groups[owners]
             held = self.group_ids[self.slots[positions]]
             drop[positions[(wanted == ANY_GROUP) | (wanted == held)]] = True
-        live_add = (add_expiry > now) & np.isin(
-            add_groups, np.fromiter(live_groups, np.int64, len(live_groups))
-        )
+        live_add = (add_expiry > now) & _among(add_groups, live_groups)
         add_keys, add_groups, add_expiry = (
             add_keys[live_add],
             add_groups[live_add],
@@ -186,7 +211,9 @@ class SortedEntries:
         order = np.argsort(add_keys, kind="stable")
         add_keys, add_groups, add_expiry = add_keys[order], add_groups[order], add_expiry[order]
 
-        group_ids = np.union1d(self.group_ids[group_live], add_groups).astype(np.int64)
+        # A slot for every live group (few), whether or not it has entries here: finding
+        # which groups the added rows name would cost a pass over them all.
+        group_ids = np.unique(np.fromiter(live_groups, np.int64, len(live_groups)))
         dtype = slot_dtype(len(group_ids))
         old_to_new = np.searchsorted(group_ids, self.group_ids).astype(dtype)
         dropped = np.flatnonzero(drop)
@@ -330,7 +357,7 @@ class NumberTable:
         drop_groups = [gone[:, 1], add_groups]
         if change is not None:
             group_id, keys, expiries = change
-            superseded = (add_groups == group_id) & np.isin(add_keys, keys)
+            superseded = (add_groups == group_id) & _found_in(add_keys, keys)
             add_keys, add_groups, add_expiry = (
                 add_keys[~superseded],
                 add_groups[~superseded],
@@ -343,7 +370,7 @@ class NumberTable:
             add_expiry = np.concatenate([add_expiry, expiries])
         if removal is not None:
             group_id, keys = removal
-            removed = np.isin(add_keys, keys)
+            removed = _found_in(add_keys, keys)
             if group_id != ANY_GROUP:
                 removed &= add_groups == group_id
             add_keys, add_groups, add_expiry = (
@@ -424,7 +451,7 @@ class AccountIndex:
             allowed = [g for g, group in self.groups.items() if group.applies_to(direction)]
             at = low[single]
             group_of = base.group_ids[base.slots[at]]
-            live = np.isin(group_of, allowed)
+            live = _among(group_of, allowed)
             if len(base.expiring):
                 live &= base.expiries(at) > now
             for position, group_id in zip(
