@@ -404,3 +404,35 @@ def test_racing_writers_on_one_number_across_nodes_add_up_exactly(cluster: Clust
     present = httpx.get(f"{a.url}{numbers}", headers=headers).json()["data"]
     assert len(present) == net  # what the answers say is what the group holds
     assert [c.version for c in logged] == list(range(1, len(logged) + 1))
+
+
+def test_on_postgresql_a_write_wakes_the_other_node_before_its_poll(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Each write announces itself (``NOTIFY`` on commit); every process listens, so another
+    node follows at once, not at its next poll (here every 30 s)."""
+    with fresh_database(request, "postgresql", tmp_path) as url:
+        key = create_account("waker", database_url=url)
+        a = start_server(url, index_refresh_seconds="30")
+        b = start_server(url, "--workers", "2", index_refresh_seconds="30")
+        try:
+            for node in (a, b):
+                wait_ready(node)
+            headers = bearer(key)
+            group = httpx.post(f"{a.url}/v1/groups", json={"name": "Woken"}, headers=headers)
+            time.sleep(1)  # both workers of B have followed the create (woken as well)
+            for i in range(3):
+                number = f"98765000{i:02d}"
+                added = httpx.post(
+                    f"{a.url}/v1/groups/{group.json()['id']}/numbers",
+                    json={"numbers": [number]},
+                    headers=headers,
+                )
+                assert added.status_code == 200
+                written = time.monotonic()
+                while not all(_blocked_everywhere(b, number, headers)):
+                    assert time.monotonic() - written < BOUND, "not woken by the write"
+                    time.sleep(0.01)
+        finally:
+            for node in (a, b):
+                assert "Traceback" not in stop_server(node)

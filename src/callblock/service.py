@@ -137,6 +137,9 @@ class Service:
         self.group_names = self.checker.group_names
         self.load_index = self.checker.load_all
         self.refresh_index = self.checker.refresh
+        self.listen_for_writes = self.checker.listen
+        self.stop_listening = self.checker.stop_listening
+        self.wait_for_writes = self.checker.wait_for_writes
         self.store_reachable = self.checker.store_reachable
         self.index_entries = self.checker.entries
         self.has_index = self.checker.has_index

@@ -129,11 +129,13 @@ class IndexRefresher:
         self._thread = threading.Thread(target=self._run, name="index-refresher", daemon=True)
 
     def start(self) -> None:
+        self.service.listen_for_writes()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        self.service.stop_listening()
 
     def _run(self) -> None:
         started = time.monotonic()
@@ -157,7 +159,9 @@ class IndexRefresher:
             refreshed = self.service.index_refreshed_at
             metrics.INDEX_LAG.set(time.monotonic() - (refreshed or started))
             metrics.INDEX_ENTRIES.set(self.service.index_entries())
-            self._stop.wait(self.interval)
+            # Polling bounds how late a write is seen; an announced write (PostgreSQL) is
+            # followed at once.
+            self.service.wait_for_writes(self.interval)
 
 
 def _restore_examples(document: dict[str, Any], routes: list[BaseRoute]) -> None:

@@ -34,7 +34,7 @@ from callblock.domain import (
 )
 from callblock.index import AccountIndex, IndexedGroup, index_from_snapshot, load, snapshot_parts
 from callblock.numbers import InvalidNumber, normalise, normalise_batch
-from callblock.store import Store
+from callblock.store import Store, wakeups
 from callblock.store import accounts as account_rows
 from callblock.store import changes as change_rows
 from callblock.store import credentials as credential_rows
@@ -67,6 +67,9 @@ class Checker:
         # The node's snapshot files (None: the index is built in this process's memory).
         self._snapshot_dir = snapshot_dir
         self._store_id: str | None = None
+        # Set when another process announces a write (PostgreSQL): the refresher wakes early.
+        self._woken = threading.Event()
+        self._listener = wakeups.Listener(store.engine, self._woken.set)
         self._indexes: dict[int, AccountIndex] = {}
         self._auth_versions: dict[int, int] = {}
         self._lock = threading.RLock()
@@ -130,6 +133,18 @@ class Checker:
         return {g.id: g.name for g in self.index_of(actor.account.id).groups.values()}
 
     # --- the index -----------------------------------------------------------------------
+
+    def listen(self) -> None:
+        """Be woken by other processes' writes (PostgreSQL), on top of polling."""
+        self._listener.start()
+
+    def stop_listening(self) -> None:
+        self._listener.stop()
+
+    def wait_for_writes(self, timeout: float) -> None:
+        """Until another process announces a write, or ``timeout`` seconds: then refresh."""
+        self._woken.wait(timeout)
+        self._woken.clear()  # before the refresh: an announcement during it wakes the next wait
 
     def load_all(self) -> None:
         """Load every account's index (at start); readiness waits for this."""

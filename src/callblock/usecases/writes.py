@@ -32,7 +32,7 @@ from sqlalchemy import Connection
 
 from callblock.change import Change, Draft
 from callblock.domain import Actor, DomainError, WriteConflict
-from callblock.store import Store
+from callblock.store import Store, wakeups
 from callblock.store import accounts as account_rows
 from callblock.store import audit as audit_rows
 from callblock.store import changes as change_rows
@@ -126,6 +126,7 @@ def _record(conn: Connection, actor: Actor, draft: Draft, now: datetime) -> Chan
         draft=draft,
     )
     change_rows.record(conn, change)
+    wakeups.announce(conn, change.account_id)
     audit_rows.record_audit(
         conn,
         at=now,
