@@ -142,6 +142,7 @@ NOT_ACCOUNT_DATA_WRITES = {
     "authenticate_by_mode",
     "authenticate_key",
     "cached_actor",
+    "change_feed",
     "changes",
     "check",
     "check_many",

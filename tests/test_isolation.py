@@ -12,7 +12,8 @@ with ids that exist nowhere (a gap left by a purged third account, and one beyon
 status, headers and body must be identical, byte for byte. Afterwards B's rows, and what B
 sees through the API, must be exactly what they were.
 
-Beside group ids: cursors (which carry row ids), B's group names (free for A to use, and
+Beside group ids: cursors (which carry row ids), change feed tokens (B's are refused like
+forged ones, and A's feed holds nothing of B's), B's group names (free for A to use, and
 unknown to A's lookups), B's numbers (invisible to A's checks, scrubs, history and removal
 from every group) and B's username (A's key under it fails like under a name nobody has).
 """
@@ -156,6 +157,8 @@ class World:
 
     a: Credentials
     b: Credentials
+    a_start: str  # A's change feed token before anything was written
+    b_start: str  # B's
     a_groups: tuple[int, int]
     a_events: tuple[int, ...]
     b_groups: dict[str, int]  # live groups by name
@@ -222,6 +225,8 @@ async def world(
     other_account: Credentials,
 ) -> World:
     a, b = main_account, other_account
+    a_start = ok(await client.get("/v1/changes", headers=bearer(a)))["next"]
+    b_start = ok(await client.get("/v1/changes", headers=bearer(b)))["next"]
     a_first = (await new_group(client, a, "Mine first"))["id"]
     await add_numbers(client, a, a_first, [A_NUMBER])
 
@@ -282,6 +287,8 @@ async def world(
     world = World(
         a=a,
         b=b,
+        a_start=a_start,
+        b_start=b_start,
         a_groups=(a_first, a_last),
         a_events=await event_ids(client, a),
         b_groups={
@@ -372,6 +379,8 @@ async def seen_by(
         "checks": (
             await client.post("/v1/check", json={"numbers": ALL_B_NUMBERS}, headers=bearer(who))
         ).content,
+        # The token of the account's version now: any write of it would move it.
+        "changes": (await client.get("/v1/changes", headers=bearer(who))).content,
     }
     for gid in group_ids:
         group = await client.get(f"/v1/groups/{gid}", headers=bearer(who))
@@ -420,6 +429,8 @@ class Probe:
     own_status: int = 200  # the answer on the caller's own group (the positive control)
 
 
+# A placeholder in a probe's query for the token of A's feed before A wrote anything.
+A_START = "<A's first change feed token>"
 CSV_OF_B_NUMBERS = b"number,expires\n9876543210,\n9123456780,2031-01-01T00:00:00Z\n"
 CSV_WITH_AN_INVALID_LINE = b"number\n9876543210\nnot a number\n"
 
@@ -474,12 +485,26 @@ V1_PROBES: dict[str, list[Probe]] = {
         Probe("all at once", json={"name": "All", "description": "d", "direction": "outbound"}),
         Probe("nothing to change", json={}),
     ],
+    "listChanges": [
+        Probe("without a token"),
+        Probe("since A's first token", params={"since": A_START}),
+        Probe("one change an answer", params={"since": A_START, "limit": "1"}),
+    ],
     "deleteGroup": [Probe("plain", own_status=204)],
 }
 
+
 # What an id of nothing answers: proof that the probe reached the group lookup (a probe
 # refused earlier, say for its body, would compare equal whatever the id).
-V1_ANSWER_FOR_NOTHING = {"listAuditEvents": (200, EMPTY_PAGE)}
+def no_changes(body: Any) -> bool:
+    """A feed answer with no changes (its `next`, the token of A's version, is A's own)."""
+    return isinstance(body, dict) and body.get("changes") == [] and body.get("reset") is False
+
+
+V1_ANSWER_FOR_NOTHING: dict[str, tuple[int, Any]] = {
+    "listAuditEvents": (200, EMPTY_PAGE),
+    "listChanges": (200, no_changes),
+}
 
 
 @dataclass(frozen=True)
@@ -490,9 +515,11 @@ class IdParameter:
     name: str
     location: str  # path or query
 
-    def request(self, probe: Probe, value: int, who: Credentials) -> dict[str, Any]:
+    def request(
+        self, probe: Probe, value: int, who: Credentials, a_start: str = ""
+    ) -> dict[str, Any]:
         url = self.path
-        params = dict(probe.params)
+        params = {k: a_start if v == A_START else v for k, v in probe.params.items()}
         if self.location == "path":
             url = url.replace("{" + self.name + "}", str(value))
         else:
@@ -589,7 +616,9 @@ async def test_v1_answers_another_accounts_ids_like_ids_of_nothing_and_changes_n
             )
             answers = {
                 label: await answer(
-                    client, parameter.method, **parameter.request(probe, value, world.a)
+                    client,
+                    parameter.method,
+                    **parameter.request(probe, value, world.a, world.a_start),
                 )
                 for label, value in values.items()
             }
@@ -598,7 +627,8 @@ async def test_v1_answers_another_accounts_ids_like_ids_of_nothing_and_changes_n
                 parameter.operation_id, (404, NOT_FOUND_PROBLEM)
             )
             nothing = answers[reference]
-            if (nothing.status, nothing.json()) != (status, body):
+            reached = body(nothing.json()) if callable(body) else nothing.json() == body
+            if nothing.status != status or not reached:
                 unreached.append(f"{parameter} {probe.label}: {nothing}")
 
     assert len(comparisons) >= 25
@@ -611,7 +641,7 @@ async def test_v1_answers_another_accounts_ids_like_ids_of_nothing_and_changes_n
     for operation_id, probes in V1_PROBES.items():  # in order: the group is deleted last
         for parameter in (p for p in parameters if p.operation_id == operation_id):
             for probe in probes:
-                request = parameter.request(probe, world.a_groups[0], world.a)
+                request = parameter.request(probe, world.a_groups[0], world.a, world.a_start)
                 got = await answer(client, parameter.method, **request)
                 if got.status != probe.own_status:
                     failed_on_own_group.append(f"{parameter} {probe.label}: {got}")
@@ -688,6 +718,63 @@ async def test_cursors_at_another_accounts_ids_page_like_cursors_at_ids_of_nothi
         e for e in reversed(world.a_events) if e < world.gap_events[0]
     ]
     assert not any(c.differences() for c in comparisons), report(comparisons)
+    assert await state_of_b(client, store, world) == b_before
+
+
+# --- the change feed: tokens belong to their account ---------------------------------------------
+
+
+async def every_change(client: httpx.AsyncClient, who: Credentials, since: str) -> list[Any]:
+    changes: list[Any] = []
+    while True:
+        body = ok(await client.get("/v1/changes", params={"since": since}, headers=bearer(who)))
+        assert body["reset"] is False
+        changes += body["changes"]
+        since = body["next"]
+        if not body["more"]:
+            return changes
+
+
+async def test_change_feed_tokens_of_another_account_are_refused_like_forged_ones(
+    client: httpx.AsyncClient, store: Store, world: World
+) -> None:
+    """Every token B was given (its first, each change's, its latest) presented by A is
+    refused exactly as a token nobody made; A's own feed holds A's changes and nothing of B's
+    (its versions are A's own, gap-free); nothing is written, and B's view is unchanged."""
+    b_before = await state_of_b(client, store, world)
+    b_changes = await every_change(client, world.b, world.b_start)
+    assert len(b_changes) == len(world.b_events)  # B's tokens: one per change, at least
+    b_latest = ok(await client.get("/v1/changes", headers=bearer(world.b)))["next"]
+    b_tokens = {
+        "B's first token": world.b_start,
+        "B's latest token": b_latest,
+        **{f"B's token after its change {c['version']}": c["token"] for c in b_changes},
+    }
+    forged = base64.urlsafe_b64encode(bytes(33)).decode().rstrip("=")  # a token's shape
+    reference = "a token nobody made"
+    answers = {
+        reference: await answer(
+            client, "GET", "/v1/changes", params={"since": forged}, headers=bearer(world.a)
+        )
+    }
+    for label, token in b_tokens.items():
+        answers[label] = await answer(
+            client, "GET", "/v1/changes", params={"since": token}, headers=bearer(world.a)
+        )
+    assert answers[reference].status == 400
+    assert answers[reference].json()["type"] == "urn:callblock:problem:invalid-change-token"
+    comparison = Comparison("GET /v1/changes?since=", answers, reference)
+    assert not comparison.differences(), report([comparison])
+
+    a_changes = await every_change(client, world.a, world.a_start)
+    assert [c["version"] for c in a_changes] == list(range(1, len(world.a_events) + 1))
+    assert {c["group_id"] for c in a_changes} == set(world.a_groups)
+    b_patterns = {normalise(n, "IN") for n in ALL_B_NUMBERS} | {"+91140*"}
+    seen = {e["number"] for c in a_changes for e in c["upserted"]} | {
+        p for c in a_changes for p in c["removed"]
+    }
+    assert seen == {normalise(A_NUMBER, "IN")}
+    assert not seen & b_patterns
     assert await state_of_b(client, store, world) == b_before
 
 

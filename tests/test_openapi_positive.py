@@ -8,7 +8,7 @@ gap in the document, and is listed here with the reason it cannot be stated:
 - a group name's characters: letters and marks of any script (a Unicode property class,
   which the regular-expression dialects of JSON Schema tools do not read alike);
 - whether a text is a phone number (``libphonenumber``'s rules);
-- a cursor: only what the server handed out;
+- a cursor, or a change feed token: only what the server handed out;
 - an expiry in the future (a schema has no "now");
 - a file's content (its columns, its lines), which a file upload's schema does not describe.
 
@@ -45,6 +45,7 @@ _FILE_CONTENT = {
     "urn:callblock:problem:nothing-to-import",
     "urn:callblock:problem:invalid-lines",
 }
+_CHANGE_TOKEN = "urn:callblock:problem:invalid-change-token"
 # Refusals a valid request may always get (schemathesis' own list): no credentials, no such
 # group, a name taken, a rate.
 _ACCEPTABLE = {401, 403, 404, 409, 429}
@@ -54,6 +55,8 @@ def unstatable(operation_id: str, status: int, problem: dict[str, object]) -> bo
     """Whether a refusal is for a rule the OpenAPI document cannot state."""
     kind = problem.get("type")
     if status in (400, 422) and kind in _FILE_CONTENT:
+        return True
+    if status == 400 and kind == _CHANGE_TOKEN and operation_id == "listChanges":
         return True
     errors = problem.get("errors")
     if status != 422 or kind != _VALIDATION or not isinstance(errors, dict) or not errors:
@@ -107,3 +110,6 @@ def test_a_refusal_the_schema_could_state_is_not_excused() -> None:
     assert not unstatable("importNumbers", 400, empty)
     lines = {"type": "urn:callblock:problem:invalid-lines", "invalid_lines": []}
     assert unstatable("importNumbers", 422, lines)
+    token = {"type": _CHANGE_TOKEN, "errors": {"since": "not a change token of this account"}}
+    assert unstatable("listChanges", 400, token)
+    assert not unstatable("listGroups", 400, token)

@@ -52,9 +52,13 @@ NAMES: dict[str, str] = {
     "AsyncNumbersAPI": "NumbersAPI",
     "AsyncAuditAPI": "AuditAPI",
     "AsyncAccountAPI": "AccountAPI",
+    "AsyncChanges": "Changes",
+    "AsyncMirror": "Mirror",
     # httpx
     "AsyncBaseTransport": "BaseTransport",
     "aclose": "close",
+    "aread": "read",
+    "aiter_text": "iter_text",
     # the language and the standard library
     "AsyncIterator": "Iterator",
     "AsyncIterable": "Iterable",

@@ -4,8 +4,8 @@ Every write of an account's groups, entries or check settings is described by on
 built once by its use case (as a ``Draft``, before the account's new version is known),
 stamped and recorded once by the write path (``usecases.writes``) in the write's own
 transaction (the change log and the audit event), then applied once, after commit, to the
-local check index (``AccountIndex.apply``). Other processes and nodes, and later the public
-change feed, read the same value back from the change log.
+local check index (``AccountIndex.apply``). Other processes and nodes, and the public change
+feed (``GET /v1/changes``), read the same value back from the change log.
 
 Entries are named by their stored keys (``numbers.pattern_key``: the E.164 digits as an
 integer, negated for a prefix), in int64 arrays: an import of millions of keys is one array,
@@ -114,6 +114,17 @@ class Change:
             return list(draft.sample[:AUDIT_SAMPLE])
         keys = draft.upserted if len(draft.upserted) else draft.removed
         return [key_pattern(int(key)) for key in keys[:AUDIT_SAMPLE]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePart:
+    """A change as one read of the change feed returns it: whole, or, when it has more entries
+    than one answer holds, a run of them in order (its draft holds that run only)."""
+
+    change: Change
+    # Where the change's remaining entries start (an offset the store reads from again);
+    # None: this part ends the change.
+    resume: int | None = None
 
 
 def expiry_keys(count: int, expires: int = NEVER) -> Keys:

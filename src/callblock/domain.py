@@ -288,6 +288,11 @@ class InvalidCursor(DomainError):
     """A pagination cursor that this service did not hand out."""
 
 
+class InvalidChangeToken(DomainError):
+    """A change feed token that this service did not hand out to this account: malformed,
+    altered, signed with another key, or another account's (never told apart)."""
+
+
 class StoreUnavailable(DomainError):
     """The database cannot be reached or stayed locked past the busy timeout."""
 

@@ -44,6 +44,11 @@ PAGE_MAX: Final = 1000
 NUMBER_TEXT_MAX: Final = 64
 # Characters of a cursor (`?cursor=`, as the server hands them out).
 CURSOR_MAX: Final = 64
+# Characters of a change feed token (`GET /v1/changes?since=`; the server's are 44 today).
+CHANGE_TOKEN_MAX: Final = 100
+# Entries (upserted and removed, over all its changes) one answer of the change feed holds:
+# a bigger change is split over several answers. One `/v1` add or remove fits in one.
+CHANGE_FEED_ENTRIES: Final = NUMBERS_PER_CHANGE
 # Characters of a filter: on group names (`?name=`), on an entry's text (`?q=`).
 GROUP_FILTER_MAX: Final = 100
 ENTRY_FILTER_MAX: Final = 32

@@ -28,12 +28,15 @@ from callblock.usecases.credentials import (
 )
 from callblock.usecases.entries import Entries
 from callblock.usecases.failures import FailureLimit
+from callblock.usecases.feed import ChangeFeed
 from callblock.usecases.groups import Groups
 from callblock.usecases.imports import Imports
 from callblock.usecases.results import (
     AccountSummary,
     BatchCheck,
+    ChangesPage,
     CheckResult,
+    FeedItem,
     GroupCreated,
     ImportResult,
     IssuedKey,
@@ -41,6 +44,7 @@ from callblock.usecases.results import (
     NumbersAdded,
     NumbersRemoved,
 )
+from callblock.usecases.server_secret import ServerSecret
 from callblock.usecases.writes import DEFAULT_RETENTION, Writer
 
 __all__ = [
@@ -49,7 +53,9 @@ __all__ = [
     "STALE_AUTH_SECONDS",
     "AccountSummary",
     "BatchCheck",
+    "ChangesPage",
     "CheckResult",
+    "FeedItem",
     "GroupCreated",
     "ImportResult",
     "IssuedKey",
@@ -87,19 +93,21 @@ class Service:
         )
         self.writer = Writer(store, clock, self.checker, change_log_retention)
         failures = FailureLimit(store, clock, auth_failures_allowed)
+        secret = ServerSecret(store, clock, secret_key)
         auth = Authenticator(
             store,
             clock,
             credentials,
             failures,
             request_rate or RequestRate(0, 1),  # none: no limit
-            secret_key,
+            secret,
         )
         accounts = Accounts(store, clock, self.writer, credentials)
         groups = Groups(store, clock, self.writer)
         entries = Entries(store, clock, self.writer)
         imports = Imports(store, clock, self.writer)
         history = History(store)
+        feed = ChangeFeed(store, secret)
 
         # accounts and keys (the operator's commands)
         self.create_account = accounts.create_account
@@ -131,6 +139,7 @@ class Service:
         self.exporting = imports.exporting
         self.audit = history.audit
         self.changes = history.changes
+        self.change_feed = feed.changes
         # checks and the index
         self.check = self.checker.check
         self.check_many = self.checker.check_many

@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None,
         min_length=32,
-        description="Signing key of API tokens, shared by every worker and node. Unset: one is "
-        "generated once and kept in the database.",
+        description="Signing key of API tokens and change feed tokens, shared by every worker "
+        "and node. Unset: one is generated once and kept in the database.",
     )
     max_body_bytes: int = Field(
         1024 * 1024, gt=0, description="Largest request body accepted by the API, in bytes."

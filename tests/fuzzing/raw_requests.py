@@ -35,6 +35,7 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/v1/check/{number}": ("GET",),
     "/v1/scrub": ("POST",),
     "/v1/audit": ("GET",),
+    "/v1/changes": ("GET",),
     "/v1/account": ("GET", "PATCH"),
     "/v1/limits": ("GET",),
     "/healthz": ("GET",),

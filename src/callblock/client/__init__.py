@@ -22,6 +22,7 @@ behind it are private and may move:
 - ``_parse``: JSON answers into results, error answers into exceptions.
 - ``_operations``: each operation described once (method, path, query, JSON body, parser of
   the answer), the arguments checked before anything is sent, and what both clients share.
+- ``_mirror``: the local copy a :class:`Mirror` keeps, and the check answered from it.
 - ``_async``: :class:`AsyncClient`, the one hand-written client.
 - ``_sync``: :class:`Client`, generated from ``_async`` by ``python tools/unasync_client.py``.
 """
@@ -31,13 +32,16 @@ from __future__ import annotations
 from callblock.client._async import (
     AsyncAccountAPI,
     AsyncAuditAPI,
+    AsyncChanges,
     AsyncClient,
     AsyncGroupsAPI,
+    AsyncMirror,
     AsyncNumbersAPI,
 )
 from callblock.client._errors import (
     AuthError,
     CallblockError,
+    ChangesReset,
     Conflict,
     NotFound,
     RateLimited,
@@ -51,6 +55,9 @@ from callblock.client._models import (
     AddResult,
     AuditEvent,
     BatchResult,
+    Change,
+    ChangedEntry,
+    ChangedGroup,
     CheckDirection,
     CheckResult,
     Direction,
@@ -62,7 +69,15 @@ from callblock.client._models import (
     NumberInput,
     RemoveResult,
 )
-from callblock.client._sync import AccountAPI, AuditAPI, Client, GroupsAPI, NumbersAPI
+from callblock.client._sync import (
+    AccountAPI,
+    AuditAPI,
+    Changes,
+    Client,
+    GroupsAPI,
+    Mirror,
+    NumbersAPI,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -71,14 +86,21 @@ __all__ = [
     "AddResult",
     "AsyncAccountAPI",
     "AsyncAuditAPI",
+    "AsyncChanges",
     "AsyncClient",
     "AsyncGroupsAPI",
+    "AsyncMirror",
     "AsyncNumbersAPI",
     "AuditAPI",
     "AuditEvent",
     "AuthError",
     "BatchResult",
     "CallblockError",
+    "Change",
+    "ChangedEntry",
+    "ChangedGroup",
+    "Changes",
+    "ChangesReset",
     "CheckDirection",
     "CheckResult",
     "Client",
@@ -90,6 +112,7 @@ __all__ = [
     "GroupsAPI",
     "InvalidItem",
     "Match",
+    "Mirror",
     "NotFound",
     "NumberInput",
     "NumbersAPI",

@@ -10,7 +10,7 @@ committed ``_sync.py`` is not what it would write. Requests and answers are desc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
@@ -18,12 +18,16 @@ from typing import Self, TypeVar
 import httpx
 
 from callblock.client import _operations as op
+from callblock.client import _parse as parse
+from callblock.client._errors import ChangesReset, NotFound, ValidationError
+from callblock.client._mirror import LocalCopy, utc_now
 from callblock.client._models import (
     DEFAULT_TIMEOUT,
     Account,
     AddResult,
     AuditEvent,
     BatchResult,
+    Change,
     CheckDirection,
     CheckResult,
     Direction,
@@ -37,8 +41,10 @@ from callblock.client._models import (
 __all__ = [
     "AsyncAccountAPI",
     "AsyncAuditAPI",
+    "AsyncChanges",
     "AsyncClient",
     "AsyncGroupsAPI",
+    "AsyncMirror",
     "AsyncNumbersAPI",
 ]
 
@@ -83,6 +89,30 @@ class AsyncClient(op.BaseClient):
             cursor = op.next_cursor(cursor, page)
             if cursor is None:
                 return
+
+    async def _stream(self, call: op.Call[None], rows: parse.ExportRows[_T]) -> AsyncIterator[_T]:
+        """The rows of a CSV export, read as its answer arrives."""
+        try:
+            async with self._http.stream(call.method, call.path, params=call.params) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise parse.error_answer(response)
+                async for text in response.aiter_text():
+                    for row in rows.feed(text):
+                        yield row
+        except httpx.TransportError as exc:
+            raise op.transport_error(call, exc) from exc
+        for row in rows.feed(""):
+            yield row
+
+    def changes(
+        self, since: str | None = None, group_id: int | None = None, page_size: int = 100
+    ) -> AsyncChanges:
+        """The account's changes after the token ``since``, oldest first, fetching answers
+        until caught up; without it, none, and ``.token`` is the account's current version.
+        Iterate over it; see :class:`AsyncChanges`."""
+        op.changes(since, group_id, page_size)  # the arguments checked now, not when iterated
+        return AsyncChanges(self, since, group_id, page_size)
 
     async def check(self, number: str, direction: CheckDirection | None = None) -> CheckResult:
         """Is ``number`` blocked now? ``direction`` of the call; None: any group counts."""
@@ -179,6 +209,13 @@ class AsyncNumbersAPI:
     async def remove(self, group_id: int, numbers: Sequence[NumberInput]) -> RemoveResult:
         return await self._client._send(op.remove_numbers(group_id, numbers))
 
+    def export(self, group_id: int) -> AsyncIterator[Entry]:
+        """Every entry of the group, expired ones too, from its CSV export: one streamed
+        request however big the group (``list`` asks for a page at a time)."""
+        return self._client._stream(
+            op.export_numbers(group_id), parse.ExportRows(parse.export_entry)
+        )
+
 
 class AsyncAuditAPI:
     """``AsyncClient.audit``: the change history, newest first."""
@@ -207,3 +244,120 @@ class AsyncAccountAPI:
 
     async def update(self, *, block_anonymous: bool | None = None) -> Account:
         return await self._client._send(op.update_account(block_anonymous))
+
+
+class AsyncChanges:
+    """``AsyncClient.changes(...)``: the changes after a token, each a :class:`Change` with
+    the token that resumes right after it; a big change comes in parts (``continued``).
+
+    ``token`` is where the next read starts: ``since`` at first, the last answer's ``next``
+    once the iteration is over (past changes a ``group_id`` left out, too). A token older than
+    the change log keeps raises :class:`ChangesReset`, whose ``token`` to start over from.
+    """
+
+    def __init__(
+        self, client: AsyncClient, since: str | None, group_id: int | None, page_size: int
+    ) -> None:
+        self._client = client
+        self._group_id = group_id
+        self._page_size = page_size
+        self.token = since
+
+    def __aiter__(self) -> AsyncIterator[Change]:
+        return self._follow()
+
+    async def _follow(self) -> AsyncIterator[Change]:
+        while True:
+            page = await self._client._send(op.changes(self.token, self._group_id, self._page_size))
+            if page.reset:
+                raise op.changes_reset(page)
+            for change in page.changes:
+                yield change
+            self.token = page.next
+            if not page.more:
+                return
+
+
+class AsyncMirror:
+    """A local copy of the account's groups, kept up to date from the change feed, that
+    answers checks with no network call.
+
+    The first :meth:`sync` copies everything: it takes the feed's token of the account's
+    current version first, then the groups and each group's export, then follows the feed
+    from that token (a change made during the copy applies again, harmlessly). Each later
+    :meth:`sync` applies the changes since. A token the feed can no longer follow (older than
+    the change log keeps, or refused because the server's secret key changed) makes it copy
+    everything again by itself. :meth:`check` answers from the copy; it takes E.164 numbers
+    only (the SDK has no numbering plan to read national forms with).
+    """
+
+    def __init__(self, client: AsyncClient, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._client = client
+        self._clock = clock or utc_now
+        self._copy = LocalCopy(self._clock)
+        self.token: str | None = None
+        """Where the next sync follows the feed from; None before the first copy."""
+        self.copies = 0
+        """How many times everything was copied: 1 after the first sync, then one more for
+        each start over."""
+
+    @property
+    def entries(self) -> int:
+        """Entries held, expired ones included."""
+        return self._copy.entries
+
+    async def sync(self) -> int:
+        """Bring the copy up to date; answers how many changes (or parts) it applied."""
+        applied = 0
+        start_from: str | None = None
+        copied = False
+        while True:
+            if self.token is None:
+                await self._copy_all(start_from)
+                copied = True
+            copy = self._copy
+            feed = self._client.changes(since=self.token, page_size=1000)
+            try:
+                async for change in feed:
+                    copy.apply(change)
+                    self.token = change.token  # what is applied is kept, should a read fail
+                    applied += 1
+            except ChangesReset as reset:
+                if copied:  # a fresh token cannot be too old: something else is wrong
+                    raise
+                self.token, start_from = None, reset.token
+                continue
+            except ValidationError as error:
+                if copied or error.type != parse.INVALID_CHANGE_TOKEN:
+                    raise
+                self.token, start_from = None, None
+                continue
+            self.token = feed.token
+            return applied
+
+    async def _copy_all(self, token: str | None) -> None:
+        """Copy every group afresh, from a token taken before the copy begins."""
+        if token is None:
+            start = self._client.changes()
+            async for _ in start:  # without a token: no changes, only the current one
+                pass
+            token = start.token
+        copy = LocalCopy(self._clock)
+        account = await self._client.account.get()
+        copy.block_anonymous = account.block_anonymous
+        async for group in self._client.groups.list(page_size=1000):
+            copy.put_group(group.id, group.name, group.direction)
+            export = op.export_numbers(group.id)
+            rows = parse.ExportRows(parse.export_pattern)
+            try:
+                async for pattern, expires_at in self._client._stream(export, rows):
+                    copy.upsert(group.id, pattern, expires_at)
+            except NotFound:  # deleted since it was listed: the feed says so next
+                copy.drop_group(group.id)
+        self._copy, self.token = copy, token
+        self.copies += 1
+
+    def check(self, number: str, direction: CheckDirection | None = None) -> CheckResult:
+        """Is ``number`` (E.164) blocked now, by the copy? The answer ``check`` of the API
+        would give as of the last sync; ``ValueError`` for a number not in E.164."""
+        return self._copy.check(number, direction)

@@ -12,8 +12,10 @@ Every error answer of the API, and every failure to get an answer, raises a subc
     │                       .errors maps each invalid field (dotted path) to its problem
     ├── RateLimited         429: .retry_after is the Retry-After header in seconds, or None
     ├── ServerError         500-599: internal error, database unavailable (503)...
-    └── TransportError      no answer at all: connection refused, timeout, broken
-                            connection; .status is None, __cause__ is the httpx error
+    ├── TransportError      no answer at all: connection refused, timeout, broken
+    │                       connection; .status is None, __cause__ is the httpx error
+    └── ChangesReset        a change feed token older than the change log keeps: no
+                            change can follow it; .token is where to start over from
 
 Any other error status (405, 415...) and a success answer the SDK cannot read raise
 :class:`CallblockError` itself. ``.type`` is the problem's type URN (for instance
@@ -36,6 +38,7 @@ from typing import Any
 __all__ = [
     "AuthError",
     "CallblockError",
+    "ChangesReset",
     "Conflict",
     "NotFound",
     "RateLimited",
@@ -119,6 +122,29 @@ class TransportError(CallblockError):
     """No answer: the connection failed, timed out or broke. ``__cause__`` is httpx's error."""
 
 
+class ChangesReset(CallblockError):
+    """The change feed cannot go on from the token given: the changes after it are older than
+    the change log keeps. Start over: keep ``token`` (the account's version now), copy the
+    groups afresh, then follow the feed from ``token``. Not an error answer (the API answers
+    200 with ``"reset": true``), raised so that a loop over the changes cannot miss it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        errors: Mapping[str, str] | None = None,
+        type: str | None = None,
+        token: str = "",
+    ) -> None:
+        super().__init__(
+            message, status=status, title=title, detail=detail, errors=errors, type=type
+        )
+        self.token: str = token
+
+
 # Errors show in tracebacks and pickle as ``callblock.client.NotFound``..., the names users
 # catch, whichever private module defines them (httpx does the same for its public classes).
 for _error in (
@@ -130,6 +156,7 @@ for _error in (
     RateLimited,
     ServerError,
     TransportError,
+    ChangesReset,
 ):
     _error.__module__ = "callblock.client"
 del _error

@@ -17,6 +17,9 @@ __all__ = [
     "AddResult",
     "AuditEvent",
     "BatchResult",
+    "Change",
+    "ChangedEntry",
+    "ChangedGroup",
     "CheckDirection",
     "CheckResult",
     "Direction",
@@ -149,3 +152,52 @@ class Account:
     timezone: str
     auth_mode: str
     block_anonymous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedGroup:
+    """A group as a change left it (``Change.group``)."""
+
+    id: int
+    name: str
+    description: str
+    direction: Direction
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedEntry:
+    """An entry a change wrote, with the expiry it now has."""
+
+    number: str
+    """E.164 number, or E.164 prefix ending in ``*``."""
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of the account, from :meth:`Client.changes` (or a part of a big one)."""
+
+    version: int
+    """The account's version after it: one more than the change before, with no gaps."""
+    at: datetime
+    action: str
+    """``create``, ``add``, ``expire-refresh``, ``remove``, ``rename``, ``update``,
+    ``delete``, ``import`` or ``settings``."""
+    group_id: int | None
+    """The group changed; None for a removal from every group, or an account setting. For
+    ``delete``, the group gone with all its entries (they are not listed)."""
+    group: ChangedGroup | None
+    """The group as the change left it, where the change records it (``create``, ``rename``,
+    ``update``, an ``import`` that created its group)."""
+    upserted: tuple[ChangedEntry, ...]
+    """Entries written (new, or already there with their expiry set again)."""
+    removed: tuple[str, ...]
+    """Entries removed: from ``group_id``, or from every group when it is None."""
+    block_anonymous: bool | None
+    """The account's withheld-caller setting, when this change set it."""
+    note: str | None
+    """The note the change wrote on its upserted entries; None: their notes stayed."""
+    continued: bool
+    """More entries of this change follow, in the next change given (the same version)."""
+    token: str
+    """Pass as ``since`` to go on right after this change (or this part of it)."""

@@ -20,7 +20,7 @@ import httpx
 
 from callblock._version import __version__
 from callblock.client import _parse as parse
-from callblock.client._errors import CallblockError, TransportError
+from callblock.client._errors import CallblockError, ChangesReset, TransportError
 from callblock.client._models import (
     Account,
     AddResult,
@@ -41,10 +41,13 @@ __all__ = [
     "Call",
     "Listing",
     "add_numbers",
+    "changes",
+    "changes_reset",
     "check",
     "check_many",
     "create_group",
     "delete_group",
+    "export_numbers",
     "get_account",
     "get_group",
     "list_audit",
@@ -175,6 +178,12 @@ def add_numbers(
     return Call("POST", _group_path(group_id) + "/numbers", parse.add_result, json=body)
 
 
+def export_numbers(group_id: int) -> Call[None]:
+    """The group's CSV export; its answer is streamed (``ExportRows`` reads it), so ``parse``
+    is never called."""
+    return Call("GET", _group_path(group_id) + "/numbers.csv", parse.nothing)
+
+
 def remove_numbers(group_id: int, numbers: Sequence[NumberInput]) -> Call[RemoveResult]:
     body = {"numbers": _numbers(numbers)}
     return Call("DELETE", _group_path(group_id) + "/numbers", parse.remove_result, json=body)
@@ -213,6 +222,29 @@ def list_audit(
     if since is not None:
         params["since"] = _instant("since", since)
     return Listing("/v1/audit", params, parse.audit_event)
+
+
+def changes(since: str | None, group_id: int | None, page_size: int) -> Call[parse.ChangesPage]:
+    params: _Params = {"limit": page_size}
+    if since is not None:
+        if not isinstance(since, str) or not since:
+            raise TypeError("since must be a token (a non-empty string) from an earlier answer")
+        params["since"] = since
+    if group_id is not None:
+        _group_path(group_id)  # the same check of the id
+        params["group_id"] = group_id
+    return Call("GET", "/v1/changes", parse.changes_page, params)
+
+
+def changes_reset(page: parse.ChangesPage) -> ChangesReset:
+    return ChangesReset(
+        "The change feed cannot go on from this token: the changes after it are older than "
+        "the change log keeps. Copy the groups afresh, then follow from .token.",
+        status=200,
+        title="Change feed reset",
+        detail=page.detail or "",
+        token=page.next,
+    )
 
 
 def get_account() -> Call[Account]:

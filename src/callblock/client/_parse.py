@@ -7,6 +7,7 @@ Shared by both clients and free of I/O. A success body without the documented sh
 
 from __future__ import annotations
 
+import csv
 import email.utils
 import math
 import re
@@ -31,6 +32,9 @@ from callblock.client._models import (
     AddResult,
     AuditEvent,
     BatchResult,
+    Change,
+    ChangedEntry,
+    ChangedGroup,
     CheckResult,
     Direction,
     Entry,
@@ -42,15 +46,22 @@ from callblock.client._models import (
 )
 
 __all__ = [
+    "INVALID_CHANGE_TOKEN",
+    "ChangesPage",
+    "ExportRows",
     "Malformed",
     "Page",
     "account",
     "add_result",
     "audit_event",
     "batch_results",
+    "change",
+    "changes_page",
     "check_result",
     "entry",
     "error_answer",
+    "export_entry",
+    "export_pattern",
     "group",
     "nothing",
     "page",
@@ -264,6 +275,146 @@ def account(body: Any) -> Account:
         auth_mode=_str(obj, "auth_mode"),
         block_anonymous=_bool(obj, "block_anonymous"),
     )
+
+
+def _changed_entry(body: Any) -> ChangedEntry:
+    obj = _object(body)
+    return ChangedEntry(number=_str(obj, "number"), expires_at=_opt_datetime(obj, "expires_at"))
+
+
+def _changed_group(body: Any) -> ChangedGroup | None:
+    if body is None:
+        return None
+    obj = _object(body)
+    return ChangedGroup(
+        id=_int(obj, "id"),
+        name=_str(obj, "name"),
+        description=_str(obj, "description"),
+        direction=cast(Direction, _str(obj, "direction")),
+    )
+
+
+def change(body: Any) -> Change:
+    obj = _object(body)
+    removed = _list(obj, "removed")
+    if not all(isinstance(n, str) for n in removed):
+        raise Malformed("'removed' holds something other than strings")
+    block_anonymous = obj.get("block_anonymous")
+    return Change(
+        version=_int(obj, "version"),
+        at=_datetime(obj, "at"),
+        action=_str(obj, "action"),
+        group_id=_opt_int(obj, "group_id"),
+        group=_changed_group(obj.get("group")),
+        upserted=tuple(_changed_entry(e) for e in _list(obj, "upserted")),
+        removed=tuple(removed),
+        block_anonymous=None if block_anonymous is None else _bool(obj, "block_anonymous"),
+        note=_opt_str(obj, "note"),
+        continued=_bool(obj, "continued"),
+        token=_str(obj, "token"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesPage:
+    """One answer of the change feed."""
+
+    changes: list[Change]
+    next: str
+    more: bool
+    reset: bool
+    detail: str | None
+
+
+def changes_page(body: Any) -> ChangesPage:
+    obj = _object(body)
+    return ChangesPage(
+        changes=[change(raw) for raw in _list(obj, "changes")],
+        next=_str(obj, "next"),
+        more=_bool(obj, "more"),
+        reset=_bool(obj, "reset"),
+        detail=_opt_str(obj, "detail"),
+    )
+
+
+# The problem type of a change token the API does not take (another key signed it, say).
+INVALID_CHANGE_TOKEN = "urn:callblock:problem:invalid-change-token"
+
+
+class ExportRows(Generic[_T]):
+    """A group's CSV export (``GET /v1/groups/{id}/numbers.csv``), fed as text as it arrives,
+    each row read by ``read`` (:func:`export_entry`, :func:`export_pattern`) with the header's
+    columns. A note may hold a line break inside its quotes: a record ends at a line break
+    outside quotes (an even count of quotes so far, since CSV doubles a quote inside a quoted
+    field)."""
+
+    def __init__(self, read: Callable[[Mapping[str, int], list[str]], _T]) -> None:
+        self._read = read
+        self._pending = ""
+        self._columns: dict[str, int] | None = None
+
+    def feed(self, text: str) -> list[_T]:
+        """The rows completed by ``text``; pass ``""`` after the last chunk."""
+        data = self._pending + text
+        records = []
+        begin = search = 0
+        while (end := data.find("\n", search)) >= 0:
+            search = end + 1
+            if data.count('"', begin, end) % 2:  # inside a quoted field: the record goes on
+                continue
+            if end > begin:
+                records.append(data[begin:end])
+            begin = search
+        self._pending = data[begin:]
+        if not text and self._pending:  # the end: a last record without a line break
+            records.append(self._pending)
+            self._pending = ""
+        rows = csv.reader(records)  # one record a string, line breaks in quotes and all
+        if self._columns is None:
+            header = next(rows, None)
+            if header is None:
+                return []
+            self._columns = {name: i for i, name in enumerate(header)}
+            missing = [name for name in _EXPORT_COLUMNS if name not in self._columns]
+            if missing:
+                raise Malformed(f"the export has no column {missing[0]!r}")
+        columns = self._columns
+        try:
+            return [self._read(columns, cells) for cells in rows]
+        except IndexError:
+            raise Malformed("an export row has fewer cells than its header") from None
+
+
+_EXPORT_COLUMNS = (
+    "number",
+    "kind",
+    "status",
+    "expires_at",
+    "note",
+    "source",
+    "created_at",
+    "updated_at",
+)
+
+
+def export_entry(columns: Mapping[str, int], cells: list[str]) -> Entry:
+    """An entry, from a row of a group's export."""
+    row = {name: cells[i] for name, i in columns.items()}
+    return entry(
+        {
+            **row,
+            "expires_at": row["expires_at"] or None,
+            "note": row["note"] or None,  # an export writes no note as an empty cell
+        }
+    )
+
+
+def export_pattern(columns: Mapping[str, int], cells: list[str]) -> tuple[str, datetime | None]:
+    """An entry's pattern and expiry, from a row of a group's export: all a check needs."""
+    expires = cells[columns["expires_at"]]
+    return cells[columns["number"]], _datetime(
+        {"expires_at": expires}, "expires_at"
+    ) if expires else None
 
 
 def nothing(_body: Any) -> None:

@@ -19,6 +19,7 @@ from callblock.domain import (
     AuthThrottled,
     DomainError,
     GroupNotFound,
+    InvalidChangeToken,
     InvalidCursor,
     InvalidInput,
     NameTaken,
@@ -139,6 +140,14 @@ def from_domain(exc: DomainError) -> Response:
         case InvalidCursor():
             return problem(
                 422, "Invalid cursor.", kind="validation", errors={"cursor": "not a cursor"}
+            )
+        case InvalidChangeToken():
+            return problem(
+                400,
+                "`since` is not a change token this account was given: pass a `next` or a "
+                "`token` from an answer of GET /v1/changes, or start without `since`.",
+                kind="invalid-change-token",
+                errors={"since": "not a change token of this account"},
             )
         case StoreUnavailable():
             log.warning("store unavailable: %s", exc)

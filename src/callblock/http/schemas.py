@@ -25,6 +25,7 @@ from pydantic import (
 from callblock import rules
 from callblock.domain import (
     RFC3339,
+    Action,
     Direction,
     EntryStatus,
     clean_description,
@@ -295,6 +296,76 @@ class AuditPublic(BaseModel):
     data: list[AuditEventPublic]
     count: int
     next_cursor: str | None
+
+
+# --- the change feed -------------------------------------------------------------------------
+
+
+class ChangedGroupPublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    direction: Direction
+
+
+class ChangedEntryPublic(BaseModel):
+    number: str = Field(description="E.164 number, or E.164 prefix ending in `*`.")
+    expires_at: datetime | None = Field(description="Its expiry now; null: it does not expire.")
+
+
+class ChangePublic(BaseModel):
+    version: int = Field(
+        description="The account's version after this change: one more than the change "
+        "before it, with no gaps."
+    )
+    at: datetime
+    action: Action
+    group_id: int | None = Field(
+        description="The group changed; null for a removal from every group (`remove`) or "
+        "an account setting (`settings`). For `delete`, the group gone with all its entries "
+        "(they are not listed)."
+    )
+    group: ChangedGroupPublic | None = Field(
+        description="The group as the change left it, where the change records it: `create`, "
+        "`rename`, `update`, and an `import` that created its group."
+    )
+    upserted: list[ChangedEntryPublic] = Field(
+        description="Entries written (new, or already there with their expiry set again), "
+        "each with the expiry it now has."
+    )
+    removed: list[str] = Field(
+        description="Entries removed: from `group_id`, or from every group when it is null."
+    )
+    block_anonymous: bool | None = Field(
+        description="The account's withheld-caller setting, when this change set it."
+    )
+    note: str | None = Field(
+        description="The note the change wrote on its upserted entries; null: their notes "
+        "stayed as they were."
+    )
+    continued: bool = Field(
+        description="The change has more entries than this answer holds: the next answer "
+        "goes on with it (the same `version`, the entries after these)."
+    )
+    token: str = Field(description="Resumes right after this change (or this part of it).")
+
+
+RESET_DETAIL = (
+    "The token is older than the change log keeps (CALLBLOCK_CHANGE_LOG_RETENTION_DAYS): the "
+    "changes after it are gone. Keep `next`, copy the groups afresh (GET /v1/groups, then "
+    "each group's numbers.csv), then follow from `next`."
+)
+
+
+class ChangesPublic(BaseModel):
+    changes: list[ChangePublic] = Field(description="In version order.")
+    next: str = Field(description="Pass as `since` next time.")
+    more: bool = Field(description="More changes are waiting: ask again with `next` now.")
+    reset: bool = Field(
+        description="The token is older than the change log keeps: no changes can follow "
+        "it. Start over: keep `next`, copy the groups afresh, then follow from `next`."
+    )
+    detail: str | None = Field(None, description="On a reset, what happened and what to do.")
 
 
 class AccountPublic(BaseModel):

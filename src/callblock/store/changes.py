@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, and_, delete, or_, select
 
-from callblock.change import NO_KEYS, Change, Draft, GroupState, Keys, keys_of
+from callblock.change import NO_KEYS, Change, ChangePart, Draft, GroupState, Keys, keys_of
 from callblock.domain import Action, Direction, Surface
 from callblock.store.tables import change_keys, changes
 from callblock.timestamps import NEVER, from_micros, micros
@@ -119,19 +119,28 @@ def changes_after(conn: Connection, account_id: int, after: int, limit: int = 10
 
 
 def _change(head: Any, blocks: list[Any]) -> Change:
+    upserted = [b for b in blocks if b.kind == _UPSERT]
+    upserted_keys = [_array(b.keys) for b in upserted]
+    return _assembled(
+        head,
+        _joined(upserted_keys),
+        _joined([_expiries(b, len(keys)) for b, keys in zip(upserted, upserted_keys, strict=True)]),
+        _joined([_array(b.keys) for b in blocks if b.kind == _REMOVE]),
+    )
+
+
+def _expiries(block: Any, count: int) -> Keys:
+    """The expiries of an upsert block's ``count`` keys (NULL: none of them expires)."""
+    if block.expiries is None:
+        return np.full(count, NEVER, dtype=np.int64)
+    return _array(block.expiries)
+
+
+def _assembled(head: Any, upserted: Keys, expiries: Keys, removed: Keys) -> Change:
+    """The change of a ``changes`` row, holding the given entries (all of them, or a part)."""
     detail: dict[str, Any] = json.loads(head.detail)
     group = detail.pop("group", None)
     block_anonymous = detail.get("block_anonymous")
-    upserted = [b for b in blocks if b.kind == _UPSERT]
-    removed = [b for b in blocks if b.kind == _REMOVE]
-    upserted_keys = [_array(b.keys) for b in upserted]
-    keys = _joined(upserted_keys)
-    expiries = _joined(
-        [
-            _array(b.expiries) if b.expiries is not None else np.full(len(keys_in), NEVER)
-            for b, keys_in in zip(upserted, upserted_keys, strict=True)
-        ]
-    )
     draft = Draft(
         action=Action(head.action),
         group_id=head.group_id,
@@ -140,10 +149,10 @@ def _change(head: Any, blocks: list[Any]) -> Change:
         else GroupState(
             head.group_id, group["name"], group["description"], Direction(group["direction"])
         ),
-        upserted=keys,
+        upserted=upserted,
         expiries=expiries,
         added=head.added,
-        removed=_joined([_array(b.keys) for b in removed]),
+        removed=removed,
         dropped=head.dropped,
         note=head.note,
         block_anonymous=block_anonymous,
@@ -161,6 +170,128 @@ def _change(head: Any, blocks: list[Any]) -> Change:
 
 def _joined(parts: list[Keys]) -> Keys:
     return keys_of(np.concatenate(parts)) if parts else NO_KEYS
+
+
+def has_change(conn: Connection, account_id: int, version: int) -> bool:
+    """Whether the log still holds the account's change ``version``."""
+    found = conn.execute(
+        select(changes.c.version).where(
+            changes.c.account_id == account_id, changes.c.version == version
+        )
+    ).first()
+    return found is not None
+
+
+def read_parts(
+    conn: Connection,
+    account_id: int,
+    after: int,
+    offset: int = 0,
+    *,
+    limit: int,
+    entries: int,
+    group_id: int | None = None,
+) -> tuple[list[ChangePart], bool]:
+    """The account's changes after version ``after``, oldest first, as the change feed hands
+    them out: up to ``limit`` changes holding up to ``entries`` entries in all (upserted and
+    removed; a deleted group's entries are not listed). Change ``after + 1`` starts at
+    ``offset`` among its entries: a ``ChangePart.resume`` of an earlier read. A change with
+    more entries than are left ends the read as a part that says where the rest resumes.
+    With ``group_id``, only that group's changes and the removals from every group. Also
+    answers whether more changes are waiting.
+
+    An offset counts in the slots of the change's key blocks (``BLOCK_KEYS`` a block; the
+    last upsert block may be short), so that a read decodes only the blocks it hands out:
+    a part of a million-key import costs one or two blocks, not sixteen.
+    """
+    query = select(changes).where(changes.c.account_id == account_id, changes.c.version > after)
+    if group_id is not None:
+        query = query.where(
+            or_(
+                changes.c.group_id == group_id,
+                and_(changes.c.group_id.is_(None), changes.c.action == Action.REMOVE.value),
+            )
+        )
+    heads = conn.execute(query.order_by(changes.c.version).limit(limit + 1)).all()
+    more = len(heads) > limit
+    heads = heads[:limit]
+    if not heads:
+        return [], False
+    first = heads[0].version
+    skip = offset if first == after + 1 else 0
+    versions = [head.version for head in heads]
+    blocks = (
+        select(change_keys)
+        .where(
+            change_keys.c.account_id == account_id,
+            change_keys.c.version.in_(versions)
+            if group_id is not None
+            else change_keys.c.version.between(first, versions[-1]),
+            or_(change_keys.c.version != first, change_keys.c.block >= skip // BLOCK_KEYS),
+        )
+        .order_by(change_keys.c.version, change_keys.c.block)
+        # Fetched as read: a part ends the read at a block of a big change, and the blocks
+        # after it are never sent by the database (PostgreSQL: a server-side cursor).
+        .execution_options(yield_per=_BLOCKS_A_FETCH)
+    )
+    result = conn.execute(blocks)
+    try:
+        reader = _PartReader(iter(result), entries)
+        parts: list[ChangePart] = []
+        for head in heads:
+            part = reader.part(head, skip if head.version == first else 0)
+            if part is None:  # no room left for its entries
+                return parts, True
+            parts.append(part)
+            if part.resume is not None:
+                return parts, True
+        return parts, more
+    finally:
+        result.close()
+
+
+_BLOCKS_A_FETCH = 4
+
+
+class _PartReader:
+    """Walks the key blocks of consecutive changes, in order, handing out up to a budget of
+    entries."""
+
+    def __init__(self, rows: Iterator[Any], budget: int) -> None:
+        self._rows = rows
+        self._row = next(rows, None)
+        self._budget = budget
+
+    def part(self, head: Any, start: int) -> ChangePart | None:
+        """The change of ``head`` from slot ``start`` on, as far as the budget goes; None when
+        it has entries and the budget is spent."""
+        row = self._row
+        if row is not None and row.version == head.version and self._budget == 0:
+            return None
+        upserted: list[Keys] = []
+        expiries: list[Keys] = []
+        removed: list[Keys] = []
+        resume = None
+        while row is not None and row.version == head.version:
+            base = row.block * BLOCK_KEYS
+            if self._budget == 0:
+                resume = base
+                break
+            keys = _array(row.keys)
+            begin = min(max(0, start - base), len(keys))
+            end = min(len(keys), begin + self._budget)
+            if row.kind == _UPSERT:
+                upserted.append(keys[begin:end])
+                expiries.append(_expiries(row, len(keys))[begin:end])
+            else:
+                removed.append(keys[begin:end])
+            self._budget -= end - begin
+            if end < len(keys):
+                resume = base + end
+                break
+            row = self._row = next(self._rows, None)
+        change = _assembled(head, _joined(upserted), _joined(expiries), _joined(removed))
+        return ChangePart(change, resume)
 
 
 def prune(conn: Connection, before: int) -> int:

@@ -5,7 +5,7 @@ Every credential the store has to check goes through ``FailureLimit.attempt``: f
 against the username and the client address (``throttle``). A key this process checked within
 AUTH_CACHE_SECONDS is not an attempt: it answers from memory (``CredentialCache``). Every actor
 handed to a request passes the account's request rate first (``_admitted``). One lock: the
-token codec, made once from the configured or stored secret.
+token codec, made once from the service's secret (``server_secret.ServerSecret``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from callblock.throttle import RequestRate
 from callblock.tokens import LIMIT_WINDOW, TOKEN_LIFETIME, TOKENS_PER_HOUR, InvalidToken, TokenCodec
 from callblock.usecases.credentials import STALE_AUTH_SECONDS, CredentialCache, hash_key
 from callblock.usecases.failures import FailureLimit
+from callblock.usecases.server_secret import ServerSecret
 
 KEY_PREFIX = "cbk_"
 
@@ -47,14 +48,14 @@ class Authenticator:
         cache: CredentialCache,
         failures: FailureLimit,
         request_rate: RequestRate,
-        secret_key: str | None,
+        secret: ServerSecret,
     ) -> None:
         self._store = store
         self._clock = clock
         self._cache = cache
         self._failures = failures
         self._request_rate = request_rate
-        self._secret_key = secret_key
+        self._secret = secret
         self._codec: TokenCodec | None = None
         self._codec_lock = threading.Lock()
 
@@ -207,14 +208,8 @@ class Authenticator:
         return Actor(account=account, key_id=key_id, surface=surface)
 
     def _token_codec(self) -> TokenCodec:
-        """The codec on the configured secret, or on the one kept in the database."""
+        """The codec on the service's secret."""
         with self._codec_lock:
             if self._codec is None:
-                secret = self._secret_key
-                if secret is None:
-                    with self._store.write() as conn:
-                        secret = credential_rows.server_secret(
-                            conn, "token_signing_key", secrets.token_urlsafe(48), self._clock()
-                        )
-                self._codec = TokenCodec(secret)
+                self._codec = TokenCodec(self._secret.value())
             return self._codec

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from callblock.change import ChangePart
 from callblock.domain import (
     Account,
     Group,
@@ -102,6 +103,26 @@ class BatchCheck:
     numbers: list[str | None]  # E.164, None where the input is not a number
     group_ids: list[list[int]]  # the groups that block each number now
     withheld: set[int]  # positions of withheld caller IDs blocked by the account's rule
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """A change (or a part of a big one) of the feed, and the token that resumes after it."""
+
+    part: ChangePart
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesPage:
+    """One answer of the change feed."""
+
+    items: list[FeedItem]
+    next: str  # the token to pass next time
+    more: bool  # more changes are waiting: ask again with ``next`` now
+    # The token was older than the change log's retention (or of a history the account no
+    # longer has): no changes; start over from a full copy and ``next``.
+    reset: bool = False
 
 
 def page(items: list[Any], total: int, more: bool, key: Callable[[Any], int]) -> Page[Any]:

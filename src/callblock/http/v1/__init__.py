@@ -10,17 +10,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.routing import BaseRoute
 
-from callblock.http.v1 import account, audit, checks, files, groups, numbers, rules
+from callblock.http.v1 import account, audit, changes, checks, files, groups, numbers, rules
 
 # Each resource's router carries the `/v1` prefix itself (see ``common.PREFIX``).
 router = APIRouter()
 # In this order: the OpenAPI document lists the paths as they are included.
-for resource in (groups, numbers, checks, audit, account, files, rules):
+for resource in (groups, numbers, checks, audit, changes, account, files, rules):
     router.include_router(resource.router)
 # Each operation's route as its module declared it (`router` holds them behind its includes).
 ROUTES: list[BaseRoute] = [
     route
-    for resource in (groups, numbers, checks, audit, account, files, rules)
+    for resource in (groups, numbers, checks, audit, changes, account, files, rules)
     for route in resource.router.routes
 ]
 
@@ -49,6 +49,11 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "audit",
         "description": "The account's change history, through every surface.",
+    },
+    {
+        "name": "changes",
+        "description": "The change feed: every change of the account after a token, in order, "
+        "for clients that keep their own copy of its groups and check locally.",
     },
     {
         "name": "account",

@@ -275,6 +275,99 @@ AUDIT = answer(
         },
     ),
 )
+# --- the change feed -----------------------------------------------------------------------------
+
+# Tokens are opaque: these have the length and alphabet of real ones.
+_TOKEN_6 = "AQAAAAAAAAAGAAAAAAAAAACfM1TQ3nWcX0k4b9rZ2vEa"
+_TOKEN_7 = "AQAAAAAAAAAHAAAAAAAAAAAqXc2Rk8Jd0Pz7yLm4N1sB"
+_TOKEN_8 = "AQAAAAAAAAAIAAAAAAAAAAC8wE5hT2uQ9aYf1jKc6dVo"
+_TOKEN_8_PART = "AQAAAAAAAAAIAAAAAAAAJxBq4mFZ0xWc7Ne2Ru9bTl3s"
+_CHANGE = {
+    "at": _CREATED,
+    "group_id": 1,
+    "group": None,
+    "upserted": [],
+    "removed": [],
+    "block_anonymous": None,
+    "note": None,
+    "continued": False,
+}
+CHANGES = answer(
+    200,
+    changes=(
+        "A group made, then two entries added to it",
+        {
+            "changes": [
+                {
+                    **_CHANGE,
+                    "version": 7,
+                    "action": "create",
+                    "group": {
+                        "id": 1,
+                        "name": "Do not call",
+                        "description": "Asked not to be called",
+                        "direction": "outbound",
+                    },
+                    "token": _TOKEN_7,
+                },
+                {
+                    **_CHANGE,
+                    "version": 8,
+                    "at": _CHANGED,
+                    "action": "add",
+                    "upserted": [
+                        {"number": "+919876543210", "expires_at": "2030-01-31T12:30:00Z"},
+                        {"number": "+91140*", "expires_at": "2030-01-31T12:30:00Z"},
+                    ],
+                    "note": "Complaint 4411",
+                    "token": _TOKEN_8,
+                },
+            ],
+            "next": _TOKEN_8,
+            "more": False,
+            "reset": False,
+            "detail": None,
+        },
+    ),
+    part=(
+        "The first part of a big import: the next answer goes on with it",
+        {
+            "changes": [
+                {
+                    **_CHANGE,
+                    "version": 9,
+                    "at": _CHANGED,
+                    "action": "import",
+                    "upserted": [
+                        {"number": "+919000000000", "expires_at": None},
+                        {"number": "+919000000001", "expires_at": None},
+                    ],
+                    "continued": True,
+                    "token": _TOKEN_8_PART,
+                }
+            ],
+            "next": _TOKEN_8_PART,
+            "more": True,
+            "reset": False,
+            "detail": None,
+        },
+    ),
+    start=(
+        "Without `since`: no changes, and the token of the account's current version",
+        {"changes": [], "next": _TOKEN_6, "more": False, "reset": False, "detail": None},
+    ),
+    reset=(
+        "A token older than the change log keeps: start over from `next`",
+        {
+            "changes": [],
+            "next": _TOKEN_8,
+            "more": False,
+            "reset": True,
+            "detail": schemas.RESET_DETAIL,
+        },
+    ),
+)
+
 _ACCOUNT = {
     "username": "acme",
     "region": "IN",
