@@ -319,3 +319,21 @@ def test_a_snapshot_left_half_written_by_a_killed_process_is_cleared(tmp_path: P
     assert found.version == 4
     assert found.arrays["keys"].tolist() == list(range(10))
     assert not found.arrays["keys"].flags.writeable  # mapped read-only, shared
+
+
+def test_an_index_directory_that_cannot_be_written_leaves_each_process_its_own_index(
+    database_url: str, clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node whose index directory cannot be made (a file in its way) still serves, from
+    each process's memory, and says why once."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    store = Store.from_url(database_url)
+    service = Service(store, clock=clock, index_dir=blocked / "index")
+    key = service.create_account("main").key
+    actor = service.authenticate_key(key, Surface.V1)
+    service.create_group(actor, "G", "", [number(UNIVERSE[0])], None)
+    service.load_index()
+    assert service.check(actor, UNIVERSE[0], None).matches
+    assert "no index directory" in caplog.text
+    store.dispose()

@@ -14,6 +14,7 @@ One lock: index opens, applies, merges and resets; checks read without it (see `
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -357,14 +358,27 @@ class Checker:
     def _saved(self, account_id: int, path: Path, index: AccountIndex) -> AccountIndex:
         """Write ``index`` (no overlay) as the node's snapshot and map it back, so its pages
         are the file's, shared with the node's other workers."""
-        snapshots.write(path, self._identity(account_id), index.version, *snapshot_parts(index))
+        try:
+            snapshots.write(path, self._identity(account_id), index.version, *snapshot_parts(index))
+        except OSError as exc:  # a full disk: serve from this process's memory meanwhile
+            log.warning("snapshot %s not written, index kept in memory: %s", path, exc)
+            return index
         snapshot = snapshots.read(path, self._identity(account_id))
         return index_from_snapshot(snapshot)
 
     def _snapshot_path(self, account_id: int) -> Path | None:
         if self._snapshot_dir is None:
             return None
-        return self._snapshot_dir / self._store_identity() / f"account-{account_id}.snapshot"
+        directory = self._snapshot_dir / self._store_identity()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            if not os.access(directory, os.W_OK):
+                raise PermissionError(f"{directory} is not writable")
+        except OSError as exc:
+            log.warning("no index directory (%s): each process keeps its own index", exc)
+            self._snapshot_dir = None
+            return None
+        return directory / f"account-{account_id}.snapshot"
 
     def _identity(self, account_id: int) -> dict[str, Any]:
         return {"store": self._store_identity(), "account": account_id}
