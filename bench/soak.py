@@ -2,14 +2,21 @@
 
     python bench/soak.py                                  # 64 clients, 5 minutes, SQLite
     python bench/soak.py --engine postgresql --seconds 300
-    python bench/soak.py --seconds 20 --engine sqlite     # what .ci/run runs, on each engine
+    python bench/soak.py --nodes 2 --registry 1000000     # two nodes, a registry beside
+    python bench/soak.py --seconds 20 --nodes 2 --registry 100000 --engine sqlite  # .ci/run's
 
-It starts `callblock serve --workers 2` on a fresh database, runs ``--clients`` clients for
-``--seconds``: each creates its own groups, adds and removes its own numbers and checks
-them. Every acknowledged answer is remembered. Afterwards every group is listed through the
-API and compared with what was acknowledged: each acknowledged add must be there, each
-acknowledged remove gone. A check of a number whose last acknowledged change is older than
-the documented visibility bound must agree with it.
+It starts ``--nodes`` nodes (each `callblock serve --workers 2`) on one fresh database, runs
+``--clients`` clients for ``--seconds``: each creates its own groups, adds and removes its own
+numbers and checks them, each request sent to a node picked at random. Every acknowledged
+answer is remembered. Afterwards every group is listed through the API and compared with what
+was acknowledged: each acknowledged add must be there, each acknowledged remove gone. A check
+of a number whose last acknowledged change is older than the documented visibility bound must
+agree with it, whichever node it was written on.
+
+With ``--registry N``, the account also holds a "registry" group of N numbers, imported by
+`callblock import` before the nodes start (a national do-not-call list beside the clients'
+small groups); the audit then checks that it still holds N entries and that a sample of them
+is blocked on every node.
 
 Prints requests, answers by status, p50/p99 latency by operation, and the violations; exits 1
 if a number was lost or resurrected, a check disagreed, or any answer was a 5xx. Nothing here
@@ -23,13 +30,14 @@ import asyncio
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,12 +46,16 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.databases import new_database
-from tests.servers import callblock, start_server, stop_server, wait_ready
+from tests.servers import Server, callblock, start_server, stop_server, wait_ready
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 VISIBILITY_BOUND = 1.0  # seconds (docs/api.md): a write is seen by every process's checks
 SETTLED = VISIBILITY_BOUND + 0.5
+CLI = [sys.executable, "-m", "callblock"]
 GROUPS_PER_CLIENT = 3
+# The registry's numbers: 8xxxxxxxxx, apart from every client's 9ccxxxxxxx.
+REGISTRY_FIRST = 8_000_000_000
+REGISTRY_SAMPLE = 1000  # registry numbers checked on every node by the audit
 
 
 @dataclass
@@ -93,10 +105,11 @@ async def timed(
 
 
 async def run_client(
-    client: Client, http: httpx.AsyncClient, until: float, tally: Tally, seed: int
+    client: Client, nodes: list[httpx.AsyncClient], until: float, tally: Tally, seed: int
 ) -> None:
     rng = random.Random(seed)
     while time.monotonic() < until:
+        http = rng.choice(nodes)
         roll = rng.random()
         if not client.groups or (roll < 0.04 and len(client.groups) < GROUPS_PER_CLIENT):
             name = f"soak-{client.index}-{len(client.groups)}-{uuid.uuid4().hex[:6]}"
@@ -192,23 +205,54 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-async def soak(base: str, key: str, clients: int, seconds: float) -> Tally:
+async def audit_registry(bases: list[str], key: str, entries: int, tally: Tally) -> None:
+    """The registry group still holds ``entries`` numbers, and a sample of them is blocked on
+    every node: asked over several new connections each, so that every worker answers."""
+    rng = random.Random(1)
+    sample = [str(REGISTRY_FIRST + rng.randrange(entries)) for _ in range(REGISTRY_SAMPLE)]
+    for base in bases:
+        async with connection(base, key) as http:
+            found = (await http.get("/v1/groups", params={"name": "registry"})).json()["data"]
+            counts = [g["active_count"] for g in found if g["name"] == "registry"]
+        if counts != [entries]:
+            tally.violations.append(f"registry on {base}: active counts {counts}, not {entries}")
+        for _ in range(8):
+            async with connection(base, key) as http:
+                answer = await http.post("/v1/check", json={"numbers": sample})
+            if answer.status_code != 200:
+                tally.violations.append(f"registry check on {base}: {answer.status_code}")
+                continue
+            missed = [r["input"] for r in answer.json()["results"] if not r["blocked"]]
+            if missed:
+                tally.violations.append(
+                    f"registry on {base}: {len(missed)} of {len(sample)} sampled numbers not "
+                    f"blocked, e.g. {missed[:3]}"
+                )
+    print(f"registry audited: {entries} entries, {len(sample)} sampled on {len(bases)} node(s)")
+
+
+async def soak(
+    bases: list[str], key: str, clients: int, seconds: float, registry: int = 0
+) -> Tally:
     tally = Tally()
     population = [Client(i) for i in range(clients)]
     until = time.monotonic() + seconds
 
     async def one(client: Client) -> None:
-        # Each client has a connection of its own, as separate dialers would: one shared
-        # httpx pool for all of them measured the pool (143 checks/s at 64 clients against
-        # 757/s with a client each, same server).
-        async with connection(base, key) as http:
-            await run_client(client, http, until, tally, seed=client.index)
+        # Each client has a connection of its own to each node, as separate dialers would: one
+        # shared httpx pool for all of them measured the pool (143 checks/s at 64 clients
+        # against 757/s with a client each, same server).
+        async with AsyncExitStack() as stack:
+            nodes = [await stack.enter_async_context(connection(base, key)) for base in bases]
+            await run_client(client, nodes, until, tally, seed=client.index)
 
     await asyncio.gather(*(one(client) for client in population))
     await asyncio.sleep(SETTLED)  # let every process see the last writes
-    async with connection(base, key) as http:
+    async with connection(bases[0], key) as http:
         audited = await audit(http, population, tally)
     print(f"audited entries: {audited}")
+    if registry:
+        await audit_registry(bases, key, registry, tally)
     return tally
 
 
@@ -225,26 +269,54 @@ def connection(base: str, key: str) -> httpx.AsyncClient:
 
 @dataclass
 class Served:
-    url: str
+    urls: list[str]  # of each node
     key: str  # of the one account
-    log: str = ""  # what the server printed, once it has stopped
+    log: str = ""  # what the nodes printed, once they have stopped
+
+
+def import_registry(url: str, username: str, entries: int, workdir: Path) -> None:
+    """A "registry" group of ``entries`` numbers in the account, by `callblock import`."""
+    path = workdir / "registry.txt"
+    with path.open("w") as out:
+        for start in range(REGISTRY_FIRST, REGISTRY_FIRST + entries, 1_000_000):
+            stop = min(start + 1_000_000, REGISTRY_FIRST + entries)
+            out.write("".join(f"{n}\n" for n in range(start, stop)))
+    command = [*CLI, "import", "--account", username, "--group", "registry", str(path)]
+    started = time.monotonic()
+    subprocess.run([*command, "--database-url", url], check=True, capture_output=True)
+    print(f"registry imported: {entries} numbers in {time.monotonic() - started:.1f} s")
+    path.unlink()
 
 
 @contextmanager
-def served(engine: str, workdir: Path, username: str, *serve_args: str) -> Iterator[Served]:
-    """A server on a new database of ``engine`` with one account; a PostgreSQL database is
+def served(
+    engine: str,
+    workdir: Path,
+    username: str,
+    *serve_args: str,
+    nodes: int = 1,
+    registry: int = 0,
+) -> Iterator[Served]:
+    """``nodes`` servers on one new database of ``engine`` with one account (holding a
+    registry group of ``registry`` numbers, if any), each ready; a PostgreSQL database is
     dropped afterwards."""
     postgres = os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)
     with new_database(engine, workdir, postgres, "callblock_bench") as url:
         callblock("db", "upgrade", database_url=url)
         key = callblock("account", "create", username, database_url=url).stdout.split()[-1]
-        server = start_server(url, *serve_args)
-        running = Served(server.url, key)
+        if registry:
+            import_registry(url, username, registry, workdir)
+        servers: list[Server] = []
+        running = Served([], key)
         try:
-            wait_ready(server)
+            for _ in range(nodes):
+                servers.append(start_server(url, *serve_args))
+            for server in servers:
+                wait_ready(server, within=600)
+            running.urls = [server.url for server in servers]
             yield running
         finally:
-            running.log = stop_server(server)
+            running.log = "".join(stop_server(server) for server in servers)
 
 
 def main() -> int:
@@ -252,22 +324,39 @@ def main() -> int:
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="of each node")
+    parser.add_argument(
+        "--nodes", type=int, default=1, help="`callblock serve` processes on the one database"
+    )
+    parser.add_argument(
+        "--registry", type=int, default=0, help="numbers of a registry group in the account"
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as directory,
-        served(args.engine, Path(directory), "soak", "--workers", str(args.workers)) as server,
+        served(
+            args.engine,
+            Path(directory),
+            "soak",
+            "--workers",
+            str(args.workers),
+            nodes=args.nodes,
+            registry=args.registry,
+        ) as server,
     ):
         started = time.monotonic()
-        tally = asyncio.run(soak(server.url, server.key, args.clients, args.seconds))
+        tally = asyncio.run(
+            soak(server.urls, server.key, args.clients, args.seconds, args.registry)
+        )
         elapsed = time.monotonic() - started
     log = server.log
     requests = sum(tally.statuses.values())
     server_errors = sum(n for status, n in tally.statuses.items() if status >= 500)
     every = [t for values in tally.latencies.values() for t in values]
     print(
-        f"soak: engine={args.engine}, clients={args.clients}, workers={args.workers}, "
-        f"seconds={args.seconds:g} (with audit {elapsed:.0f})"
+        f"soak: engine={args.engine}, nodes={args.nodes}, workers={args.workers} each, "
+        f"registry={args.registry}, clients={args.clients}, seconds={args.seconds:g} "
+        f"(with audit {elapsed:.0f})"
     )
     print(
         f"requests: {requests} ({requests / args.seconds:.0f}/s); by status: "
