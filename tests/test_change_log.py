@@ -162,6 +162,9 @@ NOT_ACCOUNT_DATA_WRITES = {
     "list_groups",
     "load_index",
     "refresh_index",
+    "listen_for_writes",  # the index follows other processes' writes
+    "stop_listening",
+    "wait_for_writes",
     "revoke_key",
     "set_auth_mode",
     "store_reachable",
