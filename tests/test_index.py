@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from callblock.change import Change, Draft, expiry_keys, keys_of
 from callblock.domain import Action, Direction, Surface
-from callblock.index import NEVER, AccountIndex, IndexedGroup, NumberTable, build, number_key
+from callblock.index import (
+    NEVER,
+    AccountIndex,
+    IndexedGroup,
+    NumberTable,
+    build,
+    entries_from_chunks,
+    number_key,
+)
 
 G1, G2 = IndexedGroup(1, "One", Direction.BOTH), IndexedGroup(2, "Two", Direction.INBOUND)
 
@@ -172,3 +180,29 @@ def test_changes_applied_in_the_overlay_or_in_bulk_agree_with_a_plain_model(
             assert (
                 sorted(m.group_id for m in index.matches(e164, None, now) if m.group_id) == expected
             )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(919000000000, 919000000050),
+            st.sampled_from([3, 17, 5]),
+            st.sampled_from([7, 99, int(NEVER)]),
+        ),
+        unique_by=lambda row: (row[0], row[1]),
+        max_size=60,
+    ),
+    chunk=st.integers(1, 20),
+)
+def test_the_loader_reads_chunks_into_the_same_table_as_plain_rows(
+    rows: list[tuple[int, int, int]], chunk: int
+) -> None:
+    """The store's chunks, in whatever order and grouping, make the table the rows make."""
+    chunks = [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
+    loaded = NumberTable(entries_from_chunks(chunks))
+    expected: dict[int, list[tuple[int, int]]] = {}
+    for key, group, expires in rows:
+        expected.setdefault(key, []).append((group, expires))
+    for key in range(919000000000, 919000000051):
+        assert sorted(loaded.hits(key)) == sorted(expected.get(key, []))
