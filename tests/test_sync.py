@@ -3,6 +3,7 @@ proportional to the change; gaps reset; snapshots are shared, checked and rebuil
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -337,3 +338,27 @@ def test_an_index_directory_that_cannot_be_written_leaves_each_process_its_own_i
     assert service.check(actor, UNIVERSE[0], None).matches
     assert "no index directory" in caplog.text
     store.dispose()
+
+
+def test_workers_starting_together_build_the_node_snapshot_once(
+    nodes: tuple[Node, Node, Path], database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Four workers of a new node start at once: one builds the index from the store while
+    the others wait on the node's lock, then map the file it wrote."""
+    a, _, _ = nodes
+    for _ in the_changes(a, clock):
+        pass
+    directory = tmp_path / "new-node"
+    stores = [Store.from_url(database_url) for _ in range(4)]
+    workers = [Service(store, clock=clock, index_dir=directory) for store in stores]
+    started = resets("start")
+    threads = [threading.Thread(target=worker.load_index) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert resets("start") == started + 1
+    expected = truth(database_url, clock, a.key)
+    for worker, store in zip(workers, stores, strict=True):
+        assert Node(worker, store, a.key).answers() == expected
+        store.dispose()

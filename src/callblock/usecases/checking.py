@@ -297,42 +297,57 @@ class Checker:
         valid one, else built from the store (and saved as the node's snapshot)."""
         with self._lock:
             path = self._snapshot_path(account_id)
-            if path is not None:
-                with snapshots.locked(path):
-                    adopted = self._adopt(account_id, path, at_least=0)
-                if adopted is not None:
-                    self._indexes[account_id] = adopted
-                    with self._store.read() as conn:
-                        newest = account_rows.data_version(conn, account_id) or 0
-                    self._follow(account_id, newest)
-                    return self._indexes[account_id]
-            return self._reset(account_id, "start")
+            if path is None:
+                return self._reset(account_id, "start")
+            with snapshots.locked(path):
+                # Workers starting together queue here: the first builds, the rest map it.
+                adopted = self._adopt(account_id, path, at_least=0)
+                if adopted is None:
+                    return self._rebuilt(account_id, "start", path)
+            self._indexes[account_id] = adopted
+            with self._store.read() as conn:
+                newest = account_rows.data_version(conn, account_id) or 0
+            self._follow(account_id, newest)
+            return self._indexes[account_id]
 
     def _reset(self, account_id: int, reason: str) -> AccountIndex:
-        """Rebuild the account's index from the store, in one read."""
+        """Rebuild the account's index from the store, in one read; the node's other workers,
+        meeting the same gap, map what the first of them built."""
+        with self._lock:
+            path = self._snapshot_path(account_id)
+            if path is None:
+                return self._rebuilt(account_id, reason, None)
+            with snapshots.locked(path):
+                with self._store.read() as conn:
+                    newest = account_rows.data_version(conn, account_id) or 0
+                adopted = self._adopt(account_id, path, at_least=newest)
+                if adopted is None:
+                    return self._rebuilt(account_id, reason, path)
+            self._indexes[account_id] = adopted
+            return adopted
+
+    def _rebuilt(self, account_id: int, reason: str, path: Path | None) -> AccountIndex:
+        """The index built from the store (saved at ``path``, whose lock the caller holds)."""
         if reason != "start":
             log.warning("index of account %s reset from the store: %s", account_id, reason)
         metrics.INDEX_RESETS.labels(reason).inc()
-        with self._lock:
-            now = self._clock()
-            with self._store.read() as conn:
-                version = account_rows.data_version(conn, account_id) or 0
-                groups = [
-                    IndexedGroup(g.id, g.name, g.direction)
-                    for g in group_rows.groups_of_account(conn, account_id)
-                ]
-                index = load(
-                    version,
-                    groups,
-                    entry_rows.active_number_keys(conn, account_id, now),
-                    entry_rows.active_prefixes(conn, account_id, now),
-                )
-            path = self._snapshot_path(account_id)
-            if path is not None:
-                with snapshots.locked(path):
-                    index = self._saved(account_id, path, index)
-            self._indexes[account_id] = index
-            return index
+        now = self._clock()
+        with self._store.read() as conn:
+            version = account_rows.data_version(conn, account_id) or 0
+            groups = [
+                IndexedGroup(g.id, g.name, g.direction)
+                for g in group_rows.groups_of_account(conn, account_id)
+            ]
+            index = load(
+                version,
+                groups,
+                entry_rows.active_number_keys(conn, account_id, now),
+                entry_rows.active_prefixes(conn, account_id, now),
+            )
+        if path is not None:
+            index = self._saved(account_id, path, index)
+        self._indexes[account_id] = index
+        return index
 
     def _adopt(self, account_id: int, path: Path, at_least: int) -> AccountIndex | None:
         """The index in the node's snapshot when it is valid, of this store and account, not
