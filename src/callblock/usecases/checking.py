@@ -13,6 +13,7 @@ One lock: index opens, applies, merges and resets; checks read without it (see `
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import threading
@@ -267,6 +268,7 @@ class Checker:
                     return adopted
                 merged = index.applied_in_bulk(change, micros(self._clock()))
                 merged = self._saved(account_id, path, merged)
+                _release_freed_memory()
         self._indexes[account_id] = merged
         return merged
 
@@ -288,6 +290,7 @@ class Checker:
                         return
                     base = index.folded(micros(self._clock()))
                     folded = self._saved(account_id, path, index.rebased(base, index.version))
+                    _release_freed_memory()
             self._indexes[account_id] = folded
 
     # --- opening, resetting and snapshots ----------------------------------------------------
@@ -346,6 +349,7 @@ class Checker:
             )
         if path is not None:
             index = self._saved(account_id, path, index)
+            _release_freed_memory()
         self._indexes[account_id] = index
         return index
 
@@ -405,3 +409,16 @@ class Checker:
                     conn, "store_identity", uuid.uuid4().hex, self._clock()
                 )
         return self._store_id
+
+
+def _release_freed_memory() -> None:
+    """Give the heap freed by a build or a merge back to the operating system.
+
+    Building a base reads the store in chunks of a few MB; glibc keeps what such chunks leave
+    behind for reuse, which in a worker that built a 10**8-entry base was 13 bytes an entry
+    for good, against the 9 the base itself takes in the shared file."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to ask
+        return
+    libc.malloc_trim(0)
