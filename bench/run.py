@@ -50,6 +50,7 @@ FULL = {
     "big": 100_000_000,
     "small": 10_000,
     "scrub": 1_000_000,
+    "export": 10_000_000,
     "seconds": 10,
 }
 SMOKE = {
@@ -59,6 +60,7 @@ SMOKE = {
     "big": 20_000,
     "small": 1_000,
     "scrub": 2_000,
+    "export": 20_000,
     "seconds": 1,
 }
 CLI = [sys.executable, "-m", "callblock"]
@@ -210,38 +212,50 @@ def b1_postgres(sizes: dict[str, int], workdir: Path) -> None:
 # --- B12 -----------------------------------------------------------------------------------------
 
 
-def cli_export(url: str, out: Path) -> float:
+def cli_export(url: str, out: Path) -> tuple[float, int]:
     """``callblock export`` of the group ``cli_import`` made, into ``out``, timed as a new
-    process start to exit."""
+    process start to exit; and the process's peak resident memory in bytes."""
     command = [*CLI, "export", "--account", "bench", "--group", "Registry", "-o", str(out)]
-    return timed(
-        lambda: subprocess.run([*command, "--database-url", url], check=True, capture_output=True)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--database-url", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return elapsed, usage.ru_maxrss * 1024
 
 
-def _import_then_export(path: Path, url: str, out: Path) -> tuple[float, float]:
-    """Import ``path`` into a new group, export the group: (import seconds, export seconds)."""
+def _import_then_export(path: Path, url: str, out: Path) -> tuple[float, float, int]:
+    """Import ``path`` into a new group, export the group: the import's and the export's
+    seconds, and the export's peak memory."""
     imported = cli_import(path, url)
-    exported = cli_export(url, out)
-    lines = sum(1 for _ in out.open()) - 1  # the header
+    exported, peak = cli_export(url, out)
+    with out.open() as lines:
+        entries = sum(1 for _ in lines) - 1  # the header
     out.unlink()
-    expected = sum(1 for _ in path.open())
-    if lines != expected:
-        raise RuntimeError(f"the export has {lines} entries, the import {expected}")
-    return imported, exported
+    with path.open() as lines:
+        expected = sum(1 for _ in lines)
+    if entries != expected:
+        raise RuntimeError(f"the export has {entries} entries, the import {expected}")
+    return imported, exported, peak
 
 
-def _best_pairs(pairs: list[tuple[float, float]]) -> tuple[float, float]:
-    print(f"  runs (import, export): {[(round(i, 2), round(e, 2)) for i, e in pairs]}", flush=True)
-    return min(i for i, _ in pairs), min(e for _, e in pairs)
+def _best_runs(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    shown = [(round(i, 2), round(e, 2)) for i, e, _ in runs]
+    print(f"  runs (import s, export s): {shown}", flush=True)
+    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
 
 
-def _report_export(bench: str, count: int, imported: float, exported: float) -> None:
+def _report_export(bench: str, count: int, imported: float, exported: float, peak: int) -> None:
     report(
         bench,
         rows=count,
         export_s=round(exported, 2),
         rows_per_s=int(count / exported),
+        export_peak_rss_mb=round(peak / 2**20, 1),
         import_s=round(imported, 2),
         ratio=round(imported / exported, 2),
         target="ratio >= 0.8 (and >= 1,000,000 rows/s on SQLite)",
@@ -250,10 +264,10 @@ def _report_export(bench: str, count: int, imported: float, exported: float) -> 
 
 def b12(sizes: dict[str, int], workdir: Path) -> None:
     """Export of a big group against the import of the same file, each a new process."""
-    count = sizes["big"]
+    count = sizes["export"]
     path = workdir / "b12.txt"
     path.write_text("\n".join(numbers(count)) + "\n")
-    pairs = []
+    runs = []
     for round_ in range(ROUNDS):
         database = workdir / f"b12-{round_}.db"
         url = fresh(workdir, database.name)
@@ -262,11 +276,11 @@ def b12(sizes: dict[str, int], workdir: Path) -> None:
             check=True,
             capture_output=True,
         )
-        pairs.append(_import_then_export(path, url, workdir / "b12.csv"))
+        runs.append(_import_then_export(path, url, workdir / "b12.csv"))
         for leftover in workdir.glob(f"{database.name}*"):  # the database, its WAL
             leftover.unlink()
     path.unlink()
-    _report_export("B12", count, *_best_pairs(pairs))
+    _report_export("B12", count, *_best_runs(runs))
 
 
 def b12_postgres(sizes: dict[str, int], workdir: Path) -> None:
@@ -275,11 +289,11 @@ def b12_postgres(sizes: dict[str, int], workdir: Path) -> None:
     if found is None:
         return
     admin, control, _ = found
-    count = sizes["big"]
+    count = sizes["export"]
     path = workdir / "b12-pg.txt"
     path.write_text("\n".join(numbers(count)) + "\n")
     names = [f"callblock_bench_{os.getpid()}_b12_{round_}" for round_ in range(ROUNDS)]
-    pairs = []
+    runs = []
     try:
         for name in names:
             control.execute(f'CREATE DATABASE "{name}"')
@@ -288,14 +302,14 @@ def b12_postgres(sizes: dict[str, int], workdir: Path) -> None:
                 subprocess.run(
                     [*CLI, *args, "--database-url", url], check=True, capture_output=True
                 )
-            pairs.append(_import_then_export(path, url, workdir / "b12-pg.csv"))
+            runs.append(_import_then_export(path, url, workdir / "b12-pg.csv"))
             control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         for name in names:
             control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         control.close()
     path.unlink()
-    _report_export("B12-PG", count, *_best_pairs(pairs))
+    _report_export("B12-PG", count, *_best_runs(runs))
 
 
 def _postgres(bench: str) -> tuple[Any, Any, str] | None:

@@ -27,7 +27,7 @@ from callblock.service import Service
 from callblock.settings import Settings
 
 router = APIRouter(prefix=PREFIX, tags=["files"])
-# The account's data version an export was read at (the change log's numbering).
+# The account's version an export was read at (the change feed's numbering of changes).
 VERSION_HEADER = "Callblock-Version"
 _SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -56,7 +56,8 @@ def _exported(example: str) -> dict[int | str, dict[str, Any]]:
     answer = _csv_answer(example)
     answer[200]["headers"] = {
         VERSION_HEADER: {
-            "description": "The account's data version the export was read at.",
+            "description": "The account's version the export was read at (the change feed's "
+            "`version`): the file holds every change up to it and none after.",
             "schema": {"type": "integer", "minimum": 0},
         }
     }
@@ -176,10 +177,10 @@ async def import_numbers(
     summary="The group's entries as CSV, streamed",
     description="Every entry of the group, in the listing's order (prefixes first), as CSV "
     "with a header row: `number,kind,status,expires_at,note,source,created_at,updated_at`. "
-    "Streamed, so a group of millions starts at once. All of it is read in one snapshot, "
-    "whose version of the account's data is the `Callblock-Version` header: the changes "
-    "after it are what came after the export. 404 for an unknown group, before any line is "
-    "sent.",
+    "Streamed, so a group of millions starts at once. All of it is read in one snapshot: "
+    "the `Callblock-Version` header is the account's version there, as the change feed "
+    "numbers changes (the file holds every change up to it, none after). 404 for an unknown "
+    "group, before any line is sent.",
     response_class=StreamingResponse,
     responses={**_exported(examples.EXPORTED), **responses(401, 404, 422, 503)},
 )
