@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -220,12 +221,41 @@ def cli_export(url: str, out: Path) -> tuple[float, int]:
     process = subprocess.Popen(
         [*command, "--database-url", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    peak = _HighWater(process.pid)
+    process.wait()
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
+    peak.stop()
     if process.returncode != 0:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, peak.bytes
+
+
+class _HighWater(threading.Thread):
+    """A command's peak resident memory (VmHWM), read while it runs. Not the rusage of its
+    exit, nor a reading before its exec: until then the child is a copy of this (large)
+    process, and the kernel counts that copy's memory as the child's peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = Path(f"/proc/{pid}")
+        self.bytes = 0
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                if b"-m\0callblock\0" in (self.proc / "cmdline").read_bytes():  # exec'd
+                    for line in (self.proc / "status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.bytes = max(self.bytes, int(line.split()[1]) * 1024)
+            except (OSError, ValueError):  # gone, or between states
+                return
+            self.done.wait(0.05)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
 
 
 def _import_then_export(path: Path, url: str, out: Path) -> tuple[float, float, int]:
