@@ -1,5 +1,6 @@
-"""callblock's benchmarks, B1 to B7 (see docs/performance.md). Each prints its figures and,
-where it has one, the ratio to a baseline measured in the same run on the same machine.
+"""callblock's benchmarks, B1 to B7 and B12 (see docs/performance.md). Each prints its
+figures and, where it has one, the ratio to a baseline measured in the same run on the same
+machine.
 
     python bench/run.py            # the full sizes (a few minutes)
     python bench/run.py --smoke    # tiny sizes: proves the benchmarks still run (CI)
@@ -25,9 +26,11 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -48,6 +51,7 @@ FULL = {
     "big": 100_000_000,
     "small": 10_000,
     "scrub": 1_000_000,
+    "export": 10_000_000,
     "seconds": 10,
 }
 SMOKE = {
@@ -57,6 +61,7 @@ SMOKE = {
     "big": 20_000,
     "small": 1_000,
     "scrub": 2_000,
+    "export": 20_000,
     "seconds": 1,
 }
 CLI = [sys.executable, "-m", "callblock"]
@@ -163,19 +168,11 @@ def _report_import(bench: str, count: int, ours: float, plain: float) -> None:
 def b1_postgres(sizes: dict[str, int], workdir: Path) -> None:
     """B1 on PostgreSQL: ``callblock import`` against plain ``COPY`` of the same rows."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    admin_url = os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)
-    admin = make_url(admin_url)
-    conninfo = (
-        f"host={admin.host or '127.0.0.1'} port={admin.port or 5432} "
-        f"user={admin.username or 'postgres'} dbname={admin.database or 'postgres'}"
-    )
-    try:
-        control = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        report("B1-PG", skipped=f"PostgreSQL unreachable at {admin.host}: {exc}".splitlines()[0])
+    found = _postgres("B1-PG")
+    if found is None:
         return
+    admin, control, conninfo = found
     names = [f"callblock_bench_{os.getpid()}_{round_}" for round_ in range(ROUNDS)]
     count = sizes["import"]
     path = workdir / "b1-pg.txt"
@@ -211,6 +208,157 @@ def b1_postgres(sizes: dict[str, int], workdir: Path) -> None:
             control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         control.close()
     _report_import("B1-PG", count, *figures)
+
+
+# --- B12 -----------------------------------------------------------------------------------------
+
+
+def cli_export(url: str, out: Path) -> tuple[float, int]:
+    """``callblock export`` of the group ``cli_import`` made, into ``out``, timed as a new
+    process start to exit; and the process's peak resident memory in bytes."""
+    command = [*CLI, "export", "--account", "bench", "--group", "Registry", "-o", str(out)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--database-url", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    peak = _HighWater(process.pid)
+    process.wait()
+    elapsed = time.perf_counter() - started
+    peak.stop()
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return elapsed, peak.bytes
+
+
+class _HighWater(threading.Thread):
+    """A command's peak resident memory (VmHWM), read while it runs. Not the rusage of its
+    exit, nor a reading before its exec: until then the child is a copy of this (large)
+    process, and the kernel counts that copy's memory as the child's peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = Path(f"/proc/{pid}")
+        self.bytes = 0
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                if b"-m\0callblock\0" in (self.proc / "cmdline").read_bytes():  # exec'd
+                    for line in (self.proc / "status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.bytes = max(self.bytes, int(line.split()[1]) * 1024)
+            except (OSError, ValueError):  # gone, or between states
+                return
+            self.done.wait(0.05)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+
+
+def _import_then_export(path: Path, url: str, out: Path) -> tuple[float, float, int]:
+    """Import ``path`` into a new group, export the group: the import's and the export's
+    seconds, and the export's peak memory."""
+    imported = cli_import(path, url)
+    exported, peak = cli_export(url, out)
+    with out.open() as lines:
+        entries = sum(1 for _ in lines) - 1  # the header
+    out.unlink()
+    with path.open() as lines:
+        expected = sum(1 for _ in lines)
+    if entries != expected:
+        raise RuntimeError(f"the export has {entries} entries, the import {expected}")
+    return imported, exported, peak
+
+
+def _best_runs(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    shown = [(round(i, 2), round(e, 2)) for i, e, _ in runs]
+    print(f"  runs (import s, export s): {shown}", flush=True)
+    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
+
+
+def _report_export(bench: str, count: int, imported: float, exported: float, peak: int) -> None:
+    report(
+        bench,
+        rows=count,
+        export_s=round(exported, 2),
+        rows_per_s=int(count / exported),
+        export_peak_rss_mb=round(peak / 2**20, 1),
+        import_s=round(imported, 2),
+        ratio=round(imported / exported, 2),
+        target="ratio >= 0.8 (and >= 1,000,000 rows/s on SQLite)",
+    )
+
+
+def b12(sizes: dict[str, int], workdir: Path) -> None:
+    """Export of a big group against the import of the same file, each a new process."""
+    count = sizes["export"]
+    path = workdir / "b12.txt"
+    path.write_text("\n".join(numbers(count)) + "\n")
+    runs = []
+    for round_ in range(ROUNDS):
+        database = workdir / f"b12-{round_}.db"
+        url = fresh(workdir, database.name)
+        subprocess.run(
+            [*CLI, "account", "create", "bench", "--database-url", url],
+            check=True,
+            capture_output=True,
+        )
+        runs.append(_import_then_export(path, url, workdir / "b12.csv"))
+        for leftover in workdir.glob(f"{database.name}*"):  # the database, its WAL
+            leftover.unlink()
+    path.unlink()
+    _report_export("B12", count, *_best_runs(runs))
+
+
+def b12_postgres(sizes: dict[str, int], workdir: Path) -> None:
+    """B12 on PostgreSQL, each round in a database of its own, made and dropped here."""
+    found = _postgres("B12-PG")
+    if found is None:
+        return
+    admin, control, _ = found
+    count = sizes["export"]
+    path = workdir / "b12-pg.txt"
+    path.write_text("\n".join(numbers(count)) + "\n")
+    names = [f"callblock_bench_{os.getpid()}_b12_{round_}" for round_ in range(ROUNDS)]
+    runs = []
+    try:
+        for name in names:
+            control.execute(f'CREATE DATABASE "{name}"')
+            url = admin.set(database=name).render_as_string(hide_password=False)
+            for args in (["db", "upgrade"], ["account", "create", "bench"]):
+                subprocess.run(
+                    [*CLI, *args, "--database-url", url], check=True, capture_output=True
+                )
+            runs.append(_import_then_export(path, url, workdir / "b12-pg.csv"))
+            control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        for name in names:
+            control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        control.close()
+    path.unlink()
+    _report_export("B12-PG", count, *_best_runs(runs))
+
+
+def _postgres(bench: str) -> tuple[Any, Any, str] | None:
+    """The benchmark server's admin URL, an autocommit connection to it and its connection
+    string; None (reported as skipped) when it cannot be reached."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL))
+    conninfo = (
+        f"host={admin.host or '127.0.0.1'} port={admin.port or 5432} "
+        f"user={admin.username or 'postgres'} dbname={admin.database or 'postgres'}"
+    )
+    try:
+        control = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        report(bench, skipped=f"PostgreSQL unreachable at {admin.host}: {exc}".splitlines()[0])
+        return None
+    return admin, control, conninfo
 
 
 # --- B2, B3 -----------------------------------------------------------------------------------
@@ -551,13 +699,15 @@ BENCHES: dict[str, Callable[[dict[str, int], Path], None]] = {
     "B2": b2_b3,
     "B4": b4,
     "B7": b7,
+    "B12": b12,
+    "B12-PG": b12_postgres,
 }
 ALIASES = {"B3": "B2", "B6": "B5"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("only", nargs="*", help="B1 ... B7, B1-PG (default: all)")
+    parser.add_argument("only", nargs="*", help="B1 ... B7, B12, B1-PG, B12-PG (default: all)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check they run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from callblock import files
 from callblock.cli import main
 from callblock.domain import Actor, GroupByName, ImportRejected, RejectedLine, Surface
 from callblock.http.app import create_app
@@ -74,10 +77,13 @@ def group_numbers(url: str, name: str) -> dict[str, object]:
     store = Store.from_url(url)
     service = Service(store)
     me = Actor(service.account("acme"), None, Surface.CLI)
-    with service.exporting(me, GroupByName(name)) as (_, entries):
-        found = {e.pattern: e.expires_at for e in entries}
+    with service.exporting(me, GroupByName(name)) as export:
+        text = "".join(files.CsvExport(export.blocks, export.at))
     store.dispose()
-    return found
+    return {
+        row["number"]: datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None
+        for row in csv.DictReader(io.StringIO(text))
+    }
 
 
 # --- import ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
 from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_MIN, NAME_MAX, NAME_MIN, USERNAME_MAX
@@ -125,6 +125,33 @@ class Entry:
     source: str
     created_at: datetime
     updated_at: datetime
+
+
+class EntryFacts(NamedTuple):
+    """Everything about an entry but its number, as stored (times in POSIX microseconds).
+    The entries of one write share them, so a group of millions has few distinct ones."""
+
+    prefix: bool
+    expires_at: int | None
+    note: str | None
+    source: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryBlock:
+    """Consecutive entries of a group, in key order, as an export reads them.
+
+    ``keys`` are their stored keys (``numbers.pattern_key``) as one comma-separated text,
+    which the database builds far faster than it hands over rows one by one. Every entry
+    has the ``common`` facts but those in ``others`` (key and facts, in key order).
+    """
+
+    keys: str
+    count: int
+    common: EntryFacts
+    others: list[tuple[int, EntryFacts]]
 
 
 @dataclass(frozen=True, slots=True)

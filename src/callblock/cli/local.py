@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,15 +135,11 @@ class Local:
         )
 
     def export_group(self, group: str, out: IO[str]) -> int:
-        writer = csv.writer(out, lineterminator="\n")
-        now = self._service.clock()
-        count = 0
-        with self._service.exporting(self._actor, GroupByName(group)) as (_, entries):
-            writer.writerow(files.EXPORT_HEADER)  # once the group is known to exist
-            for entry in entries:
-                writer.writerow(files.export_row(entry, now))
-                count += 1
-        return count
+        with self._service.exporting(self._actor, GroupByName(group)) as export:
+            text = files.CsvExport(export.blocks, export.at)
+            for block in text:  # the header once the group is known to exist
+                out.write(block)
+        return text.entries
 
     @contextmanager
     def scrub_file(

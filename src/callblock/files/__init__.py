@@ -7,11 +7,11 @@ sits below the service: it imports neither ``callblock.service`` nor the store.
 - ``layout``: header and column detection
 - ``number_lists``: a number list's lines as columns, for an import
 - ``plan``: an import's lines checked and reduced to distinct keys, before any write
-- ``export``: export rows
+- ``export``: the export file, a block of entries at a time
 - ``scrub``: a calling list checked in chunks
 """
 
-from callblock.files.export import EXPORT_HEADER, export_row
+from callblock.files.export import EXPORT_HEADER, CsvExport
 from callblock.files.layout import Layout, layout
 from callblock.files.number_lists import import_lines
 from callblock.files.plan import ImportLines, ImportPlan, plan_import
@@ -31,6 +31,7 @@ __all__ = [
     "EXPORT_HEADER",
     "SCRUB_CHUNK",
     "BatchChecker",
+    "CsvExport",
     "FileProblem",
     "FileTooLarge",
     "ImportLines",
@@ -39,7 +40,6 @@ __all__ = [
     "Row",
     "Scrubbed",
     "check_readable",
-    "export_row",
     "import_lines",
     "layout",
     "plan_import",

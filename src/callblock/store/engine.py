@@ -120,8 +120,9 @@ class Store:
     def snapshot(self) -> Iterator[Connection]:
         """A read transaction whose queries all see the same commits: for a read of several
         queries that must agree (a follower of the change log must not see a change's head
-        and then find its keys pruned). SQLite's read transactions already do; PostgreSQL's
-        default (READ COMMITTED) gives each query its own, so this asks for REPEATABLE READ."""
+        and then find its keys pruned; an export's blocks are one version of the group).
+        SQLite's read transactions already do; PostgreSQL's default (READ COMMITTED) gives
+        each query its own, so this asks for REPEATABLE READ."""
         with _translated_errors(), self.engine.connect() as conn:
             if not is_sqlite(self.engine):
                 conn.execution_options(isolation_level="REPEATABLE READ")

@@ -14,7 +14,6 @@ from callblock.change import Draft, Keys, expiry_keys
 from callblock.domain import (
     Action,
     Actor,
-    Entry,
     FieldProblem,
     Group,
     GroupByName,
@@ -30,11 +29,12 @@ from callblock.domain import (
 from callblock.files.plan import ImportLines, plan_import
 from callblock.rules import NAME_RULE
 from callblock.store import Store
+from callblock.store import accounts as account_rows
 from callblock.store import entries as entry_rows
 from callblock.store import groups as group_rows
 from callblock.timestamps import NEVER
 from callblock.usecases.groups import find_group, state_of
-from callblock.usecases.results import ImportResult
+from callblock.usecases.results import GroupExport, ImportResult
 from callblock.usecases.writes import Writer
 
 
@@ -120,13 +120,15 @@ class Imports:
         return result
 
     @contextmanager
-    def exporting(
-        self, actor: Actor, group_ref: GroupRef
-    ) -> Iterator[tuple[Group, Iterator[Entry]]]:
-        """The group and its entries, streamed from one read transaction (constant memory)."""
-        with self._store.read() as conn:
+    def exporting(self, actor: Actor, group_ref: GroupRef) -> Iterator[GroupExport]:
+        """The group's entries in blocks (constant memory), all read in one snapshot, with
+        the account's data version that snapshot holds: the change log's later versions are
+        the changes since. GroupNotFound before anything is read."""
+        at = self._clock()
+        with self._store.snapshot() as conn:
             group = find_group(conn, actor.account.id, group_ref)
-            yield group, entry_rows.entries_of_group(conn, group.id)
+            version = account_rows.data_version(conn, actor.account.id) or 0
+            yield GroupExport(group, version, at, entry_rows.entry_blocks(conn, group.id))
 
 
 def _group_to_fill(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from callblock.change import ChangePart
 from callblock.domain import (
     Account,
+    EntryBlock,
     Group,
     Match,
     Page,
@@ -128,3 +129,13 @@ class ChangesPage:
 def page(items: list[Any], total: int, more: bool, key: Callable[[Any], int]) -> Page[Any]:
     """One page of a listing fetched with one row more than asked (``more``)."""
     return Page(items=items, total=total, next_after=key(items[-1]) if more and items else None)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupExport:
+    """A group's entries as one snapshot reads them, a block at a time."""
+
+    group: Group
+    version: int  # the account's data version in that snapshot
+    at: datetime  # when the export began: an entry expired by then is "expired"
+    blocks: Iterator[EntryBlock]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import IO, Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from callblock import files
 from callblock.domain import Actor, Direction, GroupById, ImportRejected, NothingToImport
@@ -25,6 +27,8 @@ from callblock.service import Service
 from callblock.settings import Settings
 
 router = APIRouter(prefix=PREFIX, tags=["files"])
+# The account's version an export was read at (the change feed's numbering of changes).
+VERSION_HEADER = "Callblock-Version"
 _SPOOL_BYTES = 8 * 1024 * 1024
 
 
@@ -46,6 +50,18 @@ def _csv_body(example: str) -> dict[str, Any]:
 
 def _csv_answer(example: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": {"text/csv": {"schema": {"type": "string"}, "example": example}}}}
+
+
+def _exported(example: str) -> dict[int | str, dict[str, Any]]:
+    answer = _csv_answer(example)
+    answer[200]["headers"] = {
+        VERSION_HEADER: {
+            "description": "The account's version the export was read at (the change feed's "
+            "`version`): the file holds every change up to it and none after.",
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
+    return answer
 
 
 async def _spool(request: Request) -> IO[bytes]:
@@ -161,32 +177,64 @@ async def import_numbers(
     summary="The group's entries as CSV, streamed",
     description="Every entry of the group, in the listing's order (prefixes first), as CSV "
     "with a header row: `number,kind,status,expires_at,note,source,created_at,updated_at`. "
-    "Streamed, so a group of millions starts at once. 404 for an unknown group, before any "
-    "line is sent.",
+    "Streamed, so a group of millions starts at once. All of it is read in one snapshot: "
+    "the `Callblock-Version` header is the account's version there, as the change feed "
+    "numbers changes (the file holds every change up to it, none after). 404 for an unknown "
+    "group, before any line is sent.",
     response_class=StreamingResponse,
-    responses={**_csv_answer(examples.EXPORTED), **responses(401, 404, 422, 503)},
+    responses={**_exported(examples.EXPORTED), **responses(401, 404, 422, 503)},
 )
 async def export_numbers(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> Response:
-    lines = _export_lines(service, actor, group_id)
-    first = await run_in_threadpool(next, lines)  # the lookup (404) happens before streaming
-    return StreamingResponse(
-        _chain(first, lines),
+    texts = _export_texts(service, actor, group_id)
+    version = await run_in_threadpool(next, texts)  # the lookup (404) happens before streaming
+    return _ClosingStream(
+        _in_worker_threads(texts),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="group-{group_id}.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="group-{group_id}.csv"',
+            VERSION_HEADER: version,
+        },
     )
 
 
-def _export_lines(service: Service, actor: Actor, group_id: int) -> Iterator[str]:
-    now = service.clock()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    with service.exporting(actor, GroupById(group_id)) as (_, entries):
-        writer.writerow(files.EXPORT_HEADER)
-        for count, entry in enumerate(entries, 1):
-            writer.writerow(files.export_row(entry, now))
-            if count % 5000 == 0:
-                yield _drain(buffer)
-        yield _drain(buffer)
+def _export_texts(service: Service, actor: Actor, group_id: int) -> Generator[str, None, None]:
+    """The version the export reads, first; then the CSV, a block of entries at a time."""
+    with service.exporting(actor, GroupById(group_id)) as export:
+        yield str(export.version)
+        yield from files.CsvExport(export.blocks, export.at)
+
+
+def _encoded(texts: Iterator[str]) -> bytes | None:
+    # With the error handler of every file this module answers (see _chain).
+    text = next(texts, None)
+    return None if text is None else text.encode("utf-8", files.ERRORS)
+
+
+async def _in_worker_threads(texts: Generator[str, None, None]) -> AsyncIterator[bytes]:
+    """Each text read and encoded in a worker thread (the store blocks); and, however the
+    stream ends (done, failed, or the client gone), the reader closed in one: its read
+    transaction ends and its connection goes back to the pool then, not when the garbage
+    collector gets to it."""
+    try:
+        while (block := await run_in_threadpool(_encoded, texts)) is not None:
+            yield block
+    finally:
+        with anyio.CancelScope(shield=True):  # closing must run even in a cancelled task
+            await run_in_threadpool(texts.close)
+
+
+class _ClosingStream(StreamingResponse):
+    """A streaming answer that closes its body when it ends: Starlette stops a stream whose
+    client went away by cancelling it, which may leave the body suspended, unclosed."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            body = self.body_iterator
+            if isinstance(body, AsyncGenerator):
+                with anyio.CancelScope(shield=True):
+                    await body.aclose()
 
 
 def _drain(buffer: io.StringIO) -> str:
