@@ -512,9 +512,15 @@ def active_number_keys(
         (entries.c.expires_at.is_(None)) | (entries.c.expires_at > now),
     )
     # Straight through the driver's cursor, on this transaction's connection: plain tuples,
-    # no row objects (the statement holds only integers, rendered in place).
+    # no row objects (the statement holds only integers, rendered in place). On PostgreSQL a
+    # named (server-side) cursor: a plain one receives the whole result before the first
+    # chunk, 10 GB for a registry of 10**8 entries.
     sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name="callblock_active_numbers")  # type: ignore[union-attr]
+    else:
+        cursor = dbapi.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
         while chunk := cursor.fetchmany(200_000):
