@@ -86,7 +86,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as directory,
         served(args.engine, Path(directory), "bench") as server,
     ):
-        rounds = run(server.url, server.key, args.entries, args.rounds)
+        rounds = run(server.urls[0], server.key, args.entries, args.rounds)
     print(f"admin page: engine={args.engine}, entries={args.entries:,}, rounds={args.rounds}")
     for name in rounds[0]:
         values = [r[name] * 1000 for r in rounds]
