@@ -301,10 +301,19 @@ async def test_every_request_example_gets_its_documented_answer(
         ]
         return service.create_group(actor, f"Seeded {seeded}", "", entries, None).group.id
 
+    def new_campaign() -> int:
+        nonlocal seeded
+        seeded += 1
+        return service.create_campaign(actor, f"Seeded campaign {seeded}", "", None).id
+
+    # The campaign the check examples name.
+    service.create_campaign(actor, "Spring offers", "", None)
     sent, wrong = 0, []
     for method, path, operation in operations(document):
         for request in example_requests(operation):
             url = path.replace("{group_id}", str(new_group()))
+            if "{campaign_id}" in url:
+                url = url.replace("{campaign_id}", str(new_campaign()))
             for name, value in request.path_values.items():
                 url = url.replace("{" + name + "}", urllib.parse.quote(str(value), safe=""))
             answer = await client.request(

@@ -172,6 +172,16 @@ async def test_every_kind_of_change_appears_in_order(
         "/v1/account", json={"block_anonymous": True}, headers=bearer(main_account)
     )
     assert settings.status_code == 200
+    campaign = await client.post(
+        "/v1/campaigns",
+        json={
+            "name": "Spring",
+            "calling_window": {"days": ["mon"], "start": "09:00", "end": "17:00"},
+            "group_ids": [b["id"]],
+        },
+        headers=bearer(main_account),
+    )
+    assert campaign.status_code == 201, campaign.text
     deleted = await client.delete(f"/v1/groups/{a['id']}", headers=bearer(main_account))
     assert deleted.status_code == 204
 
@@ -179,6 +189,7 @@ async def test_every_kind_of_change_appears_in_order(
 
     base = {
         "group": None,
+        "campaign": None,
         "upserted": [],
         "removed": [],
         "block_anonymous": None,
@@ -186,7 +197,14 @@ async def test_every_kind_of_change_appears_in_order(
         "continued": False,
     }
     expiry = soon.isoformat().replace("+00:00", "Z")
-    state_a = {"id": a["id"], "name": "Spam", "description": "from complaints", "direction": "both"}
+    roles = {"kind": "block", "scope": "global", "consent_overrides": False}
+    state_a = {
+        "id": a["id"],
+        "name": "Spam",
+        "description": "from complaints",
+        "direction": "both",
+        **roles,
+    }
     assert [plain(c) for c in changes] == [
         {**base, "version": 1, "action": "create", "group_id": a["id"], "group": state_a},
         {
@@ -226,7 +244,13 @@ async def test_every_kind_of_change_appears_in_order(
             "version": 6,
             "action": "create",
             "group_id": b["id"],
-            "group": {"id": b["id"], "name": "Vendors", "description": "", "direction": "outbound"},
+            "group": {
+                "id": b["id"],
+                "name": "Vendors",
+                "description": "",
+                "direction": "outbound",
+                **roles,
+            },
         },
         {
             **base,
@@ -247,7 +271,20 @@ async def test_every_kind_of_change_appears_in_order(
         },
         {**base, "version": 9, "action": "remove", "group_id": None, "removed": ["+919876543210"]},
         {**base, "version": 10, "action": "settings", "group_id": None, "block_anonymous": True},
-        {**base, "version": 11, "action": "delete", "group_id": a["id"]},
+        {
+            **base,
+            "version": 11,
+            "action": "campaign-create",
+            "group_id": None,
+            "campaign": {
+                "id": campaign.json()["id"],
+                "name": "Spring",
+                "description": "",
+                "calling_window": {"days": ["mon"], "start": "09:00", "end": "17:00"},
+                "group_ids": [b["id"]],
+            },
+        },
+        {**base, "version": 12, "action": "delete", "group_id": a["id"]},
     ]
     assert all(c["at"] == clock.now.isoformat().replace("+00:00", "Z") for c in changes)
 

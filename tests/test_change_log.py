@@ -21,10 +21,13 @@ from callblock.change import Change
 from callblock.domain import (
     Action,
     Actor,
+    CampaignByName,
     Direction,
     EntryStatus,
     GroupById,
     GroupByName,
+    GroupKind,
+    GroupScope,
     RequestedNumber,
     StoreUnavailable,
     Surface,
@@ -132,7 +135,34 @@ WRITES: dict[str, tuple[Callable[[Service, Actor, int], object], tuple[str, bool
         lambda s, a, g: s.set_block_anonymous(a, True),
         None,
     ),
+    "update_group (scope)": (
+        lambda s, a, g: s.update_group(a, g, scope=GroupScope.ATTACHED),
+        ("+919876543210", True, False),  # an attached group counts in its campaigns only
+    ),
+    "update_group (kind)": (
+        lambda s, a, g: s.update_group(a, g, kind=GroupKind.ALLOW),
+        ("+919876543210", True, False),  # an allow group blocks nothing
+    ),
+    # The campaign writes run on an account that also has campaign "C" (group G attached)
+    # and group "H" (not attached): a campaign changes no plain check, and its own checks
+    # are held by tests/test_campaigns.py; here, the write path.
+    "create_campaign": (lambda s, a, g: s.create_campaign(a, "New", "", None, [g]), None),
+    "update_campaign": (
+        lambda s, a, g: s.update_campaign(a, CampaignByName("C"), name="Renamed"),
+        None,
+    ),
+    "attach_groups": (
+        lambda s, a, g: s.attach_groups(a, CampaignByName("C"), [_group_named(s, a, "H")]),
+        None,
+    ),
+    "detach_groups": (lambda s, a, g: s.detach_groups(a, CampaignByName("C"), [g]), None),
+    "delete_campaign": (lambda s, a, g: s.delete_campaign(a, CampaignByName("C")), None),
 }
+
+
+def _group_named(service: Service, actor: Actor, name: str) -> int:
+    return service.list_groups(actor, name=name, after=None, limit=1).items[0].group.id
+
 
 # Service methods that write nothing an account's checks depend on, or only read.
 NOT_ACCOUNT_DATA_WRITES = {
@@ -142,10 +172,15 @@ NOT_ACCOUNT_DATA_WRITES = {
     "authenticate_by_mode",
     "authenticate_key",
     "cached_actor",
+    "campaign",
+    "campaign_plan",
     "change_feed",
     "changes",
     "check",
+    "check_for_campaign",
     "check_many",
+    "check_many_for_campaign",
+    "list_campaigns",
     "checking_actor",
     "create_account",  # a new account has no data yet (version 0)
     "exporting",
@@ -191,6 +226,9 @@ def test_a_write_bumps_the_version_audits_logs_and_reaches_the_index(
     group = service.create_group(
         actor, "G", "", [number("+919876543210"), number("+91140*")], None
     ).group
+    if "campaign" in name or "groups" in name:
+        service.create_group(actor, "H", "", [], None)
+        service.create_campaign(actor, "C", "", None, [group.id])
     service.load_index()
     before = state(service.store, actor.account.id)
     direction = Direction.OUTBOUND if "direction" in name else None

@@ -33,8 +33,16 @@ from tests.test_openapi import api_schema, service  # noqa: F401 (the same app a
 # the fields (by pattern) whose rule cannot be stated, with the message each is refused with.
 _VALIDATION = "urn:callblock:problem:validation"
 _UNSTATABLE_FIELDS: dict[str, list[tuple[str, str]]] = {
-    "createGroup": [("name", re.escape(NAME_RULE))],
-    "updateGroup": [("name", re.escape(NAME_RULE))],
+    "createGroup": [("name", re.escape(NAME_RULE)), ("consent_overrides", ".+allow group.+")],
+    "updateGroup": [("name", re.escape(NAME_RULE)), ("consent_overrides", ".+allow group.+")],
+    # A window's sense (start and end equal), the account's own groups.
+    "createCampaign": [
+        ("name", re.escape(NAME_RULE)),
+        (r"calling_window(\..+)?", ".+"),
+        ("group_ids", r"no group \d+ in this account"),
+    ],
+    "updateCampaign": [("name", re.escape(NAME_RULE)), (r"calling_window(\..+)?", ".+")],
+    "attachGroups": [("group_ids", r"no group \d+ in this account")],
     "checkNumber": [("number", ".+")],
     "addNumbers": [(r"numbers\.\d+", "not valid"), ("expires_at", "must be in the future")],
     "listAuditEvents": [("number", "not a valid phone number or prefix")],

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from callblock.domain import Action, Direction, Surface
+from callblock.calling_hours import CallingWindow
+from callblock.domain import Action, Direction, GroupKind, GroupScope, Surface
 from callblock.numbers import key_pattern
 from callblock.timestamps import NEVER
 
@@ -52,6 +53,20 @@ class GroupState:
     name: str
     description: str
     direction: Direction
+    kind: GroupKind = GroupKind.BLOCK
+    scope: GroupScope = GroupScope.GLOBAL
+    consent_overrides: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignState:
+    """A campaign as it is after the change (or as it was, for its deletion)."""
+
+    id: int
+    name: str
+    description: str
+    window: CallingWindow | None
+    group_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,7 @@ class Draft:
     action: Action
     group_id: int | None
     group: GroupState | None = None
+    campaign: CampaignState | None = None  # set by the campaign actions only
     # Entries written (inserted or refreshed), with each one's expiry (NEVER: none).
     upserted: Keys = field(default_factory=_no_keys)
     expiries: Keys = field(default_factory=_no_keys)

@@ -48,12 +48,45 @@ class Action(enum.StrEnum):
     DELETE = "delete"
     IMPORT = "import"
     SETTINGS = "settings"  # an account setting that changes checks (block_anonymous)
+    # Campaigns: which groups a campaign's checks obey, and its calling window.
+    CAMPAIGN_CREATE = "campaign-create"
+    CAMPAIGN_UPDATE = "campaign-update"  # name, description or calling window
+    CAMPAIGN_ATTACH = "campaign-attach"
+    CAMPAIGN_DETACH = "campaign-detach"
+    CAMPAIGN_DELETE = "campaign-delete"
 
 
 class Direction(enum.StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
     BOTH = "both"
+
+
+class GroupKind(enum.StrEnum):
+    """What a group's entries mean: the number must not be called (``block``), or its owner
+    consented or has a relationship with the company (``allow``), which overrides blocks of
+    groups that allow it (``consent_overrides``) in a campaign's checks."""
+
+    BLOCK = "block"
+    ALLOW = "allow"
+
+
+class GroupScope(enum.StrEnum):
+    """Where a group applies: to every check (``global``), or only to the checks of the
+    campaigns it is attached to (``attached``)."""
+
+    GLOBAL = "global"
+    ATTACHED = "attached"
+
+
+class ReasonCode(enum.StrEnum):
+    """Why a campaign check answers as it does (``docs/api.md``, "The campaign check")."""
+
+    BLOCKED = "blocked"  # an exact entry of a block group
+    BLOCKED_BY_PREFIX = "blocked_by_prefix"
+    WITHHELD_CALLER = "withheld_caller"
+    CONSENT_OVERRIDES_BLOCK = "consent_overrides_block"  # an allow entry lifted a block
+    OUTSIDE_CALLING_HOURS = "outside_calling_hours"
 
 
 class EntryStatus(enum.StrEnum):
@@ -104,6 +137,17 @@ class Group:
     name: str
     description: str
     direction: Direction = Direction.BOTH
+    kind: GroupKind = GroupKind.BLOCK
+    scope: GroupScope = GroupScope.GLOBAL
+    # A block group whose entries an active allow entry overrides (a national registry);
+    # never an allow group.
+    consent_overrides: bool = False
+
+    @property
+    def blocks_everywhere(self) -> bool:
+        """Whether the group counts in a check without a campaign (every group did before
+        campaigns, and groups made through the Cloud Agent endpoints still do)."""
+        return self.kind is GroupKind.BLOCK and self.scope is GroupScope.GLOBAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +210,19 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason of a campaign check's answer: a block that stands (``blocked``,
+    ``blocked_by_prefix``, ``withheld_caller``), a block lifted by consent
+    (``consent_overrides_block``: ``match`` is the block, ``allowed_by`` the allow entry), or
+    the calling window (``outside_calling_hours``: the callee's ``zones``)."""
+
+    code: ReasonCode
+    match: Match | None = None
+    allowed_by: Match | None = None
+    zones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEvent:
     id: int
     at: datetime
@@ -200,6 +257,25 @@ class GroupByName:
 
 
 GroupRef = GroupById | GroupByName
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignById:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignByName:
+    name: str
+
+
+CampaignRef = CampaignById | CampaignByName
+
+
+def campaign_ref(raw: str) -> CampaignRef:
+    """A campaign named in a request by id (all digits) or by name."""
+    text = raw.strip()
+    return CampaignById(int(text)) if text.isascii() and text.isdigit() else CampaignByName(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,10 +345,26 @@ class GroupNotFound(DomainError):
     """No such group for this account (a foreign group is indistinguishable from none)."""
 
 
+class CampaignNotFound(DomainError):
+    """No such campaign for this account."""
+
+
+class GroupKindMismatch(DomainError):
+    """A group property that its kind does not have (consent override of an allow group)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
 class NameTaken(DomainError):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
+
+
+class CampaignNameTaken(NameTaken):
+    """Another campaign of the account has this name (ignoring case)."""
 
 
 class UsernameTaken(DomainError):

@@ -26,8 +26,20 @@ from typing import Any
 
 import numpy as np
 
+from callblock.calling_hours import CallingWindow, window_from_wire
+from callblock.campaign_rules import GroupRole, Plan, plain_groups, plan_of
 from callblock.change import Change
-from callblock.domain import Action, Direction, Match
+from callblock.domain import (
+    Action,
+    CampaignById,
+    CampaignNotFound,
+    CampaignRef,
+    Direction,
+    GroupKind,
+    GroupScope,
+    Match,
+    name_key,
+)
 from callblock.numbers import PREFIX_MARK, pattern_key
 from callblock.snapshots import Snapshot
 from callblock.timestamps import NEVER, from_micros, micros
@@ -396,9 +408,21 @@ class IndexedGroup:
     id: int
     name: str
     direction: Direction
+    kind: GroupKind = GroupKind.BLOCK
+    scope: GroupScope = GroupScope.GLOBAL
+    consent_overrides: bool = False
 
-    def applies_to(self, direction: Direction | None) -> bool:
-        return direction is None or self.direction in (direction, Direction.BOTH)
+    @property
+    def role(self) -> GroupRole:
+        return GroupRole(self.kind, self.scope, self.consent_overrides, self.direction)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedCampaign:
+    id: int
+    name: str
+    window: CallingWindow | None
+    group_ids: tuple[int, ...]
 
 
 @dataclass(slots=True)
@@ -410,17 +434,76 @@ class AccountIndex:
     prefixes: dict[str, tuple[Hit, ...]] = field(default_factory=dict)
     prefix_lengths: frozenset[int] = frozenset()
     base_version: int = 0  # the version the base was built at; the overlay holds the rest
+    campaigns: dict[int, IndexedCampaign] = field(default_factory=dict)
+    # The groups each kind of check counts, worked out once per state of the groups and
+    # campaigns: ``_shape`` moves with every such change and a cached set of another shape is
+    # not used (a reader may have worked one out while a writer changed the groups).
+    _shape: int = 0
+    _counted: dict[object, tuple[int, Any]] = field(default_factory=dict)
 
     # --- reading ---------------------------------------------------------------------------
 
-    def matches(self, e164: str, direction: Direction | None, now: int) -> list[Match]:
+    def plain(self, direction: Direction | None) -> frozenset[int]:
+        """The groups a check without a campaign counts in ``direction``."""
+        shape = self._shape
+        cached = self._counted.get(direction)
+        if cached is not None and cached[0] == shape:
+            found: frozenset[int] = cached[1]
+            return found
+        counted = plain_groups(self._roles(), direction)
+        self._counted[direction] = (shape, counted)
+        return counted
+
+    def plan(self, campaign: CampaignRef | None, direction: Direction | None) -> Plan:
+        """What a campaign's checks obey in ``direction``; CampaignNotFound if it has none.
+        Without a campaign, the plan of a plain check: the global block groups, nothing that
+        lifts them, no window."""
+        shape = self._shape
+        cached = self._counted.get((campaign, direction))
+        if cached is not None and cached[0] == shape:
+            known: Plan = cached[1]
+            return known
+        if campaign is None:
+            plain = self.plain(direction)
+            plan = Plan(0, "", None, plain, frozenset(), frozenset())
+        else:
+            found = self._campaign(campaign)
+            plan = plan_of(
+                found.id, found.name, found.window, found.group_ids, self._roles(), direction
+            )
+        self._counted[(campaign, direction)] = (shape, plan)
+        return plan
+
+    def _campaign(self, ref: CampaignRef) -> IndexedCampaign:
+        if isinstance(ref, CampaignById):
+            found = self.campaigns.get(ref.id)
+        else:
+            wanted = name_key(ref.name)
+            found = next((c for c in self.campaigns.values() if name_key(c.name) == wanted), None)
+        if found is None:
+            raise CampaignNotFound
+        return found
+
+    def _roles(self) -> dict[int, GroupRole]:
+        return {group_id: group.role for group_id, group in list(self.groups.items())}
+
+    def matches(
+        self,
+        e164: str,
+        direction: Direction | None,
+        now: int,
+        among: frozenset[int] | None = None,
+    ) -> list[Match]:
+        """The active entries that match ``e164`` in the groups a plain check counts in
+        ``direction``, or in the groups ``among``."""
+        wanted = self.plain(direction) if among is None else among
         found: list[Match] = []
-        self._collect(found, e164, "number", self.numbers.hits(number_key(e164)), direction, now)
+        self._collect(found, e164, "number", self.numbers.hits(number_key(e164)), wanted, now)
         for length in self.prefix_lengths:
             key = e164[:length]
             hits = self.prefixes.get(key) if length <= len(e164) else None
             if hits:
-                self._collect(found, key + PREFIX_MARK, "prefix", hits, direction, now)
+                self._collect(found, key + PREFIX_MARK, "prefix", hits, wanted, now)
         return found
 
     def blocking_groups(
@@ -429,15 +512,18 @@ class AccountIndex:
         direction: Direction | None,
         now: int,
         keys: Int64s | None = None,
+        among: frozenset[int] | None = None,
     ) -> list[list[int]]:
-        """For each E.164 number, the ids of the groups that block it now (batch check);
-        an empty list for a None. ``keys`` may give the numbers as integers already.
+        """For each E.164 number, the ids of the groups that block it now (batch check), or
+        of the groups ``among`` that match it; an empty list for a None. ``keys`` may give
+        the numbers as integers already.
 
         The common case (one base entry, or none) is answered with array operations; numbers
         with several entries or recent changes go through ``hits``.
         """
         table = self.numbers
         base = table.base
+        wanted = self.plain(direction) if among is None else among
         if keys is None:
             keys = np.fromiter(
                 (int(n[1:]) if n is not None else -1 for n in numbers), np.int64, len(numbers)
@@ -448,10 +534,9 @@ class AccountIndex:
             low = np.searchsorted(base.keys, keys, "left")
             high = np.searchsorted(base.keys, keys, "right")
             single = np.flatnonzero(high - low == 1)
-            allowed = [g for g, group in self.groups.items() if group.applies_to(direction)]
             at = low[single]
             group_of = base.group_ids[base.slots[at]]
-            live = _among(group_of, allowed)
+            live = _among(group_of, wanted)
             if len(base.expiring):
                 live &= base.expiries(at) > now
             for position, group_id in zip(
@@ -468,9 +553,7 @@ class AccountIndex:
             key = int(keys[position])
             if key < 0:
                 continue
-            answers[position] = [
-                g for g, exp in table.hits(key) if now < exp and self._in(g, direction)
-            ]
+            answers[position] = [g for g, exp in table.hits(key) if now < exp and g in wanted]
         if self.prefix_lengths:
             for position, e164 in enumerate(numbers):
                 if e164 is None:
@@ -478,16 +561,12 @@ class AccountIndex:
                 for length in self.prefix_lengths:
                     hits = self.prefixes.get(e164[:length]) if length <= len(e164) else None
                     if hits:
-                        found = [g for g, exp in hits if now < exp and self._in(g, direction)]
+                        found = [g for g, exp in hits if now < exp and g in wanted]
                         if found:
                             answers[position] = [*answers[position], *found]
         if not slow and not self.prefix_lengths:
             return answers  # each answer has one group at most
         return [a if len(a) < 2 else sorted(set(a)) for a in answers]
-
-    def _in(self, group_id: int, direction: Direction | None) -> bool:
-        group = self.groups.get(group_id)
-        return group is not None and group.applies_to(direction)
 
     def _collect(
         self,
@@ -495,12 +574,12 @@ class AccountIndex:
         pattern: str,
         rule: str,
         hits: Iterable[Hit],
-        direction: Direction | None,
+        wanted: frozenset[int],
         now: int,
     ) -> None:
         for group_id, expires in hits:
             group = self.groups.get(group_id)
-            if group is not None and now < expires and group.applies_to(direction):
+            if group is not None and now < expires and group_id in wanted:
                 expiry = _expiry_datetime(expires)
                 into.append(Match(group_id, group.name, pattern, expiry, rule))
 
@@ -512,11 +591,21 @@ class AccountIndex:
 
     def put_group(self, group: IndexedGroup) -> None:
         self.groups[group.id] = group
+        self._shape += 1
+
+    def put_campaign(self, campaign: IndexedCampaign) -> None:
+        self.campaigns[campaign.id] = campaign
+        self._shape += 1
+
+    def drop_campaign(self, campaign_id: int) -> None:
+        self.campaigns.pop(campaign_id, None)
+        self._shape += 1
 
     def drop_group(self, group_id: int) -> None:
         # The table's entries of the group stop counting at once (no group to match) and
         # leave at the next merge.
         self.groups.pop(group_id, None)
+        self._shape += 1
         for key in [k for k, hits in self.prefixes.items() if any(g == group_id for g, _ in hits)]:
             self._set_prefix(key, tuple(h for h in self.prefixes[key] if h[0] != group_id))
         self._refresh_lengths()
@@ -578,15 +667,34 @@ class AccountIndex:
             groups=dict(self.groups),
             numbers=NumberTable(base),
             prefixes=dict(self.prefixes),
+            campaigns=dict(self.campaigns),
+            _counted={},
         )
 
     def _apply_groups(self, change: Change) -> None:
         draft = change.draft
         if draft.group is not None:
             group = draft.group
-            self.put_group(IndexedGroup(group.id, group.name, group.direction))
+            self.put_group(
+                IndexedGroup(
+                    group.id,
+                    group.name,
+                    group.direction,
+                    group.kind,
+                    group.scope,
+                    group.consent_overrides,
+                )
+            )
         if draft.action is Action.DELETE and draft.group_id is not None:
             self.drop_group(draft.group_id)
+        if draft.campaign is not None:
+            campaign = draft.campaign
+            if draft.action is Action.CAMPAIGN_DELETE:
+                self.drop_campaign(campaign.id)
+            else:
+                self.put_campaign(
+                    IndexedCampaign(campaign.id, campaign.name, campaign.window, campaign.group_ids)
+                )
 
     def upsert(self, group_id: int, patterns: Iterable[str], expires: int) -> None:
         keys = [pattern_key(pattern) for pattern in patterns]
@@ -695,12 +803,15 @@ def with_prefixes(
     groups: Iterable[IndexedGroup],
     base: SortedEntries,
     prefixes: Iterable[tuple[int, str, int]],
+    campaigns: Iterable[IndexedCampaign] = (),
 ) -> AccountIndex:
     """An account's index from its groups, its numbers' base and its (group id, prefix key
     text without the mark, expiry stamp) prefix entries."""
     index = AccountIndex(version=version, numbers=NumberTable(base), base_version=version)
     for group in groups:
         index.put_group(group)
+    for campaign in campaigns:
+        index.put_campaign(campaign)
     collected: dict[str, list[Hit]] = {}
     for group_id, prefix, expires in prefixes:
         collected.setdefault(prefix, []).append((group_id, expires))
@@ -714,6 +825,7 @@ def load(
     groups: Iterable[IndexedGroup],
     numbers: Iterable[Sequence[tuple[int, int, int]]],
     prefixes: Iterable[tuple[int, str, datetime | None]],
+    campaigns: Iterable[IndexedCampaign] = (),
 ) -> AccountIndex:
     """An account's index from the store's chunks of number rows and its prefix rows."""
     return with_prefixes(
@@ -724,6 +836,7 @@ def load(
             (group_id, pattern[: -len(PREFIX_MARK)], expiry_stamp(expires_at))
             for group_id, pattern, expires_at in prefixes
         ),
+        campaigns,
     )
 
 
@@ -731,6 +844,7 @@ def build(
     version: int,
     groups: Iterable[IndexedGroup],
     entries: Iterable[tuple[int, str, datetime | None]],
+    campaigns: Iterable[IndexedCampaign] = (),
 ) -> AccountIndex:
     """An account's index from its groups and its (group id, pattern, expiry) entries."""
     numbers: list[tuple[int, int, int]] = []
@@ -740,7 +854,7 @@ def build(
             prefixes.append((group_id, pattern[: -len(PREFIX_MARK)], expiry_stamp(expires_at)))
         else:
             numbers.append((number_key(pattern), group_id, expiry_stamp(expires_at)))
-    return with_prefixes(version, groups, entries_from_chunks([numbers]), prefixes)
+    return with_prefixes(version, groups, entries_from_chunks([numbers]), prefixes, campaigns)
 
 
 def snapshot_parts(index: AccountIndex) -> tuple[dict[str, Int64s | Slots], dict[str, Any]]:
@@ -755,8 +869,15 @@ def snapshot_parts(index: AccountIndex) -> tuple[dict[str, Int64s | Slots], dict
         "expiry_at": base.expiry_at,
     }
     meta = {
-        "groups": [[g.id, g.name, g.direction.value] for g in index.groups.values()],
+        "groups": [
+            [g.id, g.name, g.direction.value, g.kind.value, g.scope.value, g.consent_overrides]
+            for g in index.groups.values()
+        ],
         "prefixes": [[p, [list(hit) for hit in hits]] for p, hits in index.prefixes.items()],
+        "campaigns": [
+            [c.id, c.name, None if c.window is None else c.window.to_wire(), list(c.group_ids)]
+            for c in index.campaigns.values()
+        ],
     }
     return arrays, meta
 
@@ -773,11 +894,25 @@ def index_from_snapshot(snapshot: Snapshot) -> AccountIndex:
     )
     meta = snapshot.meta
     groups = [
-        IndexedGroup(id_, name, Direction(direction)) for id_, name, direction in meta["groups"]
+        IndexedGroup(
+            id_,
+            name,
+            Direction(direction),
+            GroupKind(kind),
+            GroupScope(scope),
+            bool(consent_overrides),
+        )
+        for id_, name, direction, kind, scope, consent_overrides in meta["groups"]
     ]
     prefixes = [
         (group_id, prefix, expires)
         for prefix, hits in meta["prefixes"]
         for group_id, expires in hits
     ]
-    return with_prefixes(snapshot.version, groups, base, prefixes)
+    campaigns = [
+        IndexedCampaign(
+            id_, name, None if window is None else window_from_wire(window), tuple(group_ids)
+        )
+        for id_, name, window, group_ids in meta["campaigns"]
+    ]
+    return with_prefixes(snapshot.version, groups, base, prefixes, campaigns)

@@ -38,6 +38,8 @@ NUMBERS_PER_CHANGE: Final = 10_000
 NUMBERS_PER_CHECK: Final = 100_000
 # Numbers one compat request may add or remove, as Cloud Agent allows.
 COMPAT_NUMBERS_PER_REQUEST: Final = 100
+# Groups one request may attach to (or detach from) a campaign.
+GROUPS_PER_CAMPAIGN: Final = 1000
 # Items of one page of a listing.
 PAGE_MAX: Final = 1000
 # Characters of a number as text in a path or a query (`/v1/check/{number}`, `?number=`).

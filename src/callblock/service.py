@@ -19,6 +19,8 @@ from callblock.throttle import AUTH_FAILURES_ALLOWED, RequestRate
 from callblock.usecases.accounts import Accounts
 from callblock.usecases.audit import History
 from callblock.usecases.auth import KEY_PREFIX, Authenticator
+from callblock.usecases.campaign_checks import CampaignChecks
+from callblock.usecases.campaigns import KEEP, Campaigns
 from callblock.usecases.checking import Checker
 from callblock.usecases.credentials import (
     AUTH_CACHE_SECONDS,
@@ -34,6 +36,8 @@ from callblock.usecases.imports import Imports
 from callblock.usecases.results import (
     AccountSummary,
     BatchCheck,
+    CampaignBatch,
+    CampaignCheck,
     ChangesPage,
     CheckResult,
     FeedItem,
@@ -50,10 +54,13 @@ from callblock.usecases.writes import DEFAULT_RETENTION, Writer
 
 __all__ = [
     "AUTH_CACHE_SECONDS",
+    "KEEP",
     "KEY_PREFIX",
     "STALE_AUTH_SECONDS",
     "AccountSummary",
     "BatchCheck",
+    "CampaignBatch",
+    "CampaignCheck",
     "ChangesPage",
     "CheckResult",
     "FeedItem",
@@ -106,6 +113,8 @@ class Service:
         )
         accounts = Accounts(store, clock, self.writer, credentials)
         groups = Groups(store, clock, self.writer)
+        campaigns = Campaigns(store, clock, self.writer)
+        campaign_checks = CampaignChecks(self.checker, clock)
         entries = Entries(store, clock, self.writer)
         imports = Imports(store, clock, self.writer)
         history = History(store)
@@ -134,6 +143,13 @@ class Service:
         self.group_detail = groups.group_detail
         self.update_group = groups.update_group
         self.delete_group = groups.delete_group
+        self.create_campaign = campaigns.create_campaign
+        self.list_campaigns = campaigns.list_campaigns
+        self.campaign = campaigns.campaign
+        self.update_campaign = campaigns.update_campaign
+        self.attach_groups = campaigns.attach_groups
+        self.detach_groups = campaigns.detach_groups
+        self.delete_campaign = campaigns.delete_campaign
         self.list_entries = entries.list_entries
         self.add_numbers = entries.add_numbers
         self.remove_numbers = entries.remove_numbers
@@ -145,6 +161,9 @@ class Service:
         # checks and the index
         self.check = self.checker.check
         self.check_many = self.checker.check_many
+        self.check_for_campaign = campaign_checks.check
+        self.check_many_for_campaign = campaign_checks.check_many
+        self.campaign_plan = campaign_checks.plan
         self.group_names = self.checker.group_names
         self.load_index = self.checker.load_all
         self.refresh_index = self.checker.refresh

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"CBSNAP\x00\x01"
-FORMAT = 1
+FORMAT = 2  # 2: groups carry kind, scope and consent override; campaigns
 _PREAMBLE = struct.Struct("<8sII")
 _ALIGN = 64
 _CRC_BLOCK = 1 << 24  # checksummed in 16 MiB pieces, so no piece is copied whole

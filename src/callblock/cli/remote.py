@@ -208,9 +208,11 @@ def _lines(texts: Iterator[str]) -> Iterator[str]:
 def _scrubbed(rows: Iterator[list[str]], answers: Iterator[list[str]]) -> Iterator[files.Scrubbed]:
     while chunk := list(itertools.islice(rows, files.SCRUB_CHUNK)):
         answered = list(itertools.islice(answers, len(chunk)))
-        if len(answered) != len(chunk) or any(len(a) < 2 for a in answered):
+        added = len(files.SCRUB_COLUMNS)
+        if len(answered) != len(chunk) or any(len(a) < added for a in answered):
             raise ServerError("the server's scrub answer does not match the list sent")
-        yield files.Scrubbed(chunk, [a[-2] for a in answered], [a[-1] for a in answered])
+        columns = [[a[at - added] for a in answered] for at in range(added)]
+        yield files.Scrubbed(chunk, *columns)
 
 
 def _unreadable(path: str, exc: Exception) -> CallblockError:

@@ -24,12 +24,21 @@ from callblock.files.reading import (
     text_stream,
     value_rows,
 )
-from callblock.files.scrub import SCRUB_CHUNK, BatchChecker, Scrubbed, scrub_chunks, scrub_input
+from callblock.files.scrub import (
+    SCRUB_CHUNK,
+    SCRUB_COLUMNS,
+    BatchChecker,
+    Scrubbed,
+    Status,
+    scrub_chunks,
+    scrub_input,
+)
 
 __all__ = [
     "ERRORS",
     "EXPORT_HEADER",
     "SCRUB_CHUNK",
+    "SCRUB_COLUMNS",
     "BatchChecker",
     "CsvExport",
     "FileProblem",
@@ -39,6 +48,7 @@ __all__ = [
     "Layout",
     "Row",
     "Scrubbed",
+    "Status",
     "check_readable",
     "import_lines",
     "layout",

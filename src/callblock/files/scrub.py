@@ -6,12 +6,22 @@ knows only the shape of a batch check's answer.
 
 from __future__ import annotations
 
+import enum
 import itertools
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import IO, Protocol
 
-from callblock.domain import NOT_A_NUMBER, WITHHELD_BLOCKED, Actor, Direction
+from callblock.domain import (
+    NOT_A_NUMBER,
+    WITHHELD_BLOCKED,
+    Actor,
+    CampaignRef,
+    Direction,
+    Reason,
+    ReasonCode,
+)
 from callblock.files.layout import Layout, layout
 from callblock.files.reading import Row, sniffed, value_rows_after
 
@@ -19,25 +29,31 @@ SCRUB_CHUNK = 50_000
 
 
 class CheckedBatch(Protocol):
-    """A batch check's answers, one column per field, in input order."""
+    """A batch check's answers with their reasons, one column per field, in input order."""
 
     @property
     def numbers(self) -> Sequence[str | None]: ...  # E.164, None where not a number
 
     @property
-    def group_ids(self) -> Sequence[Sequence[int]]: ...  # the blocking groups of each
+    def callable(self) -> Sequence[bool]: ...
 
     @property
-    def withheld(self) -> Set[int]: ...  # positions blocked as withheld caller IDs
+    def reasons(self) -> Sequence[Sequence[Reason]]: ...
+
+    @property
+    def next_callable_at(self) -> Sequence[datetime | None]: ...
 
 
 class BatchChecker(Protocol):
-    """What a scrub needs of the service: the account's group names and the batch check."""
+    """What a scrub needs of the service: the batch check with reasons (of a campaign, or
+    of the account's global block groups when there is none)."""
 
-    def group_names(self, actor: Actor) -> Mapping[int, str]: ...
-
-    def check_many(
-        self, actor: Actor, inputs: Sequence[object], direction: Direction | None
+    def check_many_for_campaign(
+        self,
+        actor: Actor,
+        inputs: Sequence[object],
+        direction: Direction | None,
+        campaign: CampaignRef | None,
     ) -> CheckedBatch: ...
 
 
@@ -64,13 +80,30 @@ def scrub_input(
     return found, data()
 
 
+class Status(enum.StrEnum):
+    """A scrubbed row's status."""
+
+    CALLABLE = "callable"
+    BLOCKED = "blocked"
+    INVALID = "invalid"
+    NOT_CALLABLE_NOW = "not_callable_now"  # only the campaign's calling window is in the way
+
+
 @dataclass(frozen=True, slots=True)
 class Scrubbed:
-    """One chunk of a scrubbed list: its rows, and each row's status and reason."""
+    """One chunk of a scrubbed list: its rows, and each row's status, reason (words),
+    reason codes (``domain.ReasonCode`` values joined by ``;``) and, for a row outside the
+    calling window, when it may be called (RFC 3339, else empty)."""
 
     rows: list[list[str]]
-    statuses: list[str]  # callable, blocked, invalid
+    statuses: list[str]
     reasons: list[str]
+    codes: list[str]
+    next_callable: list[str]
+
+
+# The columns a scrubbed row gains, in order.
+SCRUB_COLUMNS = ("status", "reason", "reason_code", "next_callable_at")
 
 
 def scrub_chunks(
@@ -79,45 +112,69 @@ def scrub_chunks(
     rows: Iterator[list[str]],
     found: Layout,
     direction: Direction | None,
+    campaign: CampaignRef | None = None,
 ) -> Iterator[Scrubbed]:
     """The rows in chunks, in input order, each with its status and reason."""
-    names = checker.group_names(actor)
-    reasons: dict[tuple[int, ...], str] = {}  # one text per set of blocking groups
+    texts: dict[tuple[Reason, ...], str] = {}  # one text per set of reasons
     while chunk := list(itertools.islice(rows, SCRUB_CHUNK)):
-        yield _scrub(checker, actor, chunk, found.number, direction, names, reasons)
+        numbers = [values[found.number] if found.number < len(values) else "" for values in chunk]
+        checked = checker.check_many_for_campaign(actor, numbers, direction, campaign)
+        yield _scrubbed(chunk, checked, texts)
 
 
-def _scrub(
-    checker: BatchChecker,
-    actor: Actor,
-    chunk: list[list[str]],
-    column: int,
-    direction: Direction | None,
-    names: Mapping[int, str],
-    texts: dict[tuple[int, ...], str],
+def _scrubbed(
+    chunk: list[list[str]], checked: CheckedBatch, texts: dict[tuple[Reason, ...], str]
 ) -> Scrubbed:
-    numbers = [values[column] if column < len(values) else "" for values in chunk]
-    checked = checker.check_many(actor, numbers, direction)
     statuses: list[str] = []
     reasons: list[str] = []
-    for position, (groups, number) in enumerate(
-        zip(checked.group_ids, checked.numbers, strict=True)
+    codes: list[str] = []
+    next_callable: list[str] = []
+    for number, callable_, why, next_at in zip(
+        checked.numbers, checked.callable, checked.reasons, checked.next_callable_at, strict=True
     ):
-        if groups:
-            statuses.append("blocked")
-            key = tuple(groups)
-            text = texts.get(key)
-            if text is None:
-                blockers = (f"group {g} ({names.get(g, '?')})" for g in groups)
-                text = texts[key] = "blocked by " + ", ".join(blockers)
-            reasons.append(text)
-        elif position in checked.withheld:
-            statuses.append("blocked")
-            reasons.append(WITHHELD_BLOCKED)
-        elif number is None:
-            statuses.append("invalid")
-            reasons.append(NOT_A_NUMBER)
+        if not why:
+            invalid = number is None
+            statuses.append(Status.INVALID if invalid else Status.CALLABLE)
+            reasons.append(NOT_A_NUMBER if invalid else "")
+            codes.append("")
+            next_callable.append("")
+            continue
+        key = tuple(why)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = "; ".join(reason_text(r) for r in why)
+        if callable_:
+            statuses.append(Status.CALLABLE)
+        elif next_at is not None or all(
+            r.code is ReasonCode.OUTSIDE_CALLING_HOURS
+            or r.code is ReasonCode.CONSENT_OVERRIDES_BLOCK
+            for r in why
+        ):
+            statuses.append(Status.NOT_CALLABLE_NOW)
         else:
-            statuses.append("callable")
-            reasons.append("")
-    return Scrubbed(chunk, statuses, reasons)
+            statuses.append(Status.BLOCKED)
+        reasons.append(text)
+        codes.append(";".join(dict.fromkeys(r.code.value for r in why)))
+        next_callable.append("" if next_at is None else instant_text(next_at))
+    return Scrubbed(chunk, statuses, reasons, codes, next_callable)
+
+
+def instant_text(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def reason_text(reason: Reason) -> str:
+    """A reason in words, for a person reading a scrubbed list."""
+    match = reason.match
+    if reason.code is ReasonCode.WITHHELD_CALLER:
+        return WITHHELD_BLOCKED
+    if reason.code is ReasonCode.OUTSIDE_CALLING_HOURS:
+        return "outside calling hours in " + ", ".join(reason.zones)
+    assert match is not None  # the other reasons name an entry
+    group = f"group {match.group_id} ({match.group_name})"
+    if reason.code is ReasonCode.CONSENT_OVERRIDES_BLOCK:
+        allowed = reason.allowed_by
+        assert allowed is not None
+        return f"consent in group {allowed.group_id} ({allowed.group_name}) overrides {group}"
+    by = "prefix " + match.pattern if reason.code is ReasonCode.BLOCKED_BY_PREFIX else group
+    return f"blocked by {by}" if by == group else f"blocked by {group}, {by}"

@@ -17,7 +17,10 @@ from starlette.routing import compile_path
 from callblock.domain import (
     AuthenticationFailed,
     AuthThrottled,
+    CampaignNameTaken,
+    CampaignNotFound,
     DomainError,
+    GroupKindMismatch,
     GroupNotFound,
     InvalidChangeToken,
     InvalidCursor,
@@ -127,6 +130,22 @@ def from_domain(exc: DomainError) -> Response:
             )
         case GroupNotFound():
             return problem(404, "No such group.", kind="group-not-found")
+        case CampaignNotFound():
+            return problem(404, "No such campaign.", kind="campaign-not-found")
+        case CampaignNameTaken():
+            return problem(
+                409,
+                f"A campaign named {exc.name!r} already exists.",
+                kind="name-taken",
+                errors={"name": "already exists"},
+            )
+        case GroupKindMismatch():
+            return problem(
+                422,
+                "Some fields are invalid.",
+                kind="validation",
+                errors={"consent_overrides": exc.detail},
+            )
         case NameTaken():
             return problem(
                 409,

@@ -28,6 +28,9 @@ from callblock.domain import (
     Action,
     Direction,
     EntryStatus,
+    GroupKind,
+    GroupScope,
+    ReasonCode,
     clean_description,
     clean_group_name,
     storable,
@@ -108,18 +111,39 @@ GroupDescription = Annotated[
 ]
 
 
+KIND = (
+    "`block`: its entries must not be called; `allow`: consent or a relationship, which "
+    "lifts the blocks of groups with `consent_overrides` in a campaign's checks."
+)
+SCOPE = (
+    "`global`: counts in every check; `attached`: only in the checks of the campaigns it is "
+    "attached to."
+)
+CONSENT_OVERRIDES = (
+    "For a block group: whether an active allow entry lifts its blocks in a campaign's "
+    "checks (true for a national registry; false for the company's own list and legal "
+    "holds). Always false for an allow group."
+)
+
+
 class GroupCreate(_In):
     name: GroupName
     description: GroupDescription = ""
     direction: Direction = Field(
         Direction.BOTH, description="Which checks the group's entries count for."
     )
+    kind: GroupKind = Field(GroupKind.BLOCK, description=KIND)
+    scope: GroupScope = Field(GroupScope.GLOBAL, description=SCOPE)
+    consent_overrides: StrictBool = Field(False, description=CONSENT_OVERRIDES)
 
 
 class GroupUpdate(_In):
     name: GroupName | None = None
     description: GroupDescription | None = None
     direction: Direction | None = None
+    kind: GroupKind | None = Field(None, description=KIND)
+    scope: GroupScope | None = Field(None, description=SCOPE)
+    consent_overrides: StrictBool | None = Field(None, description=CONSENT_OVERRIDES)
 
 
 class GroupPublic(BaseModel):
@@ -127,6 +151,9 @@ class GroupPublic(BaseModel):
     name: str
     description: str
     direction: Direction
+    kind: GroupKind = Field(description=KIND)
+    scope: GroupScope = Field(description=SCOPE)
+    consent_overrides: bool = Field(description=CONSENT_OVERRIDES)
     active_count: int = Field(description="Entries that block now.")
     expired_count: int = Field(description="Entries past their expiry, kept for the record.")
     created_at: datetime
@@ -260,9 +287,54 @@ class CheckPublic(BaseModel):
     matches: list[MatchPublic]
 
 
+class ReasonPublic(BaseModel):
+    code: ReasonCode = Field(
+        description="`blocked`, `blocked_by_prefix`, `withheld_caller`: a block that stands; "
+        "`consent_overrides_block`: a block lifted by an allow entry; "
+        "`outside_calling_hours`: the callee's local time is outside the campaign's window."
+    )
+    group_id: int | None = Field(None, description="The block's group.")
+    group_name: str | None = None
+    pattern: str | None = Field(None, description="The entry that matched (or the caller ID).")
+    expires_at: datetime | None = Field(None, description="The matching entry's expiry.")
+    allowed_by: MatchPublic | None = Field(
+        None, description="For `consent_overrides_block`: the allow entry that lifted it."
+    )
+    time_zones: list[str] | None = Field(
+        None,
+        description="For `outside_calling_hours`: the callee's time zones, each of which must "
+        "be inside the window.",
+    )
+
+
+class CampaignNamed(BaseModel):
+    id: int
+    name: str
+
+
+class CampaignCheckPublic(BaseModel):
+    number: str | None = Field(description="E.164 form of the input; null for a withheld caller.")
+    campaign: CampaignNamed
+    callable: bool = Field(description="Whether the campaign may call the number now.")
+    blocked: bool = Field(description="Whether a block stands (consent did not lift it).")
+    matches: list[MatchPublic] = Field(description="The blocks that stand.")
+    reasons: list[ReasonPublic] = Field(
+        description="Why, in the order of the precedence table (docs/api.md)."
+    )
+    next_callable_at: datetime | None = Field(
+        description="When only the calling window stands in the way: the earliest instant "
+        "every time zone of the callee is inside it (within 7 days; null otherwise)."
+    )
+
+
 class CheckMany(_In):
     numbers: list[NumberInput | None] = Field(max_length=rules.NUMBERS_PER_CHECK)
     direction: CheckDirection | None = None
+    campaign: Annotated[str, Field(min_length=1, max_length=rules.NAME_MAX)] | None = Field(
+        None,
+        description="A campaign's id or name: each result then says whether the campaign may "
+        "call the number now (`callable`, `reasons`, `next_callable_at`).",
+    )
 
 
 class CheckManyResult(BaseModel):
@@ -275,6 +347,109 @@ class CheckManyResult(BaseModel):
 
 class CheckManyPublic(BaseModel):
     results: list[CheckManyResult]
+
+
+class BatchReasonPublic(BaseModel):
+    code: ReasonCode
+    group_id: int | None = Field(None, description="The block's group.")
+    pattern: str | None = Field(None, description="The entry that matched.")
+    allowed_by_group_id: int | None = Field(
+        None, description="For `consent_overrides_block`: the allow entry's group."
+    )
+
+
+class CampaignCheckManyResult(BaseModel):
+    input: NumberInput | None
+    number: str | None
+    callable: bool
+    blocked: bool
+    group_ids: list[int] = Field(description="The groups whose blocks stand.")
+    reasons: list[BatchReasonPublic]
+    next_callable_at: datetime | None
+    error: str | None = None
+
+
+class CampaignCheckManyPublic(BaseModel):
+    campaign: CampaignNamed
+    results: list[CampaignCheckManyResult]
+
+
+# --- campaigns -----------------------------------------------------------------------------
+
+DAY = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CLOCK = Annotated[
+    str,
+    Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$",
+        description="Local time as HH:MM (24:00 only as an end).",
+    ),
+]
+
+
+class CallingWindowPublic(BaseModel):
+    days: list[DAY] = Field(
+        description="The days a window starts on; a window crossing midnight belongs to the "
+        "day it starts on."
+    )
+    start: CLOCK
+    end: CLOCK = Field(description="Exclusive. Earlier than `start`: the window crosses midnight.")
+
+
+class CallingWindowIn(_In, CallingWindowPublic):
+    days: list[DAY] = Field(min_length=1, max_length=7)
+
+
+GroupIds = Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=rules.GROUPS_PER_CAMPAIGN)]
+
+
+class CampaignCreate(_In):
+    name: GroupName
+    description: GroupDescription = ""
+    calling_window: CallingWindowIn | None = Field(
+        None, description="When calls are allowed, in the callee's local time; null: any time."
+    )
+    group_ids: GroupIds = Field(
+        default_factory=list, description="Groups to attach (block or allow groups)."
+    )
+
+
+class CampaignUpdate(_In):
+    name: GroupName | None = None
+    description: GroupDescription | None = None
+    calling_window: CallingWindowIn | None = Field(
+        None, description="A new window; null removes it; left out, it stays."
+    )
+
+
+class CampaignGroupsIn(_In):
+    group_ids: GroupIds = Field(min_length=1)
+
+
+class AttachedGroupPublic(BaseModel):
+    id: int
+    name: str
+    scope: GroupScope
+    consent_overrides: bool
+
+
+class CampaignPublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    calling_window: CallingWindowPublic | None
+    block_groups: list[AttachedGroupPublic] = Field(
+        description="Block groups attached (global block groups count as well)."
+    )
+    allow_groups: list[AttachedGroupPublic] = Field(
+        description="Allow groups attached (global allow groups count as well)."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignsPublic(BaseModel):
+    data: list[CampaignPublic]
+    count: int
 
 
 # --- audit, account, health -----------------------------------------------------------------
@@ -306,6 +481,17 @@ class ChangedGroupPublic(BaseModel):
     name: str
     description: str
     direction: Direction
+    kind: GroupKind
+    scope: GroupScope
+    consent_overrides: bool
+
+
+class ChangedCampaignPublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    calling_window: CallingWindowPublic | None
+    group_ids: list[int] = Field(description="The groups attached to it, in id order.")
 
 
 class ChangedEntryPublic(BaseModel):
@@ -328,6 +514,11 @@ class ChangePublic(BaseModel):
     group: ChangedGroupPublic | None = Field(
         description="The group as the change left it, where the change records it: `create`, "
         "`rename`, `update`, and an `import` that created its group."
+    )
+    campaign: ChangedCampaignPublic | None = Field(
+        None,
+        description="For the `campaign-*` actions: the campaign as the change left it (as it "
+        "was, for `campaign-delete`).",
     )
     upserted: list[ChangedEntryPublic] = Field(
         description="Entries written (new, or already there with their expiry set again), "

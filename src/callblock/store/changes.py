@@ -18,8 +18,18 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, and_, delete, or_, select
 
-from callblock.change import NO_KEYS, Change, ChangePart, Draft, GroupState, Keys, keys_of
-from callblock.domain import Action, Direction, Surface
+from callblock.calling_hours import window_from_wire
+from callblock.change import (
+    NO_KEYS,
+    CampaignState,
+    Change,
+    ChangePart,
+    Draft,
+    GroupState,
+    Keys,
+    keys_of,
+)
+from callblock.domain import Action, Direction, GroupKind, GroupScope, Surface
 from callblock.store.tables import change_keys, changes
 from callblock.timestamps import NEVER, from_micros, micros
 
@@ -37,6 +47,18 @@ def record(conn: Connection, change: Change) -> None:
             "name": draft.group.name,
             "description": draft.group.description,
             "direction": draft.group.direction.value,
+            "kind": draft.group.kind.value,
+            "scope": draft.group.scope.value,
+            "consent_overrides": draft.group.consent_overrides,
+        }
+    if draft.campaign is not None:
+        campaign = draft.campaign
+        detail["campaign"] = {
+            "id": campaign.id,
+            "name": campaign.name,
+            "description": campaign.description,
+            "window": None if campaign.window is None else campaign.window.to_wire(),
+            "group_ids": list(campaign.group_ids),
         }
     if draft.block_anonymous is not None:
         detail["block_anonymous"] = draft.block_anonymous
@@ -140,6 +162,7 @@ def _assembled(head: Any, upserted: Keys, expiries: Keys, removed: Keys) -> Chan
     """The change of a ``changes`` row, holding the given entries (all of them, or a part)."""
     detail: dict[str, Any] = json.loads(head.detail)
     group = detail.pop("group", None)
+    campaign = detail.pop("campaign", None)
     block_anonymous = detail.get("block_anonymous")
     draft = Draft(
         action=Action(head.action),
@@ -147,7 +170,23 @@ def _assembled(head: Any, upserted: Keys, expiries: Keys, removed: Keys) -> Chan
         group=None
         if group is None
         else GroupState(
-            head.group_id, group["name"], group["description"], Direction(group["direction"])
+            head.group_id,
+            group["name"],
+            group["description"],
+            Direction(group["direction"]),
+            # Changes recorded before campaigns existed: every group was a global block one.
+            GroupKind(group.get("kind", GroupKind.BLOCK)),
+            GroupScope(group.get("scope", GroupScope.GLOBAL)),
+            bool(group.get("consent_overrides", False)),
+        ),
+        campaign=None
+        if campaign is None
+        else CampaignState(
+            campaign["id"],
+            campaign["name"],
+            campaign["description"],
+            None if campaign["window"] is None else window_from_wire(campaign["window"]),
+            tuple(campaign["group_ids"]),
         ),
         upserted=upserted,
         expiries=expiries,

@@ -19,12 +19,15 @@ from callblock.domain import (
     Direction,
     Group,
     GroupDetail,
+    GroupKind,
+    GroupScope,
     NameTaken,
     name_key,
     storable,
 )
 from callblock.store.rows import AUDIT_SAMPLE, GROUP_COLUMNS, group_of_row, like_escape
 from callblock.store.tables import (
+    campaign_groups,
     entries,
     groups,
 )
@@ -38,6 +41,9 @@ def insert_group(
     description: str,
     now: datetime,
     direction: Direction = Direction.BOTH,
+    kind: GroupKind = GroupKind.BLOCK,
+    scope: GroupScope = GroupScope.GLOBAL,
+    consent_overrides: bool = False,
 ) -> Group:
     try:
         group_id = conn.execute(
@@ -48,6 +54,9 @@ def insert_group(
                 name_key=name_key,
                 description=description,
                 direction=direction.value,
+                kind=kind.value,
+                scope=scope.value,
+                consent_overrides=consent_overrides,
                 created_at=now,
                 updated_at=now,
             )
@@ -55,7 +64,7 @@ def insert_group(
         ).scalar_one()
     except IntegrityError as exc:
         raise NameTaken(name) from exc
-    return Group(group_id, account_id, name, description, direction)
+    return Group(group_id, account_id, name, description, direction, kind, scope, consent_overrides)
 
 
 def group_by_name(conn: Connection, account_id: int, key: str) -> Group | None:
@@ -168,6 +177,7 @@ def delete_group(conn: Connection, group_id: int) -> int:
     (``write_entries``), so this waits for it, and then deletes its entries too.
     """
     conn.execute(groups.delete().where(groups.c.id == group_id))
+    conn.execute(campaign_groups.delete().where(campaign_groups.c.group_id == group_id))
     removed: int = conn.execute(entries.delete().where(entries.c.group_id == group_id)).rowcount
     return removed
 

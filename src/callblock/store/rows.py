@@ -12,6 +12,8 @@ from callblock.domain import (
     AuthMode,
     Direction,
     Group,
+    GroupKind,
+    GroupScope,
 )
 from callblock.store.tables import (
     groups,
@@ -44,7 +46,16 @@ def account_of_row(row: Any) -> Account:
 
 
 def group_of_row(row: Any) -> Group:
-    return Group(row.id, row.account_id, row.name, row.description, Direction(row.direction))
+    return Group(
+        row.id,
+        row.account_id,
+        row.name,
+        row.description,
+        Direction(row.direction),
+        GroupKind(row.kind),
+        GroupScope(row.scope),
+        bool(row.consent_overrides),
+    )
 
 
 GROUP_COLUMNS = (
@@ -53,6 +64,9 @@ GROUP_COLUMNS = (
     groups.c.name,
     groups.c.description,
     groups.c.direction,
+    groups.c.kind,
+    groups.c.scope,
+    groups.c.consent_overrides,
 )
 
 

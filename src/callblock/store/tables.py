@@ -143,10 +143,46 @@ groups = Table(
     Column("name_key", String(200), nullable=False),
     Column("description", String(200), nullable=False),
     Column("direction", String(16), nullable=False, server_default="both"),
+    # block | allow (domain.GroupKind), global | attached (domain.GroupScope).
+    Column("kind", String(8), nullable=False, server_default="block"),
+    Column("scope", String(16), nullable=False, server_default="global"),
+    Column("consent_overrides", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_id", "name_key", name="uq_groups_account_name"),
     sqlite_autoincrement=True,
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(200), nullable=False),  # as groups.name_key
+    Column("description", String(200), nullable=False),
+    # JSON: the calling window's wire form (calling_hours.CallingWindow.to_wire); NULL: none.
+    Column("calling_window", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "name_key", name="uq_campaigns_account_name"),
+    sqlite_autoincrement=True,
+)
+
+# The groups attached to each campaign. Deleting a group deletes its attachments with it
+# (store.groups.delete_group); deleting a campaign, by cascade.
+campaign_groups = Table(
+    "campaign_groups",
+    metadata,
+    Column(
+        "campaign_id",
+        Id,
+        ForeignKey("campaigns.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("group_id", Id, primary_key=True, autoincrement=False),
+    Index("ix_campaign_groups_group_id", "group_id"),
 )
 
 entries = Table(

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,24 @@ from callblock.change import Change
 from callblock.domain import (
     NOT_A_NUMBER,
     WITHHELD_CALLER_IDS,
+    Account,
     Actor,
     Direction,
     Match,
     number_text,
 )
-from callblock.index import AccountIndex, IndexedGroup, index_from_snapshot, load, snapshot_parts
+from callblock.index import (
+    AccountIndex,
+    IndexedCampaign,
+    IndexedGroup,
+    index_from_snapshot,
+    load,
+    snapshot_parts,
+)
 from callblock.numbers import InvalidNumber, normalise, normalise_batch
 from callblock.store import Store, wakeups
 from callblock.store import accounts as account_rows
+from callblock.store import campaigns as campaign_rows
 from callblock.store import changes as change_rows
 from callblock.store import credentials as credential_rows
 from callblock.store import entries as entry_rows
@@ -46,6 +56,19 @@ from callblock.timestamps import micros
 from callblock.usecases.results import BatchCheck, CheckResult
 
 log = logging.getLogger("callblock.index")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHits:
+    """A batch's inputs read and matched: the index that answered, each input's E.164 form
+    (None where not a number, or a withheld caller ID the account blocks), the matching
+    groups of each, and the positions of those withheld caller IDs."""
+
+    index: AccountIndex
+    numbers: list[str | None]
+    groups: list[list[int]]
+    withheld: set[int]
+
 
 # A change upserting or removing more entries than this is merged with the base into a new
 # one by array operations (and a new snapshot) instead of going entry by entry into the
@@ -105,7 +128,25 @@ class Checker:
         self, actor: Actor, inputs: Sequence[object], direction: Direction | None
     ) -> BatchCheck:
         """Check every input, in order; answered from memory like ``check``."""
-        account = actor.account
+        hits = self.batch_hits(actor.account, inputs, direction, micros(self._clock()))
+        groups, withheld, parsed = hits.groups, hits.withheld, hits.numbers
+        blocked = len(groups) - groups.count([]) + len(withheld)  # counted in C
+        invalid = parsed.count(None) - len(withheld)
+        metrics.CHECKED_BLOCKED.inc(blocked)
+        metrics.CHECKED_INVALID.inc(invalid)
+        metrics.CHECKED_NOT_BLOCKED.inc(len(inputs) - blocked - invalid)
+        return BatchCheck(inputs, parsed, groups, withheld)
+
+    def batch_hits(
+        self,
+        account: Account,
+        inputs: Sequence[object],
+        direction: Direction | None,
+        now: int,
+        among: Callable[[AccountIndex], frozenset[int]] | None = None,
+    ) -> BatchHits:
+        """Each input read as a number and matched against the groups a plain check counts
+        (or the groups ``among`` picks from the index), in input order."""
         index = self.index_of(account.id)
         if set(map(type, inputs)) <= {str}:
             texts: Sequence[str] = inputs  # type: ignore[assignment]  # checked just above
@@ -122,13 +163,9 @@ class Checker:
             for position in withheld:
                 parsed[position] = None
                 keys[position] = -1
-        groups = index.blocking_groups(parsed, direction, micros(self._clock()), keys)
-        blocked = len(groups) - groups.count([]) + len(withheld)  # counted in C
-        invalid = parsed.count(None) - len(withheld)
-        metrics.CHECKED_BLOCKED.inc(blocked)
-        metrics.CHECKED_INVALID.inc(invalid)
-        metrics.CHECKED_NOT_BLOCKED.inc(len(inputs) - blocked - invalid)
-        return BatchCheck(inputs, parsed, groups, withheld)
+        wanted = None if among is None else among(index)
+        groups = index.blocking_groups(parsed, direction, now, keys, wanted)
+        return BatchHits(index, parsed, groups, withheld)
 
     def group_names(self, actor: Actor) -> dict[int, str]:
         """The account's group names by id, from the index (no database round trip)."""
@@ -338,14 +375,19 @@ class Checker:
         with self._store.read() as conn:
             version = account_rows.data_version(conn, account_id) or 0
             groups = [
-                IndexedGroup(g.id, g.name, g.direction)
+                IndexedGroup(g.id, g.name, g.direction, g.kind, g.scope, g.consent_overrides)
                 for g in group_rows.groups_of_account(conn, account_id)
+            ]
+            campaigns = [
+                IndexedCampaign(c.id, c.name, c.window, c.group_ids)
+                for c in campaign_rows.campaigns_of_account(conn, account_id)
             ]
             index = load(
                 version,
                 groups,
                 entry_rows.active_number_keys(conn, account_id, now),
                 entry_rows.active_prefixes(conn, account_id, now),
+                campaigns,
             )
         if path is not None:
             index = self._saved(account_id, path, index)

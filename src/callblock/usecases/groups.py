@@ -16,8 +16,11 @@ from callblock.domain import (
     Group,
     GroupById,
     GroupDetail,
+    GroupKind,
+    GroupKindMismatch,
     GroupNotFound,
     GroupRef,
+    GroupScope,
     Page,
     RequestedNumber,
     name_key,
@@ -44,7 +47,23 @@ def find_group(conn: Connection, account_id: int, ref: GroupRef) -> Group:
 
 
 def state_of(group: Group) -> GroupState:
-    return GroupState(group.id, group.name, group.description, group.direction)
+    return GroupState(
+        group.id,
+        group.name,
+        group.description,
+        group.direction,
+        group.kind,
+        group.scope,
+        group.consent_overrides,
+    )
+
+
+def _consistent(kind: GroupKind, consent_overrides: bool) -> None:
+    if kind is GroupKind.ALLOW and consent_overrides:
+        raise GroupKindMismatch(
+            "consent_overrides is a property of block groups: an allow group's entries are "
+            "the consent that overrides them"
+        )
 
 
 class Groups:
@@ -62,14 +81,27 @@ class Groups:
         expires_at: datetime | None,
         direction: Direction = Direction.BOTH,
         note: str | None = None,
+        kind: GroupKind = GroupKind.BLOCK,
+        scope: GroupScope = GroupScope.GLOBAL,
+        consent_overrides: bool = False,
     ) -> GroupCreated:
+        _consistent(kind, consent_overrides)
         first, repeats = split_repeats(numbers)
         stored = [n.e164 for n in first]
         account_id = actor.account.id
 
         def work(conn: Connection, now: datetime) -> tuple[GroupCreated, Draft]:
             group = group_rows.insert_group(
-                conn, account_id, name, name_key(name), description, now, direction
+                conn,
+                account_id,
+                name,
+                name_key(name),
+                description,
+                now,
+                direction,
+                kind,
+                scope,
+                consent_overrides,
             )
             if stored:
                 entry_rows.upsert_entries(
@@ -123,13 +155,27 @@ class Groups:
         name: str | None = None,
         description: str | None = None,
         direction: Direction | None = None,
+        kind: GroupKind | None = None,
+        scope: GroupScope | None = None,
+        consent_overrides: bool | None = None,
     ) -> GroupDetail:
-        """Rename, redescribe or redirect a group; each given field changes, others stay."""
+        """Rename, redescribe, redirect or re-scope a group; each given field changes, others
+        stay."""
         account_id = actor.account.id
 
         def work(conn: Connection, now: datetime) -> tuple[None, Draft | None]:
             group = find_group(conn, account_id, GroupById(group_id))
+            _consistent(
+                group.kind if kind is None else kind,
+                group.consent_overrides if consent_overrides is None else consent_overrides,
+            )
             values: dict[str, Any] = {}
+            if kind is not None and kind is not group.kind:
+                values["kind"] = kind.value
+            if scope is not None and scope is not group.scope:
+                values["scope"] = scope.value
+            if consent_overrides is not None and consent_overrides != group.consent_overrides:
+                values["consent_overrides"] = consent_overrides
             if name is not None and name != group.name:
                 values.update(name=name, name_key=name_key(name))
             if description is not None and description != group.description:

@@ -14,6 +14,8 @@ from callblock.domain import (
     Group,
     Match,
     Page,
+    Reason,
+    ReasonCode,
     RejectedLine,
     RequestedNumber,
 )
@@ -104,6 +106,65 @@ class BatchCheck:
     numbers: list[str | None]  # E.164, None where the input is not a number
     group_ids: list[list[int]]  # the groups that block each number now
     withheld: set[int]  # positions of withheld caller IDs blocked by the account's rule
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCheck:
+    """A campaign's answer to "may we call this number now?" (``docs/api.md``)."""
+
+    input: object
+    number: str | None  # E.164, or None when the input is not a number
+    campaign_id: int
+    campaign_name: str
+    callable: bool
+    reasons: list[Reason]
+    next_callable_at: datetime | None = None  # when only the calling window stands in the way
+    error: str | None = None
+
+    @property
+    def blocked(self) -> bool:
+        """Whether a list blocks the number (as opposed to the window, or nothing)."""
+        return any(r.code in BLOCKING for r in self.reasons)
+
+    @property
+    def matches(self) -> list[Match]:
+        """The blocks that stand."""
+        return [r.match for r in self.reasons if r.code in BLOCKING and r.match is not None]
+
+
+BLOCKING = frozenset({ReasonCode.BLOCKED, ReasonCode.BLOCKED_BY_PREFIX, ReasonCode.WITHHELD_CALLER})
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignBatch:
+    """A batch of campaign checks, one column per field, in input order. Numbers nothing
+    stands against share one empty reasons list. Without a campaign (a scrub's plain
+    check with reasons), ``campaign_id`` is 0."""
+
+    campaign_id: int
+    campaign_name: str
+    inputs: Sequence[object]
+    numbers: list[str | None]
+    callable: list[bool]
+    reasons: list[list[Reason]]
+    next_callable_at: list[datetime | None]
+    withheld: set[int]
+
+    @property
+    def group_ids(self) -> list[list[int]]:
+        """The groups whose blocks stand, per number (as a plain batch check names them)."""
+        return [
+            sorted(
+                {
+                    r.match.group_id
+                    for r in reasons
+                    if r.match is not None and r.code in BLOCKING and r.match.group_id is not None
+                }
+            )
+            if reasons
+            else []
+            for reasons in self.reasons
+        ]
 
 
 @dataclass(frozen=True, slots=True)

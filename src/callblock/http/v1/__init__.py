@@ -10,17 +10,27 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.routing import BaseRoute
 
-from callblock.http.v1 import account, audit, changes, checks, files, groups, numbers, rules
+from callblock.http.v1 import (
+    account,
+    audit,
+    campaigns,
+    changes,
+    checks,
+    files,
+    groups,
+    numbers,
+    rules,
+)
 
 # Each resource's router carries the `/v1` prefix itself (see ``common.PREFIX``).
 router = APIRouter()
 # In this order: the OpenAPI document lists the paths as they are included.
-for resource in (groups, numbers, checks, audit, changes, account, files, rules):
+for resource in (groups, numbers, campaigns, checks, audit, changes, account, files, rules):
     router.include_router(resource.router)
 # Each operation's route as its module declared it (`router` holds them behind its includes).
 ROUTES: list[BaseRoute] = [
     route
-    for resource in (groups, numbers, checks, audit, changes, account, files, rules)
+    for resource in (groups, numbers, campaigns, checks, audit, changes, account, files, rules)
     for route in resource.router.routes
 ]
 
@@ -35,6 +45,12 @@ TAGS: list[dict[str, str]] = [
         "name": "numbers",
         "description": "A group's entries: numbers (stored in E.164) and prefixes ending in "
         "`*`, with an optional expiry and note.",
+    },
+    {
+        "name": "campaigns",
+        "description": "Campaigns: the groups each obeys on top of the global ones, and the "
+        "hours its calls must fall in, in the callee's local time. A check with `campaign` "
+        "answers whether that campaign may call the number now.",
     },
     {
         "name": "checks",

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from callblock.change import CampaignState
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
@@ -87,7 +88,11 @@ def _change(item: FeedItem) -> dict[str, Any]:
             "name": group.name,
             "description": group.description,
             "direction": group.direction.value,
+            "kind": group.kind.value,
+            "scope": group.scope.value,
+            "consent_overrides": group.consent_overrides,
         },
+        "campaign": None if draft.campaign is None else _campaign(draft.campaign),
         "upserted": [
             {"number": key_pattern(key), "expires_at": _expiry(stamp)}
             for key, stamp in zip(draft.upserted.tolist(), draft.expiries.tolist(), strict=True)
@@ -97,6 +102,17 @@ def _change(item: FeedItem) -> dict[str, Any]:
         "note": draft.note,
         "continued": item.part.resume is not None,
         "token": item.token,
+    }
+
+
+def _campaign(campaign: CampaignState) -> dict[str, Any]:
+    window = campaign.window
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "description": campaign.description,
+        "calling_window": None if window is None else window.to_wire(),
+        "group_ids": list(campaign.group_ids),
     }
 
 

@@ -24,6 +24,9 @@ GROUP: dict[str, Any] = {
     "name": "Do not call",
     "description": "Asked not to be called",
     "direction": "outbound",
+    "kind": "block",
+    "scope": "global",
+    "consent_overrides": False,
     "active_count": 2,
     "expired_count": 0,
     "created_at": _CREATED,
@@ -75,6 +78,14 @@ CREATE_GROUP = body(
         {"name": "Do not call", "description": "Asked not to be called", "direction": "outbound"},
     ),
     name_only=("Only a name: counts for both directions", {"name": "Spam callers"}),
+    registry=(
+        "A national registry: consent may override it in a campaign's checks",
+        {"name": "National DNC", "consent_overrides": True},
+    ),
+    consent=(
+        "Consent, counted only by the campaigns it is attached to",
+        {"name": "Opted in", "kind": "allow", "scope": "attached"},
+    ),
 )
 CREATED_GROUP = answer(201, created=("The new group, empty", _NEW_GROUP))
 ONE_GROUP = answer(200, group=("A group with two entries", GROUP))
@@ -159,13 +170,102 @@ EXPORTED = (
 )
 SCRUB_FILE = "name,phone\nAsha,+919876543210\nRavi,09812345678\nMeena,12\n"
 SCRUBBED = (
-    "name,phone,status,reason\n"
-    "Asha,+919876543210,blocked,blocked by group 1 (Do not call)\n"
-    "Ravi,09812345678,callable,\n"
-    "Meena,12,invalid,not a valid phone number\n"
+    "name,phone,status,reason,reason_code,next_callable_at\n"
+    "Asha,+919876543210,blocked,blocked by group 1 (Do not call),blocked,\n"
+    "Ravi,09812345678,callable,,,\n"
+    "Meena,12,invalid,not a valid phone number,,\n"
 )
 
 # --- checks --------------------------------------------------------------------------------------
+
+_SPRING: dict[str, Any] = {"id": 1, "name": "Spring offers"}
+CHECK_CAMPAIGN_ANSWERS = {
+    "callable_by_consent": (
+        "With `campaign`: on the registry, but the customer consented",
+        {
+            "number": "+919876543210",
+            "campaign": _SPRING,
+            "callable": True,
+            "blocked": False,
+            "matches": [],
+            "reasons": [
+                {
+                    "code": "consent_overrides_block",
+                    "group_id": 2,
+                    "group_name": "National DNC",
+                    "pattern": "+919876543210",
+                    "expires_at": None,
+                    "allowed_by": {
+                        "group_id": 3,
+                        "group_name": "Opted in",
+                        "pattern": "+919876543210",
+                        "expires_at": "2027-06-01T00:00:00Z",
+                        "rule": "number",
+                    },
+                    "time_zones": None,
+                }
+            ],
+            "next_callable_at": None,
+        },
+    ),
+    "outside_hours": (
+        "With `campaign`: nothing blocks, but it is 22:10 for the callee",
+        {
+            "number": "+919812345678",
+            "campaign": _SPRING,
+            "callable": False,
+            "blocked": False,
+            "matches": [],
+            "reasons": [
+                {
+                    "code": "outside_calling_hours",
+                    "group_id": None,
+                    "group_name": None,
+                    "pattern": None,
+                    "expires_at": None,
+                    "allowed_by": None,
+                    "time_zones": ["Asia/Calcutta"],
+                }
+            ],
+            "next_callable_at": "2026-06-02T03:30:00Z",
+        },
+    ),
+}
+CHECKED_MANY_FOR_CAMPAIGN = (
+    "With `campaign`: may the campaign call each number now",
+    {
+        "campaign": _SPRING,
+        "results": [
+            {
+                "input": "+919876543210",
+                "number": "+919876543210",
+                "callable": False,
+                "blocked": True,
+                "group_ids": [1],
+                "reasons": [
+                    {
+                        "code": "blocked",
+                        "group_id": 1,
+                        "pattern": "+919876543210",
+                        "allowed_by_group_id": None,
+                    }
+                ],
+                "next_callable_at": None,
+                "error": None,
+            },
+            {
+                "input": "09812345678",
+                "number": "+919812345678",
+                "callable": True,
+                "blocked": False,
+                "group_ids": [],
+                "reasons": [],
+                "next_callable_at": None,
+                "error": None,
+            },
+        ],
+    },
+)
 
 CHECK_NUMBER = body(
     national=("A national form, read with the account's region", "09876543210"),
@@ -193,15 +293,21 @@ CHECKED = answer(
         "Not blocked",
         {"number": "+919812345678", "blocked": False, "matches": []},
     ),
+    **CHECK_CAMPAIGN_ANSWERS,
 )
 CHECK_NUMBERS = body(
     outbound=(
         "Numbers about to be dialled",
         {"numbers": ["+919876543210", "09812345678", "12", 919876543211], "direction": "outbound"},
     ),
+    campaign=(
+        "May this campaign call them now?",
+        {"numbers": ["+919876543210", "09812345678"], "campaign": "Spring offers"},
+    ),
 )
 CHECKED_MANY = answer(
     200,
+    for_campaign=CHECKED_MANY_FOR_CAMPAIGN,
     results=(
         "Every input, in order",
         {
@@ -238,6 +344,60 @@ CHECKED_MANY = answer(
         },
     ),
 )
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+_WINDOW = {"days": ["mon", "tue", "wed", "thu", "fri", "sat"], "start": "09:00", "end": "21:00"}
+CAMPAIGN: dict[str, Any] = {
+    "id": 1,
+    "name": "Spring offers",
+    "description": "Existing customers",
+    "calling_window": _WINDOW,
+    "block_groups": [
+        {"id": 4, "name": "Spring DNC", "scope": "attached", "consent_overrides": False}
+    ],
+    "allow_groups": [
+        {"id": 3, "name": "Opted in", "scope": "attached", "consent_overrides": False}
+    ],
+    "created_at": _CREATED,
+    "updated_at": _CHANGED,
+}
+LIST_CAMPAIGNS = answer(200, campaigns=("Every campaign", {"data": [CAMPAIGN], "count": 1}))
+CREATE_CAMPAIGN = body(
+    window=(
+        "Monday to Saturday 09:00-21:00, with consent and a list of its own",
+        {
+            "name": "Summer offers",
+            "description": "Existing customers",
+            "calling_window": _WINDOW,
+            "group_ids": [3, 4],
+        },
+    ),
+    overnight=(
+        "A window crossing midnight, on Fridays",
+        {
+            "name": "Night shift",
+            "calling_window": {"days": ["fri"], "start": "21:00", "end": "02:00"},
+        },
+    ),
+)
+CREATED_CAMPAIGN = answer(201, created=("The new campaign", {**CAMPAIGN, "updated_at": _CREATED}))
+ONE_CAMPAIGN = answer(200, campaign=("A campaign", CAMPAIGN))
+UPDATE_CAMPAIGN = body(
+    hours=(
+        "Weekdays only, until 20:00",
+        {
+            "calling_window": {
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+                "start": "09:00",
+                "end": "20:00",
+            }
+        },
+    ),
+    any_time=("No calling window", {"calling_window": None}),
+)
+UPDATED_CAMPAIGN = answer(200, campaign=("The campaign as it now is", CAMPAIGN))
+ATTACH_GROUPS = body(two=("Attach two groups", {"group_ids": [3, 4]}))
 
 # --- audit, account ------------------------------------------------------------------------------
 
@@ -307,6 +467,9 @@ CHANGES = answer(
                         "name": "Do not call",
                         "description": "Asked not to be called",
                         "direction": "outbound",
+                        "kind": "block",
+                        "scope": "global",
+                        "consent_overrides": False,
                     },
                     "token": _TOKEN_7,
                 },

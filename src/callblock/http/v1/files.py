@@ -17,12 +17,20 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from callblock import files
-from callblock.domain import Actor, Direction, GroupById, ImportRejected, NothingToImport
+from callblock.domain import (
+    Actor,
+    CampaignRef,
+    Direction,
+    GroupById,
+    ImportRejected,
+    NothingToImport,
+    campaign_ref,
+)
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
-from callblock.rules import COLUMN_MAX, INVALID_LINES_SHOWN
+from callblock.rules import COLUMN_MAX, INVALID_LINES_SHOWN, NAME_MAX
 from callblock.service import Service
 from callblock.settings import Settings
 
@@ -257,11 +265,14 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[bytes]:
     summary="Scrub a calling list: every row back, in order, with its status and reason",
     description="The calling list is the request body (CSV or one number a line, gzip too). "
     "Every row comes back in order, in the input's delimiter, with `status` (`callable`, "
-    "`blocked`, `invalid`) and `reason` added; `column` picks the numbers' column, "
+    "`blocked`, `invalid`, and `not_callable_now` for a row only a campaign's calling window "
+    "stands against), `reason` (in words), `reason_code` (the check's reason codes, joined "
+    "by `;`) and `next_callable_at` added; `campaign` scrubs for a campaign (404 if unknown); "
+    "`column` picks the numbers' column, "
     "`direction` is outbound unless given. The file is read once before the answer starts, so "
     "an unreadable one is 400 and one over the size limit 413.",
     response_class=StreamingResponse,
-    responses={**_csv_answer(examples.SCRUBBED), **responses(400, 401, 413, 422, 503)},
+    responses={**_csv_answer(examples.SCRUBBED), **responses(400, 401, 404, 413, 422, 503)},
     openapi_extra=_csv_body(examples.SCRUB_FILE),
 )
 async def scrub(
@@ -270,13 +281,24 @@ async def scrub(
     service: ServiceDep,
     column: Annotated[str | None, Query(max_length=COLUMN_MAX)] = None,
     direction: schemas.CheckDirection = schemas.CheckDirection.OUTBOUND,
+    campaign: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=NAME_MAX,
+            description="A campaign's id or name: scrub for that campaign, now.",
+        ),
+    ] = None,
 ) -> Response:
+    ref = None if campaign is None else campaign_ref(campaign)
+    if ref is not None:
+        service.campaign_plan(actor, ref, None)  # an unknown campaign is 404, before reading
     spool = await _spool(request)
     settings: Settings = request.app.state.settings
     try:
         # The whole file is read once first: once the answer streams, its status is sent.
         await run_in_threadpool(files.check_readable, spool, settings.max_import_bytes)
-        lines = _scrub_lines(service, actor, spool, column, Direction(direction.value))
+        lines = _scrub_lines(service, actor, spool, column, Direction(direction.value), ref)
         first = await run_in_threadpool(next, lines)
     except files.FileTooLarge as exc:
         spool.close()
@@ -288,10 +310,15 @@ async def scrub(
 
 
 def _scrub_lines(
-    service: Service, actor: Actor, spool: IO[bytes], column: str | None, direction: Direction
+    service: Service,
+    actor: Actor,
+    spool: IO[bytes],
+    column: str | None,
+    direction: Direction,
+    campaign: CampaignRef | None,
 ) -> Iterator[str]:
-    """The scrubbed CSV: each input row plus `status` (callable, blocked, invalid) and
-    `reason`."""
+    """The scrubbed CSV: each input row plus `status`, `reason`, `reason_code` and
+    `next_callable_at` (``files.SCRUB_COLUMNS``)."""
     try:
         found, rows = files.scrub_input(files.text_stream(spool), actor.account.region, column)
         buffer = io.StringIO()
@@ -300,13 +327,18 @@ def _scrub_lines(
             return
         writer = csv.writer(buffer, delimiter=found.delimiter, lineterminator="\n")
         if found.header is not None:
-            writer.writerow([*found.padded(found.header), "status", "reason"])
+            writer.writerow([*found.padded(found.header), *files.SCRUB_COLUMNS])
         yield _drain(buffer)
-        for part in files.scrub_chunks(service, actor, rows, found, direction):
+        for part in files.scrub_chunks(service, actor, rows, found, direction, campaign):
             writer.writerows(
-                [*found.padded(values), status, reason]
-                for values, status, reason in zip(
-                    part.rows, part.statuses, part.reasons, strict=True
+                [*found.padded(values), status, reason, code, next_at]
+                for values, status, reason, code, next_at in zip(
+                    part.rows,
+                    part.statuses,
+                    part.reasons,
+                    part.codes,
+                    part.next_callable,
+                    strict=True,
                 )
             )
             yield _drain(buffer)

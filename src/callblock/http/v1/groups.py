@@ -34,6 +34,9 @@ def _group_public(detail: GroupDetail) -> schemas.GroupPublic:
         name=group.name,
         description=group.description,
         direction=group.direction,
+        kind=group.kind,
+        scope=group.scope,
+        consent_overrides=group.consent_overrides,
         active_count=detail.active,
         expired_count=detail.expired,
         created_at=detail.created_at,
@@ -79,9 +82,11 @@ def list_groups(
     operation_id="createGroup",
     summary="Create a group",
     description="Creates an empty group; add entries with `addNumbers` or `importNumbers`. "
-    "Answers 201 with the group. A name already used by another of the account's groups "
-    "(ignoring case) is 409; a name or description outside the rules is 422, naming the "
-    "field.",
+    "A group is a `block` list (the default) or an `allow` list of consent, `global` (the "
+    "default: it counts in every check) or `attached` to campaigns. An allow group with "
+    "`consent_overrides` is 422. Answers 201 with the group. A name already used by another "
+    "of the account's groups (ignoring case) is 409; a name or description outside the rules "
+    "is 422, naming the field.",
     status_code=201,
     response_model=schemas.GroupPublic,
     responses={**examples.CREATED_GROUP, **responses(400, 401, 409, 413, 422, 503)},
@@ -92,7 +97,17 @@ def create_group(
     service: ServiceDep,
 ) -> schemas.GroupPublic:
     # The name and description arrive checked and trimmed (``schemas.GroupName``).
-    created = service.create_group(actor, body.name, body.description, [], None, body.direction)
+    created = service.create_group(
+        actor,
+        body.name,
+        body.description,
+        [],
+        None,
+        body.direction,
+        kind=body.kind,
+        scope=body.scope,
+        consent_overrides=body.consent_overrides,
+    )
     return _group_public(service.group_detail(actor, created.group.id))
 
 
@@ -112,9 +127,10 @@ def get_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> schema
 @router.patch(
     "/groups/{group_id}",
     operation_id="updateGroup",
-    summary="Rename, redescribe or redirect a group",
-    description="Changes any of `name`, `description` and `direction`; a field left out is "
-    "kept. Its entries stay as they are; a new direction counts for the next checks (within a "
+    summary="Rename, redescribe, redirect or re-scope a group",
+    description="Changes any of `name`, `description`, `direction`, `kind`, `scope` and "
+    "`consent_overrides`; a field left out is kept. Its entries stay as they are; a new "
+    "direction counts for the next checks (within a "
     "second on every node). Answers the group as it now is; 404 for an unknown group, 409 for "
     "a name another group has.",
     response_model=schemas.GroupPublic,
@@ -127,7 +143,14 @@ def update_group(
     service: ServiceDep,
 ) -> schemas.GroupPublic:
     detail = service.update_group(
-        actor, group_id, name=body.name, description=body.description, direction=body.direction
+        actor,
+        group_id,
+        name=body.name,
+        description=body.description,
+        direction=body.direction,
+        kind=body.kind,
+        scope=body.scope,
+        consent_overrides=body.consent_overrides,
     )
     return _group_public(detail)
 
