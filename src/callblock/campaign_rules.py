@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from callblock.calling_hours import CallingWindow
-from callblock.domain import Direction, Group, GroupKind, GroupScope, Match, Reason, ReasonCode
+from callblock.domain import (
+    BatchReason,
+    Direction,
+    Group,
+    GroupKind,
+    GroupScope,
+    Match,
+    Reason,
+    ReasonCode,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +157,31 @@ def decide(matches: Sequence[Match], plan: Plan) -> ListVerdict:
     return ListVerdict(standing, reasons)
 
 
-def decide_groups(group_ids: Sequence[int], plan: Plan) -> tuple[bool, bool]:
-    """(blocked, lifted by consent) of a number from the ids of the groups among
-    ``plan.among`` that match it: the batch check's fast form of ``decide``."""
-    blocks = [g for g in group_ids if g in plan.blocks]
-    if not blocks:
-        return False, False
-    allowed = any(g in plan.allows for g in group_ids)
-    if allowed and all(g in plan.overridable for g in blocks):
-        return False, True
-    return True, False
+def decide_ids(
+    group_ids: Sequence[int], plan: Plan
+) -> tuple[bool, list[tuple[ReasonCode, int, int | None]]]:
+    """``decide`` from the ids of the groups among ``plan.among`` whose exact entries match
+    a number (the batch check's fast form, for an account without prefixes): whether a block
+    stands, and each reason as (code, group id, allow group id)."""
+    allowed_by = next((g for g in group_ids if g in plan.allows), None)
+    standing: list[tuple[ReasonCode, int, int | None]] = []
+    lifted: list[tuple[ReasonCode, int, int | None]] = []
+    for group_id in group_ids:
+        if group_id not in plan.blocks:
+            continue
+        if allowed_by is not None and group_id in plan.overridable:
+            lifted.append((ReasonCode.CONSENT_OVERRIDES_BLOCK, group_id, allowed_by))
+        else:
+            standing.append((ReasonCode.BLOCKED, group_id, None))
+    return (True, standing) if standing else (False, lifted)
+
+
+def batch_reason(reason: Reason) -> BatchReason:
+    match, allowed = reason.match, reason.allowed_by
+    return BatchReason(
+        reason.code,
+        None if match is None else match.group_id,
+        None if match is None else match.pattern,
+        None if allowed is None else allowed.group_id,
+        reason.zones,
+    )

@@ -222,6 +222,18 @@ class Reason:
     zones: tuple[str, ...] = ()
 
 
+class BatchReason(NamedTuple):
+    """A reason of a batch answer (tens of thousands of them): what the batch says of it,
+    cheap to make. ``pattern`` is the entry that matched (the number itself for an exact
+    entry, the prefix for a prefix, the caller ID for a withheld one)."""
+
+    code: ReasonCode
+    group_id: int | None = None
+    pattern: str | None = None
+    allowed_by_group_id: int | None = None
+    zones: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     id: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Protocol
@@ -17,9 +17,9 @@ from callblock.domain import (
     NOT_A_NUMBER,
     WITHHELD_BLOCKED,
     Actor,
+    BatchReason,
     CampaignRef,
     Direction,
-    Reason,
     ReasonCode,
 )
 from callblock.files.layout import Layout, layout
@@ -38,10 +38,13 @@ class CheckedBatch(Protocol):
     def callable(self) -> Sequence[bool]: ...
 
     @property
-    def reasons(self) -> Sequence[Sequence[Reason]]: ...
+    def reasons(self) -> Sequence[Sequence[BatchReason]]: ...
 
     @property
     def next_callable_at(self) -> Sequence[datetime | None]: ...
+
+    @property
+    def group_names(self) -> Mapping[int, str]: ...
 
 
 class BatchChecker(Protocol):
@@ -115,7 +118,7 @@ def scrub_chunks(
     campaign: CampaignRef | None = None,
 ) -> Iterator[Scrubbed]:
     """The rows in chunks, in input order, each with its status and reason."""
-    texts: dict[tuple[Reason, ...], str] = {}  # one text per set of reasons
+    texts: dict[tuple[BatchReason, ...], str] = {}  # one text per set of reasons
     while chunk := list(itertools.islice(rows, SCRUB_CHUNK)):
         numbers = [values[found.number] if found.number < len(values) else "" for values in chunk]
         checked = checker.check_many_for_campaign(actor, numbers, direction, campaign)
@@ -123,7 +126,7 @@ def scrub_chunks(
 
 
 def _scrubbed(
-    chunk: list[list[str]], checked: CheckedBatch, texts: dict[tuple[Reason, ...], str]
+    chunk: list[list[str]], checked: CheckedBatch, texts: dict[tuple[BatchReason, ...], str]
 ) -> Scrubbed:
     statuses: list[str] = []
     reasons: list[str] = []
@@ -142,7 +145,8 @@ def _scrubbed(
         key = tuple(why)
         text = texts.get(key)
         if text is None:
-            text = texts[key] = "; ".join(reason_text(r) for r in why)
+            names = checked.group_names
+            text = texts[key] = "; ".join(reason_text(r, names) for r in why)
         if callable_:
             statuses.append(Status.CALLABLE)
         elif next_at is not None or all(
@@ -163,18 +167,18 @@ def instant_text(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def reason_text(reason: Reason) -> str:
+def reason_text(reason: BatchReason, names: Mapping[int, str]) -> str:
     """A reason in words, for a person reading a scrubbed list."""
-    match = reason.match
+
+    def group(group_id: int | None) -> str:
+        return f"group {group_id} ({names.get(group_id or 0, '?')})"
+
     if reason.code is ReasonCode.WITHHELD_CALLER:
         return WITHHELD_BLOCKED
     if reason.code is ReasonCode.OUTSIDE_CALLING_HOURS:
         return "outside calling hours in " + ", ".join(reason.zones)
-    assert match is not None  # the other reasons name an entry
-    group = f"group {match.group_id} ({match.group_name})"
     if reason.code is ReasonCode.CONSENT_OVERRIDES_BLOCK:
-        allowed = reason.allowed_by
-        assert allowed is not None
-        return f"consent in group {allowed.group_id} ({allowed.group_name}) overrides {group}"
-    by = "prefix " + match.pattern if reason.code is ReasonCode.BLOCKED_BY_PREFIX else group
-    return f"blocked by {by}" if by == group else f"blocked by {group}, {by}"
+        return f"consent in {group(reason.allowed_by_group_id)} overrides {group(reason.group_id)}"
+    if reason.code is ReasonCode.BLOCKED_BY_PREFIX:
+        return f"blocked by {group(reason.group_id)}, prefix {reason.pattern}"
+    return f"blocked by {group(reason.group_id)}"

@@ -14,11 +14,12 @@ from datetime import datetime
 
 from callblock import metrics
 from callblock.calling_hours import CallingWindow, WindowJudge
-from callblock.campaign_rules import Plan, decide, decide_groups
+from callblock.campaign_rules import NOTHING, Plan, batch_reason, decide, decide_ids
 from callblock.domain import (
     NOT_A_NUMBER,
     WITHHELD_CALLER_IDS,
     Actor,
+    BatchReason,
     CampaignRef,
     Direction,
     Match,
@@ -31,7 +32,7 @@ from callblock.timestamps import micros
 from callblock.usecases.checking import Checker
 from callblock.usecases.results import CampaignBatch, CampaignCheck
 
-_NO_REASONS: list[Reason] = []  # shared by every number nothing stands against; never appended
+_NO_REASONS: list[BatchReason] = []  # shared by every number nothing stands against; never appended
 
 
 class CampaignChecks:
@@ -60,25 +61,6 @@ class CampaignChecks:
         index = self._checker.index_of(account.id)
         plan = index.plan(campaign, direction)
         now = self._clock()
-
-        def answer(
-            number: str | None,
-            callable_: bool,
-            reasons: list[Reason],
-            next_at: datetime | None = None,
-            error: str | None = None,
-        ) -> CampaignCheck:
-            return CampaignCheck(
-                raw,
-                number,
-                plan.campaign_id,
-                plan.campaign_name,
-                callable_,
-                reasons,
-                next_at,
-                error,
-            )
-
         if (
             direction is Direction.INBOUND
             and account.block_anonymous
@@ -86,24 +68,37 @@ class CampaignChecks:
         ):
             metrics.CHECKED_BLOCKED.inc()
             rule = Match(None, None, raw.strip().lower(), None, "block_anonymous")
-            return answer(None, False, [Reason(ReasonCode.WITHHELD_CALLER, rule)])
+            withheld = [Reason(ReasonCode.WITHHELD_CALLER, rule)]
+            return CampaignCheck(raw, None, plan.campaign_id, plan.campaign_name, False, withheld)
         try:
             e164 = normalise(raw, account.region)
         except InvalidNumber:
             metrics.CHECKED_INVALID.inc()
-            return answer(None, False, [], error=NOT_A_NUMBER)
-        verdict = decide(index.matches(e164, direction, micros(now), plan.among), plan)
+            return CampaignCheck(
+                raw, None, plan.campaign_id, plan.campaign_name, False, [], error=NOT_A_NUMBER
+            )
+        matches = index.matches(e164, direction, micros(now), plan.among)
+        verdict = decide(matches, plan) if matches else NOTHING
+        reasons = verdict.reasons
         if verdict.blocked:
             metrics.CHECKED_BLOCKED.inc()
-            return answer(e164, False, verdict.reasons)
+            return CampaignCheck(raw, e164, plan.campaign_id, plan.campaign_name, False, reasons)
         metrics.CHECKED_NOT_BLOCKED.inc()
-        if plan.window is None:
-            return answer(e164, True, verdict.reasons)
-        judged = self._judge(plan.window, account.timezone).judge(e164, now)
-        if judged.inside:
-            return answer(e164, True, verdict.reasons)
-        outside = Reason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judged.zones)
-        return answer(e164, False, [*verdict.reasons, outside], judged.next_open)
+        window = plan.window
+        if window is not None:
+            judged = self._judge(window, account.timezone).judge(e164, now)
+            if not judged.inside:
+                outside = Reason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judged.zones)
+                return CampaignCheck(
+                    raw,
+                    e164,
+                    plan.campaign_id,
+                    plan.campaign_name,
+                    False,
+                    [*reasons, outside],
+                    judged.next_open,
+                )
+        return CampaignCheck(raw, e164, plan.campaign_id, plan.campaign_name, True, list(reasons))
 
     def check_many(
         self,
@@ -128,22 +123,34 @@ class CampaignChecks:
         numbers = hits.numbers
         count = len(numbers)
         callable_ = [number is not None for number in numbers]
-        reasons: list[list[Reason]] = [_NO_REASONS] * count
+        reasons: list[list[BatchReason]] = [_NO_REASONS] * count
         next_at: list[datetime | None] = [None] * count
         for position in hits.withheld:
-            rule = Match(None, None, str(inputs[position]).strip().lower(), None, "block_anonymous")
-            reasons[position] = [Reason(ReasonCode.WITHHELD_CALLER, rule)]
+            caller = str(inputs[position]).strip().lower()
+            reasons[position] = [BatchReason(ReasonCode.WITHHELD_CALLER, pattern=caller)]
         blocked = len(hits.withheld)
+        # Without prefixes every match is an exact entry, so the ids of the matching groups
+        # decide alone, once per set of ids; with prefixes, the entries are looked up.
+        exact_only = not hits.index.prefix_lengths
+        decided: dict[tuple[int, ...], tuple[bool, list[tuple[ReasonCode, int, int | None]]]] = {}
         for position, groups in enumerate(hits.groups):
             if not groups:
                 continue
-            stands, lifted = decide_groups(groups, plan)
-            if not (stands or lifted):
-                continue  # only allow entries: nothing to say
             number = numbers[position]
             assert number is not None  # only numbers have groups
-            matches = hits.index.matches(number, direction, stamp, plan.among)
-            reasons[position] = decide(matches, plan).reasons
+            if exact_only:
+                key = tuple(groups)
+                found = decided.get(key)
+                if found is None:
+                    found = decided[key] = decide_ids(groups, plan)
+                stands, parts = found
+                if not parts:
+                    continue  # only allow entries: nothing to say
+                reasons[position] = [BatchReason(c, g, number, a) for c, g, a in parts]
+            else:
+                verdict = decide(hits.index.matches(number, direction, stamp, plan.among), plan)
+                stands = verdict.blocked
+                reasons[position] = [batch_reason(r) for r in verdict.reasons]
             if stands:
                 callable_[position] = False
                 blocked += 1
@@ -164,6 +171,7 @@ class CampaignChecks:
             reasons,
             next_at,
             hits.withheld,
+            {g.id: g.name for g in list(hits.index.groups.values())},
         )
 
     def _judge_window(
@@ -173,7 +181,7 @@ class CampaignChecks:
         now: datetime,
         numbers: list[str | None],
         callable_: list[bool],
-        reasons: list[list[Reason]],
+        reasons: list[list[BatchReason]],
         next_at: list[datetime | None],
     ) -> None:
         """The window, for the numbers the lists let through."""
@@ -184,6 +192,6 @@ class CampaignChecks:
             if judgement is None or judgement.inside:
                 continue
             callable_[position] = False
-            outside = Reason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judgement.zones)
+            outside = BatchReason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judgement.zones)
             reasons[position] = [*reasons[position], outside]
             next_at[position] = judgement.next_open

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from callblock.change import ChangePart
 from callblock.domain import (
     Account,
+    BatchReason,
     EntryBlock,
     Group,
     Match,
@@ -146,21 +147,16 @@ class CampaignBatch:
     inputs: Sequence[object]
     numbers: list[str | None]
     callable: list[bool]
-    reasons: list[list[Reason]]
+    reasons: list[list[BatchReason]]
     next_callable_at: list[datetime | None]
     withheld: set[int]
+    group_names: Mapping[int, str]  # of the groups the reasons name
 
     @property
     def group_ids(self) -> list[list[int]]:
         """The groups whose blocks stand, per number (as a plain batch check names them)."""
         return [
-            sorted(
-                {
-                    r.match.group_id
-                    for r in reasons
-                    if r.match is not None and r.code in BLOCKING and r.match.group_id is not None
-                }
-            )
+            sorted({r.group_id for r in reasons if r.code in BLOCKING and r.group_id is not None})
             if reasons
             else []
             for reasons in self.reasons

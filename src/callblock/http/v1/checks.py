@@ -11,7 +11,15 @@ from fastapi import APIRouter, Body, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from callblock.domain import NOT_A_NUMBER, Direction, Match, Reason, ReasonCode, campaign_ref
+from callblock.domain import (
+    NOT_A_NUMBER,
+    BatchReason,
+    Direction,
+    Match,
+    Reason,
+    ReasonCode,
+    campaign_ref,
+)
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
@@ -74,13 +82,12 @@ def _campaign_check_public(result: CampaignCheck) -> schemas.CampaignCheckPublic
     )
 
 
-def _batch_reason(reason: Reason) -> dict[str, object]:
-    match, allowed = reason.match, reason.allowed_by
+def _batch_reason(reason: BatchReason) -> dict[str, object]:
     return {
         "code": reason.code.value,
-        "group_id": None if match is None else match.group_id,
-        "pattern": None if match is None else match.pattern,
-        "allowed_by_group_id": None if allowed is None else allowed.group_id,
+        "group_id": reason.group_id,
+        "pattern": reason.pattern,
+        "allowed_by_group_id": reason.allowed_by_group_id,
     }
 
 

@@ -179,58 +179,56 @@ SCRUBBED = (
 # --- checks --------------------------------------------------------------------------------------
 
 _SPRING: dict[str, Any] = {"id": 1, "name": "Spring offers"}
-CHECK_CAMPAIGN_ANSWERS = {
-    "callable_by_consent": (
-        "With `campaign`: on the registry, but the customer consented",
-        {
-            "number": "+919876543210",
-            "campaign": _SPRING,
-            "callable": True,
-            "blocked": False,
-            "matches": [],
-            "reasons": [
-                {
-                    "code": "consent_overrides_block",
-                    "group_id": 2,
-                    "group_name": "National DNC",
+_CONSENT_ANSWER = (
+    "With `campaign`: on the registry, but the customer consented",
+    {
+        "number": "+919876543210",
+        "campaign": _SPRING,
+        "callable": True,
+        "blocked": False,
+        "matches": [],
+        "reasons": [
+            {
+                "code": "consent_overrides_block",
+                "group_id": 2,
+                "group_name": "National DNC",
+                "pattern": "+919876543210",
+                "expires_at": None,
+                "allowed_by": {
+                    "group_id": 3,
+                    "group_name": "Opted in",
                     "pattern": "+919876543210",
-                    "expires_at": None,
-                    "allowed_by": {
-                        "group_id": 3,
-                        "group_name": "Opted in",
-                        "pattern": "+919876543210",
-                        "expires_at": "2027-06-01T00:00:00Z",
-                        "rule": "number",
-                    },
-                    "time_zones": None,
-                }
-            ],
-            "next_callable_at": None,
-        },
-    ),
-    "outside_hours": (
-        "With `campaign`: nothing blocks, but it is 22:10 for the callee",
-        {
-            "number": "+919812345678",
-            "campaign": _SPRING,
-            "callable": False,
-            "blocked": False,
-            "matches": [],
-            "reasons": [
-                {
-                    "code": "outside_calling_hours",
-                    "group_id": None,
-                    "group_name": None,
-                    "pattern": None,
-                    "expires_at": None,
-                    "allowed_by": None,
-                    "time_zones": ["Asia/Calcutta"],
-                }
-            ],
-            "next_callable_at": "2026-06-02T03:30:00Z",
-        },
-    ),
-}
+                    "expires_at": "2027-06-01T00:00:00Z",
+                    "rule": "number",
+                },
+                "time_zones": None,
+            }
+        ],
+        "next_callable_at": None,
+    },
+)
+_OUTSIDE_ANSWER = (
+    "With `campaign`: nothing blocks, but it is 22:10 for the callee",
+    {
+        "number": "+919812345678",
+        "campaign": _SPRING,
+        "callable": False,
+        "blocked": False,
+        "matches": [],
+        "reasons": [
+            {
+                "code": "outside_calling_hours",
+                "group_id": None,
+                "group_name": None,
+                "pattern": None,
+                "expires_at": None,
+                "allowed_by": None,
+                "time_zones": ["Asia/Calcutta"],
+            }
+        ],
+        "next_callable_at": "2026-06-02T03:30:00Z",
+    },
+)
 CHECKED_MANY_FOR_CAMPAIGN = (
     "With `campaign`: may the campaign call each number now",
     {
@@ -293,7 +291,8 @@ CHECKED = answer(
         "Not blocked",
         {"number": "+919812345678", "blocked": False, "matches": []},
     ),
-    **CHECK_CAMPAIGN_ANSWERS,
+    callable_by_consent=_CONSENT_ANSWER,
+    outside_hours=_OUTSIDE_ANSWER,
 )
 CHECK_NUMBERS = body(
     outbound=(
