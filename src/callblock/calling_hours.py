@@ -578,8 +578,8 @@ def _accepts(op: Any, arg: Any) -> Callable[[str], bool]:
 # How often a zone's offset is sampled to find its changes (each then found to the second).
 # No zone changes its offset twice within this time.
 _SAMPLE: Final = 900
-# The days of open intervals kept from the day of an instant: enough for any answer within a
-# week (and a minute) of it.
+# The days of open intervals kept from the UTC day of an instant: enough for any answer
+# within a week of it.
 _SPAN_DAYS: Final = 9
 
 
@@ -680,7 +680,7 @@ def _first_open(times: Sequence[_OpenTimes], ts: int, limit: float) -> int | Non
                 continue
             if i + 1 == len(zone.starts):
                 return None
-            ts = zone.starts[i + 1]  # every zone is closed before this one opens
+            ts = zone.starts[i + 1]  # not every zone is open before this one opens again
             break
         else:
             return ts
@@ -760,7 +760,14 @@ class _Route:
 
 class _LookUp(_Route):
     def judge(self, minute: _Minute, e164: str, ts: float) -> Judgement:
-        return minute.exact(minute.resolve(_zones_found(e164)), ts)
+        known = minute.known
+        found = known.looked_up.get(e164)
+        if found is None:
+            found = _zones_found(e164)
+            if len(known.looked_up) >= _LOOKUPS_KEPT:
+                known.looked_up.clear()
+            known.looked_up[e164] = found
+        return minute.exact(minute.resolve(found), ts)
 
 
 _LOOK_UP: Final = _LookUp()
@@ -772,7 +779,7 @@ class _ByPrefix(_Route):
 
     def judge(self, minute: _Minute, e164: str, ts: float) -> Judgement:
         key = self.country.key_of(e164[1:])
-        route = key if key.startswith(self.country.code) and key else f"{self.country.code}|{key}"
+        route = key if key.startswith(self.country.code) else f"{self.country.code}|{key}"
         found = minute.prefixes.get(route)
         if found is None:
             found = minute.prefixes[route] = minute.by_prefix(self.country, key)
@@ -795,32 +802,33 @@ class _PrefixChecked(_Route):
         return answer if type(answer) is Judgement else answer.judge(minute, e164, ts)  # type: ignore[union-attr]
 
 
+# The numbers whose zones a judge keeps once looked up (a campaign judges its numbers again
+# at each attempt); past this many it starts afresh.
+_LOOKUPS_KEPT: Final = 100_000
+
+
+class _Known:
+    """What a judge keeps from minute to minute."""
+
+    __slots__ = ("fallback", "looked_up", "resolved", "window")
+
+    def __init__(self, window: CallingWindow, fallback: str) -> None:
+        self.window = window
+        self.fallback = fallback
+        # Zone lists as libphonenumber gives them -> with the fallback put in, sorted.
+        self.resolved: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.looked_up: dict[str, tuple[str, ...]] = {}  # number -> libphonenumber's zones
+
+
 class _Minute:
     """A judge's answers through one UTC minute (a new minute starts afresh: a thread
     holding the old one finishes with answers that were right for it)."""
 
-    __slots__ = (
-        "answers",
-        "day",
-        "fallback",
-        "heads",
-        "prefixes",
-        "resolved",
-        "start",
-        "verdicts",
-        "window",
-    )
+    __slots__ = ("answers", "day", "heads", "known", "prefixes", "start", "verdicts", "window")
 
-    def __init__(
-        self,
-        window: CallingWindow,
-        fallback: str,
-        resolved: dict[tuple[str, ...], tuple[str, ...]],
-        ts: float,
-    ) -> None:
-        self.window = window
-        self.fallback = fallback
-        self.resolved = resolved
+    def __init__(self, known: _Known, ts: float) -> None:
+        self.known = known
+        self.window = known.window
         self.start = math.floor(ts) // 60 * 60
         self.day = self.start // _DAY
         self.heads: dict[str, Judgement | _Route] = {}
@@ -862,9 +870,9 @@ class _Minute:
         return self.verdict(union, answer)
 
     def resolve(self, zones: tuple[str, ...]) -> tuple[str, ...]:
-        found = self.resolved.get(zones)
+        found = self.known.resolved.get(zones)
         if found is None:
-            found = self.resolved[zones] = _resolved(zones, self.fallback)
+            found = self.known.resolved[zones] = _resolved(zones, self.known.fallback)
         return found
 
     def answer(self, zones: tuple[str, ...]) -> _Answer | None:
@@ -905,20 +913,20 @@ class WindowJudge:
     numbers libphonenumber knows none for). Keeps answers for the minute being judged; safe
     to share between threads. See the module's notes for what it takes and how it is fast."""
 
-    __slots__ = ("_minute", "_resolved", "fallback", "window")
+    __slots__ = ("_known", "_minute", "fallback", "window")
 
     def __init__(self, window: CallingWindow, fallback: str) -> None:
         _zone(fallback)  # ValueError now rather than at the first number
         self.window = window
         self.fallback = fallback
-        self._resolved: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._minute = _Minute(window, fallback, self._resolved, 0.0)
+        self._known = _Known(window, fallback)
+        self._minute = _Minute(self._known, 0.0)
 
     def _minute_of(self, now: datetime) -> tuple[_Minute, float]:
         ts = _timestamp(now)
         minute = self._minute
         if not minute.start <= ts < minute.start + 60:
-            minute = self._minute = _Minute(self.window, self.fallback, self._resolved, ts)
+            minute = self._minute = _Minute(self._known, ts)
         return minute, ts
 
     def judge(self, e164: str, now: datetime) -> Judgement:
