@@ -376,27 +376,41 @@ class CampaignCheckManyPublic(BaseModel):
 
 # --- campaigns -----------------------------------------------------------------------------
 
-DAY = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-CLOCK = Annotated[
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# Declared for the document, checked by the domain (``calling_hours.clean_window``), whose
+# words name what is accepted rather than a pattern.
+Day = Annotated[str, Field(max_length=3, json_schema_extra={"enum": _DAYS})]
+Clock = Annotated[
     str,
     Field(
-        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$",
-        description="Local time as HH:MM (24:00 only as an end).",
+        max_length=5,
+        description="Local time as HH:MM; as an end, 24:00 (or 00:00) is midnight.",
+        json_schema_extra={"pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"},
     ),
 ]
 
 
 class CallingWindowPublic(BaseModel):
-    days: list[DAY] = Field(
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         description="The days a window starts on; a window crossing midnight belongs to the "
         "day it starts on."
     )
-    start: CLOCK
-    end: CLOCK = Field(description="Exclusive. Earlier than `start`: the window crosses midnight.")
+    start: str = Field(description="Local time as HH:MM.")
+    end: str = Field(
+        description="Exclusive, HH:MM or 24:00. Earlier than `start`: the window crosses "
+        "midnight."
+    )
 
 
-class CallingWindowIn(_In, CallingWindowPublic):
-    days: list[DAY] = Field(min_length=1, max_length=7)
+class CallingWindowIn(_In):
+    days: list[Day] = Field(
+        min_length=1,
+        max_length=7,
+        description="The days a window starts on, each once (a window crossing midnight "
+        "belongs to the day it starts on).",
+    )
+    start: Clock
+    end: Clock
 
 
 GroupIds = Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=rules.GROUPS_PER_CAMPAIGN)]
