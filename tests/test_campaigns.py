@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +26,8 @@ from callblock.domain import (
     Surface,
 )
 from callblock.service import Service
-from tests.helpers import Credentials, FakeClock, bearer, problem
+from callblock.store import Store
+from tests.helpers import Credentials, FakeClock, bearer, problem, snapshot
 
 # The clock fixture's instant, 2026-06-01 12:00 UTC (a Monday), is 17:30 in India.
 INSIDE = window_from_text("mon-sat", "09:00-21:00")
@@ -359,3 +361,112 @@ async def test_campaigns_over_http(client: httpx.AsyncClient, main_account: Cred
     gone = await client.delete(f"/v1/campaigns/{campaign['id']}", headers=auth)
     assert gone.status_code == 204
     assert (await client.get(f"/v1/campaigns/{campaign['id']}", headers=auth)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("number", "before", "after"),
+    [
+        # London: 08:30 UTC is 08:30 GMT on Saturday 28 March 2026 and 09:30 BST on Monday 30.
+        (
+            "+442079460000",
+            datetime(2026, 3, 28, 8, 30, tzinfo=UTC),
+            datetime(2026, 3, 30, 8, 30, tzinfo=UTC),
+        ),
+        # New York: 13:30 UTC is 08:30 EST on Saturday 7 March 2026 and 09:30 EDT on Monday 9.
+        (
+            "+12125550100",
+            datetime(2026, 3, 7, 13, 30, tzinfo=UTC),
+            datetime(2026, 3, 9, 13, 30, tzinfo=UTC),
+        ),
+    ],
+)
+def test_the_window_follows_the_callees_daylight_saving_change(
+    service: Service,
+    account: dict[str, int],
+    clock: FakeClock,
+    number: str,
+    before: datetime,
+    after: datetime,
+) -> None:
+    """The same UTC time of day is outside the window before the callee's clocks go forward
+    and inside after; next_callable_at before the change is 09:00 local time."""
+    actor = _actor(service)
+    every_day = window_from_text("every", "09:00-21:00")
+    campaign = CampaignById(service.create_campaign(actor, "Abroad", "", every_day).id)
+    clock.now = before
+    early = service.check_for_campaign(actor, number, None, campaign)
+    assert not early.callable
+    assert [r.code.value for r in early.reasons] == ["outside_calling_hours"]
+    assert early.next_callable_at == before + timedelta(minutes=30)
+    clock.now = after
+    assert service.check_for_campaign(actor, number, None, campaign).callable
+
+
+@pytest.mark.anyio
+async def test_another_accounts_campaigns_answer_like_campaigns_of_nothing(
+    client: httpx.AsyncClient,
+    service: Service,
+    store: Store,
+    main_account: Credentials,
+    other_account: Credentials,
+) -> None:
+    """B's campaign, by id or by name, answers A exactly as a campaign id or name that exists
+    nowhere, on every operation that names a campaign, and nothing is written; A cannot
+    attach B's group to its own campaign. Then the same requests on A's own campaign work
+    (the positive control)."""
+    a, b = bearer(main_account), bearer(other_account)
+    b_group = (await client.post("/v1/groups", json={"name": "B list"}, headers=b)).json()["id"]
+    b_campaign = await client.post(
+        "/v1/campaigns", json={"name": "B campaign", "group_ids": [b_group]}, headers=b
+    )
+    a_group = (await client.post("/v1/groups", json={"name": "A list"}, headers=a)).json()["id"]
+    b_id = b_campaign.json()["id"]
+    nowhere = 424_242
+    before = snapshot(store)
+
+    def requests(campaign: int | str, name: str) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            ("GET", f"/v1/campaigns/{campaign}", {}),
+            ("PATCH", f"/v1/campaigns/{campaign}", {"json": {"description": "by A"}}),
+            ("PATCH", f"/v1/campaigns/{campaign}", {"json": {"calling_window": None}}),
+            ("POST", f"/v1/campaigns/{campaign}/groups", {"json": {"group_ids": [a_group]}}),
+            ("DELETE", f"/v1/campaigns/{campaign}/groups/{a_group}", {}),
+            ("GET", "/v1/check/9800000001", {"params": {"campaign": str(campaign)}}),
+            ("GET", "/v1/check/9800000001", {"params": {"campaign": name}}),
+            ("POST", "/v1/check", {"json": {"numbers": ["9800000001"], "campaign": name}}),
+            (
+                "POST",
+                "/v1/scrub",
+                {
+                    "params": {"campaign": name},
+                    "content": b"phone\n9800000001\n",
+                    "headers": {**a, "Content-Type": "text/csv"},
+                },
+            ),
+            ("DELETE", f"/v1/campaigns/{campaign}", {}),
+        ]
+
+    async def send(method: str, url: str, extra: dict[str, Any]) -> tuple[int, Any]:
+        answer = await client.request(method, url, **{"headers": a, **extra})
+        json_body = "json" in answer.headers.get("content-type", "")
+        return answer.status_code, answer.json() if json_body else answer.text
+
+    for theirs, nothing in zip(
+        requests(b_id, "B campaign"), requests(nowhere, "No such campaign"), strict=True
+    ):
+        got, expected = await send(*theirs), await send(*nothing)
+        assert got == expected, theirs
+        assert expected[0] == 404, nothing
+        assert expected[1]["type"].endswith("campaign-not-found"), nothing
+    assert snapshot(store) == before, "a refused request wrote something"
+    mine = await client.post("/v1/campaigns", json={"name": "A campaign"}, headers=a)
+    stolen = await client.post(
+        f"/v1/campaigns/{mine.json()['id']}/groups", json={"group_ids": [b_group]}, headers=a
+    )
+    assert problem(stolen, 422)["errors"] == {"group_ids": f"no group {b_group} in this account"}
+    for request in requests(mine.json()["id"], "A campaign"):
+        status, _ = await send(*request)
+        assert status in (200, 204), request
+    b_view = await client.get(f"/v1/campaigns/{b_id}", headers=b)
+    assert b_view.json()["name"] == "B campaign"
+    assert [g["id"] for g in b_view.json()["block_groups"]] == [b_group]

@@ -31,6 +31,10 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/v1/groups/{group_id}/numbers": ("GET", "POST", "DELETE"),
     "/v1/groups/{group_id}/numbers.csv": ("GET",),
     "/v1/groups/{group_id}/numbers:import": ("POST",),
+    "/v1/campaigns": ("GET", "POST"),
+    "/v1/campaigns/{campaign_id}": ("GET", "PATCH", "DELETE"),
+    "/v1/campaigns/{campaign_id}/groups": ("POST",),
+    "/v1/campaigns/{campaign_id}/groups/{group_id}": ("DELETE",),
     "/v1/check": ("POST",),
     "/v1/check/{number}": ("GET",),
     "/v1/scrub": ("POST",),
@@ -268,6 +272,26 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "groupName": group_names,
     "userName": st.one_of(st.sampled_from(USERNAMES), json_values),
     "expiryDate": instants,
+    "kind": weighted((3, st.sampled_from(["block", "allow"])), (1, json_values)),
+    "scope": weighted((3, st.sampled_from(["global", "attached"])), (1, json_values)),
+    "consent_overrides": json_values,
+    "campaign": weighted((3, st.sampled_from(["1", "Spring", "spring", ""])), (1, json_values)),
+    "group_ids": st.one_of(st.lists(group_ids, max_size=4), json_values),
+    "calling_window": weighted(
+        (
+            3,
+            st.fixed_dictionaries(
+                {
+                    "days": st.lists(
+                        st.sampled_from(["mon", "sat", "sun", "Mon", "xyz", ""]), max_size=8
+                    ),
+                    "start": st.sampled_from(["09:00", "21:00", "24:00", "9:00", "", "23:59"]),
+                    "end": st.sampled_from(["17:00", "02:00", "24:00", "00:00", "09:00", "x"]),
+                }
+            ),
+        ),
+        (1, json_values),
+    ),
 }
 field_names = st.one_of(
     st.sampled_from(sorted(FIELD_VALUES)),
@@ -295,6 +319,9 @@ SHAPES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         optional={
             "description": FIELD_VALUES["description"],
             "direction": FIELD_VALUES["direction"],
+            "kind": FIELD_VALUES["kind"],
+            "scope": FIELD_VALUES["scope"],
+            "consent_overrides": FIELD_VALUES["consent_overrides"],
         },
     ),
     "group-change": st.fixed_dictionaries(
@@ -303,8 +330,28 @@ SHAPES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "name": _names,
             "description": FIELD_VALUES["description"],
             "direction": FIELD_VALUES["direction"],
+            "kind": FIELD_VALUES["kind"],
+            "scope": FIELD_VALUES["scope"],
+            "consent_overrides": FIELD_VALUES["consent_overrides"],
         },
     ),
+    "campaign": st.fixed_dictionaries(
+        {"name": _names},
+        optional={
+            "description": FIELD_VALUES["description"],
+            "calling_window": FIELD_VALUES["calling_window"],
+            "group_ids": FIELD_VALUES["group_ids"],
+        },
+    ),
+    "campaign-change": st.fixed_dictionaries(
+        {},
+        optional={
+            "name": _names,
+            "description": FIELD_VALUES["description"],
+            "calling_window": st.one_of(st.none(), FIELD_VALUES["calling_window"]),
+        },
+    ),
+    "campaign-groups": st.fixed_dictionaries({"group_ids": FIELD_VALUES["group_ids"]}),
     "numbers": st.fixed_dictionaries(
         {"numbers": _numbers},
         optional={
@@ -312,6 +359,7 @@ SHAPES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "note": FIELD_VALUES["note"],
             "all_or_nothing": st.booleans(),
             "direction": FIELD_VALUES["direction"],
+            "campaign": FIELD_VALUES["campaign"],
         },
     ),
     "account": st.fixed_dictionaries({"block_anonymous": st.one_of(st.booleans(), json_values)}),
@@ -561,6 +609,9 @@ ROUTE_BODIES: dict[str, st.SearchStrategy[bytes]] = {
     "/v1/groups/{group_id}": _json_bodies(SHAPES["group-change"]),
     "/v1/groups/{group_id}/numbers": _json_bodies(SHAPES["numbers"]),
     "/v1/groups/{group_id}/numbers:import": file_bodies,
+    "/v1/campaigns": _json_bodies(SHAPES["campaign"]),
+    "/v1/campaigns/{campaign_id}": _json_bodies(SHAPES["campaign-change"]),
+    "/v1/campaigns/{campaign_id}/groups": _json_bodies(SHAPES["campaign-groups"]),
     "/v1/check": _json_bodies(SHAPES["numbers"]),
     "/v1/scrub": file_bodies,
     "/v1/account": _json_bodies(SHAPES["account"]),
@@ -652,6 +703,7 @@ QUERY_KEYS = (
     "q",
     "direction",
     "group_id",
+    "campaign",
     "number",
     "since",
     "column",
@@ -685,6 +737,7 @@ QUERY_VALUES = (
     "2026-01-01T00:00:00Z",
     "2026-13-01T00:00:00Z",
     "main",
+    "Spring",
     "9876543210",
     "140*",
     "phone",
@@ -714,6 +767,11 @@ path_values = {
     "group_id": weighted(
         (4, st.integers(min_value=1, max_value=6).map(str)),
         (1, st.integers(min_value=-(2**70), max_value=2**70).map(str)),
+        (1, st.sampled_from(GROUP_ID_TEXTS)),
+        (1, st.text(max_size=20)),
+    ).map(_quote),
+    "campaign_id": weighted(
+        (4, st.integers(min_value=1, max_value=4).map(str)),
         (1, st.sampled_from(GROUP_ID_TEXTS)),
         (1, st.text(max_size=20)),
     ).map(_quote),

@@ -397,8 +397,7 @@ class CallingWindowPublic(BaseModel):
     )
     start: str = Field(description="Local time as HH:MM.")
     end: str = Field(
-        description="Exclusive, HH:MM or 24:00. Earlier than `start`: the window crosses "
-        "midnight."
+        description="Exclusive, HH:MM or 24:00. Earlier than `start`: the window crosses midnight."
     )
 
 

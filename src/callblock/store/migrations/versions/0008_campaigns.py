@@ -19,17 +19,20 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    # Every existing group is what it was: a global block group nothing overrides.
-    with op.batch_alter_table("groups") as batch:
-        batch.add_column(
-            sa.Column("kind", sa.String(length=8), nullable=False, server_default="block")
-        )
-        batch.add_column(
-            sa.Column("scope", sa.String(length=16), nullable=False, server_default="global")
-        )
-        batch.add_column(
-            sa.Column("consent_overrides", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Every existing group is what it was: a global block group nothing overrides. Plain
+    # ADD COLUMN, not a batch copy of the table: a copy would lose SQLite's AUTOINCREMENT,
+    # and a deleted group's id would be handed out again.
+    op.add_column(
+        "groups", sa.Column("kind", sa.String(length=8), nullable=False, server_default="block")
+    )
+    op.add_column(
+        "groups",
+        sa.Column("scope", sa.String(length=16), nullable=False, server_default="global"),
+    )
+    op.add_column(
+        "groups",
+        sa.Column("consent_overrides", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.create_table(
         "campaigns",
         sa.Column("id", Id, autoincrement=True, nullable=False),
@@ -69,7 +72,6 @@ def downgrade() -> None:
     op.drop_index("ix_campaign_groups_group_id", table_name="campaign_groups")
     op.drop_table("campaign_groups")
     op.drop_table("campaigns")
-    with op.batch_alter_table("groups") as batch:
-        batch.drop_column("consent_overrides")
-        batch.drop_column("scope")
-        batch.drop_column("kind")
+    # DROP COLUMN (SQLite 3.35 and later) keeps the table, and so its AUTOINCREMENT.
+    for column in ("consent_overrides", "scope", "kind"):
+        op.drop_column("groups", column)
