@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from playwright.sync_api import (
@@ -93,3 +95,32 @@ def open_tab(browser: Browser, origin: str, viewport: ViewportSize = DESKTOP) ->
         yield tab
     finally:
         context.close()
+
+
+# The rules of WCAG 2.1 at levels A and AA, as axe-core tags them.
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_AXE_RUN = """async (tags) => {
+  const results = await axe.run(document, {runOnly: {type: "tag", values: tags},
+                                           resultTypes: ["violations"]});
+  return results.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\\n` +
+    v.nodes.map((n) => `    ${n.target.join(" ")}: ${n.failureSummary}`).join("\\n"));
+}"""
+
+
+@functools.cache
+def _axe_script() -> str:
+    """axe-core, as the `axe-playwright-python` package ships it (no download at run time)."""
+    try:
+        return (resources.files("axe_playwright_python") / "axe.min.js").read_text()
+    except ModuleNotFoundError:
+        skip_unless_ci(
+            "axe-core is not installed: pip install -e '.[test]'", "the accessibility scans"
+        )
+        raise
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    """What axe-core finds against WCAG 2.1 A and AA on the page as it is now, in words."""
+    page.evaluate(_axe_script())
+    found: list[str] = page.evaluate(_AXE_RUN, WCAG_21_AA)
+    return found

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -24,17 +25,34 @@ from tests.browser import DESKTOP, PHONE, chromium, open_tab
 from tests.servers import start_server, stop_server
 
 
+def evening_hours() -> dict[str, object]:
+    """Three hours of every day that open on the hour, at least two hours from now in India:
+    a check made now is outside them, and says when they open."""
+    india = ZoneInfo("Asia/Kolkata")
+    opens = (datetime.now(india) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    closes = opens + timedelta(hours=3)
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    return {"days": days, "start": f"{opens:%H:00}", "end": f"{closes:%H:00}"}
+
+
+ALLOW_ATTACHED = {"kind": "allow", "scope": "attached"}
+
+
 def fill_store(base_url: str, key: str) -> dict[str, int]:
-    """A contact centre's lists, through the public API."""
+    """A contact centre's lists and campaigns, through the public API."""
     ids: dict[str, int] = {}
-    in_a_month = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat()
+    now = datetime.now(UTC).replace(microsecond=0)
+    in_a_month = (now + timedelta(days=30)).isoformat()
+    in_18_months = (now + timedelta(days=548)).isoformat()
     with httpx.Client(base_url=base_url, auth=("demo", key), timeout=60) as api:
-        for name, direction, description in (
-            ("Do not call", "outbound", "National DNC register"),
-            ("Abusive callers", "inbound", "Reported by agents"),
-            ("Legal hold", "both", "Case 2026-114"),
+        for name, direction, description, traits in (
+            ("Do not call", "outbound", "National DNC register", {"consent_overrides": True}),
+            ("Abusive callers", "inbound", "Reported by agents", {}),
+            ("Legal hold", "both", "Case 2026-114", {}),
+            ("Customer consent", "outbound", "Bought in the last 18 months", ALLOW_ATTACHED),
+            ("Renewals opt-outs", "outbound", "Asked renewals not to call", {"scope": "attached"}),
         ):
-            group = {"name": name, "direction": direction, "description": description}
+            group = {"name": name, "direction": direction, "description": description, **traits}
             answer = api.post("/v1/groups", json=group)
             ids[name] = answer.json()["id"]
         dnc = "".join(f"98{i:08d}\n" for i in range(12_480)).encode()
@@ -51,6 +69,38 @@ def fill_store(base_url: str, key: str) -> dict[str, int]:
             json={"numbers": ["9123456789"], "expires_at": in_a_month, "note": "30-day block"},
         )
         api.post(f"/v1/groups/{ids['Legal hold']}/numbers", json={"numbers": ["9812345678"]})
+        api.post(
+            f"/v1/groups/{ids['Customer consent']}/numbers",
+            json={"numbers": ["9800000042", "9800000043"], "expires_at": in_18_months},
+        )
+        api.post(f"/v1/groups/{ids['Renewals opt-outs']}/numbers", json={"numbers": ["9800000043"]})
+        consent, opt_outs = ids["Customer consent"], ids["Renewals opt-outs"]
+        for name, description, window, attached in (
+            (
+                "Spring renewals",
+                "Policies due in May",
+                {
+                    "days": ["mon", "tue", "wed", "thu", "fri", "sat"],
+                    "start": "09:00",
+                    "end": "21:00",
+                },
+                [consent, opt_outs],
+            ),
+            ("Evening follow-ups", "Callbacks asked for", evening_hours(), [consent]),
+            (
+                "Collections",
+                "",
+                {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "10:00", "end": "18:00"},
+                [],
+            ),
+        ):
+            campaign = {
+                "name": name,
+                "description": description,
+                "calling_window": window,
+                "group_ids": attached,
+            }
+            ids[name] = api.post("/v1/campaigns", json=campaign).json()["id"]
     return ids
 
 
@@ -111,6 +161,20 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
         expect(page.locator(".verdict")).to_be_visible()
         quiet(page)
         page.screenshot(path=out / "check.png")
+
+        page.get_by_role("link", name="Campaigns").click()
+        expect(page.get_by_role("link", name="Spring renewals")).to_be_visible()
+        page.screenshot(path=out / "campaigns.png", full_page=True)
+
+        # On the registry, with consent that lifts it, outside the campaign's calling hours.
+        page.goto(f"{url}/ui#/check?campaign={ids['Evening follow-ups']}")
+        expect(page.get_by_label("Campaign")).to_have_value(str(ids["Evening follow-ups"]))
+        page.get_by_label("Phone number").fill("+91 98000 00042")
+        page.get_by_label("Call direction").select_option("outbound")
+        page.get_by_role("button", name="Check").click()
+        expect(page.locator(".verdict .next-callable")).to_be_visible()
+        quiet(page)
+        page.screenshot(path=out / "check-campaign.png")
 
         page.get_by_role("link", name="History").click()
         expect(page.locator("main tbody tr td").first).to_be_visible()

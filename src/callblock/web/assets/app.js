@@ -1,9 +1,12 @@
 // The page's frame: who is signed in, the navigation, and which view the address shows.
-// Views live at #/groups, #/groups/ID, #/check and #/history; nothing secret is ever in it.
+// Views live at #/groups, #/groups/ID, #/campaigns, #/campaigns/ID, #/check and #/history;
+// nothing secret is ever in it.
 
 import { forget, SESSION_ENDED, session, whenSignedOut, whenSignedOutElsewhere } from "./api.js";
 import { announce } from "./dom.js";
 import { loadLimits } from "./limits.js";
+import { renderCampaign } from "./views/campaign.js";
+import { renderCampaigns } from "./views/campaigns.js";
 import { renderCheck } from "./views/check.js";
 import { renderGroup } from "./views/group.js";
 import { renderGroups } from "./views/groups.js";
@@ -78,9 +81,16 @@ function show() {
       }
       document.title = "Groups · callblock";
       return renderGroups(main, { go });
+    case "campaigns":
+      if (id && /^\d+$/.test(id)) {
+        document.title = "Campaign · callblock";
+        return renderCampaign(main, { id, go });
+      }
+      document.title = "Campaigns · callblock";
+      return renderCampaigns(main, { go });
     case "check":
       document.title = "Check a number · callblock";
-      return renderCheck(main, { number: query.get("number") || "" });
+      return renderCheck(main, { number: query.get("number") || "", campaign: query.get("campaign") || "" });
     case "history":
       document.title = "History · callblock";
       return renderHistory(main, { groupId: query.get("group") || "", number: query.get("number") || "", go });

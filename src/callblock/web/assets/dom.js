@@ -72,12 +72,35 @@ export function field({ label, hint }, control) {
   return { wrapper, control, error };
 }
 
-/** Show (or, with no message, clear) a field's error next to it. */
+/**
+ * A labelled checkbox, its label beside it, with a hint and a place for its error:
+ * checkField({label, hint}) → {wrapper, control, error}, as field() answers.
+ */
+export function checkField({ label, hint }, attributes = {}) {
+  const control = h("input", { type: "checkbox", ...attributes, id: attributes.id || uid("check") });
+  const error = h("p", { className: "field-error", id: `${control.id}-error`, hidden: true });
+  const described = [error.id];
+  let hintElement = null;
+  if (hint) {
+    hintElement = h("p", { className: "hint", id: `${control.id}-hint` }, hint);
+    described.unshift(hintElement.id);
+  }
+  control.setAttribute("aria-describedby", described.join(" "));
+  const wrapper = h("div", { className: "check-field" }, h("div", { className: "check" }, control, h("label", { for: control.id }, label)), hintElement, error);
+  return { wrapper, control, error };
+}
+
+/**
+ * Show (or, with no message, clear) a field's error next to it. An entry with `controls`
+ * (a group of checkboxes) marks each of them.
+ */
 export function setFieldError(entry, message) {
   entry.error.hidden = !message;
   entry.error.textContent = message || "";
-  if (message) entry.control.setAttribute("aria-invalid", "true");
-  else entry.control.removeAttribute("aria-invalid");
+  for (const control of entry.controls || [entry.control]) {
+    if (message) control.setAttribute("aria-invalid", "true");
+    else control.removeAttribute("aria-invalid");
+  }
 }
 
 const statusRegion = () => document.getElementById("status");

@@ -63,6 +63,11 @@ export const ACTIONS = {
   rename: "Renamed",
   update: "Changed the group",
   delete: "Deleted the group",
+  "campaign-create": "Created the campaign",
+  "campaign-update": "Changed the campaign",
+  "campaign-attach": "Attached groups to the campaign",
+  "campaign-detach": "Detached groups from the campaign",
+  "campaign-delete": "Deleted the campaign",
 };
 
 export const SURFACES = {
@@ -77,3 +82,60 @@ export const RULES = {
   prefix: "Prefix",
   block_anonymous: "Withheld caller ID",
 };
+
+export const KINDS = {
+  block: "Block",
+  allow: "Allow",
+};
+
+export const SCOPES = {
+  global: "Global",
+  attached: "Attached only",
+};
+
+/** A group's kind, scope and consent override in a few words: "Block · Global · Consent overrides". */
+export function groupTraits(group) {
+  const traits = [KINDS[group.kind] || group.kind, SCOPES[group.scope] || group.scope];
+  if (group.consent_overrides) traits.push("Consent overrides");
+  return traits;
+}
+
+export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+export const DAY_NAMES = { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" };
+
+/**
+ * A calling window as the server describes one (calling_hours.describe): "Mon–Sat
+ * 09:00–21:00", "Sat–Mon 10:00–14:00", "Every day 21:00–02:00"; "Any time" for none.
+ */
+export function describeWindow(window) {
+  if (!window) return "Any time";
+  const chosen = new Set(window.days.map((day) => DAYS.indexOf(day)));
+  let days;
+  if (chosen.size === 7) {
+    days = "Every day";
+  } else {
+    const runs = [];
+    for (let first = 0; first < 7; first += 1) {
+      // each run of consecutive days (Sat–Mon wraps), named from its first day
+      if (!chosen.has(first) || chosen.has((first + 6) % 7)) continue;
+      let last = first;
+      while (chosen.has((last + 1) % 7)) last = (last + 1) % 7;
+      const name = DAY_NAMES[DAYS[first]];
+      runs.push(last === first ? name : `${name}–${DAY_NAMES[DAYS[last]]}`);
+    }
+    days = runs.join(", ");
+  }
+  const overnight = window.end !== "24:00" && window.end < window.start ? " (into the next day)" : "";
+  return `${days} ${window.start}–${window.end}${overnight}`;
+}
+
+/** An instant in a named time zone, with the zone's name: "2 Jun 2026, 09:00 (Asia/Kolkata)". */
+export function instantIn(text, zone) {
+  const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: zone });
+  return `${format.format(new Date(text))} (${zone})`;
+}
+
+/** The time of day now in a time zone, as HH:MM. */
+export function timeNowIn(zone) {
+  return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone }).format(new Date());
+}

@@ -1,6 +1,6 @@
 import { ApiError, call, download, explain } from "../api.js";
 import { announce, dialog, field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
-import { count, DIRECTIONS, instant, localNow, localToInstant, plural, splitNumbers, timeZone } from "../format.js";
+import { count, DIRECTIONS, instant, KINDS, localNow, localToInstant, plural, SCOPES, splitNumbers, timeZone } from "../format.js";
 import { deleteGroup, editGroup } from "./group_forms.js";
 import { limits, loadLimits } from "../limits.js";
 import { uploadForm } from "./upload.js";
@@ -16,7 +16,7 @@ export function renderGroup(main, { id, go }) {
   let group = null;
 
   // Until the group has loaded, there is nothing for these to act on.
-  const editButton = h("button", { type: "button", disabled: true }, "Change name or direction");
+  const editButton = h("button", { type: "button", disabled: true }, "Change group");
   const downloadButton = h("button", { type: "button", disabled: true }, "Download CSV");
   const deleteButton = h("button", { type: "button", className: "danger", disabled: true }, "Delete group");
   const entries = entryList(id, () => refreshHead());
@@ -57,6 +57,9 @@ export function renderGroup(main, { id, go }) {
       h(
         "dl",
         { className: "facts" },
+        h("div", {}, h("dt", {}, "Kind"), h("dd", {}, KINDS[group.kind] || group.kind)),
+        h("div", {}, h("dt", {}, "Scope"), h("dd", {}, SCOPES[group.scope] || group.scope)),
+        group.kind === "block" ? h("div", {}, h("dt", {}, "Consent overrides"), h("dd", {}, group.consent_overrides ? "Yes" : "No")) : null,
         h("div", {}, h("dt", {}, "Direction"), h("dd", {}, DIRECTIONS[group.direction])),
         h("div", {}, h("dt", {}, "Active"), h("dd", {}, count(group.active_count))),
         h("div", {}, h("dt", {}, "Expired"), h("dd", {}, count(group.expired_count))),

@@ -1,6 +1,6 @@
 import { call, explain } from "../api.js";
 import { announce, fill, GROUPS_CHANGED, h, loadingRow, pagedListing } from "../dom.js";
-import { count, DIRECTIONS, instant } from "../format.js";
+import { count, DIRECTIONS, instant, KINDS, SCOPES } from "../format.js";
 import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
 const PAGE_SIZE = 50;
@@ -9,12 +9,12 @@ const PAGE_SIZE = 50;
 export function renderGroups(main, { go }) {
   const newGroup = h("button", { type: "button", className: "primary" }, "New group");
   const search = h("input", { type: "search", id: "group-search", name: "name", autocomplete: "off" });
-  const body = h("tbody", {}, loadingRow(6));
+  const body = h("tbody", {}, loadingRow(7));
   const table = h(
     "table",
     { className: "list" },
     h("caption", { className: "visually-hidden" }, "Your groups"),
-    h("thead", {}, h("tr", {}, ["Name", "Direction", "Active", "Expired", "Last change", "Actions"].map((title) => h("th", { scope: "col" }, title)))),
+    h("thead", {}, h("tr", {}, ["Name", "Kind and scope", "Direction", "Active", "Expired", "Last change", "Actions"].map((title) => h("th", { scope: "col" }, title)))),
     body,
   );
   const listProblem = h("p", { className: "form-error", role: "alert", hidden: true });
@@ -32,7 +32,7 @@ export function renderGroups(main, { go }) {
         body,
         answer.data.length
           ? answer.data.map(row)
-          : h("tr", {}, h("td", { colspan: "6", className: "empty" }, nameFilter ? "No group has that in its name." : "No groups yet: create one with New group.")),
+          : h("tr", {}, h("td", { colspan: "7", className: "empty" }, nameFilter ? "No group has that in its name." : "No groups yet: create one with New group.")),
       ),
     showError: (error) => {
       listProblem.textContent = explain(error);
@@ -55,15 +55,18 @@ export function renderGroups(main, { go }) {
 
   function row(group) {
     const link = h("a", { href: `#/groups/${group.id}` }, group.name);
-    const edit = h("button", { type: "button", "aria-label": `Change ${group.name}` }, "Change");
+    const edit = h("button", { type: "button", "aria-label": `Change ${group.name}`, "data-change": String(group.id) }, "Change");
     const remove = h("button", { type: "button", className: "danger", "aria-label": `Delete ${group.name}` }, "Delete");
     edit.addEventListener("click", async () => {
       const changed = await editGroup(group);
       if (changed) {
         announce(`Saved “${changed.name}”.`);
         await pages.reload();
+        // The row is drawn anew: its own Change button again, where the change shows.
+        (body.querySelector(`button[data-change="${group.id}"]`) || search).focus();
+      } else {
+        edit.focus();
       }
-      edit.focus();
     });
     remove.addEventListener("click", async () => {
       if (await deleteGroup(group)) {
@@ -78,6 +81,7 @@ export function renderGroups(main, { go }) {
       "tr",
       {},
       h("th", { scope: "row", "data-label": "Name" }, link, group.description ? h("span", { className: "sub" }, group.description) : null),
+      h("td", { "data-label": "Kind and scope" }, kindAndScope(group)),
       h("td", { "data-label": "Direction" }, DIRECTIONS[group.direction]),
       h("td", { "data-label": "Active", className: "num" }, count(group.active_count)),
       h("td", { "data-label": "Expired", className: "num" }, count(group.expired_count)),
@@ -109,4 +113,11 @@ export function renderGroups(main, { go }) {
   const refresh = () => (table.isConnected ? pages.reload() : window.removeEventListener(GROUPS_CHANGED, refresh));
   window.addEventListener(GROUPS_CHANGED, refresh);
   pages.restart();
+}
+
+/** "Block" or "Allow", with its scope and consent override beneath. */
+export function kindAndScope(group) {
+  const beneath = [SCOPES[group.scope] || group.scope];
+  if (group.consent_overrides) beneath.push("consent overrides");
+  return [KINDS[group.kind] || group.kind, h("span", { className: "sub" }, beneath.join(" · "))];
 }

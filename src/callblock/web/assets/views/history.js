@@ -97,6 +97,11 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
     const previous = event.detail?.previous_name;
     const renamedTo = event.detail?.name;
     const label = ACTIONS[event.action] || event.action;
+    if (event.action.startsWith("campaign-")) {
+      const campaignName = event.detail?.campaign_name;
+      const named = previous ? `“${previous}” → “${campaignName}”` : campaignName ? `“${campaignName}”` : null;
+      return [label, named ? h("span", { className: "sub" }, named) : null];
+    }
     const detail =
       event.action === "rename" && previous
         ? `“${previous}” → “${renamedTo || names.get(event.group_id) || "?"}”`
