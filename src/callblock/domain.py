@@ -271,13 +271,13 @@ class GroupByName:
 GroupRef = GroupById | GroupByName
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignById:
+# Tuples, not dataclasses: a campaign check looks its plan up by them, and a tuple's hash and
+# equality are native.
+class CampaignById(NamedTuple):
     id: int
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignByName:
+class CampaignByName(NamedTuple):
     name: str
 
 

@@ -109,7 +109,7 @@ class BatchCheck:
     withheld: set[int]  # positions of withheld caller IDs blocked by the account's rule
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made at every call-time check, and frozen costs a µs
 class CampaignCheck:
     """A campaign's answer to "may we call this number now?" (``docs/api.md``)."""
 
