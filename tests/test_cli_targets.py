@@ -227,6 +227,9 @@ def test_campaigns_say_the_same_on_both_targets(fresh_targets: Targets, tmp_path
         "  blocked: blocked by group 1 (Own DNC)",
     ]
     assert "NOT CALLABLE" in run("check", "9800000008", "--campaign", "Spring")
+    assert run("check", "12ab", "--campaign", "Spring", code=2) == (
+        "12ab: not a valid phone number\n"
+    )
     assert run("check", "9800000008") == "+919800000008: not blocked\n"  # attached only
     assert "blocked_by_prefix: blocked by group 2 (Registry), prefix +919811*" in run(
         "check", "9811000007", "--campaign", "Spring"
