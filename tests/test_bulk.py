@@ -10,9 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -239,13 +240,17 @@ def test_scrub_sends_every_row_to_exactly_one_output_in_order(
         "phone",
     )
     assert result.exit_code == 0, result.output
-    assert "5 rows: 2 callable, 3 blocked or invalid" in result.stderr
+    assert "5 rows: 2 callable, 2 blocked, 1 invalid (" in result.stderr
     assert callable_out.read_text().splitlines() == ["id,phone", "2,9000000002", "5,9000000004"]
     blocked = blocked_out.read_text().splitlines()
-    assert blocked[0] == "id,phone,reason"
-    assert [line.split(",")[0] for line in blocked[1:]] == ["1", "3", "4"]
-    assert "blocked by group" in blocked[1]
-    assert "not a valid phone number" in blocked[2]
+    assert blocked[0] == "id,phone,status,reason,reason_code,next_callable_at"
+    assert [line.split(",")[:3] for line in blocked[1:]] == [
+        ["1", "9000000001", "blocked"],
+        ["3", "not-a-number", "invalid"],
+        ["4", "+91 90000 00003", "blocked"],
+    ]
+    assert blocked[1].endswith(",blocked by group 1 (DNC),blocked,")
+    assert blocked[2].endswith(",invalid,not a valid phone number,,")
 
 
 def test_scrub_outputs_keep_the_input_delimiter_and_pad_short_rows(
@@ -262,10 +267,124 @@ def test_scrub_outputs_keep_the_input_delimiter_and_pad_short_rows(
     assert callable_out.read_text().splitlines() == ["phone;name;city", "9000000002;Ravi;Delhi"]
     reason = "blocked by group 1 (DNC)"
     assert blocked_out.read_text().splitlines() == [
-        "phone;name;city;reason",
-        f"9000000001;Asha;Pune;{reason}",
-        f"9000000001;;;{reason}",  # the short row padded to the header's width
+        "phone;name;city;status;reason;reason_code;next_callable_at",
+        f"9000000001;Asha;Pune;blocked;{reason};blocked;",
+        f"9000000001;;;blocked;{reason};blocked;",  # the short row padded to the header's width
     ]
+
+
+def test_scrub_for_a_campaign_counts_each_status_apart(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    """A row only the campaign's calling window keeps from being called now is
+    not_callable_now, apart from blocked and invalid rows, in the file and in the summary."""
+    write(tmp_path / "consent.txt", "9000000003\n")
+    write(tmp_path / "registry.txt", "9000000001\n9000000003\n")
+    for group, extra in (("Consent", ["--kind", "allow"]), ("Registry", ["--consent-overrides"])):
+        made = cli(
+            runner,
+            acme,
+            "import",
+            "--account",
+            "acme",
+            "--group",
+            group,
+            *extra,
+            str(tmp_path / f"{group.lower()}.txt"),
+        )
+        assert made.exit_code == 0, made.output
+    # Open one hour a day, starting two hours from now in India: closed now.
+    hour = datetime.now(ZoneInfo("Asia/Kolkata")).hour
+    hours = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
+    window = ["--days", "all", "--hours", hours]
+    created = cli(runner, acme, "campaign", "create", "Spring", *window, "--account", "acme")
+    assert created.exit_code == 0, created.output
+    source = write(tmp_path / "calls.csv", "phone\n9000000001\n9000000003\nxx\n9000000004\n")
+    ok, others = tmp_path / "ok.csv", tmp_path / "others.csv"
+
+    result = scrub(runner, acme, source, ok, "--campaign", "spring", blocked=others)
+
+    assert result.exit_code == 0, result.output
+    assert "4 rows: 0 callable, 1 blocked, 1 invalid, 2 not callable now (" in result.stderr
+    assert ok.read_text() == "phone\n"
+    rows = list(csv.reader(others.read_text().splitlines()))
+    assert rows[0] == ["phone", *files.SCRUB_COLUMNS]
+    assert [row[:2] + row[3:4] for row in rows[1:]] == [
+        ["9000000001", "blocked", "blocked"],
+        ["9000000003", "not_callable_now", "consent_overrides_block;outside_calling_hours"],
+        ["xx", "invalid", ""],
+        ["9000000004", "not_callable_now", "outside_calling_hours"],
+    ]
+    opens = datetime.fromisoformat(rows[4][4])
+    assert timedelta(0) < opens - datetime.now(UTC) <= timedelta(hours=2)
+    assert rows[2][4] == rows[4][4]
+    # Without the campaign: the global block groups only, and no not_callable_now.
+    plain = scrub(runner, acme, source, ok, blocked=others)
+    assert "4 rows: 1 callable, 2 blocked, 1 invalid (" in plain.stderr
+    assert ok.read_text() == "phone\n9000000004\n"
+    # An unknown campaign is said before anything is read or written.
+    missing = scrub(runner, acme, source, tmp_path / "new.csv", "--campaign", "Nope")
+    assert missing.exit_code == 1
+    assert missing.stderr == "Error: no campaign named 'Nope'\n"
+    assert not (tmp_path / "new.csv").exists()
+
+
+def test_an_import_creates_its_group_as_asked_and_changes_no_existing_group(
+    runner: CliRunner, acme: str, tmp_path: Path
+) -> None:
+    numbers = write(tmp_path / "l.txt", "9876543210\n")
+    options = ["--kind", "allow", "--scope", "attached"]
+    made = cli(
+        runner, acme, "import", "--account", "acme", "--group", "Consent", *options, str(numbers)
+    )
+    assert made.exit_code == 0, made.output
+    assert "created group 'Consent'" in made.stdout
+    listing = cli(runner, acme, "group", "list", "--account", "acme")
+    assert listing.stdout.splitlines()[1].split() == [
+        "1",
+        "allow",
+        "attached",
+        "both",
+        "no",
+        "1",
+        "0",
+        "Consent",
+    ]
+    again = cli(
+        runner, acme, "import", "--account", "acme", "--group", "consent", *options, str(numbers)
+    )
+    assert again.exit_code == 0, again.output  # what it already is: fine
+    other = write(tmp_path / "m.txt", "9123456780\n")
+    refused = cli(
+        runner,
+        acme,
+        "import",
+        "--account",
+        "acme",
+        "--group",
+        "Consent",
+        "--consent-overrides",
+        str(other),
+    )
+    assert refused.exit_code == 1
+    assert "not an allow group, attached, consent overrides it" in refused.stderr
+    refused = cli(
+        runner,
+        acme,
+        "import",
+        "--account",
+        "acme",
+        "--group",
+        "Consent",
+        "--scope",
+        "global",
+        str(other),
+    )
+    assert refused.exit_code == 1
+    assert (
+        "group 'Consent' is an allow group, attached, not an allow group, global" in refused.stderr
+    )
+    assert set(group_numbers(acme, "Consent")) == {"+919876543210"}
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
@@ -396,18 +515,20 @@ def test_a_headerless_file_keeps_its_first_row_and_finds_the_number_column(
     result = scrub(runner, acme, campaign, ok, blocked=blocked)
     assert result.exit_code == 0, result.output
     assert ok.read_text().splitlines() == ["dave,9000000004"]
-    assert blocked.read_text().splitlines()[0].startswith("carol,9876543262,blocked by group")
+    assert blocked.read_text().splitlines() == [
+        "carol,9876543262,blocked,blocked by group 1 (GG),blocked,"
+    ]
 
 
-def test_short_rows_are_padded_so_the_reason_keeps_its_column(
+def test_short_rows_are_padded_so_the_status_keeps_its_column(
     runner: CliRunner, acme: str, tmp_path: Path
 ) -> None:
     campaign = write(tmp_path / "c.csv", "id,phone,name\n7\n8,9000000004,x\n")
     ok, blocked = tmp_path / "ok.csv", tmp_path / "b.csv"
     scrub(runner, acme, campaign, ok, "--column", "phone", blocked=blocked)
     assert blocked.read_text().splitlines() == [
-        "id,phone,name,reason",
-        "7,,,not a valid phone number",
+        "id,phone,name,status,reason,reason_code,next_callable_at",
+        "7,,,invalid,not a valid phone number,,",
     ]
 
 

@@ -20,6 +20,9 @@ from callblock.change_tokens import ChangeTokens, Position
 from callblock.client import (
     AsyncClient,
     AsyncMirror,
+    CallingWindow,
+    ChangedCampaign,
+    ChangedGroup,
     ChangesReset,
     Client,
     Mirror,
@@ -730,6 +733,73 @@ async def test_a_mirror_starts_over_by_itself_after_a_reset(
     await assert_agrees(mirror, service, main_account)
     assert not mirror.check("+919876543210").blocked
     assert mirror.check("+911401234567").blocked
+
+
+async def test_a_mirror_counts_only_global_block_groups_as_the_server_does(
+    sdk: AnyClient, service: Service, clock: FakeClock, main_account: Credentials
+) -> None:
+    """An allow group and a group attached to a campaign do not block in a check without a
+    campaign, on the server or in the mirror, whether copied or followed from the feed."""
+    registry = await run(sdk.groups.create("Registry", consent_overrides=True))
+    consent = await run(sdk.groups.create("Consent", kind="allow"))
+    attached = await run(sdk.groups.create("Campaign list", scope="attached"))
+    await run(sdk.numbers.add(registry.id, ["9876543210"]))
+    await run(sdk.numbers.add(consent.id, ["9876543210", "9000000001"]))
+    await run(sdk.numbers.add(attached.id, ["9000000002", "140*"]))
+    await run(sdk.campaigns.create("Spring", group_ids=[attached.id, consent.id]))
+    mirror = mirror_of(sdk, clock)
+    await run(mirror.sync())  # copied
+    service.load_index()
+    await assert_agrees(mirror, service, main_account)
+    assert not mirror.check("+919000000001").blocked  # only in the allow group
+    assert not mirror.check("+919000000002").blocked  # only in the attached group
+    assert not mirror.check("+911401234567").blocked
+    # Consent does not lift a block in a check without a campaign.
+    assert [m.group_id for m in mirror.check("+919876543210").matches] == [registry.id]
+
+    later = await run(sdk.groups.create("Later list", scope="attached"))  # followed
+    await run(sdk.numbers.add(later.id, ["9000000003"]))
+    await run(mirror.sync())
+    await assert_agrees(mirror, service, main_account)
+    assert not mirror.check("+919000000003").blocked
+
+    await run(sdk.groups.update(attached.id, scope="global"))  # now it blocks everywhere
+    await run(sdk.groups.update(later.id, kind="allow"))
+    await run(mirror.sync())
+    await assert_agrees(mirror, service, main_account)
+    assert mirror.check("+919000000002").blocked
+    assert mirror.check("+911401234567").blocked
+    assert mirror.copies == 1
+
+
+WINDOW = CallingWindow(("mon", "tue", "wed", "thu", "fri", "sat"), "09:00", "21:00")
+
+
+async def test_the_feed_tells_campaign_changes_and_group_roles(sdk: AnyClient) -> None:
+    start = sdk.changes()
+    await collect(start)
+    consent = await run(sdk.groups.create("Consent", kind="allow", scope="attached"))
+    spring = await run(sdk.campaigns.create("Spring", calling_window=WINDOW))
+    await run(sdk.campaigns.attach(spring.id, [consent.id]))
+    await run(sdk.campaigns.delete(spring.id))
+
+    changes = await collect(sdk.changes(since=start.token))
+
+    assert [c.action for c in changes] == [
+        "create",
+        "campaign-create",
+        "campaign-attach",
+        "campaign-delete",
+    ]
+    assert changes[0].group == ChangedGroup(
+        consent.id, "Consent", "", "both", "allow", "attached", False
+    )
+    assert changes[0].campaign is None
+    assert changes[1].campaign == ChangedCampaign(spring.id, "Spring", "", WINDOW, ())
+    assert changes[2].campaign is not None
+    assert changes[2].campaign.group_ids == (consent.id,)
+    assert changes[3].campaign is not None
+    assert changes[3].campaign.name == "Spring"
 
 
 class WriteDuringExport:

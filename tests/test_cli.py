@@ -313,8 +313,18 @@ def test_group_create_list_check_delete_on_the_local_database(
     listing = runner.invoke(
         main, ["group", "list", "--account", "gina", "--database-url", migrated]
     )
+    assert listing.stdout.splitlines()[0].split() == [
+        "ID",
+        "KIND",
+        "SCOPE",
+        "DIRECTION",
+        "CONSENT",
+        "ACTIVE",
+        "EXPIRED",
+        "NAME",
+    ]
     row = listing.stdout.splitlines()[1].split()
-    assert row[:4] == [str(group_id), "inbound", "0", "0"]
+    assert row[:7] == [str(group_id), "block", "global", "inbound", "no", "0", "0"]
     assert "Abusive callers" in listing.stdout
 
     store = Store.from_url(migrated)
@@ -388,6 +398,53 @@ def test_group_and_check_bad_input(
     assert result.exit_code in (1, 2)
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_group_create_takes_a_kind_a_scope_and_consent_overrides(
+    runner: CliRunner, migrated: str
+) -> None:
+    _account(runner, migrated)
+    target = ["--account", "gina", "--database-url", migrated]
+    made = [
+        runner.invoke(main, ["group", "create", *args, *target])
+        for args in (
+            ["Registry", "--consent-overrides"],
+            ["Consent", "--kind", "allow", "--scope", "attached"],
+        )
+    ]
+    assert [m.exit_code for m in made] == [0, 0], [m.output for m in made]
+    assert made[0].stdout.startswith(
+        "created group 'Registry' (block group, global, consent overrides it):"
+    )
+    assert made[1].stdout.startswith("created group 'Consent' (allow group, attached):")
+    rows = [
+        line.split()
+        for line in runner.invoke(main, ["group", "list", *target]).stdout.splitlines()[1:]
+    ]
+    assert [row[1:5] + row[7:] for row in rows] == [
+        ["block", "global", "both", "yes", "Registry"],
+        ["allow", "attached", "both", "no", "Consent"],
+    ]
+    store = Store.from_url(migrated)
+    service = Service(store)
+    actor = Actor(service.account("gina"), None, Surface.CLI)
+    groups = {
+        d.group.name: d.group
+        for d in service.list_groups(actor, name=None, after=None, limit=10).items
+    }
+    store.dispose()
+    assert (groups["Registry"].kind, groups["Registry"].consent_overrides) == ("block", True)
+    assert (groups["Consent"].kind, groups["Consent"].scope) == ("allow", "attached")
+
+    odd = runner.invoke(
+        main, ["group", "create", "Odd", "--kind", "allow", "--consent-overrides", *target]
+    )
+    assert odd.exit_code == 2
+    assert "only a block group has its blocks lifted by consent" in odd.stderr
+    unknown = runner.invoke(main, ["group", "create", "Odd", "--scope", "local", *target])
+    assert unknown.exit_code == 2
+    assert "'local' is not one of 'global', 'attached'" in unknown.stderr
+    assert "Odd" not in runner.invoke(main, ["group", "list", *target]).stdout
 
 
 def test_a_duplicate_group_name_is_refused(runner: CliRunner, migrated: str) -> None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,12 +17,13 @@ from click.testing import CliRunner, Result
 from callblock.cli import main
 from tests.servers import Server, callblock, start_server, stop_server
 
+Targets = tuple[list[str], list[str]]
 
-@pytest.fixture(scope="module")
-def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], list[str]]]:
+
+@contextmanager
+def two_targets(folder: Path) -> Iterator[Targets]:
     """The options naming each target: the same account, alone on its own database, once
     used locally and once through a server."""
-    folder = tmp_path_factory.mktemp("targets")
     local_url = f"sqlite:///{folder / 'local.db'}"
     served_url = f"sqlite:///{folder / 'served.db'}"
     callblock("account", "create", "acme", database_url=local_url)
@@ -33,6 +37,19 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str
         )
     finally:
         stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targets]:
+    with two_targets(tmp_path_factory.mktemp("targets")) as both_targets:
+        yield both_targets
+
+
+@pytest.fixture
+def fresh_targets(tmp_path: Path) -> Iterator[Targets]:
+    """Two targets with nothing written yet: the ids they give agree."""
+    with two_targets(tmp_path) as both_targets:
+        yield both_targets
 
 
 def both(targets: tuple[list[str], list[str]], *args: str) -> tuple[Result, Result]:
@@ -73,7 +90,7 @@ def test_the_same_commands_say_the_same_on_both_targets(
     listed = both(targets, "group", "list")
     assert listed[0].stdout == listed[1].stdout
     assert "Never made" not in listed[1].stdout
-    assert re.search(r"inbound\s+2\s+0\s+Spam callers", listed[1].stdout)
+    assert re.search(r"block\s+global\s+inbound\s+no\s+2\s+0\s+Spam callers", listed[1].stdout)
 
     for args in (["0987 654 3210", "--direction", "inbound"], ["1401234567"], ["98765"], [" "]):
         checked = both(targets, "check", *args)
@@ -112,7 +129,14 @@ def test_the_same_commands_say_the_same_on_both_targets(
         outputs.append((timeless(scrubbed.stderr), ok.read_text(), blocked.read_text()))
     assert outputs[0] == outputs[1]
     assert outputs[1][1] == "name;phone\nRavi;9123456789\n"
-    assert "4 rows: 1 callable, 3 blocked or invalid" in outputs[1][0]
+    assert "4 rows: 1 callable, 2 blocked, 1 invalid (time)" in outputs[1][0]
+    assert outputs[1][2].splitlines() == [
+        "name;phone;status;reason;reason_code;next_callable_at",
+        "Asha;9876543210;blocked;blocked by group 1 (Spam callers);blocked;",
+        "Meena;12ab;invalid;not a valid phone number;;",
+        "Dev;1409999999;blocked;blocked by group 1 (Spam callers), prefix +91140*;"
+        "blocked_by_prefix;",
+    ]
 
     group_id = created[1].stdout.strip().splitlines()[-1]
     deleted = both(targets, "group", "delete", group_id)
@@ -124,6 +148,169 @@ def test_the_same_commands_say_the_same_on_both_targets(
     missing = both(targets, "export", "--group", "Spam callers")
     assert missing[0].exit_code == missing[1].exit_code == 1
     assert missing[0].stderr == missing[1].stderr == "Error: no such group\n"
+
+
+def same(results: tuple[Result, Result], code: int = 0) -> str:
+    """What both targets said, once: the same exit status, output and errors."""
+    local, remote = results
+    assert local.exit_code == remote.exit_code == code, (local.output, remote.output)
+    assert (timeless(local.stdout), local.stderr) == (timeless(remote.stdout), remote.stderr)
+    return local.stdout + local.stderr
+
+
+def closed_for_two_hours() -> str:
+    """Hours of a one-hour window that opens in two hours in India: closed now."""
+    hour = datetime.now(ZoneInfo("Asia/Kolkata")).hour
+    return f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
+
+
+@pytest.mark.server
+def test_campaigns_say_the_same_on_both_targets(fresh_targets: Targets, tmp_path: Path) -> None:
+    def run(*args: str, code: int = 0) -> str:
+        return same(both(fresh_targets, *args), code)
+
+    assert "(block group, global)" in run("group", "create", "Own DNC")
+    assert "consent overrides it" in run("group", "create", "Registry", "--consent-overrides")
+    assert "(allow group, attached)" in run(
+        "group", "create", "Consent", "--kind", "allow", "--scope", "attached"
+    )
+    lists = {
+        "own": "9800000001\n",
+        "registry": "9800000002\n9800000003\n9811*\n",
+        "consent": "9800000003\n",
+        "attached": "9800000008\n",
+    }
+    for name, numbers in lists.items():
+        (tmp_path / f"{name}.txt").write_text(numbers)
+    run("import", str(tmp_path / "own.txt"), "--group", "Own DNC")
+    run("import", str(tmp_path / "registry.txt"), "--group", "registry")
+    run("import", str(tmp_path / "consent.txt"), "--group", "Consent", "--kind", "allow")
+    created = run(
+        "import", str(tmp_path / "attached.txt"), "--group", "Campaign list", "--scope", "attached"
+    )
+    assert "created group 'Campaign list' (id 4)" in created
+    # An import does not change a group: asked for another kind, it refuses and writes nothing.
+    refused = run(
+        "import", str(tmp_path / "own.txt"), "--group", "Consent", "--kind", "block", code=1
+    )
+    assert "group 'Consent' is an allow group, attached, not a block group, attached" in refused
+    listing = run("group", "list")
+    assert re.search(r"3  allow attached both\s+no\s+1\s+0  Consent", listing)
+    assert re.search(r"2  block global\s+both\s+yes\s+3\s+0  Registry", listing)
+
+    made = run(
+        "campaign",
+        "create",
+        "Spring",
+        "--days",
+        "all",
+        "--hours",
+        "00:00-24:00",
+        "--group",
+        "Consent",
+        "--group",
+        "4",
+    )
+    assert made.splitlines()[-1] == "1"
+    assert "block groups:   4 (Campaign list, attached)" in made
+    assert "allow groups:   3 (Consent, attached)" in made
+    assert re.search(r"1  every day 00:00-24:00\s+1\s+1  Spring", run("campaign", "list"))
+    assert run("campaign", "show", "1") == run("campaign", "show", "SPRING")
+
+    lifted = run("check", "9800000003", "--campaign", "spring")
+    assert lifted.splitlines() == [
+        "+919800000003: callable (campaign 'Spring')",
+        "  consent_overrides_block: consent in group 3 (Consent) overrides group 2 (Registry)",
+    ]
+    assert run("check", "9800000001", "--campaign", "1").splitlines() == [
+        "+919800000001: NOT CALLABLE (campaign 'Spring')",
+        "  blocked: blocked by group 1 (Own DNC)",
+    ]
+    assert "NOT CALLABLE" in run("check", "9800000008", "--campaign", "Spring")
+    assert run("check", "12ab", "--campaign", "Spring", code=2) == (
+        "12ab: not a valid phone number\n"
+    )
+    assert run("check", "9800000008") == "+919800000008: not blocked\n"  # attached only
+    assert "blocked_by_prefix: blocked by group 2 (Registry), prefix +919811*" in run(
+        "check", "9811000007", "--campaign", "Spring"
+    )
+
+    run("campaign", "set-window", "Spring", "--days", "all", "--hours", closed_for_two_hours())
+    later = run("check", "9800000006", "--campaign", "Spring").splitlines()
+    assert later[:2] == [
+        "+919800000006: NOT CALLABLE NOW (campaign 'Spring')",
+        "  outside_calling_hours: outside calling hours in Asia/Calcutta",
+    ]
+    assert later[2].startswith("  next callable at 20")
+
+    calls = tmp_path / "calls.csv"
+    calls.write_text("name,phone\nAsha,9800000001\nRavi,9800000003\nMeena,12ab\nDev,9800000006\n")
+    scrubbed = []
+    for n, options in enumerate(fresh_targets):
+        ok, others = tmp_path / f"ok{n}.csv", tmp_path / f"others{n}.csv"
+        result = CliRunner().invoke(
+            main,
+            [
+                "scrub",
+                str(calls),
+                "--campaign",
+                "Spring",
+                "-o",
+                str(ok),
+                "--blocked",
+                str(others),
+                *options,
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        scrubbed.append((timeless(result.stderr), ok.read_text(), others.read_text()))
+    assert scrubbed[0] == scrubbed[1]
+    summary, ok_rows, other_rows = scrubbed[1]
+    assert "4 rows: 0 callable, 1 blocked, 1 invalid, 2 not callable now (time)" in summary
+    assert ok_rows == "name,phone\n"
+    rows = list(csv.reader(other_rows.splitlines()))
+    assert rows[0] == ["name", "phone", "status", "reason", "reason_code", "next_callable_at"]
+    assert [(r[0], r[2], r[4]) for r in rows[1:]] == [
+        ("Asha", "blocked", "blocked"),
+        ("Ravi", "not_callable_now", "consent_overrides_block;outside_calling_hours"),
+        ("Meena", "invalid", ""),
+        ("Dev", "not_callable_now", "outside_calling_hours"),
+    ]
+    assert rows[2][5] == rows[4][5] != ""  # the window's next opening, for both
+
+    assert "block groups:   none" in run("campaign", "detach", "Spring", "Campaign list")
+    assert "block groups:   1 (Own DNC)" in run("campaign", "attach", "Spring", "own dnc")
+    assert "calling window: any time" in run("campaign", "set-window", "Spring", "--none")
+
+    # Refusals: said alike, and nothing written.
+    assert run("check", "9800000001", "--campaign", "Nope", code=1) == (
+        "Error: no campaign named 'Nope'\n"
+    )
+    assert run("campaign", "attach", "Spring", "Ghost", code=1) == (
+        "Error: no group named 'Ghost'\n"
+    )
+    assert run("campaign", "show", "42", code=1) == (
+        "Error: no campaign named '42' or with that id\n"
+    )
+    assert "--hours is missing" in run("campaign", "create", "Autumn", "--days", "mon-fri", code=2)
+    assert "'xyz' in 'mon-xyz' is not a day" in run(
+        "campaign", "set-window", "Spring", "--days", "mon-xyz", "--hours", "09:00-21:00", code=2
+    )
+    assert "give either --days and --hours, or --none" in run(
+        "campaign", "set-window", "Spring", code=2
+    )
+    assert "--consent-overrides" in run(
+        "group", "create", "Odd", "--kind", "allow", "--consent-overrides", code=2
+    )
+    taken = both(fresh_targets, "campaign", "create", "SPRING")
+    assert taken[0].exit_code == taken[1].exit_code == 1
+    assert "already exists" in taken[0].stderr
+    assert "already exists" in taken[1].stderr
+    assert re.search(r"1  any time\s+1\s+1  Spring\n$", run("campaign", "list"))
+
+    assert run("campaign", "delete", "Spring") == "deleted campaign 1 (Spring); its groups stay\n"
+    run("campaign", "show", "Spring", code=1)
+    assert "Own DNC" in run("group", "list")
 
 
 @pytest.mark.parametrize(

@@ -38,20 +38,30 @@ from starlette.types import Receive, Scope, Send
 import callblock
 import callblock.client as sdk_module
 from callblock.client import (
+    KEEP,
     Account,
     AccountAPI,
     AddResult,
     AsyncAccountAPI,
     AsyncAuditAPI,
+    AsyncCampaignsAPI,
     AsyncChanges,
     AsyncClient,
     AsyncGroupsAPI,
     AsyncMirror,
     AsyncNumbersAPI,
+    AttachedGroup,
     AuditAPI,
     AuthError,
+    BatchReason,
     BatchResult,
     CallblockError,
+    CallingWindow,
+    Campaign,
+    CampaignBatchResult,
+    CampaignCheckResult,
+    CampaignsAPI,
+    ChangedGroup,
     Changes,
     ChangesReset,
     CheckResult,
@@ -65,11 +75,13 @@ from callblock.client import (
     NotFound,
     NumbersAPI,
     RateLimited,
+    Reason,
     RemoveResult,
     ServerError,
     TransportError,
     ValidationError,
 )
+from callblock.client import _parse as parse
 from callblock.domain import StoreUnavailable
 from callblock.service import Service
 from tests.helpers import Credentials, FakeClock
@@ -450,6 +462,263 @@ async def test_account_and_withheld_callers(sdk: AnyClient) -> None:
     for direction in ("outbound", None):  # withheld only counts in inbound checks
         with pytest.raises(ValidationError):
             await run(sdk.check("anonymous", direction=direction))
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+# The clock fixture's instant, 2026-06-01 12:00 UTC (a Monday), is 17:30 in India.
+OPEN_NOW = CallingWindow(("mon", "tue", "wed", "thu", "fri", "sat"), "09:00", "21:00")
+CLOSED_NOW = {"days": ["mon", "tue", "wed", "thu", "fri", "sat"], "start": "09:00", "end": "17:00"}
+OPENS_AT = datetime(2026, 6, 2, 3, 30, tzinfo=UTC)  # Tuesday 09:00 in India
+
+
+async def test_groups_have_a_kind_a_scope_and_a_consent_override(sdk: AnyClient) -> None:
+    plain = await run(sdk.groups.create("Own list"))
+    assert (plain.kind, plain.scope, plain.consent_overrides) == ("block", "global", False)
+    registry = await run(sdk.groups.create("Registry", consent_overrides=True))
+    consent = await run(sdk.groups.create("Consent", kind="allow", scope="attached"))
+    assert (registry.kind, registry.scope, registry.consent_overrides) == ("block", "global", True)
+    assert (consent.kind, consent.scope, consent.consent_overrides) == ("allow", "attached", False)
+    assert await run(sdk.groups.get(consent.id)) == consent
+    listed_roles = {g.name: (g.kind, g.scope) for g in await collect(sdk.groups.list())}
+    assert listed_roles["Consent"] == ("allow", "attached")
+
+    rescoped = await run(sdk.groups.update(consent.id, scope="global"))
+    assert (rescoped.kind, rescoped.scope) == ("allow", "global")
+    lifted = await run(sdk.groups.update(registry.id, consent_overrides=False))
+    assert not lifted.consent_overrides
+    with pytest.raises(ValidationError) as info:  # consent never overrides consent
+        await run(sdk.groups.update(consent.id, consent_overrides=True))
+    assert set(info.value.errors) == {"consent_overrides"}
+    with pytest.raises(ValidationError):
+        await run(sdk.groups.create("Odd", kind="allow", consent_overrides=True))
+
+
+async def test_campaign_lifecycle(sdk: AnyClient, gateway: Gateway, clock: FakeClock) -> None:
+    registry = await run(sdk.groups.create("Registry", consent_overrides=True))
+    consent = await run(sdk.groups.create("Consent", kind="allow", scope="attached"))
+    created = await run(
+        sdk.campaigns.create("Spring", "renewals", OPEN_NOW, group_ids=[consent.id, registry.id])
+    )
+    assert isinstance(created, Campaign)
+    assert (created.name, created.description, created.calling_window) == (
+        "Spring",
+        "renewals",
+        OPEN_NOW,
+    )
+    assert created.block_groups == (AttachedGroup(registry.id, "Registry", "global", True),)
+    assert created.allow_groups == (AttachedGroup(consent.id, "Consent", "attached", False),)
+    assert created.group_ids == (registry.id, consent.id)
+    assert created.created_at == clock.now
+    assert await run(sdk.campaigns.get(created.id)) == created
+
+    bare = await run(sdk.campaigns.create("Bare"))
+    assert (bare.calling_window, bare.group_ids) == (None, ())
+    gateway.seen.clear()
+    campaigns = sdk.campaigns.list()
+    assert gateway.seen == []  # nothing sent before iterating
+    assert [c.name for c in await collect(campaigns)] == ["Spring", "Bare"]
+
+    clock.advance(minutes=1)
+    renamed = await run(sdk.campaigns.update(created.id, name="Summer"))
+    assert (renamed.name, renamed.calling_window) == ("Summer", OPEN_NOW)  # the window stays
+    assert renamed.updated_at == clock.now
+    assert gateway.seen[-1][:2] == ("PATCH", f"/v1/campaigns/{created.id}")
+    reshaped = await run(sdk.campaigns.update(created.id, calling_window=CLOSED_NOW))
+    assert reshaped.calling_window == CallingWindow(
+        ("mon", "tue", "wed", "thu", "fri", "sat"), "09:00", "17:00"
+    )
+    cleared = await run(sdk.campaigns.update(created.id, calling_window=None))
+    assert cleared.calling_window is None
+    assert (await run(sdk.campaigns.update(created.id, calling_window=KEEP))) == cleared
+
+    detached = await run(sdk.campaigns.detach(created.id, consent.id))
+    assert detached.group_ids == (registry.id,)
+    assert (await run(sdk.campaigns.detach(created.id, consent.id))).group_ids == (registry.id,)
+    attached = await run(sdk.campaigns.attach(created.id, [consent.id, registry.id]))
+    assert attached.group_ids == (registry.id, consent.id)
+
+    await run(sdk.campaigns.delete(bare.id))
+    with pytest.raises(NotFound) as missing:
+        await run(sdk.campaigns.get(bare.id))
+    assert missing.value.type == "urn:callblock:problem:campaign-not-found"
+    # Its groups stay.
+    assert {g.id for g in await collect(sdk.groups.list())} == {registry.id, consent.id}
+
+
+async def test_campaign_refusals(sdk: AnyClient, gateway: Gateway) -> None:
+    spring = await run(sdk.campaigns.create("Spring"))
+    with pytest.raises(Conflict) as taken:
+        await run(sdk.campaigns.create("SPRING"))
+    assert taken.value.errors == {"name": "already exists"}
+    with pytest.raises(ValidationError) as unknown:
+        await run(sdk.campaigns.attach(spring.id, [424242]))
+    assert set(unknown.value.errors) == {"group_ids"}
+    with pytest.raises(ValidationError) as window:
+        await run(sdk.campaigns.create("Bad", calling_window={"days": ["mon"], "start": "9"}))
+    assert any(field.startswith("calling_window") for field in window.value.errors)
+    with pytest.raises(NotFound):
+        await run(sdk.campaigns.update(424242, name="Ghost"))
+    with pytest.raises(NotFound):
+        await run(sdk.check("9876543210", campaign="nope"))
+    with pytest.raises(NotFound):
+        await run(sdk.check_many(["9876543210"], campaign=424242))
+
+    gateway.seen.clear()
+    with pytest.raises(TypeError, match="campaign_id must be an int"):
+        await run(sdk.campaigns.get("1"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="group_ids must be a list"):
+        await run(sdk.campaigns.attach(spring.id, 3))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="calling_window"):
+        await run(sdk.campaigns.create("X", calling_window="mon-sat"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="campaign must be an id or a name"):
+        await run(sdk.check("9876543210", campaign=True))
+    with pytest.raises(ValueError, match="campaign must not be empty"):
+        await run(sdk.check_many(["9876543210"], campaign=" "))
+    assert gateway.seen == []
+
+
+async def test_a_check_for_a_campaign_says_why(sdk: AnyClient, gateway: Gateway) -> None:
+    own = await run(sdk.groups.create("Own DNC"))
+    registry = await run(sdk.groups.create("Registry", consent_overrides=True))
+    consent = await run(sdk.groups.create("Consent", kind="allow", scope="attached"))
+    await run(sdk.numbers.add(own.id, ["9800000001"]))
+    await run(sdk.numbers.add(registry.id, ["9800000002", "9800000003", "9811*"]))
+    await run(sdk.numbers.add(consent.id, ["9800000003"]))
+    spring = await run(sdk.campaigns.create("Spring", group_ids=[consent.id]))
+
+    blocked = await run(sdk.check("9800000001", "outbound", campaign="spring"))
+    assert isinstance(blocked, CampaignCheckResult)
+    assert gateway.seen[-1] == (
+        "GET",
+        "/v1/check/9800000001",
+        "campaign=spring&direction=outbound",
+    )
+    assert (blocked.number, blocked.campaign_id, blocked.campaign_name) == (
+        "+919800000001",
+        spring.id,
+        "Spring",
+    )
+    assert (blocked.callable, blocked.blocked, blocked.next_callable_at) == (False, True, None)
+    assert blocked.matches == (Match(own.id, "Own DNC", "+919800000001", None, "number"),)
+    assert blocked.reasons == (
+        Reason("blocked", own.id, "Own DNC", "+919800000001", None, None, ()),
+    )
+    by_prefix = await run(sdk.check("9811000007", campaign=spring.id))
+    assert [r.code for r in by_prefix.reasons] == ["blocked_by_prefix"]
+
+    lifted = await run(sdk.check("9800000003", campaign=spring.id))
+    assert (lifted.callable, lifted.blocked, lifted.matches) == (True, False, ())
+    [reason] = lifted.reasons
+    assert (reason.code, reason.group_id, reason.pattern) == (
+        "consent_overrides_block",
+        registry.id,
+        "+919800000003",
+    )
+    assert reason.allowed_by == Match(consent.id, "Consent", "+919800000003", None, "number")
+
+    await run(sdk.campaigns.update(spring.id, calling_window=CLOSED_NOW))
+    later = await run(sdk.check("9800000006", campaign="Spring"))
+    assert (later.callable, later.blocked, later.next_callable_at) == (False, False, OPENS_AT)
+    assert [(r.code, r.time_zones) for r in later.reasons] == [
+        ("outside_calling_hours", ("Asia/Calcutta",))
+    ]
+
+    # Without a campaign, the answer is the plain check's, as before campaigns.
+    plain = await run(sdk.check("9800000003"))
+    assert plain == CheckResult(
+        "+919800000003",
+        True,
+        (Match(registry.id, "Registry", "+919800000003", None, "number"),),
+    )
+
+
+async def test_check_many_for_a_campaign(sdk: AnyClient) -> None:
+    own = await run(sdk.groups.create("Own DNC"))
+    registry = await run(sdk.groups.create("Registry", consent_overrides=True))
+    consent = await run(sdk.groups.create("Consent", kind="allow", scope="attached"))
+    await run(sdk.numbers.add(own.id, ["9800000001"]))
+    await run(sdk.numbers.add(registry.id, ["9800000003"]))
+    await run(sdk.numbers.add(consent.id, ["9800000003"]))
+    await run(sdk.campaigns.create("Spring", calling_window=CLOSED_NOW, group_ids=[consent.id]))
+
+    results = await run(
+        sdk.check_many(["9800000001", 9800000003, "9800000006", "nope"], campaign="Spring")
+    )
+    assert results == [
+        CampaignBatchResult(
+            "9800000001",
+            "+919800000001",
+            False,
+            True,
+            (own.id,),
+            (BatchReason("blocked", own.id, "+919800000001", None),),
+            None,
+            None,
+        ),
+        CampaignBatchResult(
+            9800000003,
+            "+919800000003",
+            False,
+            False,
+            (),
+            (
+                BatchReason("consent_overrides_block", registry.id, "+919800000003", consent.id),
+                BatchReason("outside_calling_hours", None, None, None),
+            ),
+            OPENS_AT,
+            None,
+        ),
+        CampaignBatchResult(
+            "9800000006",
+            "+919800000006",
+            False,
+            False,
+            (),
+            (BatchReason("outside_calling_hours", None, None, None),),
+            OPENS_AT,
+            None,
+        ),
+        CampaignBatchResult("nope", None, False, False, (), (), None, "not a valid phone number"),
+    ]
+    # Without a campaign: the plain batch, as before campaigns.
+    plain = await run(sdk.check_many(["9800000003"]))
+    assert plain == [BatchResult("9800000003", "+919800000003", True, (registry.id,), None)]
+
+
+def test_answers_of_a_server_older_than_campaigns_still_read() -> None:
+    """A group, a change and its group without kind, scope or consent_overrides, and a change
+    without campaign: every group of such a server is a global block group."""
+    at = "2026-06-01T12:00:00Z"
+    old_group = {
+        "id": 1,
+        "name": "Spam",
+        "description": "",
+        "direction": "both",
+        "active_count": 0,
+        "expired_count": 0,
+        "created_at": at,
+        "updated_at": at,
+    }
+    group = parse.group(old_group)
+    assert (group.kind, group.scope, group.consent_overrides) == ("block", "global", False)
+    change = parse.change(
+        {
+            "version": 1,
+            "at": at,
+            "action": "create",
+            "group_id": 1,
+            "group": {"id": 1, "name": "Spam", "description": "", "direction": "both"},
+            "upserted": [],
+            "removed": [],
+            "block_anonymous": None,
+            "note": None,
+            "continued": False,
+            "token": "AQAB",
+        }
+    )
+    assert change.group == ChangedGroup(1, "Spam", "", "both", "block", "global", False)
+    assert change.campaign is None
 
 
 # --- audit -----------------------------------------------------------------------------------
@@ -891,6 +1160,7 @@ MIRRORS = [
     (Client, AsyncClient),
     (GroupsAPI, AsyncGroupsAPI),
     (NumbersAPI, AsyncNumbersAPI),
+    (CampaignsAPI, AsyncCampaignsAPI),
     (AuditAPI, AsyncAuditAPI),
     (AccountAPI, AsyncAccountAPI),
     (Changes, AsyncChanges),

@@ -50,6 +50,7 @@ NAMES: dict[str, str] = {
     "AsyncClient": "Client",  # also httpx.AsyncClient -> httpx.Client
     "AsyncGroupsAPI": "GroupsAPI",
     "AsyncNumbersAPI": "NumbersAPI",
+    "AsyncCampaignsAPI": "CampaignsAPI",
     "AsyncAuditAPI": "AuditAPI",
     "AsyncAccountAPI": "AccountAPI",
     "AsyncChanges": "Changes",

@@ -3,23 +3,27 @@
     callblock [serve]            run the API server (plain ``callblock`` does the same)
     callblock account create|key|set-auth|list|keys|revoke-key
                                  accounts and their API keys (local database)
-    callblock check NUMBER       is it blocked, and by what
+    callblock check NUMBER       is it blocked, and by what (--campaign: may it call now)
     callblock group list|create|delete
-                                 block-number groups
+                                 block and allow groups
+    callblock campaign list|create|show|attach|detach|set-window|delete
+                                 campaigns: their attached groups and calling window
     callblock import FILE        a number list into a group, all or nothing
     callblock export             a group's entries as CSV
     callblock scrub FILE         a calling list split into callable and other rows
     callblock db upgrade         migrate the database to the newest schema
     callblock settings           every setting: variable, default, meaning
 
-``check``, ``group``, ``import``, ``export`` and ``scrub`` act on the local database as
-``--account USERNAME`` or on a server's /v1 API with ``--url URL --api-key KEY``: each is
-written once against ``operations.Operations``, and ``target.open_target`` picks the target.
+``check``, ``group``, ``campaign``, ``import``, ``export`` and ``scrub`` act on the local
+database as ``--account USERNAME`` or on a server's /v1 API with ``--url URL --api-key KEY``:
+each is written once against ``operations.Operations``, and ``target.open_target`` picks the
+target.
 Every command and group of commands takes ``--database-url`` (the flag nearest the command
 wins); ``callblock`` itself takes it too.
 
-One module an area: ``serve``, ``accounts``, ``groups`` (check and groups), ``bulk`` (import,
-export, scrub; their files in ``files``), ``db``, ``settings``; ``common`` holds what they share.
+One module an area: ``serve``, ``accounts``, ``groups`` (check and groups), ``campaigns``,
+``bulk`` (import, export, scrub; their files in ``files``), ``db``, ``settings``; ``common``
+holds what they share, ``lookup`` finds groups and campaigns by name or id.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import click
 
 from callblock.cli.accounts import account
 from callblock.cli.bulk import export_command, import_command, scrub_command
+from callblock.cli.campaigns import campaign
 from callblock.cli.common import database_option
 from callblock.cli.db import db
 from callblock.cli.groups import check, group
@@ -88,6 +93,7 @@ for command in (
     account,
     check,
     group,
+    campaign,
     import_command,
     export_command,
     scrub_command,

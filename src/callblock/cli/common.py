@@ -13,6 +13,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from callblock.domain import (
     AccountNotFound,
+    CampaignNameTaken,
+    CampaignNotFound,
     DomainError,
     GroupNotFound,
     InvalidInput,
@@ -117,6 +119,10 @@ def failure(exc: DomainError) -> click.ClickException:
             return click.ClickException(f"account {exc.username!r} has no API key id {exc.key_id}")
         case GroupNotFound():
             return click.ClickException("no such group")
+        case CampaignNotFound():
+            return click.ClickException("no such campaign")
+        case CampaignNameTaken():
+            return click.ClickException(f"a campaign named {exc.name!r} already exists")
         case NameTaken():
             return click.ClickException(f"a group named {exc.name!r} already exists")
         case StoreUnavailable():

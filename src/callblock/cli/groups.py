@@ -2,39 +2,137 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 import click
 
 from callblock.cli.common import database_option
-from callblock.cli.operations import CallDirection, GroupDirection, NotANumber
+from callblock.cli.lookup import find_campaign
+from callblock.cli.operations import (
+    CallDirection,
+    CampaignCheckView,
+    GroupDirection,
+    GroupKind,
+    GroupRole,
+    GroupScope,
+    GroupView,
+    NotANumber,
+    ReasonView,
+)
 from callblock.cli.target import failures, open_target, target_options
-from callblock.domain import Direction, clean_description, clean_group_name
+from callblock.domain import (
+    Direction,
+    Match,
+    Reason,
+    ReasonCode,
+    clean_description,
+    clean_group_name,
+)
+from callblock.domain import GroupKind as Kind
+from callblock.domain import GroupScope as Scope
+from callblock.files.scrub import instant_text, reason_text
 from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_RULE, LARGEST_ID, NAME_RULE
 
 CALL_DIRECTIONS = click.Choice(["inbound", "outbound"])
 GROUP_DIRECTIONS = click.Choice([d.value for d in Direction])
+KINDS = click.Choice([k.value for k in Kind])
+SCOPES = click.Choice([s.value for s in Scope])
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def role_options(defaults: bool, purpose: str = "") -> Callable[[F], F]:
+    """``--kind``, ``--scope`` and ``--consent-overrides``; without ``defaults`` a kind or
+    scope not given is None (an import tells "not given" from "block")."""
+
+    def add(command: F) -> F:
+        command = click.option(
+            "--consent-overrides",
+            is_flag=True,
+            help="A block group an active entry of an allow group lifts in a campaign's "
+            f"checks (a national registry; not the company's own list){purpose}.",
+        )(command)
+        command = click.option(
+            "--scope",
+            type=SCOPES,
+            default="global" if defaults else None,
+            show_default=defaults,
+            help="global: counts in every check; attached: only in the campaigns it is "
+            f"attached to{purpose}.",
+        )(command)
+        return click.option(
+            "--kind",
+            type=KINDS,
+            default="block" if defaults else None,
+            show_default=defaults,
+            help=f"block: do not call; allow: consent, which lifts blocks{purpose}.",
+        )(command)
+
+    return add
+
+
+def group_role(kind: str | None, scope: str | None, consent_overrides: bool) -> GroupRole:
+    """The role the options give (defaults for those not given); an allow group that
+    consent would override is a usage error, said the same on every target."""
+    if kind == Kind.ALLOW and consent_overrides:
+        raise click.BadParameter(
+            "only a block group has its blocks lifted by consent; an allow group's entries "
+            "are the consent",
+            param_hint="--consent-overrides",
+        )
+    return GroupRole(
+        cast(GroupKind, kind or Kind.BLOCK.value),
+        cast(GroupScope, scope or Scope.GLOBAL.value),
+        consent_overrides,
+    )
+
+
+def role_text(group: GroupView | GroupRole) -> str:
+    """``block group, global``, ``allow group, attached``, with ``, consent overrides it``."""
+    return role_words(group.kind, group.scope, group.consent_overrides)
+
+
+def role_words(kind: str, scope: str, consent_overrides: bool) -> str:
+    return f"{kind} group, {scope}" + (", consent overrides it" if consent_overrides else "")
+
+
+def with_article(text: str) -> str:
+    """``text`` with its indefinite article: ``an allow group``, ``a block group``."""
+    return ("an " if text.startswith(tuple("aeiou")) else "a ") + text
 
 
 @click.command()
 @click.argument("number")
 @click.option("--direction", type=CALL_DIRECTIONS, default=None)
+@click.option(
+    "--campaign",
+    metavar="NAME_OR_ID",
+    default=None,
+    help="May this campaign call NUMBER now? Its lists, consent and calling window.",
+)
 @target_options
 @click.pass_context
 def check(
     ctx: click.Context,
     number: str,
     direction: str | None,
+    campaign: str | None,
     account: str | None,
     url: str | None,
     api_key: str | None,
     database_url: str | None,
 ) -> None:
-    """Is NUMBER blocked? Prints why; exit status 0 either way, 2 for an invalid number."""
+    """Is NUMBER blocked (or, with --campaign, may the campaign call it now)? Prints why;
+    exit status 0 either way, 2 for an invalid number."""
     target = open_target(ctx, account, url, api_key, database_url)
+    wanted = cast(CallDirection | None, direction)
     with failures():
         try:
-            result = target.check(number, cast(CallDirection | None, direction))
+            if campaign is not None:
+                found = find_campaign(target.campaigns, campaign)
+                _say_campaign_check(target.check_for_campaign(number, wanted, found.id), number)
+                return
+            result = target.check(number, wanted)
         except NotANumber as exc:
             click.echo(f"{number}: {exc}", err=True)
             ctx.exit(2)
@@ -47,6 +145,38 @@ def check(
         where = f"group {match.group_id} ({match.group_name})" if match.group_id else "account"
         until = f", until {match.expires_at.isoformat()}" if match.expires_at else ""
         click.echo(f"  {match.rule} {match.pattern} in {where}{until}")
+
+
+def _say_campaign_check(result: CampaignCheckView, number: str) -> None:
+    if result.callable:
+        verdict = "callable"
+    elif result.blocked:
+        verdict = "NOT CALLABLE"
+    else:  # only the calling window stands in the way
+        verdict = "NOT CALLABLE NOW"
+    click.echo(f"{result.number or number}: {verdict} (campaign {result.campaign_name!r})")
+    for reason in result.reasons:
+        click.echo(f"  {reason.code}: {reason_words(reason)}")
+    if result.next_callable_at is not None:
+        click.echo(f"  next callable at {instant_text(result.next_callable_at)}")
+
+
+def reason_words(reason: ReasonView) -> str:
+    """A reason in the words a scrubbed list gives it (``files.scrub.reason_text``)."""
+    try:
+        code = ReasonCode(reason.code)
+    except ValueError:  # a code of a newer server: its name is all there is to say
+        return reason.code
+    match = None
+    if reason.pattern is not None:
+        match = Match(reason.group_id, reason.group_name, reason.pattern, None, "")
+    allowed = reason.allowed_by
+    allowed_by = (
+        None
+        if allowed is None
+        else Match(allowed.group_id, allowed.group_name, allowed.pattern, None, allowed.rule)
+    )
+    return reason_text(Reason(code, match, allowed_by, tuple(reason.time_zones)))
 
 
 @click.group()
@@ -65,13 +195,19 @@ def group_list(
     api_key: str | None,
     database_url: str | None,
 ) -> None:
-    """List groups with their active and expired entry counts."""
+    """List groups: kind, scope, direction, whether consent overrides their blocks, and their
+    active and expired entry counts."""
     target = open_target(ctx, account, url, api_key, database_url)
-    click.echo(f"{'ID':>6}  {'DIRECTION':<9} {'ACTIVE':>8} {'EXPIRED':>8}  NAME")
+    click.echo(
+        f"{'ID':>6}  {'KIND':<5} {'SCOPE':<8} {'DIRECTION':<9} {'CONSENT':<7} "
+        f"{'ACTIVE':>8} {'EXPIRED':>8}  NAME"
+    )
     with failures():
         for g in target.groups.list(page_size=500):
+            consent = "yes" if g.consent_overrides else "no"
             click.echo(
-                f"{g.id:>6}  {g.direction:<9} {g.active_count:>8} {g.expired_count:>8}  {g.name}"
+                f"{g.id:>6}  {g.kind:<5} {g.scope:<8} {g.direction:<9} {consent:<7} "
+                f"{g.active_count:>8} {g.expired_count:>8}  {g.name}"
             )
 
 
@@ -79,6 +215,7 @@ def group_list(
 @click.argument("name")
 @click.option("--description", default="", help=f"Up to {DESCRIPTION_MAX} characters.")
 @click.option("--direction", type=GROUP_DIRECTIONS, default="both", show_default=True)
+@role_options(defaults=True)
 @target_options
 @click.pass_context
 def group_create(
@@ -86,6 +223,9 @@ def group_create(
     name: str,
     description: str,
     direction: str,
+    kind: str,
+    scope: str,
+    consent_overrides: bool,
     account: str | None,
     url: str | None,
     api_key: str | None,
@@ -97,10 +237,18 @@ def group_create(
         raise click.BadParameter(NAME_RULE, param_hint="NAME")
     if clean_description(description, minimum=0) is None:
         raise click.BadParameter(DESCRIPTION_RULE, param_hint="--description")
+    role = group_role(kind, scope, consent_overrides)
     target = open_target(ctx, account, url, api_key, database_url)
     with failures():
-        created = target.groups.create(name, description, cast(GroupDirection, direction))
-    click.echo(f"created group {name!r}:")
+        created = target.groups.create(
+            name,
+            description,
+            cast(GroupDirection, direction),
+            role.kind,
+            role.scope,
+            role.consent_overrides,
+        )
+    click.echo(f"created group {name!r} ({role_text(created)}):")
     click.echo(created.id)
 
 

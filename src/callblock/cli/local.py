@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from callblock import files
+from callblock.calling_hours import DAY_NAMES, CallingWindow, clean_window
+from callblock.campaign_rules import Campaign
 from callblock.cli.files import text_with_progress
 from callblock.cli.operations import (
     CallDirection,
     GroupDirection,
+    GroupKind,
+    GroupScope,
     Imported,
     ImportOptions,
     NotANumber,
@@ -22,14 +27,19 @@ from callblock.cli.operations import (
 )
 from callblock.domain import (
     Actor,
+    CampaignById,
     Direction,
     FieldProblem,
+    Group,
     GroupByName,
     InvalidInput,
+    Match,
     ProblemCode,
     clean_description,
     clean_group_name,
 )
+from callblock.domain import GroupKind as Kind
+from callblock.domain import GroupScope as Scope
 from callblock.rules import DESCRIPTION_RULE, NAME_RULE
 from callblock.service import CheckResult, Service
 
@@ -39,8 +49,44 @@ class LocalGroup:
     id: int
     name: str
     direction: str
+    kind: str
+    scope: str
+    consent_overrides: bool
     active_count: int
     expired_count: int
+
+    @classmethod
+    def of(cls, group: Group, active: int, expired: int) -> LocalGroup:
+        return cls(
+            group.id,
+            group.name,
+            group.direction.value,
+            group.kind.value,
+            group.scope.value,
+            group.consent_overrides,
+            active,
+            expired,
+        )
+
+
+def _named(name: str, description: str) -> tuple[str, str]:
+    """A group's or a campaign's name and description as the domain keeps them; InvalidInput
+    naming each that breaks its rule."""
+    clean = clean_group_name(name)
+    text = clean_description(description, minimum=0)
+    if clean is None or text is None:
+        checked = (
+            ("name", name, clean, NAME_RULE),
+            ("description", description, text, DESCRIPTION_RULE),
+        )
+        raise InvalidInput(
+            [
+                FieldProblem(field, ProblemCode.LENGTH, value, rule)
+                for field, value, cleaned, rule in checked
+                if cleaned is None
+            ]
+        )
+    return clean, text
 
 
 class LocalGroups:
@@ -53,38 +99,166 @@ class LocalGroups:
         while True:
             page = self._service.list_groups(self._actor, name=name, after=after, limit=page_size)
             for d in page.items:
-                yield LocalGroup(
-                    d.group.id, d.group.name, d.group.direction.value, d.active, d.expired
-                )
+                yield LocalGroup.of(d.group, d.active, d.expired)
             if page.next_after is None:
                 return
             after = page.next_after
 
     def create(
-        self, name: str, description: str = "", direction: GroupDirection = "both"
+        self,
+        name: str,
+        description: str = "",
+        direction: GroupDirection = "both",
+        kind: GroupKind = "block",
+        scope: GroupScope = "global",
+        consent_overrides: bool = False,
     ) -> LocalGroup:
-        clean = clean_group_name(name)
-        text = clean_description(description, minimum=0)
-        if clean is None or text is None:
-            checked = (
-                ("name", name, clean, NAME_RULE),
-                ("description", description, text, DESCRIPTION_RULE),
-            )
-            raise InvalidInput(
-                [
-                    FieldProblem(field, ProblemCode.LENGTH, value, rule)
-                    for field, value, cleaned, rule in checked
-                    if cleaned is None
-                ]
-            )
+        clean, text = _named(name, description)
         created = self._service.create_group(
-            self._actor, clean, text, [], None, Direction(direction)
+            self._actor,
+            clean,
+            text,
+            [],
+            None,
+            Direction(direction),
+            kind=Kind(kind),
+            scope=Scope(scope),
+            consent_overrides=consent_overrides,
         )
-        group = created.group
-        return LocalGroup(group.id, group.name, group.direction.value, 0, 0)
+        return LocalGroup.of(created.group, 0, 0)
+
+    def get(self, group_id: int) -> LocalGroup:
+        detail = self._service.group_detail(self._actor, group_id)
+        return LocalGroup.of(detail.group, detail.active, detail.expired)
 
     def delete(self, group_id: int) -> None:
         self._service.delete_group(self._actor, group_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalWindow:
+    days: tuple[str, ...]
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAttached:
+    id: int
+    name: str
+    scope: str
+    consent_overrides: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LocalCampaign:
+    id: int
+    name: str
+    description: str
+    calling_window: LocalWindow | None
+    block_groups: tuple[LocalAttached, ...]
+    allow_groups: tuple[LocalAttached, ...]
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> LocalCampaign:
+        window = campaign.window
+        shown = None
+        if window is not None:
+            wire = window.to_wire()
+            days = tuple(DAY_NAMES[day] for day in sorted(window.days))
+            shown = LocalWindow(days, str(wire["start"]), str(wire["end"]))
+
+        def attached(kind: Kind) -> tuple[LocalAttached, ...]:
+            return tuple(
+                LocalAttached(g.id, g.name, g.scope.value, g.consent_overrides)
+                for g in campaign.groups
+                if g.kind is kind
+            )
+
+        return cls(
+            campaign.id,
+            campaign.name,
+            campaign.description,
+            shown,
+            attached(Kind.BLOCK),
+            attached(Kind.ALLOW),
+        )
+
+
+def _window(wire: Mapping[str, object] | None) -> CallingWindow | None:
+    if wire is None:
+        return None
+    problems: list[FieldProblem] = []
+    window = clean_window(wire, problems)
+    if window is None:
+        raise InvalidInput(problems)
+    return window
+
+
+class LocalCampaigns:
+    def __init__(self, service: Service, actor: Actor) -> None:
+        self._service = service
+        self._actor = actor
+
+    def list(self) -> Iterator[LocalCampaign]:
+        return iter([LocalCampaign.of(c) for c in self._service.list_campaigns(self._actor)])
+
+    def create(
+        self,
+        name: str,
+        description: str = "",
+        calling_window: Mapping[str, object] | None = None,
+        group_ids: Sequence[int] = (),
+    ) -> LocalCampaign:
+        clean, text = _named(name, description)
+        created = self._service.create_campaign(
+            self._actor, clean, text, _window(calling_window), group_ids
+        )
+        return LocalCampaign.of(created)
+
+    def get(self, campaign_id: int) -> LocalCampaign:
+        return LocalCampaign.of(self._service.campaign(self._actor, CampaignById(campaign_id)))
+
+    def update(
+        self, campaign_id: int, *, calling_window: Mapping[str, object] | None
+    ) -> LocalCampaign:
+        changed = self._service.update_campaign(
+            self._actor, CampaignById(campaign_id), window=_window(calling_window)
+        )
+        return LocalCampaign.of(changed)
+
+    def attach(self, campaign_id: int, group_ids: Sequence[int]) -> LocalCampaign:
+        return LocalCampaign.of(
+            self._service.attach_groups(self._actor, CampaignById(campaign_id), group_ids)
+        )
+
+    def detach(self, campaign_id: int, group_id: int) -> LocalCampaign:
+        return LocalCampaign.of(
+            self._service.detach_groups(self._actor, CampaignById(campaign_id), [group_id])
+        )
+
+    def delete(self, campaign_id: int) -> None:
+        self._service.delete_campaign(self._actor, CampaignById(campaign_id))
+
+
+@dataclass(frozen=True, slots=True)
+class LocalReason:
+    code: str
+    group_id: int | None
+    group_name: str | None
+    pattern: str | None
+    allowed_by: Match | None
+    time_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalCampaignCheck:
+    number: str | None
+    campaign_name: str
+    callable: bool
+    blocked: bool
+    reasons: tuple[LocalReason, ...]
+    next_callable_at: datetime | None
 
 
 class Local:
@@ -92,6 +266,7 @@ class Local:
         self._service = service
         self._actor = actor
         self.groups = LocalGroups(service, actor)
+        self.campaigns = LocalCampaigns(service, actor)
 
     def check(self, number: str, direction: CallDirection | None = None) -> CheckResult:
         wanted = None if direction is None else Direction(direction)
@@ -99,6 +274,35 @@ class Local:
         if result.error is not None:
             raise NotANumber(result.error)
         return result
+
+    def check_for_campaign(
+        self, number: str, direction: CallDirection | None, campaign_id: int
+    ) -> LocalCampaignCheck:
+        wanted = None if direction is None else Direction(direction)
+        result = self._service.check_for_campaign(
+            self._actor, number, wanted, CampaignById(campaign_id)
+        )
+        if result.error is not None:
+            raise NotANumber(result.error)
+        reasons = tuple(
+            LocalReason(
+                r.code.value,
+                None if r.match is None else r.match.group_id,
+                None if r.match is None else r.match.group_name,
+                None if r.match is None else r.match.pattern,
+                r.allowed_by,
+                r.zones,
+            )
+            for r in result.reasons
+        )
+        return LocalCampaignCheck(
+            result.number,
+            result.campaign_name,
+            result.callable,
+            result.blocked,
+            reasons,
+            result.next_callable_at,
+        )
 
     def import_file(
         self, group: str, file: Path, options: ImportOptions, reading: Reading, writing: Writing
@@ -121,6 +325,9 @@ class Local:
                 create=True,
                 skip_invalid=options.skip_invalid,
                 progress=writing,
+                kind=Kind(options.new_group.kind),
+                scope=Scope(options.new_group.scope),
+                consent_overrides=options.new_group.consent_overrides,
             )
         return Imported(
             group_id=result.group.id,
@@ -143,8 +350,16 @@ class Local:
 
     @contextmanager
     def scrub_file(
-        self, file: Path, column: str | None, direction: CallDirection, reading: Reading
+        self,
+        file: Path,
+        column: str | None,
+        direction: CallDirection,
+        reading: Reading,
+        campaign_id: int | None = None,
     ) -> Iterator[Scrubbing]:
+        campaign = None if campaign_id is None else CampaignById(campaign_id)
+        if campaign is not None:  # an unknown campaign is said before the file is read
+            self._service.campaign_plan(self._actor, campaign, None)
         with text_with_progress(file) as (text, counting):
             found, rows = files.scrub_input(text, self._actor.account.region, column)
             if found is None:
@@ -153,7 +368,7 @@ class Local:
 
             def parts() -> Iterator[files.Scrubbed]:
                 chunks = files.scrub_chunks(
-                    self._service, self._actor, rows, found, Direction(direction)
+                    self._service, self._actor, rows, found, Direction(direction), campaign
                 )
                 for part in chunks:
                     reading(counting.count)

@@ -5,19 +5,21 @@ server's ``/v1`` API (``remote.Remote``, over the SDK). ``check``, ``group``, ``
 ``export`` and ``scrub`` are each written once against ``Operations``; ``target.open_target`` is
 the one place that picks which.
 
-The shapes follow the SDK's (``Client.check``, ``Client.groups``), so that what the SDK already
-offers is used as it is: ``Client.groups`` is a ``GroupOperations`` without any adapter.
+The shapes follow the SDK's (``Client.check``, ``Client.groups``, ``Client.campaigns``), so
+that what the SDK already offers is used as it is: ``Client.groups`` is a ``GroupOperations``
+and ``Client.campaigns`` a ``CampaignOperations`` without any adapter. Both take ids; the
+commands find what a user names (a name, or an id) through ``lookup``.
 
 Errors: an operation raises a ``callblock.domain.DomainError`` (``GroupNotFound``,
-``ImportRejected``, ``NothingToImport``, ...), the SDK's ``CallblockError``, ``NotANumber`` for
-a check of something that is not a phone number, or ``files.FileProblem`` (or ``OSError``,
-``UnicodeDecodeError``, ``EOFError``) for a file that cannot be read. ``target.failures`` turns
-each into one line on stderr.
+``CampaignNotFound``, ``ImportRejected``, ``NothingToImport``, ...), the SDK's
+``CallblockError``, ``NotANumber`` for a check of something that is not a phone number, or
+``files.FileProblem`` (or ``OSError``, ``UnicodeDecodeError``, ``EOFError``) for a file that
+cannot be read. ``target.failures`` turns each into one line on stderr.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +30,8 @@ from callblock.domain import RejectedLine
 from callblock.files import Layout, Row, Scrubbed
 
 GroupDirection: TypeAlias = Literal["inbound", "outbound", "both"]
+GroupKind: TypeAlias = Literal["block", "allow"]
+GroupScope: TypeAlias = Literal["global", "attached"]
 CallDirection: TypeAlias = Literal["inbound", "outbound"]
 Reading: TypeAlias = Callable[[int], None]
 """Told how many bytes of the input file have been read (or sent) so far."""
@@ -46,6 +50,12 @@ class GroupView(Protocol):
     def name(self) -> str: ...
     @property
     def direction(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def consent_overrides(self) -> bool: ...
     @property
     def active_count(self) -> int: ...
     @property
@@ -74,16 +84,129 @@ class CheckView(Protocol):
     def matches(self) -> Sequence[MatchView]: ...
 
 
+class ReasonView(Protocol):
+    """One reason of a campaign check (``docs/api.md``, "The campaign check")."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def group_id(self) -> int | None: ...
+    @property
+    def group_name(self) -> str | None: ...
+    @property
+    def pattern(self) -> str | None: ...
+    @property
+    def allowed_by(self) -> MatchView | None: ...
+    @property
+    def time_zones(self) -> Sequence[str]: ...
+
+
+class CampaignCheckView(Protocol):
+    @property
+    def number(self) -> str | None: ...
+    @property
+    def campaign_name(self) -> str: ...
+    @property
+    def callable(self) -> bool: ...
+    @property
+    def blocked(self) -> bool: ...
+    @property
+    def reasons(self) -> Sequence[ReasonView]: ...
+    @property
+    def next_callable_at(self) -> datetime | None: ...
+
+
 class GroupOperations(Protocol):
     """The account's groups: the SDK's ``Client.groups`` as it is."""
 
     def list(self, name: str | None = None, page_size: int = 100) -> Iterator[GroupView]: ...
 
     def create(
-        self, name: str, description: str = "", direction: GroupDirection = "both"
+        self,
+        name: str,
+        description: str = "",
+        direction: GroupDirection = "both",
+        kind: GroupKind = "block",
+        scope: GroupScope = "global",
+        consent_overrides: bool = False,
     ) -> GroupView: ...
 
+    def get(self, group_id: int) -> GroupView: ...
+
     def delete(self, group_id: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRole:
+    """What a group is for: its kind, its scope and whether consent overrides its blocks."""
+
+    kind: GroupKind = "block"
+    scope: GroupScope = "global"
+    consent_overrides: bool = False
+
+
+class WindowView(Protocol):
+    @property
+    def days(self) -> Sequence[str]: ...
+    @property
+    def start(self) -> str: ...
+    @property
+    def end(self) -> str: ...
+
+
+class AttachedGroupView(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def consent_overrides(self) -> bool: ...
+
+
+class CampaignView(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def calling_window(self) -> WindowView | None: ...
+    @property
+    def block_groups(self) -> Sequence[AttachedGroupView]: ...
+    @property
+    def allow_groups(self) -> Sequence[AttachedGroupView]: ...
+
+
+class CampaignOperations(Protocol):
+    """The account's campaigns: the SDK's ``Client.campaigns`` as it is. A calling window
+    travels in its JSON form (``{"days": [...], "start": "HH:MM", "end": "HH:MM"}``)."""
+
+    def list(self) -> Iterator[CampaignView]: ...
+
+    def create(
+        self,
+        name: str,
+        description: str = "",
+        calling_window: Mapping[str, object] | None = None,
+        group_ids: Sequence[int] = (),
+    ) -> CampaignView: ...
+
+    def get(self, campaign_id: int) -> CampaignView: ...
+
+    def update(
+        self, campaign_id: int, *, calling_window: Mapping[str, object] | None
+    ) -> CampaignView:
+        """Set the calling window, or remove it (None)."""
+        ...
+
+    def attach(self, campaign_id: int, group_ids: Sequence[int]) -> CampaignView: ...
+
+    def detach(self, campaign_id: int, group_id: int) -> CampaignView: ...
+
+    def delete(self, campaign_id: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +214,7 @@ class ImportOptions:
     column: str | None  # a header name or a 1-based position; None: found from the file
     expiry_column: str | None
     skip_invalid: bool
+    new_group: GroupRole = GroupRole()  # what a group the import creates is
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +243,18 @@ class Operations(Protocol):
     @property
     def groups(self) -> GroupOperations: ...
 
+    @property
+    def campaigns(self) -> CampaignOperations: ...
+
     def check(self, number: str, direction: CallDirection | None = None) -> CheckView:
         """Is ``number`` blocked now, and by what; ``NotANumber`` if it is not a number."""
+        ...
+
+    def check_for_campaign(
+        self, number: str, direction: CallDirection | None, campaign_id: int
+    ) -> CampaignCheckView:
+        """May the campaign call ``number`` now, and why; ``NotANumber`` if it is not a
+        number."""
         ...
 
     def import_file(
@@ -135,7 +269,13 @@ class Operations(Protocol):
         ...
 
     def scrub_file(
-        self, file: Path, column: str | None, direction: CallDirection, reading: Reading
+        self,
+        file: Path,
+        column: str | None,
+        direction: CallDirection,
+        reading: Reading,
+        campaign_id: int | None = None,
     ) -> AbstractContextManager[Scrubbing]:
-        """The calling list in ``file``, scrubbed for calls in ``direction``."""
+        """The calling list in ``file``, scrubbed for calls in ``direction``: for the
+        campaign, or against the account's global block groups when None."""
         ...

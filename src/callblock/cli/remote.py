@@ -1,10 +1,11 @@
 """``Operations`` on a callblock server, over its ``/v1`` API.
 
-Groups are the SDK's ``Client.groups`` as they are. ``check`` is adapted only for its error:
-the SDK answers a number that is not one with ``ValidationError``, the protocol with
-``NotANumber``. The SDK has no import, export or scrub yet, so those three speak the
-documented ``/v1`` file endpoints (``numbers:import``, ``numbers.csv``, ``/v1/scrub``) here,
-with the same key; they move to the SDK once it has them.
+Groups and campaigns are the SDK's ``Client.groups`` and ``Client.campaigns`` as they are.
+``check`` and ``check_for_campaign`` are adapted only for their error: the SDK answers a
+number that is not one with ``ValidationError``, the protocol with ``NotANumber``. The SDK
+has no import, export or scrub yet, so those three speak the documented ``/v1`` file
+endpoints (``numbers:import``, ``numbers.csv``, ``/v1/scrub``) here, with the same key; they
+move to the SDK once it has them.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import httpx
 
 from callblock import files
 from callblock.cli.files import text_with_progress
+from callblock.cli.lookup import group_named
 from callblock.cli.operations import (
     CallDirection,
+    CampaignCheckView,
+    CampaignOperations,
     CheckView,
     GroupOperations,
-    GroupView,
     Imported,
     ImportOptions,
     NotANumber,
@@ -37,12 +40,11 @@ from callblock.cli.operations import (
 from callblock.client import CallblockError, Client, ServerError, ValidationError
 from callblock.domain import (
     NOT_A_NUMBER,
+    CampaignNotFound,
     GroupNotFound,
     ImportRejected,
     NothingToImport,
     RejectedLine,
-    clean_group_name,
-    name_key,
 )
 
 _CHUNK = 1 << 20
@@ -53,6 +55,7 @@ class Remote:
     def __init__(self, base_url: str, api_key: str) -> None:
         self._client = Client(base_url, api_key)
         self.groups: GroupOperations = self._client.groups
+        self.campaigns: CampaignOperations = self._client.campaigns
         # The file endpoints stream for as long as the file takes: no read timeout.
         self._files = httpx.Client(
             base_url=self._client.base_url,
@@ -70,12 +73,27 @@ class Remote:
         except (ValidationError, ValueError) as exc:  # ValueError: the SDK's, for a blank one
             raise NotANumber(NOT_A_NUMBER) from exc
 
+    def check_for_campaign(
+        self, number: str, direction: CallDirection | None, campaign_id: int
+    ) -> CampaignCheckView:
+        try:
+            return self._client.check(number, direction, campaign=campaign_id)
+        except ValidationError as exc:
+            if "number" not in exc.errors:  # a refusal of something else: said as it is
+                raise
+            raise NotANumber(NOT_A_NUMBER) from exc
+        except ValueError as exc:  # the SDK's, for a blank number
+            raise NotANumber(NOT_A_NUMBER) from exc
+
     def import_file(
         self, group: str, file: Path, options: ImportOptions, reading: Reading, writing: Writing
     ) -> Imported:
-        found = self._group(group)
+        found = group_named(self.groups, group)
         created = found is None
-        target = found or self.groups.create(group)
+        role = options.new_group
+        target = found or self.groups.create(
+            group, kind=role.kind, scope=role.scope, consent_overrides=role.consent_overrides
+        )
         params: dict[str, str | bool] = {"skip_invalid": options.skip_invalid}
         if options.column is not None:
             params["column"] = options.column
@@ -110,7 +128,7 @@ class Remote:
             raise _unreadable("numbers:import", exc) from exc
 
     def export_group(self, group: str, out: IO[str]) -> int:
-        found = self._group(group)
+        found = group_named(self.groups, group)
         if found is None:
             raise GroupNotFound()
         with self._stream("GET", f"/v1/groups/{found.id}/numbers.csv") as response:
@@ -119,7 +137,12 @@ class Remote:
 
     @contextmanager
     def scrub_file(
-        self, file: Path, column: str | None, direction: CallDirection, reading: Reading
+        self,
+        file: Path,
+        column: str | None,
+        direction: CallDirection,
+        reading: Reading,
+        campaign_id: int | None = None,
     ) -> Iterator[Scrubbing]:
         # The list is read here as the server reads it, for its layout and its rows as they
         # are; the server's answer gives each row's status and reason, in order.
@@ -133,6 +156,8 @@ class Remote:
             params: dict[str, str] = {"direction": direction}
             if column is not None:
                 params["column"] = column
+            if campaign_id is not None:
+                params["campaign"] = str(campaign_id)
             response = stack.enter_context(
                 self._stream("POST", "/v1/scrub", params=params, content=_sent(file, reading))
             )
@@ -140,11 +165,6 @@ class Remote:
             if found.header is not None:
                 next(answers, None)
             yield Scrubbing(found, _scrubbed(rows, answers))
-
-    def _group(self, name: str) -> GroupView | None:
-        """The group of that name, compared as the server compares names; None if none."""
-        wanted = name_key(clean_group_name(name) or name)
-        return next((g for g in self.groups.list(name=name) if name_key(g.name) == wanted), None)
 
     def _json(self, method: str, path: str, **request: Any) -> dict[str, Any]:
         with self._stream(method, path, **request) as response:
@@ -239,6 +259,8 @@ def _refusal(response: httpx.Response) -> Exception:
         return NothingToImport(detail)
     if kind == "unreadable-file":
         return files.FileProblem(detail.removeprefix("The file cannot be read: "))
+    if kind == "campaign-not-found":
+        return CampaignNotFound()
     if response.status_code == 404:
         return GroupNotFound()
     return CallblockError(

@@ -11,13 +11,13 @@ import click
 
 from callblock.cli.common import F, database_option, failure, on_store
 from callblock.cli.local import Local
-from callblock.cli.operations import GroupOperations, Operations
+from callblock.cli.operations import CampaignOperations, GroupOperations, Operations
 from callblock.domain import Actor, DomainError, Surface
 from callblock.files import FileProblem
 
 if TYPE_CHECKING:  # checked by mypy: both adapters are Operations, the SDK's groups as they are
     from callblock.cli.remote import Remote
-    from callblock.client import GroupsAPI
+    from callblock.client import CampaignsAPI, GroupsAPI
 
     def _local_is_a_target(local: Local) -> Operations:
         return local
@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # checked by mypy: both adapters are Operations, the SDK's gr
 
     def _sdk_groups_are_group_operations(groups: GroupsAPI) -> GroupOperations:
         return groups
+
+    def _sdk_campaigns_are_campaign_operations(campaigns: CampaignsAPI) -> CampaignOperations:
+        return campaigns
 
 
 def target_options(command: F) -> F:
@@ -68,6 +71,9 @@ def open_target(
     )
 
 
+_PROBLEM = "urn:callblock:problem:"
+
+
 @contextmanager
 def failures(file: object = None) -> Iterator[None]:
     """Domain and SDK errors, and a ``file`` that cannot be read, become one clean line on
@@ -78,8 +84,9 @@ def failures(file: object = None) -> Iterator[None]:
         yield
     except DomainError as exc:
         raise failure(exc) from exc
-    except NotFound as exc:  # the only thing the CLI looks up on a server is a group
-        raise click.ClickException("no such group") from exc
+    except NotFound as exc:  # a group or a campaign that went away
+        missing = "campaign" if exc.type == _PROBLEM + "campaign-not-found" else "group"
+        raise click.ClickException(f"no such {missing}") from exc
     except CallblockError as exc:  # its message already names the invalid fields
         raise click.ClickException(str(exc)) from exc
     except (FileProblem, UnicodeDecodeError, OSError, EOFError) as exc:

@@ -7,6 +7,10 @@ E.164 number (``+919876543210``; spaces, dashes, dots and brackets are dropped) 
 anything else with ``ValueError``, where the API would read national forms with the account's
 region. Expiry is judged against the mirror's clock at each check, as the server judges it
 against its own.
+
+The check is the API's check without a campaign: only global block groups count. Allow groups
+and groups scoped to the campaigns they are attached to are copied all the same (a later
+change may make one global, or a block group), and left out of the check.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from callblock.client._models import (
     CheckDirection,
     CheckResult,
     Direction,
+    GroupKind,
+    GroupScope,
     Match,
 )
 
@@ -55,13 +61,21 @@ class _Group:
     id: int
     name: str
     direction: Direction
+    kind: GroupKind
+    scope: GroupScope
     # E.164 digits as an integer -> expiry (POSIX microseconds; None: never)
     numbers: dict[int, int | None] = field(default_factory=dict)
     # a prefix's digits ("91140" for +91140*) -> expiry
     prefixes: dict[str, int | None] = field(default_factory=dict)
 
     def counts_for(self, direction: CheckDirection | None) -> bool:
-        return direction is None or self.direction in (direction, "both")
+        """Whether the group counts in a check without a campaign: a global block group, in
+        the direction asked (as the server's ``campaign_rules.plain_groups``)."""
+        return (
+            self.kind == "block"
+            and self.scope == "global"
+            and (direction is None or self.direction in (direction, "both"))
+        )
 
 
 class LocalCopy:
@@ -80,13 +94,20 @@ class LocalCopy:
 
     # --- writing -------------------------------------------------------------------------
 
-    def put_group(self, group_id: int, name: str, direction: Direction) -> None:
+    def put_group(
+        self,
+        group_id: int,
+        name: str,
+        direction: Direction,
+        kind: GroupKind = "block",
+        scope: GroupScope = "global",
+    ) -> None:
         """A group as it now is; its entries stay."""
         known = self._groups.get(group_id)
         if known is None:
-            self._groups[group_id] = _Group(group_id, name, direction)
+            self._groups[group_id] = _Group(group_id, name, direction, kind, scope)
         else:
-            known.name, known.direction = name, direction
+            known.name, known.direction, known.kind, known.scope = name, direction, kind, scope
 
     def drop_group(self, group_id: int) -> None:
         group = self._groups.pop(group_id, None)
@@ -127,8 +148,9 @@ class LocalCopy:
     def apply(self, change: Change) -> None:
         """A change of the feed (or a part of one). Applying one again changes nothing, so a
         change the copy already has (made between its token and its export) is harmless."""
-        if change.group is not None:
-            self.put_group(change.group.id, change.group.name, change.group.direction)
+        group = change.group
+        if group is not None:
+            self.put_group(group.id, group.name, group.direction, group.kind, group.scope)
         if change.action == "delete" and change.group_id is not None:
             self.drop_group(change.group_id)
         if change.group_id is not None:

@@ -6,18 +6,29 @@ is timezone-aware.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "KEEP",
     "Account",
     "AddResult",
+    "AttachedGroup",
     "AuditEvent",
+    "BatchReason",
     "BatchResult",
+    "CallingWindow",
+    "CallingWindowInput",
+    "Campaign",
+    "CampaignBatchResult",
+    "CampaignCheckResult",
+    "CampaignRef",
     "Change",
+    "ChangedCampaign",
     "ChangedEntry",
     "ChangedGroup",
     "CheckDirection",
@@ -26,10 +37,16 @@ __all__ = [
     "Entry",
     "EntryStatus",
     "Group",
+    "GroupKind",
+    "GroupScope",
     "InvalidItem",
+    "Keep",
     "Match",
     "NumberInput",
+    "Reason",
+    "ReasonCode",
     "RemoveResult",
+    "Weekday",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -43,6 +60,37 @@ EntryStatus: TypeAlias = Literal["active", "expired", "all"]
 """Which entries of a group to list."""
 NumberInput: TypeAlias = str | int
 """A number in any common form (``"+91 98765 43210"``, ``9876543210``) or a prefix (``"140*"``)."""
+GroupKind: TypeAlias = Literal["block", "allow"]
+"""``block``: the group's entries must not be called; ``allow``: consent or a relationship,
+which lifts the blocks of groups with ``consent_overrides`` in a campaign's checks."""
+GroupScope: TypeAlias = Literal["global", "attached"]
+"""``global``: the group counts in every check; ``attached``: only in the checks of the
+campaigns it is attached to."""
+Weekday: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CampaignRef: TypeAlias = str | int
+"""A campaign, by its id or by its name (the API reads a name of digits only as an id)."""
+ReasonCode: TypeAlias = Literal[
+    "blocked",
+    "blocked_by_prefix",
+    "withheld_caller",
+    "consent_overrides_block",
+    "outside_calling_hours",
+]
+"""Why a campaign check answers as it does (docs/api.md, "The campaign check")."""
+
+
+class Keep(enum.Enum):
+    """The type of :data:`KEEP`."""
+
+    KEEP = "keep"
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = Keep.KEEP
+"""The default of an update's field that None would remove (a campaign's calling window):
+leave it as it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +105,11 @@ class Group:
     """Entries past their expiry, kept for the record."""
     created_at: datetime
     updated_at: datetime
+    kind: GroupKind = "block"
+    scope: GroupScope = "global"
+    consent_overrides: bool = False
+    """For a block group: whether an active allow entry lifts its blocks in a campaign's
+    checks (a national registry). Always False for an allow group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +183,121 @@ class BatchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason of a campaign check: a block that stands (``blocked``,
+    ``blocked_by_prefix``, ``withheld_caller``), a block lifted by consent
+    (``consent_overrides_block``, with ``allowed_by``), or the calling window
+    (``outside_calling_hours``, with the callee's ``time_zones``)."""
+
+    code: ReasonCode
+    group_id: int | None
+    """The block's group (None for a withheld caller and the calling window)."""
+    group_name: str | None
+    pattern: str | None
+    """The entry that matched, or the withheld caller ID."""
+    expires_at: datetime | None
+    allowed_by: Match | None
+    """For ``consent_overrides_block``: the allow entry that lifted the block."""
+    time_zones: tuple[str, ...]
+    """For ``outside_calling_hours``: every zone of the callee, each of which must be inside
+    the window; empty for the other codes."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCheckResult:
+    """May the campaign call the number now? :meth:`Client.check` with a campaign."""
+
+    number: str | None
+    """E.164 form of the input; None for a withheld caller ID."""
+    campaign_id: int
+    campaign_name: str
+    callable: bool
+    blocked: bool
+    """Whether a block stands (consent did not lift it)."""
+    matches: tuple[Match, ...]
+    """The blocks that stand."""
+    reasons: tuple[Reason, ...]
+    """Why, in the order of the precedence table (docs/api.md)."""
+    next_callable_at: datetime | None
+    """When only the calling window stands in the way: the earliest instant every zone of
+    the callee is inside it (within 7 days; None otherwise)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReason:
+    """A reason of a :class:`CampaignBatchResult` (the batch names groups by id only)."""
+
+    code: ReasonCode
+    group_id: int | None
+    pattern: str | None
+    allowed_by_group_id: int | None
+    """For ``consent_overrides_block``: the group of the allow entry that lifted the block."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignBatchResult:
+    """One input of :meth:`Client.check_many` with a campaign, in the order sent."""
+
+    input: NumberInput | None
+    number: str | None
+    callable: bool
+    blocked: bool
+    group_ids: tuple[int, ...]
+    """The groups whose blocks stand."""
+    reasons: tuple[BatchReason, ...]
+    next_callable_at: datetime | None
+    error: str | None
+    """Why the input could not be checked (``"not a valid phone number"``), else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallingWindow:
+    """When a campaign may call, in the callee's local time: the days a window starts on,
+    ``start`` (inclusive) and ``end`` (exclusive) as ``HH:MM``. An ``end`` before ``start``
+    crosses midnight (``fri`` 21:00-02:00 is open Friday night into Saturday 02:00); ``end``
+    may be ``24:00``."""
+
+    days: tuple[Weekday, ...]
+    start: str
+    end: str
+
+
+CallingWindowInput: TypeAlias = CallingWindow | Mapping[str, Any]
+"""A calling window to send: a :class:`CallingWindow`, or its JSON form as a mapping
+(``{"days": ["mon", "sat"], "start": "09:00", "end": "21:00"}``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedGroup:
+    """A group attached to a campaign."""
+
+    id: int
+    name: str
+    scope: GroupScope
+    consent_overrides: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: int
+    name: str
+    description: str
+    calling_window: CallingWindow | None
+    """None: any time."""
+    block_groups: tuple[AttachedGroup, ...]
+    """Block groups attached (the global ones count as well)."""
+    allow_groups: tuple[AttachedGroup, ...]
+    """Allow groups attached (the global ones count as well)."""
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def group_ids(self) -> tuple[int, ...]:
+        """The ids of every attached group, in id order."""
+        return tuple(sorted(g.id for g in (*self.block_groups, *self.allow_groups)))
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEvent:
     id: int
     at: datetime
@@ -162,6 +330,22 @@ class ChangedGroup:
     name: str
     description: str
     direction: Direction
+    kind: GroupKind = "block"
+    scope: GroupScope = "global"
+    consent_overrides: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedCampaign:
+    """A campaign as a change left it (``Change.campaign``; as it was, for
+    ``campaign-delete``)."""
+
+    id: int
+    name: str
+    description: str
+    calling_window: CallingWindow | None
+    group_ids: tuple[int, ...]
+    """The groups attached to it, in id order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +366,8 @@ class Change:
     at: datetime
     action: str
     """``create``, ``add``, ``expire-refresh``, ``remove``, ``rename``, ``update``,
-    ``delete``, ``import`` or ``settings``."""
+    ``delete``, ``import``, ``settings``, or a campaign's ``campaign-create``,
+    ``campaign-update``, ``campaign-attach``, ``campaign-detach``, ``campaign-delete``."""
     group_id: int | None
     """The group changed; None for a removal from every group, or an account setting. For
     ``delete``, the group gone with all its entries (they are not listed)."""
@@ -201,3 +386,5 @@ class Change:
     """More entries of this change follow, in the next change given (the same version)."""
     token: str
     """Pass as ``since`` to go on right after this change (or this part of it)."""
+    campaign: ChangedCampaign | None = None
+    """For the ``campaign-*`` actions: the campaign as the change left it."""

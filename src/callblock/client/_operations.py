@@ -10,7 +10,7 @@ is a :class:`Listing`, one :class:`Call` per page. The clients only send: the as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeAlias, TypeVar
@@ -26,12 +26,21 @@ from callblock.client._models import (
     AddResult,
     AuditEvent,
     BatchResult,
+    CallingWindow,
+    CallingWindowInput,
+    Campaign,
+    CampaignBatchResult,
+    CampaignCheckResult,
+    CampaignRef,
     CheckDirection,
     CheckResult,
     Direction,
     Entry,
     EntryStatus,
     Group,
+    GroupKind,
+    GroupScope,
+    Keep,
     NumberInput,
     RemoveResult,
 )
@@ -41,16 +50,24 @@ __all__ = [
     "Call",
     "Listing",
     "add_numbers",
+    "attach_groups",
+    "campaign_check",
+    "campaign_check_many",
     "changes",
     "changes_reset",
     "check",
     "check_many",
+    "create_campaign",
     "create_group",
+    "delete_campaign",
     "delete_group",
+    "detach_group",
     "export_numbers",
     "get_account",
+    "get_campaign",
     "get_group",
     "list_audit",
+    "list_campaigns",
     "list_groups",
     "list_numbers",
     "next_cursor",
@@ -58,6 +75,7 @@ __all__ = [
     "result",
     "transport_error",
     "update_account",
+    "update_campaign",
     "update_group",
 ]
 
@@ -108,6 +126,44 @@ def _group_path(group_id: int) -> str:
     return f"/v1/groups/{group_id}"
 
 
+def _id(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _campaign_path(campaign_id: int) -> str:
+    return f"/v1/campaigns/{_id('campaign_id', campaign_id)}"
+
+
+def _group_ids(group_ids: Sequence[int]) -> list[int]:
+    if isinstance(group_ids, int):
+        raise TypeError("group_ids must be a list of group ids, not a single one")
+    return [_id("each of group_ids", group_id) for group_id in group_ids]
+
+
+def _campaign_name(campaign: CampaignRef) -> str:
+    if isinstance(campaign, bool) or not isinstance(campaign, str | int):
+        raise TypeError(f"campaign must be an id or a name, not {type(campaign).__name__}")
+    text = str(campaign)
+    if not text.strip():
+        raise ValueError("campaign must not be empty")
+    return text
+
+
+def _window(window: CallingWindowInput | None) -> dict[str, Any] | None:
+    """A calling window's JSON form; the API judges its sense (422 naming the part)."""
+    if window is None:
+        return None
+    if isinstance(window, CallingWindow):
+        return {"days": list(window.days), "start": window.start, "end": window.end}
+    if isinstance(window, Mapping):
+        return dict(window)
+    raise TypeError(
+        f"calling_window must be a CallingWindow, a mapping or None, not {type(window).__name__}"
+    )
+
+
 def _numbers(numbers: Sequence[NumberInput]) -> list[NumberInput]:
     if isinstance(numbers, str | bytes):
         raise TypeError("numbers must be a list of numbers, not a single string")
@@ -133,8 +189,23 @@ def list_groups(name: str | None, page_size: int) -> Listing[Group]:
     return Listing("/v1/groups", params, parse.group)
 
 
-def create_group(name: str, description: str, direction: Direction) -> Call[Group]:
-    body = {"name": name, "description": description, "direction": direction}
+def create_group(
+    name: str,
+    description: str,
+    direction: Direction,
+    kind: GroupKind,
+    scope: GroupScope,
+    consent_overrides: bool,
+) -> Call[Group]:
+    body: dict[str, Any] = {"name": name, "description": description, "direction": direction}
+    # Sent only when not the default, so that a server older than campaigns (which has only
+    # global block groups) still takes a plain create.
+    if kind != "block":
+        body["kind"] = kind
+    if scope != "global":
+        body["scope"] = scope
+    if consent_overrides:
+        body["consent_overrides"] = consent_overrides
     return Call("POST", "/v1/groups", parse.group, json=body)
 
 
@@ -143,9 +214,22 @@ def get_group(group_id: int) -> Call[Group]:
 
 
 def update_group(
-    group_id: int, name: str | None, description: str | None, direction: Direction | None
+    group_id: int,
+    name: str | None,
+    description: str | None,
+    direction: Direction | None,
+    kind: GroupKind | None,
+    scope: GroupScope | None,
+    consent_overrides: bool | None,
 ) -> Call[Group]:
-    fields = {"name": name, "description": description, "direction": direction}
+    fields = {
+        "name": name,
+        "description": description,
+        "direction": direction,
+        "kind": kind,
+        "scope": scope,
+        "consent_overrides": consent_overrides,
+    }
     body = {key: value for key, value in fields.items() if value is not None}
     return Call("PATCH", _group_path(group_id), parse.group, json=body)
 
@@ -189,7 +273,7 @@ def remove_numbers(group_id: int, numbers: Sequence[NumberInput]) -> Call[Remove
     return Call("DELETE", _group_path(group_id) + "/numbers", parse.remove_result, json=body)
 
 
-def check(number: str, direction: CheckDirection | None) -> Call[CheckResult]:
+def _check_path(number: str) -> str:
     if not isinstance(number, str):
         raise TypeError(f"number must be a string, not {type(number).__name__}")
     if not number:
@@ -197,8 +281,22 @@ def check(number: str, direction: CheckDirection | None) -> Call[CheckResult]:
     segment = quote(number, safe="")
     if segment in (".", ".."):  # would be read as a relative path
         segment = segment.replace(".", "%2E")
+    return f"/v1/check/{segment}"
+
+
+def check(number: str, direction: CheckDirection | None) -> Call[CheckResult]:
     params: _Params | None = None if direction is None else {"direction": direction}
-    return Call("GET", f"/v1/check/{segment}", parse.check_result, params)
+    return Call("GET", _check_path(number), parse.check_result, params)
+
+
+def campaign_check(
+    number: str, direction: CheckDirection | None, campaign: CampaignRef
+) -> Call[CampaignCheckResult]:
+    path = _check_path(number)
+    params: _Params = {"campaign": _campaign_name(campaign)}
+    if direction is not None:
+        params["direction"] = direction
+    return Call("GET", path, parse.campaign_check_result, params)
 
 
 def check_many(
@@ -208,6 +306,62 @@ def check_many(
     if direction is not None:
         body["direction"] = direction
     return Call("POST", "/v1/check", parse.batch_results, json=body)
+
+
+def campaign_check_many(
+    numbers: Sequence[NumberInput], direction: CheckDirection | None, campaign: CampaignRef
+) -> Call[list[CampaignBatchResult]]:
+    body: dict[str, Any] = {"numbers": _numbers(numbers), "campaign": _campaign_name(campaign)}
+    if direction is not None:
+        body["direction"] = direction
+    return Call("POST", "/v1/check", parse.campaign_batch_results, json=body)
+
+
+def list_campaigns() -> Call[list[Campaign]]:
+    return Call("GET", "/v1/campaigns", parse.campaigns)
+
+
+def create_campaign(
+    name: str, description: str, calling_window: CallingWindowInput | None, group_ids: Sequence[int]
+) -> Call[Campaign]:
+    body = {
+        "name": name,
+        "description": description,
+        "calling_window": _window(calling_window),
+        "group_ids": _group_ids(group_ids),
+    }
+    return Call("POST", "/v1/campaigns", parse.campaign, json=body)
+
+
+def get_campaign(campaign_id: int) -> Call[Campaign]:
+    return Call("GET", _campaign_path(campaign_id), parse.campaign)
+
+
+def update_campaign(
+    campaign_id: int,
+    name: str | None,
+    description: str | None,
+    calling_window: CallingWindowInput | Keep | None,
+) -> Call[Campaign]:
+    fields = {"name": name, "description": description}
+    body: dict[str, Any] = {key: value for key, value in fields.items() if value is not None}
+    if not isinstance(calling_window, Keep):  # None is sent: it removes the window
+        body["calling_window"] = _window(calling_window)
+    return Call("PATCH", _campaign_path(campaign_id), parse.campaign, json=body)
+
+
+def attach_groups(campaign_id: int, group_ids: Sequence[int]) -> Call[Campaign]:
+    body = {"group_ids": _group_ids(group_ids)}
+    return Call("POST", _campaign_path(campaign_id) + "/groups", parse.campaign, json=body)
+
+
+def detach_group(campaign_id: int, group_id: int) -> Call[Campaign]:
+    path = f"{_campaign_path(campaign_id)}/groups/{_id('group_id', group_id)}"
+    return Call("DELETE", path, parse.campaign)
+
+
+def delete_campaign(campaign_id: int) -> Call[None]:
+    return Call("DELETE", _campaign_path(campaign_id), parse.nothing)
 
 
 def list_audit(

@@ -30,19 +30,31 @@ from callblock.client._errors import (
 from callblock.client._models import (
     Account,
     AddResult,
+    AttachedGroup,
     AuditEvent,
+    BatchReason,
     BatchResult,
+    CallingWindow,
+    Campaign,
+    CampaignBatchResult,
+    CampaignCheckResult,
     Change,
+    ChangedCampaign,
     ChangedEntry,
     ChangedGroup,
     CheckResult,
     Direction,
     Entry,
     Group,
+    GroupKind,
+    GroupScope,
     InvalidItem,
     Match,
     NumberInput,
+    Reason,
+    ReasonCode,
     RemoveResult,
+    Weekday,
 )
 
 __all__ = [
@@ -55,6 +67,10 @@ __all__ = [
     "add_result",
     "audit_event",
     "batch_results",
+    "campaign",
+    "campaign_batch_results",
+    "campaign_check_result",
+    "campaigns",
     "change",
     "changes_page",
     "check_result",
@@ -149,8 +165,18 @@ def _opt_datetime(obj: Mapping[str, Any], key: str) -> datetime | None:
     return None if obj.get(key) is None else _datetime(obj, key)
 
 
+def _role(obj: Mapping[str, Any]) -> tuple[GroupKind, GroupScope, bool]:
+    """A group's kind, scope and consent override; a server older than campaigns sends none
+    of them, and every group it has is what they default to (a global block group)."""
+    kind = "block" if obj.get("kind") is None else _str(obj, "kind")
+    scope = "global" if obj.get("scope") is None else _str(obj, "scope")
+    overrides = obj.get("consent_overrides") is not None and _bool(obj, "consent_overrides")
+    return cast(GroupKind, kind), cast(GroupScope, scope), overrides
+
+
 def group(body: Any) -> Group:
     obj = _object(body)
+    kind, scope, consent_overrides = _role(obj)
     return Group(
         id=_int(obj, "id"),
         name=_str(obj, "name"),
@@ -160,6 +186,9 @@ def group(body: Any) -> Group:
         expired_count=_int(obj, "expired_count"),
         created_at=_datetime(obj, "created_at"),
         updated_at=_datetime(obj, "updated_at"),
+        kind=kind,
+        scope=scope,
+        consent_overrides=consent_overrides,
     )
 
 
@@ -225,6 +254,47 @@ def check_result(body: Any) -> CheckResult:
     )
 
 
+def _strs(values: list[Any], key: str) -> tuple[str, ...]:
+    if not all(isinstance(v, str) for v in values):
+        raise Malformed(f"{key!r} holds something other than strings")
+    return tuple(values)
+
+
+def _reason(body: Any) -> Reason:
+    obj = _object(body)
+    allowed_by = obj.get("allowed_by")
+    zones = obj.get("time_zones")
+    return Reason(
+        code=cast(ReasonCode, _str(obj, "code")),
+        group_id=_opt_int(obj, "group_id"),
+        group_name=_opt_str(obj, "group_name"),
+        pattern=_opt_str(obj, "pattern"),
+        expires_at=_opt_datetime(obj, "expires_at"),
+        allowed_by=None if allowed_by is None else _match(allowed_by),
+        time_zones=() if zones is None else _strs(_list(obj, "time_zones"), "time_zones"),
+    )
+
+
+def _campaign_named(obj: Mapping[str, Any]) -> tuple[int, str]:
+    named = _object(_get(obj, "campaign"))
+    return _int(named, "id"), _str(named, "name")
+
+
+def campaign_check_result(body: Any) -> CampaignCheckResult:
+    obj = _object(body)
+    campaign_id, campaign_name = _campaign_named(obj)
+    return CampaignCheckResult(
+        number=_opt_str(obj, "number"),
+        campaign_id=campaign_id,
+        campaign_name=campaign_name,
+        callable=_bool(obj, "callable"),
+        blocked=_bool(obj, "blocked"),
+        matches=tuple(_match(m) for m in _list(obj, "matches")),
+        reasons=tuple(_reason(r) for r in _list(obj, "reasons")),
+        next_callable_at=_opt_datetime(obj, "next_callable_at"),
+    )
+
+
 def _ints(values: list[Any], key: str) -> tuple[int, ...]:
     if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
         raise Malformed(f"{key!r} holds something other than integers")
@@ -245,6 +315,74 @@ def batch_results(body: Any) -> list[BatchResult]:
             )
         )
     return results
+
+
+def _batch_reason(body: Any) -> BatchReason:
+    obj = _object(body)
+    return BatchReason(
+        code=cast(ReasonCode, _str(obj, "code")),
+        group_id=_opt_int(obj, "group_id"),
+        pattern=_opt_str(obj, "pattern"),
+        allowed_by_group_id=_opt_int(obj, "allowed_by_group_id"),
+    )
+
+
+def campaign_batch_results(body: Any) -> list[CampaignBatchResult]:
+    results = []
+    for raw in _list(_object(body), "results"):
+        obj = _object(raw)
+        results.append(
+            CampaignBatchResult(
+                input=_number_input(obj.get("input")),
+                number=_opt_str(obj, "number"),
+                callable=_bool(obj, "callable"),
+                blocked=_bool(obj, "blocked"),
+                group_ids=_ints(_list(obj, "group_ids"), "group_ids"),
+                reasons=tuple(_batch_reason(r) for r in _list(obj, "reasons")),
+                next_callable_at=_opt_datetime(obj, "next_callable_at"),
+                error=_opt_str(obj, "error"),
+            )
+        )
+    return results
+
+
+def _calling_window(body: Any) -> CallingWindow | None:
+    if body is None:
+        return None
+    obj = _object(body)
+    return CallingWindow(
+        days=cast(tuple[Weekday, ...], _strs(_list(obj, "days"), "days")),
+        start=_str(obj, "start"),
+        end=_str(obj, "end"),
+    )
+
+
+def _attached_group(body: Any) -> AttachedGroup:
+    obj = _object(body)
+    return AttachedGroup(
+        id=_int(obj, "id"),
+        name=_str(obj, "name"),
+        scope=cast(GroupScope, _str(obj, "scope")),
+        consent_overrides=_bool(obj, "consent_overrides"),
+    )
+
+
+def campaign(body: Any) -> Campaign:
+    obj = _object(body)
+    return Campaign(
+        id=_int(obj, "id"),
+        name=_str(obj, "name"),
+        description=_str(obj, "description"),
+        calling_window=_calling_window(obj.get("calling_window")),
+        block_groups=tuple(_attached_group(g) for g in _list(obj, "block_groups")),
+        allow_groups=tuple(_attached_group(g) for g in _list(obj, "allow_groups")),
+        created_at=_datetime(obj, "created_at"),
+        updated_at=_datetime(obj, "updated_at"),
+    )
+
+
+def campaigns(body: Any) -> list[Campaign]:
+    return [campaign(raw) for raw in _list(_object(body), "data")]
 
 
 def audit_event(body: Any) -> AuditEvent:
@@ -286,11 +424,28 @@ def _changed_group(body: Any) -> ChangedGroup | None:
     if body is None:
         return None
     obj = _object(body)
+    kind, scope, consent_overrides = _role(obj)
     return ChangedGroup(
         id=_int(obj, "id"),
         name=_str(obj, "name"),
         description=_str(obj, "description"),
         direction=cast(Direction, _str(obj, "direction")),
+        kind=kind,
+        scope=scope,
+        consent_overrides=consent_overrides,
+    )
+
+
+def _changed_campaign(body: Any) -> ChangedCampaign | None:
+    if body is None:  # not a campaign's change, or a server older than campaigns
+        return None
+    obj = _object(body)
+    return ChangedCampaign(
+        id=_int(obj, "id"),
+        name=_str(obj, "name"),
+        description=_str(obj, "description"),
+        calling_window=_calling_window(obj.get("calling_window")),
+        group_ids=_ints(_list(obj, "group_ids"), "group_ids"),
     )
 
 
@@ -312,6 +467,7 @@ def change(body: Any) -> Change:
         note=_opt_str(obj, "note"),
         continued=_bool(obj, "continued"),
         token=_str(obj, "token"),
+        campaign=_changed_campaign(obj.get("campaign")),
     )
 
 

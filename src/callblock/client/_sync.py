@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self, TypeVar, overload
 
 import httpx
 
@@ -18,10 +18,16 @@ from callblock.client._errors import ChangesReset, NotFound, ValidationError
 from callblock.client._mirror import LocalCopy, utc_now
 from callblock.client._models import (
     DEFAULT_TIMEOUT,
+    KEEP,
     Account,
     AddResult,
     AuditEvent,
     BatchResult,
+    CallingWindowInput,
+    Campaign,
+    CampaignBatchResult,
+    CampaignCheckResult,
+    CampaignRef,
     Change,
     CheckDirection,
     CheckResult,
@@ -29,6 +35,9 @@ from callblock.client._models import (
     Entry,
     EntryStatus,
     Group,
+    GroupKind,
+    GroupScope,
+    Keep,
     NumberInput,
     RemoveResult,
 )
@@ -36,6 +45,7 @@ from callblock.client._models import (
 __all__ = [
     "AccountAPI",
     "AuditAPI",
+    "CampaignsAPI",
     "Changes",
     "Client",
     "GroupsAPI",
@@ -63,6 +73,7 @@ class Client(op.BaseClient):
         )
         self.groups = GroupsAPI(self)
         self.numbers = NumbersAPI(self)
+        self.campaigns = CampaignsAPI(self)
         self.audit = AuditAPI(self)
         self.account = AccountAPI(self)
 
@@ -83,6 +94,10 @@ class Client(op.BaseClient):
             cursor = op.next_cursor(cursor, page)
             if cursor is None:
                 return
+
+    def _items(self, call: op.Call[list[_T]]) -> Iterator[_T]:
+        """The items of a listing the API answers whole, fetched when iteration starts."""
+        yield from self._send(call)
 
     def _stream(self, call: op.Call[None], rows: parse.ExportRows[_T]) -> Iterator[_T]:
         """The rows of a CSV export, read as its answer arrives."""
@@ -108,15 +123,62 @@ class Client(op.BaseClient):
         op.changes(since, group_id, page_size)  # the arguments checked now, not when iterated
         return Changes(self, since, group_id, page_size)
 
-    def check(self, number: str, direction: CheckDirection | None = None) -> CheckResult:
-        """Is ``number`` blocked now? ``direction`` of the call; None: any group counts."""
-        return self._send(op.check(number, direction))
+    @overload
+    def check(
+        self, number: str, direction: CheckDirection | None = None, *, campaign: None = None
+    ) -> CheckResult: ...
+
+    @overload
+    def check(
+        self, number: str, direction: CheckDirection | None = None, *, campaign: CampaignRef
+    ) -> CampaignCheckResult: ...
+
+    def check(
+        self,
+        number: str,
+        direction: CheckDirection | None = None,
+        *,
+        campaign: CampaignRef | None = None,
+    ) -> CheckResult | CampaignCheckResult:
+        """Is ``number`` blocked now? ``direction`` of the call; None: any group counts.
+
+        With ``campaign`` (its id or name): may that campaign call the number now? A
+        :class:`CampaignCheckResult`, with ``callable``, coded ``reasons`` and
+        ``next_callable_at``; an unknown campaign raises :class:`NotFound`."""
+        if campaign is None:
+            return self._send(op.check(number, direction))
+        return self._send(op.campaign_check(number, direction, campaign))
+
+    @overload
+    def check_many(
+        self,
+        numbers: Sequence[NumberInput],
+        direction: CheckDirection | None = None,
+        *,
+        campaign: None = None,
+    ) -> list[BatchResult]: ...
+
+    @overload
+    def check_many(
+        self,
+        numbers: Sequence[NumberInput],
+        direction: CheckDirection | None = None,
+        *,
+        campaign: CampaignRef,
+    ) -> list[CampaignBatchResult]: ...
 
     def check_many(
-        self, numbers: Sequence[NumberInput], direction: CheckDirection | None = None
-    ) -> list[BatchResult]:
-        """Check many numbers in one request; one result per input, in order."""
-        return self._send(op.check_many(numbers, direction))
+        self,
+        numbers: Sequence[NumberInput],
+        direction: CheckDirection | None = None,
+        *,
+        campaign: CampaignRef | None = None,
+    ) -> list[BatchResult] | list[CampaignBatchResult]:
+        """Check many numbers in one request; one result per input, in order. With
+        ``campaign``, each says whether that campaign may call the number now."""
+        if campaign is None:
+            return self._send(op.check_many(numbers, direction))
+        return self._send(op.campaign_check_many(numbers, direction, campaign))
 
     def close(self) -> None:
         self._http.close()
@@ -143,8 +205,22 @@ class GroupsAPI:
         """Every group (whose name contains ``name``), by id, fetching pages as needed."""
         return self._client._iterate(op.list_groups(name, page_size))
 
-    def create(self, name: str, description: str = "", direction: Direction = "both") -> Group:
-        return self._client._send(op.create_group(name, description, direction))
+    def create(
+        self,
+        name: str,
+        description: str = "",
+        direction: Direction = "both",
+        kind: GroupKind = "block",
+        scope: GroupScope = "global",
+        consent_overrides: bool = False,
+    ) -> Group:
+        """A new group: by default a global block group, as every group was before
+        campaigns. ``kind="allow"`` for consent; ``scope="attached"`` for a group that counts
+        only in the campaigns it is attached to; ``consent_overrides`` for a block group an
+        active allow entry lifts (a national registry)."""
+        return self._client._send(
+            op.create_group(name, description, direction, kind, scope, consent_overrides)
+        )
 
     def get(self, group_id: int) -> Group:
         return self._client._send(op.get_group(group_id))
@@ -156,9 +232,14 @@ class GroupsAPI:
         name: str | None = None,
         description: str | None = None,
         direction: Direction | None = None,
+        kind: GroupKind | None = None,
+        scope: GroupScope | None = None,
+        consent_overrides: bool | None = None,
     ) -> Group:
         """Change the fields given; the others stay."""
-        return self._client._send(op.update_group(group_id, name, description, direction))
+        return self._client._send(
+            op.update_group(group_id, name, description, direction, kind, scope, consent_overrides)
+        )
 
     def delete(self, group_id: int) -> None:
         """Delete the group and all its entries."""
@@ -207,6 +288,57 @@ class NumbersAPI:
         return self._client._stream(
             op.export_numbers(group_id), parse.ExportRows(parse.export_entry)
         )
+
+
+class CampaignsAPI:
+    """``Client.campaigns``: the lists each campaign obeys and its calling window."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self) -> Iterator[Campaign]:
+        """Every campaign, by id (one request, sent when iteration starts)."""
+        return self._client._items(op.list_campaigns())
+
+    def create(
+        self,
+        name: str,
+        description: str = "",
+        calling_window: CallingWindowInput | None = None,
+        group_ids: Sequence[int] = (),
+    ) -> Campaign:
+        """A new campaign, obeying every global group and the groups ``group_ids``
+        (attached now); ``calling_window`` None: it may call at any time."""
+        return self._client._send(op.create_campaign(name, description, calling_window, group_ids))
+
+    def get(self, campaign_id: int) -> Campaign:
+        return self._client._send(op.get_campaign(campaign_id))
+
+    def update(
+        self,
+        campaign_id: int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        calling_window: CallingWindowInput | Keep | None = KEEP,
+    ) -> Campaign:
+        """Change the fields given; the others stay. ``calling_window=None`` removes the
+        window (the campaign may then call at any time); left out, the window stays."""
+        return self._client._send(
+            op.update_campaign(campaign_id, name, description, calling_window)
+        )
+
+    def attach(self, campaign_id: int, group_ids: Sequence[int]) -> Campaign:
+        """Attach block or allow groups (those attached already stay)."""
+        return self._client._send(op.attach_groups(campaign_id, group_ids))
+
+    def detach(self, campaign_id: int, group_id: int) -> Campaign:
+        """Detach a group; the group itself stays as it is."""
+        return self._client._send(op.detach_group(campaign_id, group_id))
+
+    def delete(self, campaign_id: int) -> None:
+        """Delete the campaign; its groups and their entries stay."""
+        self._client._send(op.delete_campaign(campaign_id))
 
 
 class AuditAPI:
@@ -337,7 +469,7 @@ class Mirror:
         account = self._client.account.get()
         copy.block_anonymous = account.block_anonymous
         for group in self._client.groups.list(page_size=1000):
-            copy.put_group(group.id, group.name, group.direction)
+            copy.put_group(group.id, group.name, group.direction, group.kind, group.scope)
             export = op.export_numbers(group.id)
             rows = parse.ExportRows(parse.export_pattern)
             try:
@@ -350,5 +482,6 @@ class Mirror:
 
     def check(self, number: str, direction: CheckDirection | None = None) -> CheckResult:
         """Is ``number`` (E.164) blocked now, by the copy? The answer ``check`` of the API
-        would give as of the last sync; ``ValueError`` for a number not in E.164."""
+        (without a campaign) would give as of the last sync: only global block groups count.
+        ``ValueError`` for a number not in E.164."""
         return self._copy.check(number, direction)

@@ -58,7 +58,8 @@ def state_of(group: Group) -> GroupState:
     )
 
 
-def _consistent(kind: GroupKind, consent_overrides: bool) -> None:
+def consistent_role(kind: GroupKind, consent_overrides: bool) -> None:
+    """GroupKindMismatch for an allow group that consent would override."""
     if kind is GroupKind.ALLOW and consent_overrides:
         raise GroupKindMismatch(
             "consent_overrides is a property of block groups: an allow group's entries are "
@@ -85,7 +86,7 @@ class Groups:
         scope: GroupScope = GroupScope.GLOBAL,
         consent_overrides: bool = False,
     ) -> GroupCreated:
-        _consistent(kind, consent_overrides)
+        consistent_role(kind, consent_overrides)
         first, repeats = split_repeats(numbers)
         stored = [n.e164 for n in first]
         account_id = actor.account.id
@@ -165,7 +166,7 @@ class Groups:
 
         def work(conn: Connection, now: datetime) -> tuple[None, Draft | None]:
             group = find_group(conn, account_id, GroupById(group_id))
-            _consistent(
+            consistent_role(
                 group.kind if kind is None else kind,
                 group.consent_overrides if consent_overrides is None else consent_overrides,
             )

@@ -14,11 +14,14 @@ from callblock.change import Draft, Keys, expiry_keys
 from callblock.domain import (
     Action,
     Actor,
+    Direction,
     FieldProblem,
     Group,
     GroupByName,
+    GroupKind,
     GroupNotFound,
     GroupRef,
+    GroupScope,
     ImportRejected,
     InvalidInput,
     NothingToImport,
@@ -33,7 +36,7 @@ from callblock.store import accounts as account_rows
 from callblock.store import entries as entry_rows
 from callblock.store import groups as group_rows
 from callblock.timestamps import NEVER
-from callblock.usecases.groups import find_group, state_of
+from callblock.usecases.groups import consistent_role, find_group, state_of
 from callblock.usecases.results import GroupExport, ImportResult
 from callblock.usecases.writes import Writer
 
@@ -53,6 +56,9 @@ class Imports:
         create: bool = False,
         skip_invalid: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        kind: GroupKind = GroupKind.BLOCK,
+        scope: GroupScope = GroupScope.GLOBAL,
+        consent_overrides: bool = False,
     ) -> ImportResult:
         """Import a number list's lines (in blocks) into a group, whole or not at all.
 
@@ -60,9 +66,11 @@ class Imports:
         writes them all, so a crash, a kill or a database error leaves the group as it was.
         Invalid lines refuse the whole import (``ImportRejected``) unless ``skip_invalid``;
         a file without lines is refused (``NothingToImport``). With ``create``, a group named
-        by ``GroupByName`` that does not exist is created. ``progress`` gets (entries written,
-        entries to write).
+        by ``GroupByName`` that does not exist is created, of ``kind`` and ``scope`` and with
+        ``consent_overrides`` (an existing group keeps its own). ``progress`` gets (entries
+        written, entries to write).
         """
+        consistent_role(kind, consent_overrides)
         account = actor.account
         if not create:  # a missing group is answered before a long file is read
             with self._store.read() as conn:
@@ -84,7 +92,8 @@ class Imports:
                 if progress is not None:
                     progress(written, total)
 
-            group, created = _group_to_fill(conn, account.id, group_ref, create, now)
+            role = (kind, scope, consent_overrides)
+            group, created = _group_to_fill(conn, account.id, group_ref, create, now, role)
             before = 0 if created else entry_rows.count_group_entries(conn, group.id)
             entry_rows.write_entries(
                 conn,
@@ -132,7 +141,12 @@ class Imports:
 
 
 def _group_to_fill(
-    conn: Connection, account_id: int, ref: GroupRef, create: bool, now: datetime
+    conn: Connection,
+    account_id: int,
+    ref: GroupRef,
+    create: bool,
+    now: datetime,
+    role: tuple[GroupKind, GroupScope, bool],
 ) -> tuple[Group, bool]:
     """The group to import into, and whether this import created it."""
     try:
@@ -145,7 +159,20 @@ def _group_to_fill(
         raise InvalidInput(
             [FieldProblem("group", ProblemCode.INVALID, ref.name, NAME_RULE)]
         ) from None
-    return group_rows.insert_group(conn, account_id, name, name_key(name), "", now), True
+    kind, scope, consent_overrides = role
+    group = group_rows.insert_group(
+        conn,
+        account_id,
+        name,
+        name_key(name),
+        "",
+        now,
+        Direction.BOTH,
+        kind,
+        scope,
+        consent_overrides,
+    )
+    return group, True
 
 
 def _expiry_array(expiries: list[int | None] | None, count: int) -> Keys:
