@@ -22,9 +22,8 @@ from callblock.cli.operations import (
 )
 from callblock.cli.target import failures, open_target, target_options
 from callblock.domain import (
+    BatchReason,
     Direction,
-    Match,
-    Reason,
     ReasonCode,
     clean_description,
     clean_group_name,
@@ -167,16 +166,18 @@ def reason_words(reason: ReasonView) -> str:
         code = ReasonCode(reason.code)
     except ValueError:  # a code of a newer server: its name is all there is to say
         return reason.code
-    match = None
-    if reason.pattern is not None:
-        match = Match(reason.group_id, reason.group_name, reason.pattern, None, "")
     allowed = reason.allowed_by
-    allowed_by = (
-        None
-        if allowed is None
-        else Match(allowed.group_id, allowed.group_name, allowed.pattern, None, allowed.rule)
+    names = {g: n for g, n in ((reason.group_id, reason.group_name),) if g is not None and n}
+    if allowed is not None and allowed.group_id is not None and allowed.group_name:
+        names[allowed.group_id] = allowed.group_name
+    batch = BatchReason(
+        code,
+        reason.group_id,
+        reason.pattern,
+        None if allowed is None else allowed.group_id,
+        tuple(reason.time_zones),
     )
-    return reason_text(Reason(code, match, allowed_by, tuple(reason.time_zones)))
+    return reason_text(batch, names)
 
 
 @click.group()
