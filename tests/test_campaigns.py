@@ -208,6 +208,9 @@ async def test_the_precedence_table_over_http(
     assert result["callable"] is row.callable
     assert [r["code"] for r in result["reasons"]] == row.codes
     assert result["next_callable_at"] == expected
+    # The batch names the same groups and entries as the single check.
+    named = [(r["code"], r["group_id"], r["pattern"]) for r in body["reasons"]]
+    assert [(r["code"], r["group_id"], r["pattern"]) for r in result["reasons"]] == named
 
 
 def test_a_check_without_a_campaign_answers_as_before(
@@ -470,3 +473,30 @@ async def test_another_accounts_campaigns_answer_like_campaigns_of_nothing(
     b_view = await client.get(f"/v1/campaigns/{b_id}", headers=b)
     assert b_view.json()["name"] == "B campaign"
     assert [g["id"] for g in b_view.json()["block_groups"]] == [b_group]
+
+
+EXACT_ROWS = [row for row in TABLE if row.number != PREFIXED]
+
+
+@pytest.mark.parametrize("row", EXACT_ROWS, ids=[row.name for row in EXACT_ROWS])
+def test_the_batch_without_prefixes_answers_as_the_single_check(
+    service: Service, account: dict[str, int], row: Row
+) -> None:
+    """On an account without prefix entries the batch decides from group ids alone (its
+    fast path): every row of the table still answers as the single check does."""
+    actor = _actor(service)
+    prefix = RequestedNumber("+91981*", "+91981*")
+    service.remove_numbers(actor, GroupById(account["registry"]), [prefix])
+    assert not service.checker.index_of(actor.account.id).prefix_lengths
+    campaign = CampaignById(_campaign(service, account, row.window))
+    single = service.check_for_campaign(actor, row.number, Direction.OUTBOUND, campaign)
+    batch = service.check_many_for_campaign(actor, [row.number], Direction.OUTBOUND, campaign)
+    assert batch.callable == [single.callable] == [row.callable]
+    assert [(r.code, r.group_id, r.allowed_by_group_id) for r in batch.reasons[0]] == [
+        (
+            r.code,
+            None if r.match is None else r.match.group_id,
+            None if r.allowed_by is None else r.allowed_by.group_id,
+        )
+        for r in single.reasons
+    ]

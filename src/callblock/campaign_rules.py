@@ -181,7 +181,8 @@ def batch_reason(reason: Reason) -> BatchReason:
     return BatchReason(
         reason.code,
         None if match is None else match.group_id,
-        None if match is None else match.pattern,
+        # An exact entry is the number itself: the batch leaves it out (``BatchReason``).
+        None if match is None or match.rule == "number" else match.pattern,
         None if allowed is None else allowed.group_id,
         reason.zones,
     )

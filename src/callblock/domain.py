@@ -224,8 +224,9 @@ class Reason:
 
 class BatchReason(NamedTuple):
     """A reason of a batch answer (tens of thousands of them): what the batch says of it,
-    cheap to make. ``pattern`` is the entry that matched (the number itself for an exact
-    entry, the prefix for a prefix, the caller ID for a withheld one)."""
+    cheap to make, and shared by the numbers that have the same one. ``pattern`` is the
+    prefix entry that matched, or the caller ID of a withheld one; None for an exact entry,
+    which is the number itself."""
 
     code: ReasonCode
     group_id: int | None = None

@@ -47,6 +47,8 @@ def _columns(block: RowBlock, found: Layout, dialect: Dialect, skip: int) -> Imp
     lines = block.lines[skip:]
     if block.texts is not None and not block.split:  # one cell a row: the lines themselves
         numbers = block.texts[skip:] if skip else block.texts
+        if dialect.skipinitialspace:  # as the csv module reads a cell (``cells``)
+            numbers = [n.lstrip(" ") for n in numbers]
         return ImportLines(lines, numbers, None if found.expiry is None else [""] * len(lines))
     rows = block.rows[skip:] if block.rows is not None else None
     if rows is None:

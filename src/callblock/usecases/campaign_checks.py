@@ -132,7 +132,8 @@ class CampaignChecks:
         # Without prefixes every match is an exact entry, so the ids of the matching groups
         # decide alone, once per set of ids; with prefixes, the entries are looked up.
         exact_only = not hits.index.prefix_lengths
-        decided: dict[tuple[int, ...], tuple[bool, list[tuple[ReasonCode, int, int | None]]]] = {}
+        # Numbers matched by the same groups share one list of reasons (never appended to).
+        decided: dict[tuple[int, ...], tuple[bool, list[BatchReason]]] = {}
         for position, groups in enumerate(hits.groups):
             if not groups:
                 continue
@@ -142,11 +143,13 @@ class CampaignChecks:
                 key = tuple(groups)
                 found = decided.get(key)
                 if found is None:
-                    found = decided[key] = decide_ids(groups, plan)
-                stands, parts = found
-                if not parts:
+                    stands, parts = decide_ids(groups, plan)
+                    shared = [BatchReason(c, g, None, a) for c, g, a in parts]
+                    found = decided[key] = stands, shared
+                stands, shared = found
+                if not shared:
                     continue  # only allow entries: nothing to say
-                reasons[position] = [BatchReason(c, g, number, a) for c, g, a in parts]
+                reasons[position] = shared
             else:
                 verdict = decide(hits.index.matches(number, direction, stamp, plan.among), plan)
                 stands = verdict.blocked

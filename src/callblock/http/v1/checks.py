@@ -82,11 +82,14 @@ def _campaign_check_public(result: CampaignCheck) -> schemas.CampaignCheckPublic
     )
 
 
-def _batch_reason(reason: BatchReason) -> dict[str, object]:
+def _batch_reason(reason: BatchReason, number: str | None) -> dict[str, object]:
+    # An exact entry's pattern is the number itself (``BatchReason``); a withheld caller's
+    # is the caller ID; the window names no entry.
+    names_entry = reason.group_id is not None
     return {
         "code": reason.code.value,
         "group_id": reason.group_id,
-        "pattern": reason.pattern,
+        "pattern": reason.pattern if reason.pattern is not None or not names_entry else number,
         "allowed_by_group_id": reason.allowed_by_group_id,
     }
 
@@ -200,7 +203,7 @@ def _campaign_batch(checked: CampaignBatch) -> Response:
             "callable": callable_,
             "blocked": bool(groups) or i in checked.withheld,
             "group_ids": groups,
-            "reasons": [_batch_reason(r) for r in reasons] if reasons else [],
+            "reasons": [_batch_reason(r, number) for r in reasons] if reasons else [],
             "next_callable_at": _instant(next_at),
             "error": None if number is not None or i in checked.withheld else NOT_A_NUMBER,
         }
