@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import phonenumbers
 import pytest
 from hypothesis import given, settings
@@ -24,6 +25,7 @@ from callblock.calling_hours import (
     WindowJudge,
     clean_window,
     days_from_text,
+    judge_keys,
     next_open,
     window_from_text,
     zones_of,
@@ -682,3 +684,33 @@ def test_the_sample_makes_the_shortcuts_and_the_lookups_both_answer() -> None:
     routes = {type(found).__name__ for found in [*minute.heads.values(), *minute.prefixes.values()]}
     assert {"Judgement", "_ByPrefix", "_LookUp"} <= routes
     assert minute.verdicts  # numbers were looked up
+
+
+@pytest.mark.parametrize(("window", "fallback"), list(cases()))
+def test_judge_keys_finds_outside_exactly_the_numbers_judge_many_does(
+    window: CallingWindow, fallback: str
+) -> None:
+    """The batch's columnar judge (by first three digits, with array operations) and
+    judge_many agree on which numbers are outside and on each one's judgement; unwanted
+    positions (numbers a list already stopped, inputs that are not numbers) are not judged."""
+    numbers: list[str | None] = [*sample_numbers(), None]
+    random.Random(11).shuffle(numbers)
+    keys = np.array([-1 if n is None else int(n[1:]) for n in numbers], dtype=np.int64)
+    wanted = keys >= 0
+    wanted[::5] = False
+    for now in INSTANTS:
+        judge = WindowJudge(window, fallback)
+        many = judge.judge_many(
+            [n if w else None for n, w in zip(numbers, wanted, strict=True)], now
+        )
+        expected = {
+            position: (found.inside, found.next_open, found.zones)
+            for position, found in enumerate(many)
+            if found is not None and not found.inside
+        }
+        got = {
+            position: (o.judgement.inside, o.judgement.next_open, o.judgement.zones)
+            for o in judge_keys(WindowJudge(window, fallback), numbers, keys, wanted, now)
+            for position in o.positions.tolist()
+        }
+        assert got == expected, now

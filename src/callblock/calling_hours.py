@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import phonenumbers
 from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
@@ -950,6 +951,63 @@ class WindowJudge:
                 answer = heads[number[:4]] = minute.by_head(number[:4])
             add(answer if type(answer) is Judgement else answer.judge(minute, number, ts))  # type: ignore[union-attr]
         return found
+
+
+# 10**0 .. 10**18: a positive int64's digit count is where it falls among them.
+_POWERS: Final = np.array([10**n for n in range(19)], dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class Outside:
+    """The numbers of a batch found outside the window with one same judgement."""
+
+    judgement: Judgement
+    positions: np.ndarray[Any, np.dtype[np.intp]]
+
+
+def judge_keys(
+    judge: WindowJudge,
+    numbers: Sequence[str | None],
+    keys: np.ndarray[Any, np.dtype[np.int64]],
+    wanted: np.ndarray[Any, np.dtype[np.bool_]],
+    now: datetime,
+) -> list[Outside]:
+    """``judge.judge_many`` of a batch in columns: the numbers at the ``wanted`` positions
+    (``keys``: their E.164 digits as integers), grouped by their judgement, of those outside
+    the window only. A number's first three digits decide it for most of the world
+    (``_Minute.by_head``), so the batch is judged once per distinct three digits with array
+    operations, and one by one only where they do not decide."""
+    minute, ts = judge._minute_of(now)
+    positions = np.flatnonzero(wanted)
+    if not len(positions):
+        return []
+    chosen = keys[positions]
+    digits = np.searchsorted(_POWERS, chosen, side="right")
+    heads, inverse = np.unique(chosen // _POWERS[np.maximum(digits - 3, 0)], return_inverse=True)
+    # The positions of each head, together: sorted by head once, not searched per head.
+    order = positions[np.argsort(inverse, kind="stable")]
+    ends = np.cumsum(np.bincount(inverse, minlength=len(heads)))
+    starts = np.concatenate([[0], ends[:-1]])
+    outside: dict[int, tuple[Judgement, list[np.ndarray[Any, np.dtype[np.intp]]]]] = {}
+    for at, head in enumerate(heads.tolist()):
+        of_head = order[starts[at] : ends[at]]
+        text = f"+{head}"
+        answer = minute.heads.get(text)
+        if answer is None:
+            answer = minute.heads[text] = minute.by_head(text)
+        if type(answer) is Judgement:
+            if not answer.inside:
+                found = outside.setdefault(id(answer), (answer, []))
+                found[1].append(of_head)
+            continue
+        for position in of_head.tolist():
+            number = numbers[position]
+            assert number is not None  # wanted positions hold numbers
+            judged = answer.judge(minute, number, ts)  # type: ignore[union-attr]
+            if not judged.inside:
+                found = outside.setdefault(id(judged), (judged, []))
+                found[1].append(np.array([position], dtype=np.intp))
+    return [Outside(j, np.concatenate(parts)) for j, parts in outside.values()]
 
 
 def window_from_wire(raw: object) -> CallingWindow:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
+
+import numpy as np
 
 from callblock import metrics
-from callblock.calling_hours import CallingWindow, WindowJudge
+from callblock.calling_hours import CallingWindow, WindowJudge, judge_keys
 from callblock.campaign_rules import NOTHING, Plan, batch_reason, decide, decide_ids
 from callblock.domain import (
     NOT_A_NUMBER,
@@ -29,7 +32,7 @@ from callblock.domain import (
 from callblock.index import AccountIndex
 from callblock.numbers import InvalidNumber, normalise
 from callblock.timestamps import micros
-from callblock.usecases.checking import Checker
+from callblock.usecases.checking import BatchHits, Checker
 from callblock.usecases.results import CampaignBatch, CampaignCheck
 
 _NO_REASONS: list[BatchReason] = []  # shared by every number nothing stands against; never appended
@@ -41,6 +44,8 @@ class CampaignChecks:
         self._clock = clock
         # One judge per window and fallback zone: each keeps its answers for the minute.
         self._judges: dict[tuple[CallingWindow, str], WindowJudge] = {}
+        # The window's reason for each set of zones: the same value every time.
+        self._outside: dict[tuple[str, ...], Reason] = {}
         self._lock = threading.Lock()
 
     def _judge(self, window: CallingWindow, zone: str) -> WindowJudge:
@@ -88,7 +93,10 @@ class CampaignChecks:
         if window is not None:
             judged = self._judge(window, account.timezone).judge(e164, now)
             if not judged.inside:
-                outside = Reason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judged.zones)
+                outside = self._outside.get(judged.zones)
+                if outside is None:
+                    outside = Reason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judged.zones)
+                    self._outside[judged.zones] = outside
                 return CampaignCheck(
                     raw,
                     e164,
@@ -122,23 +130,21 @@ class CampaignChecks:
         plan = plans[0]
         numbers = hits.numbers
         count = len(numbers)
-        callable_ = [number is not None for number in numbers]
         reasons: list[list[BatchReason]] = [_NO_REASONS] * count
         next_at: list[datetime | None] = [None] * count
         for position in hits.withheld:
             caller = str(inputs[position]).strip().lower()
             reasons[position] = [BatchReason(ReasonCode.WITHHELD_CALLER, pattern=caller)]
-        blocked = len(hits.withheld)
+        stopped: list[int] = []  # positions of the numbers a block stands against
         # Without prefixes every match is an exact entry, so the ids of the matching groups
         # decide alone, once per set of ids; with prefixes, the entries are looked up.
         exact_only = not hits.index.prefix_lengths
         # Numbers matched by the same groups share one list of reasons (never appended to).
         decided: dict[tuple[int, ...], tuple[bool, list[BatchReason]]] = {}
-        for position, groups in enumerate(hits.groups):
-            if not groups:
-                continue
-            number = numbers[position]
-            assert number is not None  # only numbers have groups
+        groups_of = hits.groups
+        matched = np.flatnonzero(np.fromiter(map(len, groups_of), np.int64, count))
+        for position in matched.tolist():
+            groups = groups_of[position]
             if exact_only:
                 key = tuple(groups)
                 found = decided.get(key)
@@ -151,20 +157,31 @@ class CampaignChecks:
                     continue  # only allow entries: nothing to say
                 reasons[position] = shared
             else:
+                number = numbers[position]
+                assert number is not None  # only numbers have groups
                 verdict = decide(hits.index.matches(number, direction, stamp, plan.among), plan)
                 stands = verdict.blocked
                 reasons[position] = [batch_reason(r) for r in verdict.reasons]
             if stands:
-                callable_[position] = False
-                blocked += 1
+                stopped.append(position)
+        blocked = len(stopped) + len(hits.withheld)
+        callable_mask = hits.keys >= 0  # a number (not invalid, not a withheld caller)
+        callable_mask[stopped] = False
+        if plan.window is not None:
+            self._judge_window(
+                plan.window,
+                account.timezone,
+                now,
+                hits,
+                callable_mask,
+                reasons,
+                next_at,
+            )
+        callable_ = callable_mask.tolist()
         invalid = numbers.count(None) - len(hits.withheld)
         metrics.CHECKED_BLOCKED.inc(blocked)
         metrics.CHECKED_INVALID.inc(invalid)
         metrics.CHECKED_NOT_BLOCKED.inc(count - blocked - invalid)
-        if plan.window is not None:
-            self._judge_window(
-                plan.window, account.timezone, now, numbers, callable_, reasons, next_at
-            )
         return CampaignBatch(
             plan.campaign_id,
             plan.campaign_name,
@@ -182,19 +199,30 @@ class CampaignChecks:
         window: CallingWindow,
         zone: str,
         now: datetime,
-        numbers: list[str | None],
-        callable_: list[bool],
+        hits: BatchHits,
+        callable_: np.ndarray[Any, np.dtype[np.bool_]],
         reasons: list[list[BatchReason]],
         next_at: list[datetime | None],
     ) -> None:
-        """The window, for the numbers the lists let through."""
-        judged = self._judge(window, zone).judge_many(
-            [n if ok else None for n, ok in zip(numbers, callable_, strict=True)], now
-        )
-        for position, judgement in enumerate(judged):
-            if judgement is None or judgement.inside:
-                continue
-            callable_[position] = False
-            outside = BatchReason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judgement.zones)
-            reasons[position] = [*reasons[position], outside]
-            next_at[position] = judgement.next_open
+        """The window, for the numbers the lists let through (``callable_``, updated)."""
+        judge = self._judge(window, zone)
+        outside_of = judge_keys(judge, hits.numbers, hits.keys, callable_, now)
+        # Numbers with the same reasons and the same judgement share one list of reasons.
+        extended: dict[tuple[int, int], list[BatchReason]] = {}
+        for outside in outside_of:
+            judgement, positions = outside.judgement, outside.positions
+            callable_[positions] = False
+            window_reason = BatchReason(ReasonCode.OUTSIDE_CALLING_HOURS, zones=judgement.zones)
+            alone = [window_reason]  # for the numbers nothing else was said of (most)
+            opens = judgement.next_open
+            for position in positions.tolist():
+                before = reasons[position]
+                if before is _NO_REASONS:
+                    reasons[position] = alone
+                else:
+                    key = (id(before), id(judgement))
+                    shared = extended.get(key)
+                    if shared is None:
+                        shared = extended[key] = [*before, window_reason]
+                    reasons[position] = shared
+                next_at[position] = opens

@@ -40,6 +40,7 @@ from callblock.index import (
     AccountIndex,
     IndexedCampaign,
     IndexedGroup,
+    Int64s,
     index_from_snapshot,
     load,
     snapshot_parts,
@@ -66,6 +67,7 @@ class BatchHits:
 
     index: AccountIndex
     numbers: list[str | None]
+    keys: Int64s  # each number's E.164 digits as an integer; -1 where there is none
     groups: list[list[int]]
     withheld: set[int]
 
@@ -165,7 +167,7 @@ class Checker:
                 keys[position] = -1
         wanted = None if among is None else among(index)
         groups = index.blocking_groups(parsed, direction, now, keys, wanted)
-        return BatchHits(index, parsed, groups, withheld)
+        return BatchHits(index, parsed, keys, groups, withheld)
 
     def group_names(self, actor: Actor) -> dict[int, str]:
         """The account's group names by id, from the index (no database round trip)."""
