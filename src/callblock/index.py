@@ -516,7 +516,8 @@ class AccountIndex:
     ) -> list[list[int]]:
         """For each E.164 number, the ids of the groups that block it now (batch check), or
         of the groups ``among`` that match it; an empty list for a None. ``keys`` may give
-        the numbers as integers already.
+        the numbers as integers already. Answers may be shared between numbers: they are
+        never to be changed in place.
 
         The common case (one base entry, or none) is answered with array operations; numbers
         with several entries or recent changes go through ``hits``.
@@ -539,10 +540,13 @@ class AccountIndex:
             live = _among(group_of, wanted)
             if len(base.expiring):
                 live &= base.expiries(at) > now
+            # The numbers of one group share one answer (never appended to): no list each,
+            # and a caller can decide once per answer.
+            one_group = {g: [g] for g in set(group_of[live].tolist())}
             for position, group_id in zip(
                 single[live].tolist(), group_of[live].tolist(), strict=True
             ):
-                answers[position] = [group_id]
+                answers[position] = one_group[group_id]
             slow = set(np.flatnonzero(high - low > 1).tolist())
         else:
             slow = set()

@@ -140,18 +140,19 @@ class CampaignChecks:
         # decide alone, once per set of ids; with prefixes, the entries are looked up.
         exact_only = not hits.index.prefix_lengths
         # Numbers matched by the same groups share one list of reasons (never appended to).
-        decided: dict[tuple[int, ...], tuple[bool, list[BatchReason]]] = {}
+        # Keyed by the answer list itself (``blocking_groups`` shares one between the numbers
+        # of one group; every list is alive through the loop, so no id is reused).
+        decided: dict[int, tuple[bool, list[BatchReason]]] = {}
         groups_of = hits.groups
         matched = np.flatnonzero(np.fromiter(map(len, groups_of), np.int64, count))
         for position in matched.tolist():
             groups = groups_of[position]
             if exact_only:
-                key = tuple(groups)
-                found = decided.get(key)
+                found = decided.get(id(groups))
                 if found is None:
                     stands, parts = decide_ids(groups, plan)
                     shared = [BatchReason(c, g, None, a) for c, g, a in parts]
-                    found = decided[key] = stands, shared
+                    found = decided[id(groups)] = stands, shared
                 stands, shared = found
                 if not shared:
                     continue  # only allow entries: nothing to say
