@@ -47,6 +47,8 @@ class Action(enum.StrEnum):
     UPDATE = "update"  # description or direction changed
     DELETE = "delete"
     IMPORT = "import"
+    # An import that made its group exactly the file's entries: added, kept and removed.
+    REPLACE = "replace"
     SETTINGS = "settings"  # an account setting that changes checks (block_anonymous)
     # Campaigns: which groups a campaign's checks obey, and its calling window.
     CAMPAIGN_CREATE = "campaign-create"
@@ -410,6 +412,17 @@ class ImportRejected(DomainError):
         Exception.__init__(
             self, f"{len(self.lines)} invalid line{'' if len(self.lines) == 1 else 's'}"
         )
+
+
+class TooManyRemovals(DomainError):
+    """A replace that would remove more of the group than its guard allows (a truncated
+    download must not wipe a registry); nothing was written. Forcing it is the caller's."""
+
+    def __init__(self, removing: int, present: int, limit: float) -> None:
+        super().__init__(removing, present, limit)
+        self.removing = removing
+        self.present = present
+        self.limit = limit
 
 
 class NothingToImport(DomainError):

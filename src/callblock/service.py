@@ -32,7 +32,7 @@ from callblock.usecases.entries import Entries
 from callblock.usecases.failures import FailureLimit
 from callblock.usecases.feed import ChangeFeed
 from callblock.usecases.groups import Groups
-from callblock.usecases.imports import Imports
+from callblock.usecases.imports import DEFAULT_MAX_REMOVAL, Imports
 from callblock.usecases.results import (
     AccountSummary,
     BatchCheck,
@@ -54,6 +54,7 @@ from callblock.usecases.writes import DEFAULT_RETENTION, Writer
 
 __all__ = [
     "AUTH_CACHE_SECONDS",
+    "DEFAULT_MAX_REMOVAL",
     "KEEP",
     "KEY_PREFIX",
     "STALE_AUTH_SECONDS",

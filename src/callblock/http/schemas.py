@@ -256,6 +256,11 @@ class HeaderLine(BaseModel):
     cells: list[str]
 
 
+class ImportMode(StrEnum):
+    ADD = "add"
+    REPLACE = "replace"
+
+
 class ImportSummary(BaseModel):
     header: HeaderLine | None = Field(
         None,
@@ -265,6 +270,9 @@ class ImportSummary(BaseModel):
     added: int = Field(description="Entries that were not in the group before.")
     updated: int = Field(description="Entries already there (their expiry set anew).")
     repeats: int = Field(description="Lines repeating a number of an earlier line.")
+    removed: int = Field(
+        0, description="Entries not in the file, removed by `mode=replace` (0 otherwise)."
+    )
     invalid: list[RejectedLinePublic] = Field(
         description="Lines skipped (only with `skip_invalid=true`)."
     )

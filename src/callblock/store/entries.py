@@ -290,6 +290,40 @@ def _copy_upsert(
         cursor.execute("TRUNCATE entry_rows")  # a second write in this transaction starts empty
 
 
+def group_keys(conn: Connection, group_id: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Every entry of the group as its stored key, ascending, read from the primary key a
+    block at a time (keyset), each block straight into an array."""
+    parts: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    after = -(2**63)
+    while True:
+        query = (
+            select(entry_key)
+            .where(entries.c.group_id == group_id, entry_key > after)
+            .order_by(entry_key)
+            .limit(_KEYS_A_BLOCK)
+        )
+        block = np.array(conn.execute(query).scalars().all(), dtype=np.int64)
+        if not len(block):
+            break
+        parts.append(block)
+        after = int(block[-1])
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+_KEYS_A_BLOCK = 200_000
+
+
+def delete_group_keys(
+    conn: Connection, group_id: int, keys: np.ndarray[Any, np.dtype[np.int64]]
+) -> int:
+    """Delete the group's entries with these stored keys; how many there were."""
+    deleted = 0
+    for chunk in chunks(keys.tolist(), 1_000):
+        statement = entries.delete().where(entries.c.group_id == group_id, entry_key.in_(chunk))
+        deleted += conn.execute(statement).rowcount
+    return deleted
+
+
 def count_group_entries(conn: Connection, group_id: int) -> int:
     count: int = conn.execute(
         select(func.count()).select_from(entries).where(entries.c.group_id == group_id)

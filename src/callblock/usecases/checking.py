@@ -31,6 +31,7 @@ from callblock.domain import (
     NOT_A_NUMBER,
     WITHHELD_CALLER_IDS,
     Account,
+    Action,
     Actor,
     Direction,
     Match,
@@ -293,7 +294,9 @@ class Checker:
         """Apply one change (exactly one version ahead): into the overlay when small, else
         merged into a new base, shared with the node's other workers through its snapshot."""
         touched = len(change.draft.upserted) + len(change.draft.removed)
-        if touched <= APPLY_LIMIT:
+        # A replace is seen whole or not at all: entry by entry in the overlay, a check
+        # could meet the new entries before the old ones are gone.
+        if touched <= APPLY_LIMIT and change.action is not Action.REPLACE:
             index.apply(change)
             return index
         path = self._snapshot_path(account_id)

@@ -26,6 +26,7 @@ from callblock.domain import (
     InvalidInput,
     NothingToImport,
     ProblemCode,
+    TooManyRemovals,
     clean_group_name,
     name_key,
 )
@@ -39,6 +40,10 @@ from callblock.timestamps import NEVER
 from callblock.usecases.groups import consistent_role, find_group, state_of
 from callblock.usecases.results import GroupExport, ImportResult
 from callblock.usecases.writes import Writer
+
+# A replace that would remove more than this share of its group is refused unless forced.
+DEFAULT_MAX_REMOVAL = 0.2
+_NO_KEYS: Keys = np.zeros(0, np.int64)
 
 
 class Imports:
@@ -59,6 +64,8 @@ class Imports:
         kind: GroupKind = GroupKind.BLOCK,
         scope: GroupScope = GroupScope.GLOBAL,
         consent_overrides: bool = False,
+        replace: bool = False,
+        max_removal: float = DEFAULT_MAX_REMOVAL,
     ) -> ImportResult:
         """Import a number list's lines (in blocks) into a group, whole or not at all.
 
@@ -69,6 +76,12 @@ class Imports:
         by ``GroupByName`` that does not exist is created, of ``kind`` and ``scope`` and with
         ``consent_overrides`` (an existing group keeps its own). ``progress`` gets (entries
         written, entries to write).
+
+        With ``replace``, the group becomes exactly the file's entries: those not in it are
+        removed in the same transaction (those in it keep their ``created_at``), and the
+        change is one ``replace`` that every index applies whole. A replace that would remove
+        more than ``max_removal`` of the group's entries (a share, 0 to 1; 1 forces it) is
+        refused (``TooManyRemovals``) and writes nothing.
         """
         consistent_role(kind, consent_overrides)
         account = actor.account
@@ -94,6 +107,12 @@ class Imports:
 
             role = (kind, scope, consent_overrides)
             group, created = _group_to_fill(conn, account.id, group_ref, create, now, role)
+            gone = _NO_KEYS
+            if replace and not created:
+                present = entry_rows.group_keys(conn, group.id)
+                gone = np.setdiff1d(present, plan.keys, assume_unique=True)
+                if len(gone) > max_removal * len(present):
+                    raise TooManyRemovals(len(gone), len(present), max_removal)
             before = 0 if created else entry_rows.count_group_entries(conn, group.id)
             entry_rows.write_entries(
                 conn,
@@ -108,17 +127,29 @@ class Imports:
             # Into a new group, every distinct key is added; else the count says (exactly:
             # the account's write lock keeps other writers out until commit).
             added = total if created else entry_rows.count_group_entries(conn, group.id) - before
+            if len(gone):
+                entry_rows.delete_group_keys(conn, group.id, gone)
             group_rows.touch_group(conn, group.id, now)
+            detail = {"added": added, "kept": total - added, "removed": len(gone)}
             draft = Draft(
-                action=Action.IMPORT,
+                action=Action.REPLACE if replace else Action.IMPORT,
                 group_id=group.id,
                 group=state_of(group) if created else None,
                 upserted=plan.keys,
                 expiries=expiries,
                 added=added,
+                removed=gone,
+                detail=detail if replace else {},
             )
             result = ImportResult(
-                group, created, added, total - added, plan.invalid, plan.repeats, plan.lines
+                group,
+                created,
+                added,
+                total - added,
+                plan.invalid,
+                plan.repeats,
+                plan.lines,
+                removed=len(gone),
             )
             return result, draft
 

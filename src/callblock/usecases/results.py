@@ -84,6 +84,7 @@ class ImportResult:
     invalid: list[RejectedLine]  # skipped (only with skip_invalid)
     repeats: int  # lines repeating a number of an earlier line
     lines: int  # data lines read
+    removed: int = 0  # entries not in the file, removed by a replace
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from callblock.domain import (
     GroupById,
     ImportRejected,
     NothingToImport,
+    TooManyRemovals,
     campaign_ref,
 )
 from callblock.http import schemas
@@ -31,7 +32,7 @@ from callblock.http.problems import problem, responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
 from callblock.rules import COLUMN_MAX, INVALID_LINES_SHOWN, NAME_MAX
-from callblock.service import Service
+from callblock.service import DEFAULT_MAX_REMOVAL, Service
 from callblock.settings import Settings
 
 router = APIRouter(prefix=PREFIX, tags=["files"])
@@ -105,13 +106,22 @@ def _import(
     expiry_column: str | None,
     skip_invalid: bool,
     limit: int,
+    mode: schemas.ImportMode,
+    max_removal: float,
 ) -> schemas.ImportSummary:
     text = files.text_stream(spool, limit)
     headers: list[files.Row] = []
     lines = files.import_lines(
         text, actor.account.region, column, expiry_column, on_header=headers.append
     )
-    result = service.import_entries(actor, GroupById(group_id), lines, skip_invalid=skip_invalid)
+    result = service.import_entries(
+        actor,
+        GroupById(group_id),
+        lines,
+        skip_invalid=skip_invalid,
+        replace=mode is schemas.ImportMode.REPLACE,
+        max_removal=max_removal,
+    )
     return schemas.ImportSummary(
         header=schemas.HeaderLine(line=headers[0].line, cells=headers[0].values)
         if headers
@@ -119,6 +129,7 @@ def _import(
         added=result.added,
         updated=result.updated,
         repeats=result.repeats,
+        removed=result.removed,
         invalid=[schemas.RejectedLinePublic(**vars_of(r)) for r in result.invalid],
     )
 
@@ -136,9 +147,11 @@ def vars_of(line: Any) -> dict[str, Any]:
     "picks the numbers' column, `expiry_column` one of expiries. With any invalid line nothing "
     "is imported: 422 with `invalid_lines`, unless `skip_invalid=true`, which imports the "
     "others and lists the skipped. A file without numbers is 422, an unreadable one 400, one "
-    "over the size limit 413.",
+    "over the size limit 413. `mode=replace` makes the group exactly the file's entries, in "
+    "one change every node applies whole (checks see the old list or the new one); the "
+    "answer's `removed` counts the entries it removed.",
     response_model=schemas.ImportSummary,
-    responses={**examples.IMPORTED, **responses(400, 401, 404, 413, 422, 503)},
+    responses={**examples.IMPORTED, **responses(400, 401, 404, 409, 413, 422, 503)},
     openapi_extra=_csv_body(examples.IMPORT_FILE),
 )
 async def import_numbers(
@@ -151,18 +164,55 @@ async def import_numbers(
     ] = None,
     expiry_column: Annotated[str | None, Query(max_length=COLUMN_MAX)] = None,
     skip_invalid: bool = False,
+    mode: Annotated[
+        schemas.ImportMode,
+        Query(
+            description="`add` (the default): the file's entries are added to the group. "
+            "`replace`: the group becomes exactly the file's entries, atomically (those not "
+            "in it are removed; those in it keep their `created_at`); refused with 409 "
+            "`too-many-removals` when it would remove more than `max_removal` of the group."
+        ),
+    ] = schemas.ImportMode.ADD,
+    max_removal: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=1,
+            description="For `replace`: the largest share of the group it may remove (0 to "
+            "1; 1 forces any replace). A truncated download must not wipe a registry.",
+        ),
+    ] = DEFAULT_MAX_REMOVAL,
 ) -> Any:
     spool = await _spool(request)
     try:
         limit = request.app.state.settings.max_import_bytes
         return await run_in_threadpool(
-            _import, service, actor, group_id, spool, column, expiry_column, skip_invalid, limit
+            _import,
+            service,
+            actor,
+            group_id,
+            spool,
+            column,
+            expiry_column,
+            skip_invalid,
+            limit,
+            mode,
+            max_removal,
         )
     except files.FileTooLarge as exc:
         return problem(413, f"The file is too large: {exc}.")
     except NothingToImport:
         return problem(
             422, "The file holds no numbers: nothing was imported.", kind="nothing-to-import"
+        )
+    except TooManyRemovals as exc:
+        return problem(
+            409,
+            f"The replace would remove {exc.removing} of the group's {exc.present} entries, "
+            f"more than max_removal ({exc.limit:g}) allows: nothing was written. Check the "
+            "file is whole; to replace anyway, raise max_removal (1 allows any).",
+            kind="too-many-removals",
+            extra={"removing": exc.removing, "present": exc.present, "max_removal": exc.limit},
         )
     except ImportRejected as exc:
         return problem(

@@ -1,0 +1,145 @@
+"""Replacing a group with a file (issue 17, item 1): the group becomes exactly the file's
+entries, atomically, in one ``replace`` change every index applies whole; a replace that
+would remove too much is refused and writes nothing."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from callblock.domain import Action, Actor, EntryStatus, GroupById, Surface, TooManyRemovals
+from callblock.files import ImportLines
+from callblock.service import Service
+from callblock.store import Store
+from tests.helpers import Credentials, FakeClock, bearer, new_group, problem, snapshot
+
+OLD = [f"98000{i:05d}" for i in range(10)]  # the group before: 10 numbers
+
+
+def lines(*numbers: str) -> list[ImportLines]:
+    return [ImportLines(range(1, len(numbers) + 1), list(numbers), None)]
+
+
+@pytest.fixture
+def actor(service: Service, main_account: Credentials) -> Actor:
+    return service.authenticate_key(main_account.key, Surface.V1)
+
+
+@pytest.fixture
+def group(service: Service, actor: Actor, clock: FakeClock) -> int:
+    created = service.create_group(actor, "Registry", "", [], None)
+    service.import_entries(actor, GroupById(created.group.id), lines(*OLD))
+    clock.advance(hours=1)  # so a kept entry's created_at is told apart from the replace's time
+    return created.group.id
+
+
+def entries(service: Service, actor: Actor, group_id: int) -> dict[str, object]:
+    return {
+        entry.pattern: entry.created_at
+        for entry in service.list_entries(
+            actor, group_id, status=EntryStatus.ALL, q=None, after=None, limit=1000
+        ).items
+    }
+
+
+def test_a_replace_leaves_exactly_the_files_entries_and_keeps_their_created_at(
+    service: Service, actor: Actor, group: int, clock: FakeClock
+) -> None:
+    before = entries(service, actor, group)
+    new = [*OLD[:9], "9811111111"]  # one gone, one added: a 10% change
+    result = service.import_entries(actor, GroupById(group), lines(*new), replace=True)
+    assert (result.added, result.updated, result.removed) == (1, 9, 1)
+    after = entries(service, actor, group)
+    assert set(after) == {f"+91{n}" for n in new}
+    for number in OLD[:9]:
+        assert after[f"+91{number}"] == before[f"+91{number}"]
+    assert after["+919811111111"] == clock()
+    change = service.changes(actor, after=0, limit=100)[-1]
+    assert change.action is Action.REPLACE
+    assert [int(k) for k in change.draft.removed] == [int(f"91{OLD[9]}")]
+    assert len(change.draft.upserted) == 10
+    event = service.audit(actor, group_id=group, number=None, since=None, before=None, limit=1)
+    assert event.items[0].action == "replace"
+    assert event.items[0].detail == {"added": 1, "kept": 9, "removed": 1}
+    checks = service.check_many(actor, [OLD[9], "9811111111"], None)
+    assert checks.group_ids == [[], [group]]
+
+
+def test_a_replace_that_would_remove_too_much_is_refused_and_writes_nothing(
+    service: Service, actor: Actor, group: int, store: Store
+) -> None:
+    before = snapshot(store)
+    truncated = OLD[:7]  # 3 of 10 gone: more than the default 20%
+    with pytest.raises(TooManyRemovals) as refused:
+        service.import_entries(actor, GroupById(group), lines(*truncated), replace=True)
+    assert (refused.value.removing, refused.value.present) == (3, 10)
+    assert snapshot(store) == before
+    forced = service.import_entries(
+        actor, GroupById(group), lines(*truncated), replace=True, max_removal=1
+    )
+    assert forced.removed == 3
+    assert set(entries(service, actor, group)) == {f"+91{n}" for n in truncated}
+
+
+def test_another_process_sees_the_old_list_or_the_new_one_never_a_mix(
+    service: Service, actor: Actor, group: int, store: Store, clock: FakeClock
+) -> None:
+    """A second service on the same database (another worker or node) follows the replace
+    from the change log: a reader checking, all the while, a number the replace removes and
+    one it adds sees both answers move at once."""
+    other = Service(store, clock=clock)
+    other.load_index()
+    other_actor = Actor(other.account(actor.account.username), None, Surface.V1)
+    gone, added = OLD[9], "9811111111"
+    seen: set[tuple[bool, bool]] = set()
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            answer = other.check_many(other_actor, [gone, added], None).group_ids
+            seen.add((bool(answer[0]), bool(answer[1])))
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        index_before = other.checker.index_of(actor.account.id)
+        service.import_entries(actor, GroupById(group), lines(*OLD[:9], added), replace=True)
+        other.refresh_index()
+        index_after = other.checker.index_of(actor.account.id)
+    finally:
+        stop.set()
+        thread.join()
+    # Applied as a new index swapped in whole, not entry by entry into the one being read.
+    assert index_after is not index_before
+    assert index_after.version == service.checker.index_of(actor.account.id).version
+    assert seen <= {(True, False), (False, True)}
+    assert other.check_many(other_actor, [gone, added], None).group_ids == [[], [group]]
+
+
+@pytest.mark.anyio
+async def test_replace_over_http(client: httpx.AsyncClient, main_account: Credentials) -> None:
+    auth = bearer(main_account)
+    created = await new_group(client, main_account, "Registry")
+    path = f"/v1/groups/{created['id']}/numbers:import"
+    first = await client.post(path, content="\n".join(OLD).encode(), headers=auth)
+    assert first.json()["added"] == 10
+    truncated = "\n".join(OLD[:5]).encode()
+    refused = await client.post(path, params={"mode": "replace"}, content=truncated, headers=auth)
+    body = problem(refused, 409)
+    assert body["type"].endswith("too-many-removals")
+    assert (body["removing"], body["present"], body["max_removal"]) == (5, 10, 0.2)
+    replaced = await client.post(
+        path,
+        params={"mode": "replace", "max_removal": "0.5"},
+        content=truncated,
+        headers=auth,
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert (replaced.json()["added"], replaced.json()["removed"]) == (0, 5)
+    listing = await client.get(f"/v1/groups/{created['id']}/numbers", headers=auth)
+    assert sorted(e["number"] for e in listing.json()["data"]) == [f"+91{n}" for n in OLD[:5]]
+    for wrong in ({"mode": "swap"}, {"mode": "replace", "max_removal": "1.5"}):
+        answer = await client.post(path, params=wrong, content=truncated, headers=auth)
+        assert answer.status_code == 422, wrong
