@@ -416,6 +416,7 @@ async def test_http_import_export_and_scrub(
         "added": 2,
         "updated": 0,
         "repeats": 0,
+        "removed": 0,
         "invalid": [{"line": 3, "input": "bad", "reason": "not a valid phone number"}],
     }
     again = await client.post(

@@ -125,6 +125,20 @@ WRITES: dict[str, tuple[Callable[[Service, Actor, int], object], tuple[str, bool
         lambda s, a, g: s.import_entries(a, GroupById(g), lines("9000000003", "9000000004")),
         ("+919000000004", False, True),
     ),
+    "import_entries (replace)": (
+        lambda s, a, g: s.import_entries(
+            a, GroupById(g), lines("+919876543210", "9000000006"), replace=True, max_removal=1
+        ),
+        ("+911401234567", True, False),  # the prefix is not in the file: removed
+    ),
+    "apply_change_list": (
+        lambda s, a, g: s.apply_change_list(
+            a,
+            GroupById(g),
+            [ImportLines(range(1, 3), ["9876543210", "9000000007"], None, ["D", "A"])],
+        ),
+        ("+919876543210", True, False),
+    ),
     "import_entries (new group)": (
         lambda s, a, g: s.import_entries(
             a, GroupByName("Imported"), lines("9000000005"), create=True

@@ -1,6 +1,7 @@
-"""Replacing a group with a file (issue 17, item 1): the group becomes exactly the file's
-entries, atomically, in one ``replace`` change every index applies whole; a replace that
-would remove too much is refused and writes nothing."""
+"""Replacing a group with a file, and applying a change list (issue 17, items 1 and 2): the
+group becomes exactly the file's entries, or has the list's lines applied in order, all or
+nothing, in one change every index applies whole; a replace that would remove too much is
+refused and writes nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ import threading
 import httpx
 import pytest
 
-from callblock.domain import Action, Actor, EntryStatus, GroupById, Surface, TooManyRemovals
+from callblock.domain import (
+    Action,
+    Actor,
+    EntryStatus,
+    GroupById,
+    ImportRejected,
+    Surface,
+    TooManyRemovals,
+)
 from callblock.files import ImportLines
+from callblock.files.plan import OP_RULE
 from callblock.service import Service
 from callblock.store import Store
 from tests.helpers import Credentials, FakeClock, bearer, new_group, problem, snapshot
@@ -143,3 +153,102 @@ async def test_replace_over_http(client: httpx.AsyncClient, main_account: Creden
     for wrong in ({"mode": "swap"}, {"mode": "replace", "max_removal": "1.5"}):
         answer = await client.post(path, params=wrong, content=truncated, headers=auth)
         assert answer.status_code == 422, wrong
+
+
+# --- change lists (issue 17, item 2) -----------------------------------------------------------
+
+
+def change_lines(*rows: tuple[str, str]) -> list[ImportLines]:
+    return [
+        ImportLines(range(1, len(rows) + 1), [n for _, n in rows], None, [op for op, _ in rows])
+    ]
+
+
+def test_a_change_list_adds_and_deletes_in_the_files_order(
+    service: Service, actor: Actor, group: int
+) -> None:
+    result = service.apply_change_list(
+        actor,
+        GroupById(group),
+        change_lines(
+            ("D", OLD[0]),
+            ("delete", OLD[1]),
+            ("-", "9822222222"),  # not in the group: nothing to delete
+            ("A", "9811111111"),
+            ("+", "9811111112"),
+            ("add", OLD[2]),  # already there: kept
+            ("d", "9811111112"),  # added above, deleted after: the last line decides
+            ("a", OLD[0]),  # deleted above, added after: kept
+        ),
+    )
+    # Removed: OLD[1] alone (9811111112 was never in the group; OLD[0] comes back).
+    assert (result.added, result.updated, result.removed) == (1, 2, 1)
+    after = set(entries(service, actor, group))
+    assert after == {f"+91{n}" for n in [*OLD[2:], OLD[0], "9811111111"]}
+    change = service.changes(actor, after=0, limit=100)[-1]
+    assert change.action is Action.CHANGE_LIST
+    assert [int(k) for k in change.draft.removed] == [int(f"91{OLD[1]}")]
+    event = service.audit(actor, group_id=group, number=None, since=None, before=None, limit=1)
+    assert event.items[0].detail == {"added": 1, "kept": 2, "removed": 1}
+
+
+def test_a_change_list_with_an_unreadable_line_changes_nothing(
+    service: Service, actor: Actor, group: int, store: Store
+) -> None:
+    before = snapshot(store)
+    with pytest.raises(ImportRejected) as refused:
+        service.apply_change_list(
+            actor,
+            GroupById(group),
+            change_lines(("D", OLD[0]), ("X", "9811111111"), ("A", "12")),
+        )
+    assert [(line.line, line.reason) for line in refused.value.lines] == [
+        (2, OP_RULE),
+        (3, "not a valid phone number"),
+    ]
+    assert snapshot(store) == before
+
+
+@pytest.mark.anyio
+async def test_change_lists_over_http(client: httpx.AsyncClient, main_account: Credentials) -> None:
+    auth = {**bearer(main_account), "Content-Type": "text/csv"}
+    created = await new_group(client, main_account, "Registry")
+    path = f"/v1/groups/{created['id']}/numbers:import"
+    await client.post(path, content="\n".join(OLD).encode(), headers=auth)
+    # Headerless, the operation found by its values; then a header naming the columns.
+    first = await client.post(
+        path,
+        params={"mode": "changes"},
+        content=f"D,{OLD[0]}\nA,9811111111\n".encode(),
+        headers=auth,
+    )
+    assert first.status_code == 200, first.text
+    assert (first.json()["added"], first.json()["removed"]) == (1, 1)
+    second = await client.post(
+        path,
+        params={"mode": "changes"},
+        content=f"number,action\n{OLD[1]},delete\n".encode(),
+        headers=auth,
+    )
+    assert second.json()["removed"] == 1
+    third = await client.post(
+        path,
+        params={"mode": "changes", "op_column": "2"},
+        content=f"{OLD[2]};-\n".encode(),
+        headers=auth,
+    )
+    assert third.json()["removed"] == 1
+    no_ops = await client.post(
+        path, params={"mode": "changes"}, content=b"9811111113\n", headers=auth
+    )
+    assert problem(no_ops, 400)["type"].endswith("unreadable-file")
+    bad = await client.post(
+        path, params={"mode": "changes"}, content=b"A,9811111113\nZ,9811111114\n", headers=auth
+    )
+    assert problem(bad, 422)["invalid_lines"] == [
+        {"line": 2, "input": "9811111114", "reason": OP_RULE}
+    ]
+    listing = await client.get(f"/v1/groups/{created['id']}/numbers", headers=bearer(main_account))
+    assert sorted(e["number"] for e in listing.json()["data"]) == sorted(
+        [f"+91{n}" for n in OLD[3:]] + ["+919811111111"]
+    )

@@ -49,6 +49,8 @@ class Action(enum.StrEnum):
     IMPORT = "import"
     # An import that made its group exactly the file's entries: added, kept and removed.
     REPLACE = "replace"
+    # A change list applied: numbers added and deleted, line by line, all or nothing.
+    CHANGE_LIST = "change-list"
     SETTINGS = "settings"  # an account setting that changes checks (block_anonymous)
     # Campaigns: which groups a campaign's checks obey, and its calling window.
     CAMPAIGN_CREATE = "campaign-create"

@@ -155,6 +155,7 @@ class Service:
         self.add_numbers = entries.add_numbers
         self.remove_numbers = entries.remove_numbers
         self.import_entries = imports.import_entries
+        self.apply_change_list = imports.apply_change_list
         self.exporting = imports.exporting
         self.audit = history.audit
         self.changes = history.changes

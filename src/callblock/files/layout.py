@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callblock.files.plan import ADD_OPS, DELETE_OPS
 from callblock.files.reading import FileProblem, Row
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
 from callblock.rules import COLUMN_POSITION_MAX
@@ -15,6 +16,7 @@ from callblock.rules import COLUMN_POSITION_MAX
 # Column names, compared case-insensitively, that name the number column of a header.
 NUMBER_COLUMNS = ("number", "phone", "phone_number", "msisdn", "mobile", "telephone", "tel")
 EXPIRY_COLUMNS = ("expires_at", "expiry", "expiry_date", "expirydate", "expires")
+OP_COLUMNS = ("op", "operation", "action", "change")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class Layout:
     expiry: int | None
     width: int  # cells of the first row: shorter rows are padded to it on output
     delimiter: str = ","  # the file's, which its scrubbed copies keep
+    op: int | None = None  # a change list's add/delete column
 
     def padded(self, values: list[str]) -> list[str]:
         missing = self.width - len(values)
@@ -38,6 +41,9 @@ def layout(
     column: str | None,
     expiry_column: str | None,
     second: Row | None = None,
+    *,
+    ops: bool = False,
+    op_column: str | None = None,
 ) -> Layout:
     """Decide from the first rows whether there is a header, and which columns to read.
 
@@ -69,7 +75,33 @@ def layout(
             raise FileProblem(f"no column {expiry_column!r} (the first row has {width})")
     elif has_header:
         expiry = next((names.index(n) for n in EXPIRY_COLUMNS if n in names), None)
-    return Layout(header, number, expiry, width)
+    op = None
+    if ops:
+        data = first.values if header is None else ([] if second is None else second.values)
+        op = _op_column(names if has_header else None, op_column, data, number, width)
+    return Layout(header, number, expiry, width, op=op)
+
+
+def _op_column(
+    names: list[str] | None, wanted: str | None, data: list[str], number: int, width: int
+) -> int:
+    """A change list's add/delete column: the one asked for, one of a usual name, or the
+    first cell of the first data row that reads as an operation."""
+    if wanted is not None:
+        found = _column(names, wanted, (), default=None)
+        if found is None or found >= width:
+            raise FileProblem(f"no column {wanted!r} (the first row has {width})")
+        return found
+    named = _column(names, None, OP_COLUMNS, default=None)
+    if named is not None:
+        return named
+    for position, value in enumerate(data):
+        if position != number and value.strip().lower() in ADD_OPS | DELETE_OPS:
+            return position
+    raise FileProblem(
+        "no add/delete column: a change list needs one (A/D, add/delete or +/-), named "
+        f"{'/'.join(OP_COLUMNS)} or given with op_column"
+    )
 
 
 def _looks_like_header(values: list[str], names: list[str], region: str) -> bool:

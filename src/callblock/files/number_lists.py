@@ -17,6 +17,9 @@ def import_lines(
     expiry_column: str | None,
     progress: Callable[[], None] | None = None,
     on_header: Callable[[Row], None] | None = None,
+    *,
+    ops: bool = False,
+    op_column: str | None = None,
 ) -> Iterator[ImportLines]:
     """A number list's data lines as columns, block by block (its layout decided from its
     first rows); nothing for a file without rows. ``progress`` is called after each block;
@@ -35,7 +38,9 @@ def import_lines(
                 continue
             first = Row(block.lines[0], block.row(0, dialect))
             second = Row(block.lines[1], block.row(1, dialect)) if len(block.lines) > 1 else None
-            found = layout(first, region, column, expiry_column, second)
+            found = layout(
+                first, region, column, expiry_column, second, ops=ops, op_column=op_column
+            )
             skip = 0 if found.header is None else 1
             if skip and on_header is not None:
                 on_header(first)
@@ -45,7 +50,7 @@ def import_lines(
 def _columns(block: RowBlock, found: Layout, dialect: Dialect, skip: int) -> ImportLines:
     """A block's number (and expiry) cells, without its first ``skip`` rows (a header)."""
     lines = block.lines[skip:]
-    if block.texts is not None and not block.split:  # one cell a row: the lines themselves
+    if block.texts is not None and not block.split and found.op is None:  # one cell a row
         numbers = block.texts[skip:] if skip else block.texts
         if dialect.skipinitialspace:  # as the csv module reads a cell (``cells``)
             numbers = [n.lstrip(" ") for n in numbers]
@@ -54,9 +59,10 @@ def _columns(block: RowBlock, found: Layout, dialect: Dialect, skip: int) -> Imp
     if rows is None:
         assert block.texts is not None
         rows = [cells(t, dialect) for t in block.texts[skip:]]
-    at, expiry_at = found.number, found.expiry
+    at, expiry_at, op_at = found.number, found.expiry, found.op
     numbers = [r[at] if at < len(r) else "" for r in rows]
     expiries = (
         None if expiry_at is None else [r[expiry_at] if expiry_at < len(r) else "" for r in rows]
     )
-    return ImportLines(lines, numbers, expiries)
+    ops = None if op_at is None else [r[op_at] if op_at < len(r) else "" for r in rows]
+    return ImportLines(lines, numbers, expiries, ops)

@@ -37,6 +37,7 @@ class ImportLines:
     lines: Sequence[int]  # the file's line number of each row
     numbers: list[str]  # the number cell of each row
     expiries: list[str] | None  # the expiry cell of each row; None without an expiry column
+    ops: list[str] | None = None  # a change list's add/delete cell of each row
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -156,3 +157,57 @@ def import_expiry(raw: str, timezone: str, now: datetime) -> tuple[datetime | No
 
 def _shown(raw: str) -> str:
     return raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "..."
+
+
+# A change list's operations, compared case-insensitively once trimmed (docs/api.md).
+ADD_OPS = frozenset({"a", "add", "added", "+"})
+DELETE_OPS = frozenset({"d", "del", "delete", "deleted", "-", "r", "remove", "removed"})
+OP_RULE = "not an operation: add with A, add or +; delete with D, delete or -"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePlan:
+    """A change list read whole: what it adds and deletes once every line is applied in the
+    file's order (a number's last line decides), and the lines that cannot be applied."""
+
+    adds: np.ndarray[Any, np.dtype[np.int64]]  # distinct stored keys, ascending
+    deletes: np.ndarray[Any, np.dtype[np.int64]]  # likewise; none of them in ``adds``
+    invalid: list[RejectedLine]
+    repeats: int  # valid lines whose number an earlier line already had
+    lines: int  # data lines read
+
+
+def plan_changes(blocks: Iterable[ImportLines], region: str) -> ChangePlan:
+    """Read every line of a change list, block by block (only arrays kept between blocks)."""
+    key_parts: list[Keys] = []
+    sign_parts: list[np.ndarray[Any, np.dtype[np.int8]]] = []
+    invalid: list[RejectedLine] = []
+    lines = 0
+    for block in blocks:
+        assert block.ops is not None, "a change list's lines carry their operations"
+        lines += len(block)
+        keys, valid, problems = _block_keys(block.numbers, region)
+        signs = np.zeros(len(block), np.int8)
+        for position, raw in enumerate(block.ops):
+            op = raw.strip().lower()
+            if op in ADD_OPS:
+                signs[position] = 1
+            elif op in DELETE_OPS:
+                signs[position] = -1
+            else:
+                problems.setdefault(position, OP_RULE)
+        valid[list(problems)] = False
+        invalid += [
+            RejectedLine(block.lines[p], _shown(block.numbers[p]), reason)
+            for p, reason in sorted(problems.items())
+        ]
+        key_parts.append(keys[valid])
+        sign_parts.append(signs[valid])
+    keys = np.concatenate(key_parts) if key_parts else np.empty(0, np.int64)
+    signs = np.concatenate(sign_parts) if sign_parts else np.empty(0, np.int8)
+    # The last line of each number decides: the first of the lines read backwards.
+    distinct, last_from_end = np.unique(keys[::-1], return_index=True)
+    decided = signs[::-1][last_from_end]
+    return ChangePlan(
+        distinct[decided > 0], distinct[decided < 0], invalid, len(keys) - len(distinct), lines
+    )

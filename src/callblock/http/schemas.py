@@ -259,6 +259,7 @@ class HeaderLine(BaseModel):
 class ImportMode(StrEnum):
     ADD = "add"
     REPLACE = "replace"
+    CHANGES = "changes"
 
 
 class ImportSummary(BaseModel):
@@ -271,7 +272,9 @@ class ImportSummary(BaseModel):
     updated: int = Field(description="Entries already there (their expiry set anew).")
     repeats: int = Field(description="Lines repeating a number of an earlier line.")
     removed: int = Field(
-        0, description="Entries not in the file, removed by `mode=replace` (0 otherwise)."
+        0,
+        description="Entries removed: those not in the file (`mode=replace`), or deleted by "
+        "the change list (`mode=changes`); 0 for an add.",
     )
     invalid: list[RejectedLinePublic] = Field(
         description="Lines skipped (only with `skip_invalid=true`)."

@@ -315,13 +315,17 @@ _KEYS_A_BLOCK = 200_000
 
 def delete_group_keys(
     conn: Connection, group_id: int, keys: np.ndarray[Any, np.dtype[np.int64]]
-) -> int:
-    """Delete the group's entries with these stored keys; how many there were."""
-    deleted = 0
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Delete the group's entries with these stored keys; the keys of those there were."""
+    deleted: list[int] = []
     for chunk in chunks(keys.tolist(), 1_000):
-        statement = entries.delete().where(entries.c.group_id == group_id, entry_key.in_(chunk))
-        deleted += conn.execute(statement).rowcount
-    return deleted
+        statement = (
+            entries.delete()
+            .where(entries.c.group_id == group_id, entry_key.in_(chunk))
+            .returning(entry_key)
+        )
+        deleted += conn.execute(statement).scalars()
+    return np.sort(np.array(deleted, dtype=np.int64))
 
 
 def count_group_entries(conn: Connection, group_id: int) -> int:

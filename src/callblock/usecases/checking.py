@@ -79,6 +79,9 @@ class BatchHits:
 # many entries it had: its entries stop matching at once and leave at the next merge.)
 APPLY_LIMIT = 100_000
 FOLLOW_PAGE = 200  # changes read from the log at a time
+# Changes that replace entries (a group by a file, a change list): applied as a new index
+# swapped in whole, never entry by entry into the index checks are reading.
+_WHOLE = frozenset({Action.REPLACE, Action.CHANGE_LIST})
 
 
 class Checker:
@@ -296,7 +299,7 @@ class Checker:
         touched = len(change.draft.upserted) + len(change.draft.removed)
         # A replace is seen whole or not at all: entry by entry in the overlay, a check
         # could meet the new entries before the old ones are gone.
-        if touched <= APPLY_LIMIT and change.action is not Action.REPLACE:
+        if touched <= APPLY_LIMIT and change.action not in _WHOLE:
             index.apply(change)
             return index
         path = self._snapshot_path(account_id)

@@ -30,7 +30,7 @@ from callblock.domain import (
     clean_group_name,
     name_key,
 )
-from callblock.files.plan import ImportLines, plan_import
+from callblock.files.plan import ImportLines, plan_changes, plan_import
 from callblock.rules import NAME_RULE
 from callblock.store import Store
 from callblock.store import accounts as account_rows
@@ -158,6 +158,68 @@ class Imports:
         metrics.IMPORT_ROWS.labels("invalid").inc(len(plan.invalid))
         metrics.IMPORT_ROWS.labels("repeated").inc(plan.repeats)
         return result
+
+    def apply_change_list(
+        self,
+        actor: Actor,
+        group_ref: GroupRef,
+        lines: Iterable[ImportLines],
+        *,
+        skip_invalid: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Apply a change list (each line adds or deletes a number) to a group, all or
+        nothing, in the file's order: a number's last line decides. Invalid lines (a number
+        or an operation that cannot be read) refuse it (``ImportRejected``) unless
+        ``skip_invalid``. One ``change-list`` change, which every index applies whole."""
+        account = actor.account
+        with self._store.read() as conn:  # a missing group is answered before the file is read
+            find_group(conn, account.id, group_ref)
+        plan = plan_changes(lines, account.region)
+        if not plan.lines:
+            raise NothingToImport
+        if plan.invalid and not skip_invalid:
+            raise ImportRejected(plan.invalid)
+        total = len(plan.adds)
+
+        def work(conn: Connection, now: datetime) -> tuple[ImportResult, Draft]:
+            group = find_group(conn, account.id, group_ref)
+            before = entry_rows.count_group_entries(conn, group.id)
+            entry_rows.write_entries(
+                conn,
+                group_id=group.id,
+                keys=plan.adds,
+                expiries=None,
+                source=actor.surface.value,
+                now=now,
+                progress=None if progress is None else (lambda done: progress(done, total)),
+            )
+            added = entry_rows.count_group_entries(conn, group.id) - before
+            gone = entry_rows.delete_group_keys(conn, group.id, plan.deletes)
+            group_rows.touch_group(conn, group.id, now)
+            detail = {"added": added, "kept": total - added, "removed": len(gone)}
+            draft = Draft(
+                action=Action.CHANGE_LIST,
+                group_id=group.id,
+                upserted=plan.adds,
+                expiries=expiry_keys(total),
+                added=added,
+                removed=gone,
+                detail=detail,
+            )
+            result = ImportResult(
+                group,
+                False,
+                added,
+                total - added,
+                plan.invalid,
+                plan.repeats,
+                plan.lines,
+                removed=len(gone),
+            )
+            return result, draft
+
+        return self._writer.write(actor, work)
 
     @contextmanager
     def exporting(self, actor: Actor, group_ref: GroupRef) -> Iterator[GroupExport]:

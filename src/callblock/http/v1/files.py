@@ -108,20 +108,33 @@ def _import(
     limit: int,
     mode: schemas.ImportMode,
     max_removal: float,
+    op_column: str | None,
 ) -> schemas.ImportSummary:
     text = files.text_stream(spool, limit)
     headers: list[files.Row] = []
+    changes = mode is schemas.ImportMode.CHANGES
     lines = files.import_lines(
-        text, actor.account.region, column, expiry_column, on_header=headers.append
+        text,
+        actor.account.region,
+        column,
+        expiry_column,
+        on_header=headers.append,
+        ops=changes,
+        op_column=op_column,
     )
-    result = service.import_entries(
-        actor,
-        GroupById(group_id),
-        lines,
-        skip_invalid=skip_invalid,
-        replace=mode is schemas.ImportMode.REPLACE,
-        max_removal=max_removal,
-    )
+    if changes:
+        result = service.apply_change_list(
+            actor, GroupById(group_id), lines, skip_invalid=skip_invalid
+        )
+    else:
+        result = service.import_entries(
+            actor,
+            GroupById(group_id),
+            lines,
+            skip_invalid=skip_invalid,
+            replace=mode is schemas.ImportMode.REPLACE,
+            max_removal=max_removal,
+        )
     return schemas.ImportSummary(
         header=schemas.HeaderLine(line=headers[0].line, cells=headers[0].values)
         if headers
@@ -170,9 +183,21 @@ async def import_numbers(
             description="`add` (the default): the file's entries are added to the group. "
             "`replace`: the group becomes exactly the file's entries, atomically (those not "
             "in it are removed; those in it keep their `created_at`); refused with 409 "
-            "`too-many-removals` when it would remove more than `max_removal` of the group."
+            "`too-many-removals` when it would remove more than `max_removal` of the group. "
+            "`changes`: a change list, each line adding or deleting its number (an operation "
+            "column of `A`/`D`, `add`/`delete` or `+`/`-`), all or nothing, in the file's "
+            "order."
         ),
     ] = schemas.ImportMode.ADD,
+    op_column: Annotated[
+        str | None,
+        Query(
+            max_length=COLUMN_MAX,
+            description="For `changes`: the operation column (header name or 1-based "
+            "position); else one named op, operation, action or change, or the first cell "
+            "of the first data row that reads as an operation.",
+        ),
+    ] = None,
     max_removal: Annotated[
         float,
         Query(
@@ -198,6 +223,7 @@ async def import_numbers(
             limit,
             mode,
             max_removal,
+            op_column,
         )
     except files.FileTooLarge as exc:
         return problem(413, f"The file is too large: {exc}.")
