@@ -17,10 +17,12 @@ def import_lines(
     expiry_column: str | None,
     progress: Callable[[], None] | None = None,
     on_header: Callable[[Row], None] | None = None,
+    on_layout: Callable[[Layout], None] | None = None,
 ) -> Iterator[ImportLines]:
     """A number list's data lines as columns, block by block (its layout decided from its
     first rows); nothing for a file without rows. ``progress`` is called after each block;
-    ``on_header`` with the first row, when it is read as a header (and so not imported).
+    ``on_header`` with the first row, when it is read as a header (and so not imported);
+    ``on_layout`` with the layout once decided (which columns are read, for a report).
 
     Most lists are plain: no quoting, one row a line. Those are split as text, which is
     several times faster than the csv module and reads the same cells; from the first block
@@ -37,6 +39,8 @@ def import_lines(
             second = Row(block.lines[1], block.row(1, dialect)) if len(block.lines) > 1 else None
             found = layout(first, region, column, expiry_column, second)
             skip = 0 if found.header is None else 1
+            if on_layout is not None:
+                on_layout(found)
             if skip and on_header is not None:
                 on_header(first)
         yield _columns(block, found, dialect, skip)
