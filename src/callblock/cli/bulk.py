@@ -192,23 +192,26 @@ def _column_named(read: files.Layout, at: int) -> str:
 
 
 def _report(invalid: Sequence[RejectedLine], total: int, written: Path | None) -> None:
-    """The first ``SHOWN`` invalid lines, then how many there are and where the rest are."""
+    """The first ``SHOWN`` invalid lines, then how many there are and where the rest are. A
+    server's refusal lists only the first 10,000 of its ``total``: said, as the most the
+    file can hold."""
     if not total:
         return
     for rejected in invalid[:SHOWN]:
         click.echo(f"line {rejected.line}: {rejected.input!r}: {rejected.reason}", err=True)
     count = invalid_lines(total)
-    if written is not None and len(invalid) < total:  # a server lists only the first ones
-        said = (
-            f"{count}: the server listed the first {len(invalid):,}, written to {written} "
-            "(--skip-invalid imports the others and lists every line skipped)"
-        )
-    elif written is not None:
+    listed = len(invalid)
+    server = f"the first {listed:,}, all the server lists"
+    if written is None:
+        if total <= SHOWN:
+            said = count
+        else:
+            them = "them all" if listed == total else server
+            said = f"... and {total - SHOWN:,} more ({count}): --invalid-out FILE writes {them}"
+    elif listed == total:
         said = f"{count}, all written to {written}"
-    elif total > SHOWN:
-        said = f"... and {total - SHOWN:,} more ({count}): --invalid-out FILE writes them all"
     else:
-        said = count
+        said = f"{count}, {server}, written to {written}"
     click.echo(said, err=True)
 
 

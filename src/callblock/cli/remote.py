@@ -288,8 +288,8 @@ def _refusal(response: httpx.Response) -> Exception:
     detail = str(body.get("detail") or response.reason_phrase)
     if kind == "invalid-lines":
         listed = [_rejected(item) for item in body.get("invalid_lines", [])]
-        counted = re.match(r"(\d+) invalid line", detail)  # the total, when more than listed
-        total = int(counted.group(1)) if counted else len(listed)
+        counted = re.match(r"(\d[\d,]*) invalid line", detail)  # the total: more than listed?
+        total = int(counted.group(1).replace(",", "")) if counted else len(listed)
         return PartlyListed(listed, total) if total > len(listed) else ImportRejected(listed)
     if kind == "nothing-to-import":
         return NothingToImport(detail)
