@@ -39,6 +39,7 @@ OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
 SHOWN = 100
 """Most invalid lines an import says on stderr: a report that fits a terminal."""
+INVALID_COLUMNS = ("line", "input", "reason")  # of --invalid-out's CSV
 
 
 def invalid_lines(count: int) -> str:
@@ -128,9 +129,6 @@ def import_command(
         f"{invalid_lines(len(invalid))} skipped, {outcome.repeats} repeated lines; "
         f"{lines} in {elapsed:.1f} s"
     )
-
-
-INVALID_COLUMNS = ("line", "input", "reason")
 
 
 def _invalid_file(stack: ExitStack, file: Path, path: Path) -> IO[str]:
