@@ -334,3 +334,127 @@ def test_a_server_that_does_not_answer_is_a_clear_error(tmp_path: Path, args: li
     assert "no answer" in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+def invalid_list(folder: Path, count: int) -> Path:
+    """A list with a header, ``count`` invalid numbers and one valid one."""
+    file = folder / "invalid.csv"
+    rows = [f"n{i},12ab{i}\n" for i in range(count)]
+    file.write_text("name,phone\n" + "".join(rows) + "last,9876543210\n")
+    return file
+
+
+def each(targets: Targets, folder: Path, *args: str) -> list[tuple[Result, Path]]:
+    """The command on each target, with its own --invalid-out file (``out0.csv``,
+    ``out1.csv``)."""
+    runs = []
+    for n, options in enumerate(targets):
+        out = folder / f"out{n}.csv"
+        runs.append((CliRunner().invoke(main, [*args, "--invalid-out", str(out), *options]), out))
+    return runs
+
+
+@pytest.mark.server
+def test_an_import_shows_the_first_100_invalid_lines_and_their_count(
+    fresh_targets: Targets, tmp_path: Path
+) -> None:
+    file = invalid_list(tmp_path, 250)
+    refused = same(both(fresh_targets, "import", str(file), "--group", "Bad list"), code=1)
+    assert refused.splitlines() == [
+        "numbers read from column 2 ('phone')",
+        *(f"line {n + 2}: '12ab{n}': not a valid phone number" for n in range(100)),
+        "... and 150 more (250 invalid lines): --invalid-out FILE writes them all",
+        "Error: nothing imported: 250 invalid lines (fix them, or pass --skip-invalid to "
+        "import the others)",
+    ]
+    # (The group's id differs: a server's refused import made and removed one.)
+    skipped = both(fresh_targets, "import", str(file), "--group", "Bad list", "--skip-invalid")
+    assert skipped[0].exit_code == skipped[1].exit_code == 0, skipped[1].output
+    assert skipped[0].stderr == skipped[1].stderr
+    assert len(skipped[0].stderr.splitlines()) == 1 + 100 + 1 + 1  # and the header line
+    assert "... and 150 more (250 invalid lines): --invalid-out FILE writes them all\n" in (
+        skipped[1].stderr
+    )
+    assert "1 added, 0 already there, 250 invalid lines skipped" in skipped[1].stdout
+
+
+@pytest.mark.server
+def test_invalid_out_writes_every_invalid_line_also_when_the_import_is_refused(
+    fresh_targets: Targets, tmp_path: Path
+) -> None:
+    file = invalid_list(tmp_path, 250)
+    expected = [
+        ["line", "input", "reason"],
+        *([str(n + 2), f"12ab{n}", "not a valid phone number"] for n in range(250)),
+    ]
+    for skip in ([], ["--skip-invalid"]):
+        runs = each(fresh_targets, tmp_path, "import", str(file), "--group", "Bad list", *skip)
+        for result, out in runs:
+            assert result.exit_code == (0 if skip else 1), result.output
+            lines = result.stderr.splitlines()
+            assert len(lines) == 1 + 100 + 1 + 1  # columns, lines, count, error or header
+            assert f"250 invalid lines, all written to {out}" in lines
+            with out.open(newline="") as written:
+                assert list(csv.reader(written)) == expected
+        if not skip:  # the refused import wrote nothing, not even the group
+            for listed in both(fresh_targets, "group", "list"):
+                assert "Bad list" not in listed.stdout
+
+
+@pytest.mark.server
+def test_a_server_lists_only_the_first_10000_invalid_lines_of_a_refused_import(
+    fresh_targets: Targets, tmp_path: Path
+) -> None:
+    file = invalid_list(tmp_path, 10_050)
+    (local, local_out), (remote, remote_out) = each(
+        fresh_targets, tmp_path, "import", str(file), "--group", "Bad list"
+    )
+    assert local.exit_code == remote.exit_code == 1
+    assert f"10,050 invalid lines, all written to {local_out}" in local.stderr
+    assert (
+        f"10,050 invalid lines, the first 10,000, all the server lists, written to {remote_out}"
+        in remote.stderr
+    )
+    assert "nothing imported: 10,050 invalid lines" in remote.stderr
+    assert len(local_out.read_text().splitlines()) == 1 + 10_050
+    assert len(remote_out.read_text().splitlines()) == 1 + 10_000
+    without_file = CliRunner().invoke(
+        main, ["import", str(file), "--group", "Bad list", *fresh_targets[1]]
+    )
+    assert (
+        "... and 9,950 more (10,050 invalid lines): --invalid-out FILE writes the first 10,000, "
+        "all the server lists" in without_file.stderr
+    )
+
+
+@pytest.mark.server
+def test_an_import_says_which_columns_it_found(fresh_targets: Targets, tmp_path: Path) -> None:
+    def said(text: str, *options: str) -> list[str]:
+        file = tmp_path / "list.csv"
+        file.write_text(text)
+        out = same(both(fresh_targets, "import", str(file), "--group", "Found", *options))
+        return [line for line in out.splitlines() if "read from" in line]
+
+    expiring = "name,phone,expires_at\nAsha,9876543210,2099-01-01T00:00:00Z\n"
+    assert said(expiring) == [
+        "numbers read from column 2 ('phone'), expiries read from column 3 ('expires_at')"
+    ]
+    assert said(expiring, "--column", "phone") == ["expiries read from column 3 ('expires_at')"]
+    assert said(expiring, "--column", "2", "--expiry-column", "3") == []
+    assert said("Asha,9876543210\n") == ["numbers read from column 2"]
+    assert said("9876543210\n9123456780\n") == []  # one column: nothing was chosen
+
+
+@pytest.mark.server
+def test_an_unwritable_invalid_out_is_a_usage_error_before_anything_is_imported(
+    fresh_targets: Targets, tmp_path: Path
+) -> None:
+    file = invalid_list(tmp_path, 1)
+    nowhere = str(tmp_path / "missing" / "invalid.csv")
+    args = ["import", str(file), "--group", "Bad list", "--skip-invalid", "--invalid-out"]
+    said = same(both(fresh_targets, *args, nowhere), code=2)
+    assert f"Invalid value for --invalid-out: cannot write {nowhere}" in said
+    assert "Bad list" not in same(both(fresh_targets, "group", "list"))
+    itself = same(both(fresh_targets, *args, str(file)), code=2)
+    assert "--invalid-out must not be the file imported" in itself
+    assert file.read_text().startswith("name,phone\n")

@@ -7,18 +7,29 @@ import csv
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import cast
+from typing import IO, cast
 
 import click
 
 from callblock import files
-from callblock.cli.files import progress_bar, replacing, without_cycle_collection
+from callblock.cli.files import (
+    amount_column,
+    progress_bar,
+    replacing,
+    without_cycle_collection,
+)
 from callblock.cli.groups import group_role, role_options, role_text, role_words, with_article
 from callblock.cli.lookup import find_campaign, group_named
-from callblock.cli.operations import CallDirection, ImportOptions, Operations
+from callblock.cli.operations import (
+    CallDirection,
+    Imported,
+    ImportOptions,
+    Operations,
+    PartlyListed,
+)
 from callblock.cli.target import failures, open_target, target_options
 from callblock.domain import ImportRejected, NothingToImport, RejectedLine
 
@@ -26,13 +37,13 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
 
+SHOWN = 100
+"""Most invalid lines an import says on stderr: a report that fits a terminal."""
+INVALID_COLUMNS = ("line", "input", "reason")  # of --invalid-out's CSV
+
+
 def invalid_lines(count: int) -> str:
-    return f"{count} invalid line{'' if count == 1 else 's'}"
-
-
-def _report(lines: Iterable[RejectedLine]) -> None:
-    for rejected in lines:
-        click.echo(f"line {rejected.line}: {rejected.input!r}: {rejected.reason}", err=True)
+    return f"{count:,} invalid line{'' if count == 1 else 's'}"
 
 
 @click.command("import")
@@ -42,6 +53,13 @@ def _report(lines: Iterable[RejectedLine]) -> None:
 @click.option("--expiry-column", help="A column of expiries (RFC 3339, or local time).")
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid."
+)
+@click.option(
+    "--invalid-out",
+    type=OUTPUT,
+    default=None,
+    help=f"Write every invalid line to this file as CSV (line,input,reason), also when the "
+    f"import is refused; stderr shows the first {SHOWN}.",
 )
 @role_options(defaults=False, purpose=" (for a group the import creates)")
 @target_options
@@ -54,6 +72,7 @@ def import_command(
     column: str | None,
     expiry_column: str | None,
     skip_invalid: bool,
+    invalid_out: Path | None,
     kind: str | None,
     scope: str | None,
     consent_overrides: bool,
@@ -66,19 +85,72 @@ def import_command(
 
     A group that does not exist is created: a global block group unless --kind, --scope or
     --consent-overrides say otherwise. An existing group must already be what they say: an
-    import does not change a group."""
-    from rich.progress import MofNCompleteColumn
+    import does not change a group.
 
-    role = group_role(kind, scope, consent_overrides)
-    target = open_target(ctx, account, url, api_key, database_url)
-    if kind is not None or scope is not None or consent_overrides:
-        with failures():
-            _same_role(target, group, kind, scope, consent_overrides)
-    started = time.monotonic()
+    Invalid lines (skipped with --skip-invalid, or refusing the import without it) are said
+    on stderr, the first 100 of them; --invalid-out writes them all."""
+    with ExitStack() as out_stack:
+        # Opened first: a path that cannot be written is said before anything is imported.
+        out = None if invalid_out is None else _invalid_file(out_stack, file, invalid_out)
+        role = group_role(kind, scope, consent_overrides)
+        target = open_target(ctx, account, url, api_key, database_url)
+        if kind is not None or scope is not None or consent_overrides:
+            with failures():
+                _same_role(target, group, kind, scope, consent_overrides)
+        started = time.monotonic()
+        read: list[files.Layout] = []
+        outcome = _imported(
+            target, group, file, ImportOptions(column, expiry_column, skip_invalid, role), read
+        )
+        invalid = outcome.invalid if isinstance(outcome, Imported) else outcome.lines
+        if out is not None:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(INVALID_COLUMNS)
+            writer.writerows((r.line, r.input, r.reason) for r in invalid)
+    # The file is in place now, the refused import's included.
+    if read:
+        _say_columns(read[0], column is None, expiry_column is None)
+    total = outcome.total if isinstance(outcome, PartlyListed) else len(invalid)
+    _report(invalid, total, invalid_out)
+    if not isinstance(outcome, Imported):
+        raise click.ClickException(
+            f"nothing imported: {invalid_lines(total)} "
+            "(fix them, or pass --skip-invalid to import the others)"
+        )
+    for header in outcome.headers:  # said, because a damaged first number can look like one
+        shown = ",".join(header.values)
+        click.echo(f"line {header.line} read as a header (not imported): {shown!r}", err=True)
+    elapsed = time.monotonic() - started
+    # A server does not say how many lines it read.
+    lines = "sent" if outcome.lines is None else f"{outcome.lines} lines"
+    click.echo(
+        f"{'created' if outcome.created_group else 'updated'} group {outcome.group_name!r} "
+        f"(id {outcome.group_id}): {outcome.added} added, {outcome.updated} already there, "
+        f"{invalid_lines(len(invalid))} skipped, {outcome.repeats} repeated lines; "
+        f"{lines} in {elapsed:.1f} s"
+    )
+
+
+def _invalid_file(stack: ExitStack, file: Path, path: Path) -> IO[str]:
+    """The --invalid-out file, open (and moved into place when ``stack`` closes without an
+    error); a usage error (exit 2) when it cannot be."""
+    if path.resolve() == file.resolve():
+        raise click.UsageError("--invalid-out must not be the file imported")
+    try:
+        return stack.enter_context(replacing(path))
+    except click.ClickException as exc:
+        raise click.BadParameter(exc.message, param_hint="--invalid-out") from exc
+
+
+def _imported(
+    target: Operations, group: str, file: Path, options: ImportOptions, read: list[files.Layout]
+) -> Imported | ImportRejected:
+    """The import, with progress on a terminal: its result, or its refusal for invalid lines
+    (reported by the caller). ``read`` is given the layout the file was read with."""
     size = file.stat().st_size
     # One bar for reading (and checking) the file, one for writing the entries.
-    with progress_bar(MofNCompleteColumn()) as progress, failures(file):
-        reading = progress.add_task("reading (bytes)", total=size)
+    with progress_bar(amount_column()) as progress, failures(file):
+        reading = progress.add_task("reading", total=size, unit="bytes")
         writing = progress.add_task("writing (entries)", total=None, visible=False)
 
         def wrote(done: int, total: int) -> None:
@@ -86,34 +158,59 @@ def import_command(
             progress.update(writing, completed=done, total=total, visible=True)
 
         try:
-            result = target.import_file(
+            return target.import_file(
                 group,
                 file,
-                ImportOptions(column, expiry_column, skip_invalid, role),
+                options,
                 lambda done: progress.update(reading, completed=done),
                 wrote,
+                read.append,
             )
         except NothingToImport as exc:
             raise click.ClickException(f"{file} holds no numbers: nothing imported") from exc
         except ImportRejected as exc:
-            _report(exc.lines)
-            raise click.ClickException(
-                f"nothing imported: {invalid_lines(len(exc.lines))} "
-                "(fix them, or pass --skip-invalid to import the others)"
-            ) from exc
-    _report(result.invalid)
-    for header in result.headers:  # said, because a damaged first number can look like one
-        shown = ",".join(header.values)
-        click.echo(f"line {header.line} read as a header (not imported): {shown!r}", err=True)
-    elapsed = time.monotonic() - started
-    # A server does not say how many lines it read.
-    read = "sent" if result.lines is None else f"{result.lines} lines"
-    click.echo(
-        f"{'created' if result.created_group else 'updated'} group {result.group_name!r} "
-        f"(id {result.group_id}): {result.added} added, {result.updated} already there, "
-        f"{invalid_lines(len(result.invalid))} skipped, {result.repeats} repeated lines; "
-        f"{read} in {elapsed:.1f} s"
-    )
+            return exc
+
+
+def _say_columns(read: files.Layout, number_found: bool, expiry_found: bool) -> None:
+    """Which columns were read, when the file's layout decided (a file of one column has no
+    choice to say): ``numbers read from column 2 ("phone")``."""
+    said = []
+    if number_found and read.width > 1:
+        said.append(f"numbers read from {_column_named(read, read.number)}")
+    if expiry_found and read.expiry is not None:
+        said.append(f"expiries read from {_column_named(read, read.expiry)}")
+    if said:
+        click.echo(", ".join(said), err=True)
+
+
+def _column_named(read: files.Layout, at: int) -> str:
+    named = "" if read.header is None else f" ({read.header[at]!r})"
+    return f"column {at + 1}{named}"
+
+
+def _report(invalid: Sequence[RejectedLine], total: int, written: Path | None) -> None:
+    """The first ``SHOWN`` invalid lines, then how many there are and where the rest are. A
+    server's refusal lists only the first 10,000 of its ``total``: said, as the most the
+    file can hold."""
+    if not total:
+        return
+    for rejected in invalid[:SHOWN]:
+        click.echo(f"line {rejected.line}: {rejected.input!r}: {rejected.reason}", err=True)
+    count = invalid_lines(total)
+    listed = len(invalid)
+    server = f"the first {listed:,}, all the server lists"
+    if written is None:
+        if total <= SHOWN:
+            said = count
+        else:
+            them = "them all" if listed == total else server
+            said = f"... and {total - SHOWN:,} more ({count}): --invalid-out FILE writes {them}"
+    elif listed == total:
+        said = f"{count}, all written to {written}"
+    else:
+        said = f"{count}, {server}, written to {written}"
+    click.echo(said, err=True)
 
 
 def _same_role(

@@ -40,6 +40,32 @@ def progress_bar(*columns: Any) -> Progress:
     )
 
 
+def amount_column() -> Any:
+    """A progress column that shows each task in its own unit: a task added with
+    ``unit="bytes"`` in MB, with its speed (as a scrub's), any other as done/total."""
+    from rich.progress import (
+        DownloadColumn,
+        MofNCompleteColumn,
+        ProgressColumn,
+        Task,
+        TransferSpeedColumn,
+    )
+    from rich.text import Text
+
+    class Amount(ProgressColumn):
+        def __init__(self) -> None:
+            super().__init__()
+            self.size, self.speed = DownloadColumn(), TransferSpeedColumn()
+            self.count = MofNCompleteColumn()
+
+        def render(self, task: Task) -> Text:
+            if task.fields.get("unit") == "bytes":
+                return Text.assemble(self.size.render(task), " ", self.speed.render(task))
+            return self.count.render(task)
+
+    return Amount()
+
+
 class Counting(io.RawIOBase):
     """A binary file that counts the bytes read from it (the progress of a read)."""
 

@@ -15,6 +15,7 @@ from callblock.campaign_rules import Campaign
 from callblock.cli.files import text_with_progress
 from callblock.cli.operations import (
     CallDirection,
+    Columns,
     GroupDirection,
     GroupKind,
     GroupScope,
@@ -305,7 +306,13 @@ class Local:
         )
 
     def import_file(
-        self, group: str, file: Path, options: ImportOptions, reading: Reading, writing: Writing
+        self,
+        group: str,
+        file: Path,
+        options: ImportOptions,
+        reading: Reading,
+        writing: Writing,
+        columns: Columns,
     ) -> Imported:
         # The file is read (and checked) block by block while the import plans, then written.
         headers: list[files.Row] = []
@@ -317,6 +324,7 @@ class Local:
                 options.expiry_column,
                 progress=lambda: reading(counting.count),
                 on_header=headers.append,
+                on_layout=columns,
             )
             result = self._service.import_entries(
                 self._actor,

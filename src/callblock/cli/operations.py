@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Literal, Protocol, TypeAlias
 
-from callblock.domain import RejectedLine
+from callblock.domain import ImportRejected, RejectedLine
 from callblock.files import Layout, Row, Scrubbed
 
 GroupDirection: TypeAlias = Literal["inbound", "outbound", "both"]
@@ -37,10 +37,23 @@ Reading: TypeAlias = Callable[[int], None]
 """Told how many bytes of the input file have been read (or sent) so far."""
 Writing: TypeAlias = Callable[[int, int], None]
 """Told how many entries of how many an import has written so far."""
+Columns: TypeAlias = Callable[[Layout], None]
+"""Told the layout an import reads its file with (its header, number and expiry columns)."""
 
 
 class NotANumber(Exception):
     """A check of an input that is not a phone number; the message says why."""
+
+
+@dataclass(slots=True)
+class PartlyListed(ImportRejected):
+    """A refused import whose answer lists only the first of its invalid lines: a server's
+    422 lists 10,000 (``docs/api.md``); ``total`` is how many there are."""
+
+    total: int
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, f"{self.total} invalid lines")
 
 
 class GroupView(Protocol):
@@ -258,10 +271,18 @@ class Operations(Protocol):
         ...
 
     def import_file(
-        self, group: str, file: Path, options: ImportOptions, reading: Reading, writing: Writing
+        self,
+        group: str,
+        file: Path,
+        options: ImportOptions,
+        reading: Reading,
+        writing: Writing,
+        columns: Columns,
     ) -> Imported:
         """Import ``file`` into the group named ``group`` (created if need be), all or
-        nothing: ``ImportRejected`` or ``NothingToImport`` leave no trace, not even the group."""
+        nothing: ``ImportRejected`` (a ``PartlyListed`` when the answer lists only some of
+        the lines) or ``NothingToImport`` leave no trace, not even the group. ``columns`` is
+        told the layout read, when the target knows it, before any refusal."""
         ...
 
     def export_group(self, group: str, out: IO[str]) -> int:

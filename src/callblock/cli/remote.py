@@ -14,6 +14,7 @@ import codecs
 import contextlib
 import csv
 import itertools
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -29,10 +30,12 @@ from callblock.cli.operations import (
     CampaignCheckView,
     CampaignOperations,
     CheckView,
+    Columns,
     GroupOperations,
     Imported,
     ImportOptions,
     NotANumber,
+    PartlyListed,
     Reading,
     Scrubbing,
     Writing,
@@ -86,8 +89,15 @@ class Remote:
             raise NotANumber(NOT_A_NUMBER) from exc
 
     def import_file(
-        self, group: str, file: Path, options: ImportOptions, reading: Reading, writing: Writing
+        self,
+        group: str,
+        file: Path,
+        options: ImportOptions,
+        reading: Reading,
+        writing: Writing,
+        columns: Columns,
     ) -> Imported:
+        read = self._layout_of(file, options)
         found = group_named(self.groups, group)
         created = found is None
         role = options.new_group
@@ -106,13 +116,17 @@ class Remote:
                 params=params,
                 content=_sent(file, reading),
             )
-        except BaseException:
+        except BaseException as exc:
             if created:  # all or nothing, the new group included
                 with contextlib.suppress(CallblockError):  # the first failure is the one to say
                     self.groups.delete(target.id)
+            if isinstance(exc, ImportRejected) and read is not None:
+                columns(read)
             raise
         try:
             header = body.get("header")
+            if read is not None and (read.header is None) == (header is None):
+                columns(read)  # else the server read the file otherwise: nothing to say of it
             return Imported(
                 group_id=target.id,
                 group_name=target.name,
@@ -126,6 +140,25 @@ class Remote:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _unreadable("numbers:import", exc) from exc
+
+    def _layout_of(self, file: Path, options: ImportOptions) -> files.Layout | None:
+        """The layout the server will read ``file`` with, found here from its first rows as
+        the server finds it (the same reading, with the account's region); None when both
+        columns are named (nothing to report) or the file cannot be read here (the server's
+        answer says why)."""
+        if options.column is not None and options.expiry_column is not None:
+            return None
+        found: list[files.Layout] = []
+        region = self._client.account.get().region
+        try:
+            with text_with_progress(file) as (text, _):
+                blocks = files.import_lines(
+                    text, region, options.column, options.expiry_column, on_layout=found.append
+                )
+                next(blocks, None)  # the first block decides the layout
+        except (files.FileProblem, UnicodeDecodeError, EOFError, OSError):
+            return None
+        return found[0] if found else None
 
     def export_group(self, group: str, out: IO[str]) -> int:
         found = group_named(self.groups, group)
@@ -254,7 +287,10 @@ def _refusal(response: httpx.Response) -> Exception:
     kind = str(body.get("type", "")).removeprefix(_PROBLEM)
     detail = str(body.get("detail") or response.reason_phrase)
     if kind == "invalid-lines":
-        return ImportRejected([_rejected(item) for item in body.get("invalid_lines", [])])
+        listed = [_rejected(item) for item in body.get("invalid_lines", [])]
+        counted = re.match(r"(\d[\d,]*) invalid line", detail)  # the total: more than listed?
+        total = int(counted.group(1).replace(",", "")) if counted else len(listed)
+        return PartlyListed(listed, total) if total > len(listed) else ImportRejected(listed)
     if kind == "nothing-to-import":
         return NothingToImport(detail)
     if kind == "unreadable-file":

@@ -17,13 +17,17 @@ def import_lines(
     expiry_column: str | None,
     progress: Callable[[], None] | None = None,
     on_header: Callable[[Row], None] | None = None,
+    on_layout: Callable[[Layout], None] | None = None,
     *,
     ops: bool = False,
     op_column: str | None = None,
 ) -> Iterator[ImportLines]:
     """A number list's data lines as columns, block by block (its layout decided from its
     first rows); nothing for a file without rows. ``progress`` is called after each block;
-    ``on_header`` with the first row, when it is read as a header (and so not imported).
+    ``on_header`` with the first row, when it is read as a header (and so not imported);
+    ``on_layout`` with the layout once decided (which columns are read, for a report).
+    With ``ops``, each line also carries a change list's operation (``op_column``, or one
+    found: ``layout``).
 
     Most lists are plain: no quoting, one row a line. Those are split as text, which is
     several times faster than the csv module and reads the same cells; from the first block
@@ -42,6 +46,8 @@ def import_lines(
                 first, region, column, expiry_column, second, ops=ops, op_column=op_column
             )
             skip = 0 if found.header is None else 1
+            if on_layout is not None:
+                on_layout(found)
             if skip and on_header is not None:
                 on_header(first)
         yield _columns(block, found, dialect, skip)
