@@ -458,3 +458,49 @@ def test_an_unwritable_invalid_out_is_a_usage_error_before_anything_is_imported(
     itself = same(both(fresh_targets, *args, str(file)), code=2)
     assert "--invalid-out must not be the file imported" in itself
     assert file.read_text().startswith("name,phone\n")
+
+
+@pytest.mark.server
+def test_replace_and_change_lists_say_the_same_on_both_targets(
+    fresh_targets: Targets, tmp_path: Path
+) -> None:
+    """A registry replaced by a full list (the removal guard first refusing a truncated one)
+    and changed by a change list, on both targets alike."""
+    full = tmp_path / "full.txt"
+    full.write_text("".join(f"{9000000000 + n}\n" for n in range(10)))
+    truncated = tmp_path / "truncated.txt"
+    truncated.write_text("".join(f"{9000000000 + n}\n" for n in range(7)) + "9100000000\n")
+    changes = tmp_path / "changes.csv"
+    changes.write_text("op,number\nD,9000000000\nadd,9100000001\n+,9000000001\n")
+    same(both(fresh_targets, "import", str(full), "--group", "Registry"))
+    refused = same(
+        both(fresh_targets, "import", str(truncated), "--group", "Registry", "--replace"), code=1
+    )
+    assert "nothing replaced: the file would remove 3 of the group's 10 entries" in refused
+    replaced = same(
+        both(
+            fresh_targets,
+            "import",
+            str(truncated),
+            "--group",
+            "Registry",
+            "--replace",
+            "--max-removal",
+            "30%",
+        )
+    )
+    assert "replaced group 'Registry' (id 1): 1 added, 7 already there, 3 removed" in replaced
+    changed = same(both(fresh_targets, "import", str(changes), "--group", "Registry", "--changes"))
+    assert "operations read from column 1 ('op')" in changed
+    assert "changed group 'Registry' (id 1): 1 added, 1 already there, 1 removed" in changed
+    listed = [
+        CliRunner().invoke(main, ["export", "--group", "Registry", *options])
+        for options in fresh_targets
+    ]
+    numbers = [{line.split(",")[0] for line in r.stdout.splitlines()[1:]} for r in listed]
+    expected = {f"+91{9000000000 + n}" for n in range(1, 7)} | {"+919100000000", "+919100000001"}
+    assert numbers == [expected, expected]
+    missing = same(
+        both(fresh_targets, "import", str(changes), "--group", "Nowhere", "--changes"), code=1
+    )
+    assert missing.endswith("Error: no such group\n")

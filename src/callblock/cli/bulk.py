@@ -26,6 +26,7 @@ from callblock.cli.lookup import find_campaign, group_named
 from callblock.cli.operations import (
     CallDirection,
     Imported,
+    ImportMode,
     ImportOptions,
     Operations,
     PartlyListed,
@@ -61,6 +62,25 @@ def invalid_lines(count: int) -> str:
     help=f"Write every invalid line to this file as CSV (line,input,reason), also when the "
     f"import is refused; stderr shows the first {SHOWN}.",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Make the group exactly the file's numbers, atomically: those not in it are removed.",
+)
+@click.option(
+    "--changes",
+    is_flag=True,
+    help="The file is a change list: each line adds or deletes its number (a column of A/D, "
+    "add/delete or +/-), all or nothing, in the file's order.",
+)
+@click.option(
+    "--max-removal",
+    default="20%",
+    show_default=True,
+    help="With --replace: the largest share of the group it may remove (e.g. 20% or 0.2).",
+)
+@click.option("--force", is_flag=True, help="With --replace: remove however much it takes.")
+@click.option("--op-column", help="With --changes: the operation column (name or position).")
 @role_options(defaults=False, purpose=" (for a group the import creates)")
 @target_options
 @click.pass_context
@@ -73,6 +93,11 @@ def import_command(
     expiry_column: str | None,
     skip_invalid: bool,
     invalid_out: Path | None,
+    replace: bool,
+    changes: bool,
+    max_removal: str,
+    force: bool,
+    op_column: str | None,
     kind: str | None,
     scope: str | None,
     consent_overrides: bool,
@@ -88,7 +113,14 @@ def import_command(
     import does not change a group.
 
     Invalid lines (skipped with --skip-invalid, or refusing the import without it) are said
-    on stderr, the first 100 of them; --invalid-out writes them all."""
+    on stderr, the first 100 of them; --invalid-out writes them all.
+
+    --replace makes the group exactly the file's numbers in one change (checks see the old
+    list or the new one); it is refused when it would remove more than --max-removal of the
+    group, so that a truncated download cannot wipe a registry. --changes applies a change
+    list to an existing group."""
+    mode = _mode(replace, changes, op_column, force, max_removal)
+    share = 1.0 if force else _share(max_removal)
     with ExitStack() as out_stack:
         # Opened first: a path that cannot be written is said before anything is imported.
         out = None if invalid_out is None else _invalid_file(out_stack, file, invalid_out)
@@ -99,9 +131,8 @@ def import_command(
                 _same_role(target, group, kind, scope, consent_overrides)
         started = time.monotonic()
         read: list[files.Layout] = []
-        outcome = _imported(
-            target, group, file, ImportOptions(column, expiry_column, skip_invalid, role), read
-        )
+        options = ImportOptions(column, expiry_column, skip_invalid, role, mode, share, op_column)
+        outcome = _imported(target, group, file, options, read)
         invalid = outcome.invalid if isinstance(outcome, Imported) else outcome.lines
         if out is not None:
             writer = csv.writer(out, lineterminator="\n")
@@ -123,12 +154,41 @@ def import_command(
     elapsed = time.monotonic() - started
     # A server does not say how many lines it read.
     lines = "sent" if outcome.lines is None else f"{outcome.lines} lines"
+    done = {"add": "updated", "replace": "replaced", "changes": "changed"}[mode]
+    removed = "" if mode == "add" else f"{outcome.removed} removed, "
     click.echo(
-        f"{'created' if outcome.created_group else 'updated'} group {outcome.group_name!r} "
+        f"{'created' if outcome.created_group else done} group {outcome.group_name!r} "
         f"(id {outcome.group_id}): {outcome.added} added, {outcome.updated} already there, "
-        f"{invalid_lines(len(invalid))} skipped, {outcome.repeats} repeated lines; "
+        f"{removed}{invalid_lines(len(invalid))} skipped, {outcome.repeats} repeated lines; "
         f"{lines} in {elapsed:.1f} s"
     )
+
+
+def _mode(
+    replace: bool, changes: bool, op_column: str | None, force: bool, max_removal: str
+) -> ImportMode:
+    if replace and changes:
+        raise click.UsageError("--replace and --changes are two ways to import: pick one")
+    if op_column is not None and not changes:
+        raise click.UsageError("--op-column is for a change list (--changes)")
+    if (force or max_removal != "20%") and not replace:
+        raise click.UsageError("--force and --max-removal are for --replace")
+    return "replace" if replace else "changes" if changes else "add"
+
+
+def _share(text: str) -> float:
+    """--max-removal as a share: ``20%`` or ``0.2``."""
+    raw = text.strip()
+    try:
+        share = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise click.BadParameter(
+            f"{text!r}: a share of the group, from 0% to 100% (or 0 to 1)",
+            param_hint="--max-removal",
+        )
+    return share
 
 
 def _invalid_file(stack: ExitStack, file: Path, path: Path) -> IO[str]:
@@ -180,6 +240,8 @@ def _say_columns(read: files.Layout, number_found: bool, expiry_found: bool) -> 
         said.append(f"numbers read from {_column_named(read, read.number)}")
     if expiry_found and read.expiry is not None:
         said.append(f"expiries read from {_column_named(read, read.expiry)}")
+    if read.op is not None:
+        said.append(f"operations read from {_column_named(read, read.op)}")
     if said:
         click.echo(", ".join(said), err=True)
 

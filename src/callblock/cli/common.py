@@ -21,6 +21,7 @@ from callblock.domain import (
     KeyNotFound,
     NameTaken,
     StoreUnavailable,
+    TooManyRemovals,
     UsernameTaken,
 )
 from callblock.service import Service
@@ -119,6 +120,13 @@ def failure(exc: DomainError) -> click.ClickException:
             return click.ClickException(f"account {exc.username!r} has no API key id {exc.key_id}")
         case GroupNotFound():
             return click.ClickException("no such group")
+        case TooManyRemovals():
+            return click.ClickException(
+                f"nothing replaced: the file would remove {exc.removing:,} of the group's "
+                f"{exc.present:,} entries, more than --max-removal ({exc.limit:.0%}) allows. "
+                "Check the file is whole (a truncated download?); to replace anyway, raise "
+                "--max-removal or pass --force"
+            )
         case CampaignNotFound():
             return click.ClickException("no such campaign")
         case CampaignNameTaken():

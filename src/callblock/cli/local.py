@@ -325,18 +325,31 @@ class Local:
                 progress=lambda: reading(counting.count),
                 on_header=headers.append,
                 on_layout=columns,
+                ops=options.mode == "changes",
+                op_column=options.op_column,
             )
-            result = self._service.import_entries(
-                self._actor,
-                GroupByName(group),
-                blocks,
-                create=True,
-                skip_invalid=options.skip_invalid,
-                progress=writing,
-                kind=Kind(options.new_group.kind),
-                scope=Scope(options.new_group.scope),
-                consent_overrides=options.new_group.consent_overrides,
-            )
+            if options.mode == "changes":
+                result = self._service.apply_change_list(
+                    self._actor,
+                    GroupByName(group),
+                    blocks,
+                    skip_invalid=options.skip_invalid,
+                    progress=writing,
+                )
+            else:
+                result = self._service.import_entries(
+                    self._actor,
+                    GroupByName(group),
+                    blocks,
+                    create=True,
+                    skip_invalid=options.skip_invalid,
+                    progress=writing,
+                    kind=Kind(options.new_group.kind),
+                    scope=Scope(options.new_group.scope),
+                    consent_overrides=options.new_group.consent_overrides,
+                    replace=options.mode == "replace",
+                    max_removal=options.max_removal,
+                )
         return Imported(
             group_id=result.group.id,
             group_name=result.group.name,
@@ -347,6 +360,7 @@ class Local:
             invalid=result.invalid,
             headers=headers,
             lines=result.lines,
+            removed=result.removed,
         )
 
     def export_group(self, group: str, out: IO[str]) -> int:

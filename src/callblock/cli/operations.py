@@ -222,12 +222,18 @@ class CampaignOperations(Protocol):
     def delete(self, campaign_id: int) -> None: ...
 
 
+ImportMode = Literal["add", "replace", "changes"]
+
+
 @dataclass(frozen=True, slots=True)
 class ImportOptions:
     column: str | None  # a header name or a 1-based position; None: found from the file
     expiry_column: str | None
     skip_invalid: bool
     new_group: GroupRole = GroupRole()  # what a group the import creates is
+    mode: ImportMode = "add"  # "replace": the group becomes the file; "changes": a change list
+    max_removal: float = 0.2  # the share of the group a replace may remove (1: any)
+    op_column: str | None = None  # a change list's operation column; None: found from the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +247,7 @@ class Imported:
     invalid: Sequence[RejectedLine]  # skipped (only with skip_invalid)
     headers: Sequence[Row]  # lines read as a header, not imported
     lines: int | None  # lines read, when the target says
+    removed: int = 0  # entries a replace or a change list removed
 
 
 @dataclass(frozen=True, slots=True)

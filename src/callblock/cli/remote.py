@@ -48,6 +48,7 @@ from callblock.domain import (
     ImportRejected,
     NothingToImport,
     RejectedLine,
+    TooManyRemovals,
 )
 
 _CHUNK = 1 << 20
@@ -99,6 +100,8 @@ class Remote:
     ) -> Imported:
         read = self._layout_of(file, options)
         found = group_named(self.groups, group)
+        if found is None and options.mode == "changes":
+            raise GroupNotFound()  # a change list changes a group that is there
         created = found is None
         role = options.new_group
         target = found or self.groups.create(
@@ -109,6 +112,12 @@ class Remote:
             params["column"] = options.column
         if options.expiry_column is not None:
             params["expiry_column"] = options.expiry_column
+        if options.mode != "add":
+            params["mode"] = options.mode
+        if options.mode == "replace":
+            params["max_removal"] = str(options.max_removal)
+        if options.op_column is not None:
+            params["op_column"] = options.op_column
         try:
             body = self._json(
                 "POST",
@@ -137,6 +146,7 @@ class Remote:
                 invalid=[_rejected(item) for item in body.get("invalid", [])],
                 headers=[files.Row(int(header["line"]), list(header["cells"]))] if header else [],
                 lines=None,
+                removed=int(body.get("removed", 0)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _unreadable("numbers:import", exc) from exc
@@ -153,7 +163,13 @@ class Remote:
         try:
             with text_with_progress(file) as (text, _):
                 blocks = files.import_lines(
-                    text, region, options.column, options.expiry_column, on_layout=found.append
+                    text,
+                    region,
+                    options.column,
+                    options.expiry_column,
+                    on_layout=found.append,
+                    ops=options.mode == "changes",
+                    op_column=options.op_column,
                 )
                 next(blocks, None)  # the first block decides the layout
         except (files.FileProblem, UnicodeDecodeError, EOFError, OSError):
@@ -293,6 +309,12 @@ def _refusal(response: httpx.Response) -> Exception:
         return PartlyListed(listed, total) if total > len(listed) else ImportRejected(listed)
     if kind == "nothing-to-import":
         return NothingToImport(detail)
+    if kind == "too-many-removals":
+        return TooManyRemovals(
+            int(body.get("removing", 0)),
+            int(body.get("present", 0)),
+            float(body.get("max_removal", 0)),
+        )
     if kind == "unreadable-file":
         return files.FileProblem(detail.removeprefix("The file cannot be read: "))
     if kind == "campaign-not-found":
