@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from callblock.domain import (
@@ -20,6 +21,7 @@ from callblock.numbers import pattern_key
 from callblock.service import Service
 from callblock.store import Store
 from tests.conftest import Credentials, FakeClock
+from tests.helpers import bearer
 
 
 def number(e164: str) -> RequestedNumber:
@@ -147,3 +149,92 @@ def test_another_process_follows_a_purge(database_url: str, clock: FakeClock) ->
     finally:
         writer_store.dispose()
         follower_store.dispose()
+
+
+# --- over HTTP -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_http_purge_answers_how_many_went(
+    client: httpx.AsyncClient,
+    service: Service,
+    actor: Actor,
+    main_account: Credentials,
+    clock: FakeClock,
+) -> None:
+    group_id = a_mixed_group(service, actor, clock)
+    clock.advance(minutes=2)
+    url = f"/v1/groups/{group_id}/numbers?status=expired"
+
+    answer = await client.delete(url, headers=bearer(main_account))
+
+    assert (answer.status_code, answer.json()) == (200, {"removed": 3})
+    assert patterns(service, actor, group_id) == ["+919000000001", "+919000000004"]
+    again = await client.delete(url, headers=bearer(main_account))
+    assert (again.status_code, again.json()) == (200, {"removed": 0})
+
+
+@pytest.mark.anyio
+async def test_http_the_body_form_is_unchanged(
+    client: httpx.AsyncClient, service: Service, actor: Actor, main_account: Credentials
+) -> None:
+    group_id = service.create_group(actor, "G", "", [number("+919876543210")], None).group.id
+    answer = await client.request(
+        "DELETE",
+        f"/v1/groups/{group_id}/numbers",
+        headers=bearer(main_account),
+        json={"numbers": ["+919876543210", "+919876543299"]},
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {"removed": 1, "not_found": ["+919876543299"], "invalid": []}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("query", "body", "field", "message"),
+    [
+        ("?status=expired", {"numbers": ["+919876543210"]}, "body", "send no body"),
+        ("?status=active", None, "status", "expired"),
+        ("?status=all", {"numbers": ["+919876543210"]}, "status", "expired"),
+        ("", None, "body", "Field required"),
+    ],
+)
+async def test_http_a_wrong_mix_is_refused_and_writes_nothing(
+    client: httpx.AsyncClient,
+    service: Service,
+    actor: Actor,
+    main_account: Credentials,
+    clock: FakeClock,
+    query: str,
+    body: dict[str, object] | None,
+    field: str,
+    message: str,
+) -> None:
+    group_id = a_mixed_group(service, actor, clock)
+    clock.advance(minutes=2)
+    before = service.changes(actor, after=0)[-1].version
+
+    answer = await client.request(
+        "DELETE", f"/v1/groups/{group_id}/numbers{query}", headers=bearer(main_account), json=body
+    )
+
+    assert answer.status_code == 422
+    assert message in answer.json()["errors"][field]
+    assert service.changes(actor, after=0)[-1].version == before
+    assert len(patterns(service, actor, group_id)) == 5
+
+
+@pytest.mark.anyio
+async def test_http_an_unknown_or_anothers_group_is_404(
+    client: httpx.AsyncClient,
+    service: Service,
+    main_account: Credentials,
+    other_account: Credentials,
+) -> None:
+    theirs = service.authenticate_key(other_account.key, Surface.V1)
+    their_group = service.create_group(theirs, "Theirs", "", [], None).group.id
+    for group_id in (their_group, 999_999):
+        answer = await client.delete(
+            f"/v1/groups/{group_id}/numbers?status=expired", headers=bearer(main_account)
+        )
+        assert answer.status_code == 404
