@@ -127,6 +127,9 @@ class Remote:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _unreadable("numbers:import", exc) from exc
 
+    def purge_expired(self, group_id: int) -> int:
+        return self._client.numbers.purge_expired(group_id)
+
     def export_group(self, group: str, out: IO[str]) -> int:
         found = group_named(self.groups, group)
         if found is None:
