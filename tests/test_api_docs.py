@@ -260,18 +260,23 @@ def test_a_broken_example_would_be_caught() -> None:
 class ExampleRequest:
     name: str
     path_values: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
 
 
 def example_requests(operation: dict[str, Any]) -> list[ExampleRequest]:
-    """A request for each example of the operation's body or path parameters; one without
-    either when it documents none."""
+    """A request for each example of the operation's body, path or query parameters (a query
+    example is sent alone: `status=expired` takes no body); one without any when it
+    documents none."""
     found: list[ExampleRequest] = []
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "path":
             for name, value in named_examples(parameter):
                 found.append(ExampleRequest(name, path_values={parameter["name"]: value}))
+        if parameter["in"] == "query":
+            for name, value in named_examples(parameter):
+                found.append(ExampleRequest(name, query={parameter["name"]: value}))
     for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
         for name, value in named_examples(media):
             content = value.encode() if isinstance(value, str) else json.dumps(value).encode()
@@ -319,6 +324,7 @@ async def test_every_request_example_gets_its_documented_answer(
             answer = await client.request(
                 method.upper(),
                 url,
+                params=request.query,
                 headers={**bearer(main_account), **request.headers},
                 content=request.content,
             )

@@ -109,6 +109,9 @@ WRITES: dict[str, tuple[Callable[[Service, Actor, int], object], tuple[str, bool
         lambda s, a, g: s.remove_numbers(a, None, [number("+919876543210")]),
         ("+919876543210", True, False),
     ),
+    # Run on an account whose group G also holds +919000000009, expired a second ago: an
+    # expired entry blocks nothing before or after (the index's removal is held apart, below).
+    "purge_expired": (lambda s, a, g: s.purge_expired(a, g), None),
     "update_group (rename)": (
         lambda s, a, g: s.update_group(a, g, name="Renamed"),
         None,
@@ -243,6 +246,9 @@ def test_a_write_bumps_the_version_audits_logs_and_reaches_the_index(
     if "campaign" in name or "groups" in name:
         service.create_group(actor, "H", "", [], None)
         service.create_campaign(actor, "C", "", None, [group.id])
+    if "purge" in name:
+        expired = service.clock() - timedelta(seconds=1)
+        service.add_numbers(actor, GroupById(group.id), [number("+919000000009")], expired)
     service.load_index()
     before = state(service.store, actor.account.id)
     direction = Direction.OUTBOUND if "direction" in name else None
@@ -287,6 +293,7 @@ def test_a_write_that_changes_nothing_records_nothing(service: Service, actor: A
     service.remove_numbers(actor, GroupById(group.id), [number("+919876543210")])
     service.update_group(actor, group.id, name="G")
     service.set_block_anonymous(actor, False)
+    assert service.purge_expired(actor, group.id) == 0
     assert state(service.store, actor.account.id) == before
 
 

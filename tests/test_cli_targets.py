@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -148,6 +149,31 @@ def test_the_same_commands_say_the_same_on_both_targets(
     missing = both(targets, "export", "--group", "Spam callers")
     assert missing[0].exit_code == missing[1].exit_code == 1
     assert missing[0].stderr == missing[1].stderr == "Error: no such group\n"
+
+
+@pytest.mark.server
+def test_purge_expired_says_the_same_on_both_targets(targets: Targets, tmp_path: Path) -> None:
+    # Imports take only future expiries: these expire two seconds from now, on both.
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    numbers = tmp_path / "expiring.csv"
+    numbers.write_text(f"number,expires\n9000000001,{soon}\n140*,{soon}\n9000000002,\n")
+    for options in targets:
+        imported = CliRunner().invoke(
+            main,
+            ["import", str(numbers), "--group", "Expiring", "--expiry-column", "expires", *options],
+        )
+        assert imported.exit_code == 0, imported.output
+    group_id = same(both(targets, "group", "list")).split("Expiring")[0].splitlines()[-1].split()[0]
+    time.sleep(2.5)
+
+    said = same(both(targets, "purge-expired", "expiring"))  # by name, in any case
+    assert said == "removed 2 expired entries from group 'Expiring'\n"
+    again = same(both(targets, "purge-expired", group_id))  # by id
+    assert again == "removed 0 expired entries from group 'Expiring'\n"
+    exported = both(targets, "export", "--group", "Expiring")
+    assert [e.stdout.splitlines()[1].split(",")[0] for e in exported] == ["+919000000002"] * 2
+    missing = same(both(targets, "purge-expired", "No such"), code=1)
+    assert missing == "Error: no group named 'No such'\n"
 
 
 def same(results: tuple[Result, Result], code: int = 0) -> str:

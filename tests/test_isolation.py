@@ -476,6 +476,7 @@ V1_PROBES: dict[str, list[Probe]] = {
     "removeNumbers": [
         Probe("B's numbers and prefix", json={"numbers": [*B_NUMBERS, B_PREFIX]}),
         Probe("only invalid inputs", json={"numbers": ["not a number"]}),
+        Probe("the expired entries (B's group has one)", params={"status": "expired"}),
     ],
     "updateGroup": [
         Probe("rename", json={"name": "Taken over"}),

@@ -10,7 +10,9 @@ gap in the document, and is listed here with the reason it cannot be stated:
 - whether a text is a phone number (``libphonenumber``'s rules);
 - a cursor, or a change feed token: only what the server handed out;
 - an expiry in the future (a schema has no "now");
-- a file's content (its columns, its lines), which a file upload's schema does not describe.
+- a file's content (its columns, its lines), which a file upload's schema does not describe;
+- removing numbers: a body, or ``status=expired`` with none (a schema cannot tie a query
+  parameter to the body).
 
 Any other refusal of a schema-valid request fails the test: the document must say it.
 """
@@ -46,6 +48,7 @@ _UNSTATABLE_FIELDS: dict[str, list[tuple[str, str]]] = {
     "checkNumber": [("number", ".+")],
     "addNumbers": [(r"numbers\.\d+", "not valid"), ("expires_at", "must be in the future")],
     "listAuditEvents": [("number", "not a valid phone number or prefix")],
+    "removeNumbers": [("body", r".*status=expired.*")],
 }
 _CURSOR = ("cursor", "not a cursor")
 _FILE_CONTENT = {

@@ -387,6 +387,27 @@ async def test_expires_at_round_trips_as_an_aware_instant(
     assert info.value.errors == {"expires_at": "must be in the future"}
 
 
+async def test_purge_expired_removes_the_expired_entries_and_says_how_many(
+    sdk: AnyClient, clock: FakeClock, gateway: Gateway
+) -> None:
+    group = await run(sdk.groups.create("Temporary"))
+    await run(
+        sdk.numbers.add(group.id, ["9876543210", "140*"], expires_at=clock.now + timedelta(hours=1))
+    )
+    await run(sdk.numbers.add(group.id, ["9123456780"], expires_at=clock.now + timedelta(hours=2)))
+    await run(sdk.numbers.add(group.id, ["9000000001"]))
+    clock.advance(hours=1)
+
+    removed = await run(sdk.numbers.purge_expired(group.id))
+
+    assert removed == 2
+    method, path, query = gateway.seen[-1]
+    assert (method, path, query) == ("DELETE", f"/v1/groups/{group.id}/numbers", "status=expired")
+    remaining = [e.number for e in await collect(sdk.numbers.list(group.id))]
+    assert remaining == ["+919000000001", "+919123456780"]
+    assert await run(sdk.numbers.purge_expired(group.id)) == 0
+
+
 async def test_all_or_nothing_refuses_the_whole_batch(sdk: AnyClient) -> None:
     group = await run(sdk.groups.create("Strict"))
     with pytest.raises(ValidationError) as info:
@@ -802,6 +823,8 @@ async def test_missing_and_foreign_groups_are_not_found(
             await run(sdk.numbers.add(missing, ["9123456780"]))
         with pytest.raises(NotFound):
             await run(sdk.numbers.remove(missing, ["9876543210"]))
+        with pytest.raises(NotFound):
+            await run(sdk.numbers.purge_expired(missing))
         with pytest.raises(NotFound):
             await run(sdk.groups.update(missing, name="Mine now"))
         with pytest.raises(NotFound):

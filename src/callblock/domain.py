@@ -43,6 +43,9 @@ class Action(enum.StrEnum):
     ADD = "add"
     EXPIRE_REFRESH = "expire-refresh"  # an add that only re-set expiries of present entries
     REMOVE = "remove"
+    # A removal of the group's expired entries: the keys are listed like a removal's, but the
+    # history says they went for having expired, not because someone named them.
+    PURGE = "purge"
     RENAME = "rename"
     UPDATE = "update"  # description or direction changed
     DELETE = "delete"

@@ -154,6 +154,7 @@ class Service:
         self.list_entries = entries.list_entries
         self.add_numbers = entries.add_numbers
         self.remove_numbers = entries.remove_numbers
+        self.purge_expired = entries.purge_expired
         self.import_entries = imports.import_entries
         self.apply_change_list = imports.apply_change_list
         self.exporting = imports.exporting

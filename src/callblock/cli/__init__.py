@@ -8,16 +8,18 @@
                                  block and allow groups
     callblock campaign list|create|show|attach|detach|set-window|delete
                                  campaigns: their attached groups and calling window
+    callblock purge-expired GROUP
+                                 remove a group's expired entries
     callblock import FILE        a number list into a group, all or nothing
     callblock export             a group's entries as CSV
     callblock scrub FILE         a calling list split into callable and other rows
     callblock db upgrade         migrate the database to the newest schema
     callblock settings           every setting: variable, default, meaning
 
-``check``, ``group``, ``campaign``, ``import``, ``export`` and ``scrub`` act on the local
-database as ``--account USERNAME`` or on a server's /v1 API with ``--url URL --api-key KEY``:
-each is written once against ``operations.Operations``, and ``target.open_target`` picks the
-target.
+``check``, ``group``, ``purge-expired``, ``campaign``, ``import``, ``export`` and ``scrub``
+act on the local database as ``--account USERNAME`` or on a server's /v1 API with ``--url URL
+--api-key KEY``: each is written once against ``operations.Operations``, and
+``target.open_target`` picks the target.
 Every command and group of commands takes ``--database-url`` (the flag nearest the command
 wins); ``callblock`` itself takes it too.
 
@@ -40,7 +42,7 @@ from callblock.cli.bulk import export_command, import_command, scrub_command
 from callblock.cli.campaigns import campaign
 from callblock.cli.common import database_option
 from callblock.cli.db import db
-from callblock.cli.groups import check, group
+from callblock.cli.groups import check, group, purge_expired
 from callblock.cli.serve import serve
 from callblock.cli.settings import settings_command
 
@@ -93,6 +95,7 @@ for command in (
     account,
     check,
     group,
+    purge_expired,
     campaign,
     import_command,
     export_command,

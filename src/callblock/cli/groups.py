@@ -1,4 +1,5 @@
-"""`callblock check` and `callblock group list|create|delete`, on any target."""
+"""`callblock check`, `callblock group list|create|delete` and `callblock purge-expired`, on
+any target."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TypeVar, cast
 import click
 
 from callblock.cli.common import database_option
-from callblock.cli.lookup import find_campaign
+from callblock.cli.lookup import find_campaign, find_group
 from callblock.cli.operations import (
     CallDirection,
     CampaignCheckView,
@@ -270,3 +271,25 @@ def group_delete(
     with failures():
         target.groups.delete(group_id)
     click.echo(f"deleted group {group_id}")
+
+
+@click.command("purge-expired")
+@click.argument("group_name")
+@target_options
+@click.pass_context
+def purge_expired(
+    ctx: click.Context,
+    group_name: str,
+    account: str | None,
+    url: str | None,
+    api_key: str | None,
+    database_url: str | None,
+) -> None:
+    """Remove every expired entry of the group GROUP_NAME (a name, or an id), in one change
+    however many; print how many were removed."""
+    target = open_target(ctx, account, url, api_key, database_url)
+    with failures():
+        found = find_group(target.groups, group_name)
+        removed = target.purge_expired(found.id)
+    entries = "entry" if removed == 1 else "entries"
+    click.echo(f"removed {removed} expired {entries} from group {found.name!r}")

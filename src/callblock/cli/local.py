@@ -363,6 +363,9 @@ class Local:
             removed=result.removed,
         )
 
+    def purge_expired(self, group_id: int) -> int:
+        return self._service.purge_expired(self._actor, group_id)
+
     def export_group(self, group: str, out: IO[str]) -> int:
         with self._service.exporting(self._actor, GroupByName(group)) as export:
             text = files.CsvExport(export.blocks, export.at)

@@ -296,6 +296,10 @@ class Operations(Protocol):
         """Write the named group's entries to ``out`` as CSV, header first; the entry count."""
         ...
 
+    def purge_expired(self, group_id: int) -> int:
+        """Remove every expired entry of the group, in one change; how many went."""
+        ...
+
     def scrub_file(
         self,
         file: Path,

@@ -176,6 +176,9 @@ class Remote:
             return None
         return found[0] if found else None
 
+    def purge_expired(self, group_id: int) -> int:
+        return self._client.numbers.purge_expired(group_id)
+
     def export_group(self, group: str, out: IO[str]) -> int:
         found = group_named(self.groups, group)
         if found is None:

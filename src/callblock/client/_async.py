@@ -289,6 +289,11 @@ class AsyncNumbersAPI:
     async def remove(self, group_id: int, numbers: Sequence[NumberInput]) -> RemoveResult:
         return await self._client._send(op.remove_numbers(group_id, numbers))
 
+    async def purge_expired(self, group_id: int) -> int:
+        """Remove every entry of the group whose expiry has passed, in one change however
+        many; answer how many were removed (0: none had expired, and nothing was written)."""
+        return await self._client._send(op.purge_expired(group_id))
+
     def export(self, group_id: int) -> AsyncIterator[Entry]:
         """Every entry of the group, expired ones too, from its CSV export: one streamed
         request however big the group (``list`` asks for a page at a time)."""

@@ -365,9 +365,10 @@ class Change:
     """The account's version after it: one more than the change before, with no gaps."""
     at: datetime
     action: str
-    """``create``, ``add``, ``expire-refresh``, ``remove``, ``rename``, ``update``,
-    ``delete``, ``import``, ``settings``, or a campaign's ``campaign-create``,
-    ``campaign-update``, ``campaign-attach``, ``campaign-detach``, ``campaign-delete``."""
+    """``create``, ``add``, ``expire-refresh``, ``remove``, ``purge`` (the group's expired
+    entries removed), ``rename``, ``update``, ``delete``, ``import``, ``settings``, or a
+    campaign's ``campaign-create``, ``campaign-update``, ``campaign-attach``,
+    ``campaign-detach``, ``campaign-delete``."""
     group_id: int | None
     """The group changed; None for a removal from every group, or an account setting. For
     ``delete``, the group gone with all its entries (they are not listed)."""

@@ -71,6 +71,7 @@ __all__ = [
     "list_groups",
     "list_numbers",
     "next_cursor",
+    "purge_expired",
     "remove_numbers",
     "result",
     "transport_error",
@@ -271,6 +272,11 @@ def export_numbers(group_id: int) -> Call[None]:
 def remove_numbers(group_id: int, numbers: Sequence[NumberInput]) -> Call[RemoveResult]:
     body = {"numbers": _numbers(numbers)}
     return Call("DELETE", _group_path(group_id) + "/numbers", parse.remove_result, json=body)
+
+
+def purge_expired(group_id: int) -> Call[int]:
+    path = _group_path(group_id) + "/numbers"
+    return Call("DELETE", path, parse.purged, {"status": "expired"})
 
 
 def _check_path(number: str) -> str:

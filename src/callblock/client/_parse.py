@@ -81,6 +81,7 @@ __all__ = [
     "group",
     "nothing",
     "page",
+    "purged",
     "remove_result",
 ]
 
@@ -232,6 +233,11 @@ def remove_result(body: Any) -> RemoveResult:
     return RemoveResult(
         removed=_int(obj, "removed"), not_found=tuple(not_found), invalid=_invalid_items(obj)
     )
+
+
+def purged(body: Any) -> int:
+    """How many expired entries a purge removed."""
+    return _int(_object(body), "removed")
 
 
 def _match(body: Any) -> Match:

@@ -282,6 +282,11 @@ class NumbersAPI:
     def remove(self, group_id: int, numbers: Sequence[NumberInput]) -> RemoveResult:
         return self._client._send(op.remove_numbers(group_id, numbers))
 
+    def purge_expired(self, group_id: int) -> int:
+        """Remove every entry of the group whose expiry has passed, in one change however
+        many; answer how many were removed (0: none had expired, and nothing was written)."""
+        return self._client._send(op.purge_expired(group_id))
+
     def export(self, group_id: int) -> Iterator[Entry]:
         """Every entry of the group, expired ones too, from its CSV export: one streamed
         request however big the group (``list`` asks for a page at a time)."""

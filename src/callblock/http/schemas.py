@@ -245,6 +245,16 @@ class NumbersRemoved(BaseModel):
     invalid: list[InvalidEntry]
 
 
+class PurgeStatus(StrEnum):
+    """Which entries a removal without a body takes: the expired ones (the only kind)."""
+
+    EXPIRED = "expired"
+
+
+class NumbersPurged(BaseModel):
+    removed: int = Field(description="How many expired entries were removed.")
+
+
 class RejectedLinePublic(BaseModel):
     line: int
     input: str

@@ -1,4 +1,4 @@
-"""A group's entries: list them, add numbers and prefixes, remove them."""
+"""A group's entries: list them, add numbers and prefixes, remove them, purge the expired."""
 
 from __future__ import annotations
 
@@ -121,5 +121,20 @@ class Entries:
                 removed=keys_of([pattern_key(number) for number in removed]),
             )
             return answer, draft
+
+        return self._writer.write(actor, work)
+
+    def purge_expired(self, actor: Actor, group_id: int) -> int:
+        """Remove every entry of the group whose expiry is at or before now (the write's
+        time), in one write; answer how many went. Nothing expired: nothing is recorded."""
+        account_id = actor.account.id
+
+        def work(conn: Connection, now: datetime) -> tuple[int, Draft | None]:
+            group = find_group(conn, account_id, GroupById(group_id))
+            removed = entry_rows.delete_expired(conn, group.id, now)
+            if not len(removed):
+                return 0, None
+            group_rows.touch_group(conn, group.id, now)
+            return len(removed), Draft(action=Action.PURGE, group_id=group.id, removed=removed)
 
         return self._writer.write(actor, work)

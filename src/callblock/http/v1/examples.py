@@ -144,7 +144,9 @@ NUMBERS_REMOVED = answer(
         "One was not in the group",
         {"removed": 1, "not_found": ["+919876543299"], "invalid": []},
     ),
+    purged=("status=expired: the group's expired entries went", {"removed": 3}),
 )
+PURGE = body(expired=("Remove every expired entry of the group", "expired"))
 
 # --- files ---------------------------------------------------------------------------------------
 

@@ -149,19 +149,40 @@ def add_numbers(
 @router.delete(
     "/groups/{group_id}/numbers",
     operation_id="removeNumbers",
-    summary="Remove numbers or prefixes from a group",
-    description="Removes up to 10,000 entries, named in any form `addNumbers` takes; they stop "
-    "blocking at once. Answers how many were removed, the inputs that were not in the group "
-    "(`not_found`) and those that are not numbers (`invalid`); 404 for an unknown group.",
-    response_model=schemas.NumbersRemoved,
+    summary="Remove numbers or prefixes from a group, or its expired entries",
+    description="Removes up to 10,000 entries, named in the body in any form `addNumbers` "
+    "takes; they stop blocking at once. Answers how many were removed, the inputs that were "
+    "not in the group (`not_found`) and those that are not numbers (`invalid`).\n\n"
+    "With `status=expired` and no body, removes every entry of the group whose expiry has "
+    "passed, however many, in one change (audited as `purge`), and answers only how many "
+    "(`removed`). 422 for `status=expired` with a body, or for neither; 404 for an unknown "
+    "group.",
+    response_model=schemas.NumbersRemoved | schemas.NumbersPurged,
     responses={**examples.NUMBERS_REMOVED, **responses(400, 401, 404, 413, 422, 503)},
 )
 def remove_numbers(
     group_id: GroupId,
-    body: Annotated[schemas.NumbersRemove, Body(openapi_examples=examples.REMOVE_NUMBERS)],
     actor: ActorDep,
     service: ServiceDep,
-) -> schemas.NumbersRemoved:
+    body: Annotated[
+        schemas.NumbersRemove | None, Body(openapi_examples=examples.REMOVE_NUMBERS)
+    ] = None,
+    status: Annotated[
+        schemas.PurgeStatus | None,
+        Query(
+            description="`expired`: remove the group's expired entries (send no body).",
+            openapi_examples=examples.PURGE,
+        ),
+    ] = None,
+) -> schemas.NumbersRemoved | schemas.NumbersPurged:
+    # A body or status=expired, never both: a schema cannot tie a query to a body, so the
+    # rule is stated in the description and held here.
+    if status is not None:
+        if body is not None:
+            raise invalid("body", "status=expired removes the expired entries: send no body")
+        return schemas.NumbersPurged(removed=service.purge_expired(actor, group_id))
+    if body is None:
+        raise invalid("body", "Field required: the numbers to remove (or status=expired)")
     valid, refused = _split(body.numbers, actor.account.region)
     if not valid:
         service.group_detail(actor, group_id)

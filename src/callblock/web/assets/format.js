@@ -60,6 +60,7 @@ export const ACTIONS = {
   import: "Imported",
   settings: "Changed the account's settings",
   remove: "Removed",
+  purge: "Removed the expired entries",
   rename: "Renamed",
   update: "Changed the group",
   delete: "Deleted the group",
