@@ -6,6 +6,7 @@ refused and writes nothing."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from callblock.domain import (
     EntryStatus,
     GroupById,
     ImportRejected,
+    RequestedNumber,
     Surface,
     TooManyRemovals,
 )
@@ -69,12 +71,33 @@ def test_a_replace_leaves_exactly_the_files_entries_and_keeps_their_created_at(
     change = service.changes(actor, after=0, limit=100)[-1]
     assert change.action is Action.REPLACE
     assert [int(k) for k in change.draft.removed] == [int(f"91{OLD[9]}")]
-    assert len(change.draft.upserted) == 10
+    # Only what was written: the entries kept as they were are not written again.
+    assert [int(k) for k in change.draft.upserted] == [919811111111]
     event = service.audit(actor, group_id=group, number=None, since=None, before=None, limit=1)
     assert event.items[0].action == "replace"
     assert event.items[0].detail == {"added": 1, "kept": 9, "removed": 1}
     checks = service.check_many(actor, [OLD[9], "9811111111"], None)
     assert checks.group_ids == [[], [group]]
+
+
+def test_a_replace_without_expiries_clears_the_expiry_of_the_entries_it_keeps(
+    service: Service, actor: Actor, group: int, clock: FakeClock
+) -> None:
+    """The file says the entry is there, without an expiry: it stays, and no longer expires
+    (as an import of the same line into the group would leave it)."""
+    soon = clock() + timedelta(days=1)
+    service.add_numbers(
+        actor, GroupById(group), [RequestedNumber(f"+91{OLD[0]}", f"+91{OLD[0]}")], soon
+    )
+    service.import_entries(actor, GroupById(group), lines(*OLD), replace=True)
+    listed = service.list_entries(
+        actor, group, status=EntryStatus.ALL, q=None, after=None, limit=1000
+    ).items
+    assert {e.pattern: e.expires_at for e in listed}[f"+91{OLD[0]}"] is None
+    change = service.changes(actor, after=0, limit=100)[-1]
+    assert [int(k) for k in change.draft.upserted] == [int(f"91{OLD[0]}")]
+    clock.advance(days=2)
+    assert service.check(actor, OLD[0], None).blocked
 
 
 def test_a_replace_that_would_remove_too_much_is_refused_and_writes_nothing(

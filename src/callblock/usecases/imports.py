@@ -107,18 +107,29 @@ class Imports:
 
             role = (kind, scope, consent_overrides)
             group, created = _group_to_fill(conn, account.id, group_ref, create, now, role)
-            gone = _NO_KEYS
+            keys, stamps, gone = plan.keys, expiries, _NO_KEYS
             if replace and not created:
                 present = entry_rows.group_keys(conn, group.id)
                 gone = np.setdiff1d(present, plan.keys, assume_unique=True)
                 if len(gone) > max_removal * len(present):
                     raise TooManyRemovals(len(gone), len(present), max_removal)
+                if plan.expiries is None:
+                    # A registry's full list, without expiries: its entries already there
+                    # without one stay as they are (written again, they would change
+                    # nothing but updated_at); the new ones are written, and those that had
+                    # an expiry lose it.
+                    dated = entry_rows.group_keys(conn, group.id, dated=True)
+                    stale = np.union1d(
+                        np.setdiff1d(plan.keys, present, assume_unique=True),
+                        np.intersect1d(dated, plan.keys, assume_unique=True),
+                    )
+                    keys, stamps = stale, expiry_keys(len(stale))
             before = 0 if created else entry_rows.count_group_entries(conn, group.id)
             entry_rows.write_entries(
                 conn,
                 group_id=group.id,
-                keys=plan.keys,
-                expiries=plan.expiries,
+                keys=keys,
+                expiries=None if keys is not plan.keys else plan.expiries,
                 source=actor.surface.value,
                 now=now,
                 new_group=created,
@@ -135,8 +146,9 @@ class Imports:
                 action=Action.REPLACE if replace else Action.IMPORT,
                 group_id=group.id,
                 group=state_of(group) if created else None,
-                upserted=plan.keys,
-                expiries=expiries,
+                # The entries written: a replace leaves the others as they were.
+                upserted=keys,
+                expiries=stamps,
                 added=added,
                 removed=gone,
                 detail=detail if replace else {},

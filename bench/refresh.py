@@ -1,0 +1,170 @@
+"""B15 and B16: refreshing a registry from files (see docs/performance.md).
+
+    python bench/refresh.py                         # SQLite, 10,000,000 entries
+    python bench/refresh.py --engine postgresql     # the same on PostgreSQL
+    python bench/refresh.py --entries 1000000       # a smaller registry
+    python bench/refresh.py --smoke                 # tiny sizes: proves it runs (CI)
+
+- B15: replace a group of N entries with a file differing by 1% (N/100 added, N/100 gone),
+  against a plain import of the same file into an empty group (the baseline, in the same
+  run); the ratio is the import's time over the replace's (target >= 0.7).
+- B16: a change list of 100,000 lines (half adds, half deletes) applied to the group of N
+  entries (target <= 2 s), and how long a second service on the same database takes to see
+  it (its refresher follows the change log).
+
+Each runs in the service (``Service.import_entries``, ``Service.apply_change_list``) with the
+file's lines in memory, so the figures are the store's and the index's work, not reading a
+file. A benchmark is not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, make_url
+
+from callblock.domain import Actor, GroupById, Surface
+from callblock.files import ImportLines
+from callblock.service import Service
+from callblock.store import Store
+from callblock.store.migrate import upgrade
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+FIRST = 9_000_000_000
+BLOCK = 1_000_000
+
+
+@contextmanager
+def database(engine: str, workdir: Path) -> Iterator[str]:
+    if engine == "sqlite":
+        yield f"sqlite:///{workdir / 'refresh.db'}"
+        return
+    admin = create_engine(
+        make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)),
+        isolation_level="AUTOCOMMIT",
+    )
+    name = f"callblock_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def blocks(numbers: np.ndarray) -> Iterator[ImportLines]:
+    """National numbers as an import's lines, a block at a time."""
+    for start in range(0, len(numbers), BLOCK):
+        part = numbers[start : start + BLOCK]
+        yield ImportLines(range(start + 1, start + len(part) + 1), part.astype(str).tolist(), None)
+
+
+def change_blocks(adds: np.ndarray, deletes: np.ndarray) -> Iterator[ImportLines]:
+    numbers = np.concatenate([adds, deletes]).astype(str).tolist()
+    ops = ["A"] * len(adds) + ["D"] * len(deletes)
+    yield ImportLines(range(1, len(numbers) + 1), numbers, None, ops)
+
+
+def timed(action: object) -> float:
+    started = time.perf_counter()
+    action()  # type: ignore[operator]
+    return time.perf_counter() - started
+
+
+def run(engine: str, entries: int, changes: int, workdir: Path) -> None:
+    registry = np.arange(FIRST, FIRST + entries, dtype=np.int64)
+    differ = entries // 100
+    refreshed = np.concatenate(
+        [registry[differ:], np.arange(FIRST + entries, FIRST + entries + differ)]
+    )
+    with database(engine, workdir) as url:
+        store = Store.from_url(url)
+        upgrade(store.engine)
+        service = Service(store, index_dir=workdir / "index-a")
+        service.create_account("bench")
+        actor = Actor(service.account("bench"), None, Surface.CLI)
+        registry_group = service.create_group(actor, "Registry", "", [], None).group.id
+        empty_group = service.create_group(actor, "Baseline", "", [], None).group.id
+        load = timed(
+            lambda: service.import_entries(actor, GroupById(registry_group), blocks(registry))
+        )
+        service.load_index()
+        baseline = timed(
+            lambda: service.import_entries(actor, GroupById(empty_group), blocks(refreshed))
+        )
+        replaced: list[object] = []
+        replace = timed(
+            lambda: replaced.append(
+                service.import_entries(
+                    actor, GroupById(registry_group), blocks(refreshed), replace=True
+                )
+            )
+        )
+        result = replaced[0]
+        print(
+            f"B15 [{engine}] replace of {entries:,} entries by a file differing by 1% "
+            f"({result.added:,} added, {result.removed:,} removed): {replace:.2f} s; a plain "
+            f"import of the same file into an empty group: {baseline:.2f} s; ratio "
+            f"{baseline / replace:.2f} (target >= 0.7). Loading the registry first took "
+            f"{load:.2f} s.",
+            flush=True,
+        )
+        follower = Service(store, index_dir=workdir / "index-b")
+        follower.load_index()
+        half = changes // 2
+        adds = np.arange(FIRST + 2 * entries, FIRST + 2 * entries + half)
+        deletes = refreshed[:: max(1, len(refreshed) // half)][:half]
+        applied = timed(
+            lambda: service.apply_change_list(
+                actor, GroupById(registry_group), change_blocks(adds, deletes)
+            )
+        )
+        seen = timed(follower.refresh_index)
+        probe = [str(adds[0]), str(deletes[0])]
+        answer = follower.check_many(
+            Actor(follower.account("bench"), None, Surface.CLI), probe, None
+        ).group_ids
+        print(
+            f"B16 [{engine}] a change list of {changes:,} lines applied to {entries:,} entries: "
+            f"{applied:.2f} s (target <= 2 s); another service followed it in {seen:.2f} s "
+            f"(its refresher runs every 0.5 s: seen within {0.5 + seen:.2f} s); after it, an "
+            f"added number in the registry: {registry_group in answer[0]}, a deleted one: "
+            f"{registry_group in answer[1]}",
+            flush=True,
+        )
+        store.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--entries", type=int, default=10_000_000)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check it runs")
+    parser.add_argument("--workdir", type=Path, help="where the temporary directory goes")
+    args = parser.parse_args()
+    entries, changes = (20_000, 2_000) if args.smoke else (args.entries, 100_000)
+    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, load average {load}; "
+        f"engine {args.engine}; entries {entries:,}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="callblock-refresh-", dir=args.workdir) as directory:
+        run(args.engine, entries, changes, Path(directory))
+
+
+if __name__ == "__main__":
+    main()
