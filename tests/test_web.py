@@ -779,6 +779,8 @@ def test_a_replace_refused_by_the_guard_goes_through_once_more_is_allowed(
     )
     expect(refusal).to_be_focused()
     assert set(entries_of(api, group_id)) == {f"+91{n}" for n in old}
+    page.keyboard.press("Tab")  # from the refusal, the next stop is the allowance to raise
+    expect(allowance).to_be_focused()
 
     # The file stays chosen: raising the allowance and uploading again is all it takes.
     allowance.fill("30")

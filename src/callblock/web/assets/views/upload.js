@@ -32,15 +32,12 @@ export function uploadForm(groupId, onChanged, groupName) {
     { label: "Allow removing up to (% of the group)", hint: "0 to 100; 100 allows any replace." },
     h("input", { type: "number", name: "max_removal", min: "0", max: "100", step: "any", inputmode: "decimal", value: String(DEFAULT_MAX_REMOVAL), className: "short" }),
   );
-  // Told when the guard refused a replace; focused, so it is read out and the way on is next.
+  const guard = h("p", { className: "hint", id: uid("guard") }, `A replace that would remove more than ${DEFAULT_MAX_REMOVAL}% of the group is refused, so a truncated download cannot wipe a registry.`);
+  allowance.control.setAttribute("aria-describedby", `${guard.id} ${allowance.control.getAttribute("aria-describedby")}`);
+  // Told when the guard refused a replace; focused, so it is read out, and the allowance to
+  // raise is the next stop.
   const refusal = h("p", { className: "form-error", tabindex: "-1", hidden: true });
-  const replaceGuard = h(
-    "div",
-    { className: "mode-extra" },
-    h("p", { className: "hint" }, `A replace that would remove more than ${DEFAULT_MAX_REMOVAL}% of the group is refused, so a truncated download cannot wipe a registry.`),
-    allowance.wrapper,
-    refusal,
-  );
+  const replaceGuard = h("div", { className: "mode-extra" }, guard, refusal, allowance.wrapper);
   const extras = { replace: replaceGuard };
   const choices = MODES.map((mode, index) =>
     h(
@@ -119,6 +116,7 @@ export function uploadForm(groupId, onChanged, groupName) {
     for (const entry of [file, allowance, column, expiryColumn, opColumn]) setFieldError(entry, "");
     problem.hidden = true;
     refusal.hidden = true;
+    refusal.textContent = "";
     fill(result);
     const chosen = file.control.files[0];
     if (!chosen) {
