@@ -750,6 +750,89 @@ def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
     assert set(entries_of(api, group_id)) == {"+919876543210"}
 
 
+def test_a_replace_refused_by_the_guard_goes_through_once_more_is_allowed(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Registry")
+    old = [f"98130{i:05d}" for i in range(10)]
+    api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": old})
+    page = open_group(tab, account, group_id)
+    expect(page.locator("main table.list tbody tr")).to_have_count(10)
+    # Seven of the ten kept, one new: three removed, 30%, over the 20% allowed by default.
+    kept, new = old[:7], ["9813099999"]
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "month.csv", "mimeType": "text/csv", "buffer": "\n".join(kept + new).encode()}
+    )
+    allowance = page.get_by_label("Allow removing up to (% of the group)")
+    expect(allowance).to_be_hidden()
+    page.get_by_role("radio", name="Replace the group with the file").check()
+    expect(page.get_by_role("group", name="What the file does")).to_contain_text(
+        "A replace that would remove more than 20% of the group is refused, so a truncated "
+        "download cannot wipe a registry."
+    )
+    expect(allowance).to_have_value("20")
+    page.get_by_role("button", name="Upload").click()
+    refusal = page.get_by_text("This file would remove")
+    expect(refusal).to_have_text(
+        "This file would remove 3 of the group's 10 entries (30%), more than the 20% allowed: "
+        "nothing was changed. Check the file is complete, or allow more and upload again."
+    )
+    expect(refusal).to_be_focused()
+    assert set(entries_of(api, group_id)) == {f"+91{n}" for n in old}
+    page.keyboard.press("Tab")  # from the refusal, the next stop is the allowance to raise
+    expect(allowance).to_be_focused()
+
+    # The file stays chosen: raising the allowance and uploading again is all it takes.
+    allowance.fill("30")
+    page.get_by_role("button", name="Upload").click()
+    result = page.locator(".upload-result")
+    expect(result).to_contain_text("Replaced the group with month.csv.")
+    for label, value in (("Added", "1"), ("Already there", "7"), ("Removed", "3")):
+        expect(result.locator(f"dt:text-is('{label}') + dd")).to_have_text(value)
+    expect(refusal).to_be_hidden()
+    assert set(entries_of(api, group_id)) == {f"+91{n}" for n in kept + new}
+    expect(page.locator("main table.list tbody tr")).to_have_count(8)
+    assert sorted(table_column(page, "Number or prefix")) == sorted(f"+91{n}" for n in kept + new)
+
+    allowance.fill("150")
+    page.get_by_role("button", name="Upload").click()
+    expect(allowance).to_have_attribute("aria-invalid", "true")
+    expect(allowance).to_be_focused()
+    expect(page.get_by_text("Give a share from 0 to 100.")).to_be_visible()
+
+
+def test_a_change_list_adds_and_deletes_its_numbers(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Own DNC")
+    api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": ["9814000001", "9814000002"]})
+    page = open_group(tab, account, group_id)
+    expect(page.locator("main table.list tbody tr")).to_have_count(2)
+    page.get_by_role("radio", name="Apply a change list (A/D lines)").check()
+    page.locator("summary", has_text="Columns").click()
+    expect(page.get_by_label("Expiry column (optional)")).to_be_hidden()
+    expect(page.get_by_label("Operation column (optional)")).to_be_visible()
+    changes = b"number,action\n9814000001,D\n9814000003,A\n9814000002,add\n9814000009,D\n"
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "changes.csv", "mimeType": "text/csv", "buffer": changes}
+    )
+    page.get_by_role("button", name="Upload").click()
+    result = page.locator(".upload-result")
+    expect(result).to_contain_text("Applied the change list changes.csv.")
+    for label, value in (("Added", "1"), ("Already there", "1"), ("Removed", "1")):
+        expect(result.locator(f"dt:text-is('{label}') + dd")).to_have_text(value)
+    assert set(entries_of(api, group_id)) == {"+919814000002", "+919814000003"}
+    expect(page.locator("main table.list tbody tr")).to_have_count(2)
+
+    # A file without an operation column is refused whole, in words.
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "plain.txt", "mimeType": "text/plain", "buffer": b"9814000004\n"}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert").filter(has_text="op_column")).to_be_visible()
+    assert set(entries_of(api, group_id)) == {"+919814000002", "+919814000003"}
+
+
 def test_an_upload_finishing_on_another_screen_is_told_and_counted(
     tab: Tab, account: Credentials, api: httpx.Client
 ) -> None:
@@ -1185,6 +1268,23 @@ def test_no_screen_or_dialog_breaks_wcag_21_aa(
         found = accessibility_violations(page)
         assert found == [], f"{opener}:\n" + "\n".join(found)
         dialog.get_by_role("button", name="Cancel").click()
+
+    # The upload's choices, each as it shows, and the guard's refusal.
+    page.goto(f"{tab.origin}/ui{routes['group']}")
+    settled(page, "group")
+    page.locator("summary", has_text="Columns").click()
+    for choice in ("Replace the group with the file", "Apply a change list (A/D lines)"):
+        page.get_by_role("radio", name=choice).check()
+        found = accessibility_violations(page)
+        assert found == [], f"{choice}:\n" + "\n".join(found)
+    page.get_by_role("radio", name="Replace the group with the file").check()
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "short.txt", "mimeType": "text/plain", "buffer": b"9876543210\n"}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("This file would remove")).to_be_focused()
+    found = accessibility_violations(page)
+    assert found == [], "a refused replace:\n" + "\n".join(found)
 
     page.goto(f"{tab.origin}/ui#/groups")
     settled(page, "groups")

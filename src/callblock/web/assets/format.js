@@ -14,6 +14,11 @@ export function count(value) {
   return Number(value).toLocaleString();
 }
 
+/** A share from 0 to 1 as a percentage: 0.2 → "20%", 1/3 → "33.3%". */
+export function percent(share) {
+  return `${(Number(share) * 100).toLocaleString(undefined, { maximumFractionDigits: 1 })}%`;
+}
+
 export function plural(value, one, many) {
   return `${count(value)} ${value === 1 ? one : many}`;
 }
