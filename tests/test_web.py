@@ -976,12 +976,16 @@ def test_history_filters_by_group_and_number(
 # --- kinds of groups, and campaigns ------------------------------------------------------------
 
 
-def kind_and_scope(page: Page, group: str) -> str:
-    """The groups list's "Kind and scope" cell of a group, its two lines joined by " / "."""
+def kind_and_scope(page: Page, group: str, shown: str) -> None:
+    """The groups list's "Kind and scope" cell of a group, its two lines joined by " / ",
+    comes to read ``shown`` (the list may be drawn anew after a change: waited for)."""
     row = page.locator("tr", has=page.get_by_role("link", name=group, exact=True))
     cell = row.locator("[data-label='Kind and scope']")
     expect(cell).to_be_visible()
-    return " / ".join(cell.inner_text().split("\n"))
+    deadline = time.monotonic() + 5
+    while (text := " / ".join(cell.inner_text().split("\n"))) != shown:
+        assert time.monotonic() < deadline, f"{group}: {text!r}, not {shown!r}"
+        time.sleep(0.05)
 
 
 def test_a_groups_kind_scope_and_consent_override_are_set_and_shown(
@@ -1012,8 +1016,8 @@ def test_a_groups_kind_scope_and_consent_override_are_set_and_shown(
 
     registry = make_group(api, "National registry")
     page.get_by_role("link", name="Groups", exact=True).click()
-    assert kind_and_scope(page, "Consent 2026") == "Allow / Attached only"
-    assert kind_and_scope(page, "National registry") == "Block / Global"
+    kind_and_scope(page, "Consent 2026", "Allow / Attached only")
+    kind_and_scope(page, "National registry", "Block / Global")
     change = page.get_by_role("button", name="Change National registry")
     change.click()
     dialog = page.get_by_role("dialog")
@@ -1023,7 +1027,7 @@ def test_a_groups_kind_scope_and_consent_override_are_set_and_shown(
     dialog.get_by_role("button", name="Save").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(change).to_be_focused()  # the row drawn anew, its button again
-    assert kind_and_scope(page, "National registry") == "Block / Global · consent overrides"
+    kind_and_scope(page, "National registry", "Block / Global · consent overrides")
     group = api.get(f"/v1/groups/{registry}").json()
     assert (group["kind"], group["scope"], group["consent_overrides"]) == ("block", "global", True)
 
