@@ -169,6 +169,47 @@ def test_a_registry_imported_on_one_node_and_numbers_removed_after_follow_on_the
         assert not any(_blocked_everywhere(b, number, headers))
 
 
+def test_checks_on_the_other_node_see_a_replace_whole_never_a_mix(cluster: Cluster) -> None:
+    """A group replaced on node A by a file that drops half its numbers and adds as many:
+    node B's batch checks of a dropped number and an added one, asked all the while on
+    either worker, answer the old list (dropped blocked, added not) or the new one, never
+    both, never neither (an empty group), and the new one within the bound."""
+    a, b = cluster.nodes
+    _, key = cluster.account()
+    headers = bearer(key)
+    group = httpx.post(f"{a.url}/v1/groups", json={"name": "Registry"}, headers=headers).json()
+    path = f"{a.url}/v1/groups/{group['id']}/numbers:import"
+    old = [f"+9171{n:08d}" for n in range(2_000)]
+    new = old[1_000:] + [f"+9172{n:08d}" for n in range(1_000)]
+    dropped, added = old[0], new[-1]
+    assert httpx.post(path, content="\n".join(old).encode(), headers=headers).status_code == 200
+    check = f"{b.url}/v1/check"
+    seen: Counter[tuple[bool, bool]] = Counter()
+
+    def answer() -> tuple[bool, bool]:
+        results = httpx.post(check, json={"numbers": [dropped, added]}, headers=headers)
+        first, second = results.json()["results"]
+        return first["blocked"], second["blocked"]
+
+    started = time.monotonic()
+    while answer() != (True, False):  # node B has the old list first
+        assert time.monotonic() - started < 30
+    replaced = httpx.post(
+        path,
+        params={"mode": "replace", "max_removal": "0.5"},
+        content="\n".join(new).encode(),
+        headers=headers,
+    )
+    assert replaced.json()["removed"] == 1_000
+    done = time.monotonic()
+    while (now := answer()) != (False, True):
+        seen[now] += 1
+        assert time.monotonic() - done < BOUND, f"not seen whole after the bound: {seen}"
+    for _ in range(20):  # and it stays so, on either worker
+        seen[answer()] += 1
+    assert set(seen) <= {(True, False), (False, True)}, seen
+
+
 def test_a_killed_worker_comes_back_current(cluster: Cluster) -> None:
     """``kill -9`` of one worker of node B: its replacement maps the node's snapshot, catches
     up from the log, and answers like its sibling."""
