@@ -49,6 +49,8 @@ _UNSTATABLE_FIELDS: dict[str, list[tuple[str, str]]] = {
     "addNumbers": [(r"numbers\.\d+", "not valid"), ("expires_at", "must be in the future")],
     "listAuditEvents": [("number", "not a valid phone number or prefix")],
     "removeNumbers": [("body", r".*status=expired.*")],
+    # Columns and change lists are for CSV: a rule across parameters.
+    "importNumbers": [("format", "(columns are for CSV files|a change list is a CSV file).+")],
 }
 _CURSOR = ("cursor", "not a cursor")
 _FILE_CONTENT = {

@@ -81,6 +81,17 @@ def invalid_lines(count: int) -> str:
 )
 @click.option("--force", is_flag=True, help="With --replace: remove however much it takes.")
 @click.option("--op-column", help="With --changes: the operation column (name or position).")
+@click.option(
+    "--format",
+    "line_format",
+    type=click.Choice([f.value for f in files.LineFormat]),
+    default=files.LineFormat.AUTO.value,
+    show_default=True,
+    help="How the lines are read: csv (a column of numbers), plain (one number a line), "
+    "area-code-pair (a North American registry's 416,1234567 lines, as +1 numbers), tps (the "
+    "UK TPS file's 12-character records, as UK numbers); auto reads area-code-pair when the "
+    "first data row is one beyond doubt, else csv.",
+)
 @role_options(defaults=False, purpose=" (for a group the import creates)")
 @target_options
 @click.pass_context
@@ -98,6 +109,7 @@ def import_command(
     max_removal: str,
     force: bool,
     op_column: str | None,
+    line_format: str,
     kind: str | None,
     scope: str | None,
     consent_overrides: bool,
@@ -106,7 +118,8 @@ def import_command(
     api_key: str | None,
     database_url: str | None,
 ) -> None:
-    """Import a CSV or text file (optionally .gz) of numbers into a group, all or nothing.
+    """Import a CSV or text file (optionally .gz, or a .zip of them read whole, in name order)
+    of numbers into a group, all or nothing.
 
     A group that does not exist is created: a global block group unless --kind, --scope or
     --consent-overrides say otherwise. An existing group must already be what they say: an
@@ -118,8 +131,15 @@ def import_command(
     --replace makes the group exactly the file's numbers in one change (checks see the old
     list or the new one); it is refused when it would remove more than --max-removal of the
     group, so that a truncated download cannot wipe a registry. --changes applies a change
-    list to an existing group."""
+    list to an existing group.
+
+    --format reads a registry's own lines: area-code-pair (the US and Canadian lists, one
+    file per area code, as a zip of them too) or tps (the UK's)."""
     mode = _mode(replace, changes, op_column, force, max_removal)
+    chosen = files.LineFormat(line_format)
+    conflict = files.format_conflict(chosen, column, expiry_column, mode == "changes")
+    if conflict is not None:
+        raise click.UsageError(f"--format {line_format}: {conflict}")
     share = 1.0 if force else _share(max_removal)
     with ExitStack() as out_stack:
         # Opened first: a path that cannot be written is said before anything is imported.
@@ -131,7 +151,9 @@ def import_command(
                 _same_role(target, group, kind, scope, consent_overrides)
         started = time.monotonic()
         read: list[files.Layout] = []
-        options = ImportOptions(column, expiry_column, skip_invalid, role, mode, share, op_column)
+        options = ImportOptions(
+            column, expiry_column, skip_invalid, role, mode, share, op_column, chosen
+        )
         outcome = _imported(target, group, file, options, read)
         invalid = outcome.invalid if isinstance(outcome, Imported) else outcome.lines
         if out is not None:

@@ -6,7 +6,6 @@ Progress bars (rich) go to stderr and only when it is a terminal; pipes stay qui
 from __future__ import annotations
 
 import gc
-import gzip
 import io
 import os
 import sys
@@ -82,19 +81,24 @@ class Counting(io.RawIOBase):
         self.count += len(data)
         return len(data)
 
+    # Seekable, as a zip is read from its directory at the end.
+    def seekable(self) -> bool:
+        return self.raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
 
 @contextmanager
 def text_with_progress(path: Path) -> Iterator[tuple[IO[str], Counting]]:
-    """The file as text (gunzipped if need be) and a counter of the bytes read of it."""
+    """The file as text (gunzipped, or a zip's members read whole: ``files.unpacked``) and a
+    counter of the bytes read of it."""
     with open(path, "rb") as raw:
         counting = Counting(raw)
-        buffered = io.BufferedReader(counting, 1 << 20)
-        source: IO[bytes] = buffered
-        if raw.read(2) == b"\x1f\x8b":
-            raw.seek(0)
-            source = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
-        else:
-            raw.seek(0)
+        source = files.unpacked(io.BufferedReader(counting, 1 << 20))
         text = io.TextIOWrapper(source, encoding="utf-8-sig", errors=files.ERRORS, newline="")
         yield text, counting
 

@@ -327,6 +327,7 @@ class Local:
                 on_layout=columns,
                 ops=options.mode == "changes",
                 op_column=options.op_column,
+                line_format=options.line_format,
             )
             if options.mode == "changes":
                 result = self._service.apply_change_list(

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Literal, Protocol, TypeAlias
 
 from callblock.domain import ImportRejected, RejectedLine
-from callblock.files import Layout, Row, Scrubbed
+from callblock.files import Layout, LineFormat, Row, Scrubbed
 
 GroupDirection: TypeAlias = Literal["inbound", "outbound", "both"]
 GroupKind: TypeAlias = Literal["block", "allow"]
@@ -234,6 +234,7 @@ class ImportOptions:
     mode: ImportMode = "add"  # "replace": the group becomes the file; "changes": a change list
     max_removal: float = 0.2  # the share of the group a replace may remove (1: any)
     op_column: str | None = None  # a change list's operation column; None: found from the file
+    line_format: LineFormat = LineFormat.AUTO  # how the lines are read (files.LineFormat)
 
 
 @dataclass(frozen=True, slots=True)

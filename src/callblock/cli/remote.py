@@ -118,6 +118,8 @@ class Remote:
             params["max_removal"] = str(options.max_removal)
         if options.op_column is not None:
             params["op_column"] = options.op_column
+        if options.line_format is not files.LineFormat.AUTO:
+            params["format"] = options.line_format.value
         try:
             body = self._json(
                 "POST",
@@ -170,6 +172,7 @@ class Remote:
                     on_layout=found.append,
                     ops=options.mode == "changes",
                     op_column=options.op_column,
+                    line_format=options.line_format,
                 )
                 next(blocks, None)  # the first block decides the layout
         except (files.FileProblem, UnicodeDecodeError, EOFError, OSError):

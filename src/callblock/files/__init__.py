@@ -3,9 +3,9 @@
 Shared by the CLI and the HTTP routes (each adds only its own input and output). This layer
 sits below the service: it imports neither ``callblock.service`` nor the store.
 
-- ``reading``: text streams (gzip, size limits, bytes that are not UTF-8) and CSV rows
+- ``reading``: text streams (gzip, zip, size limits, bytes that are not UTF-8) and CSV rows
 - ``layout``: header and column detection
-- ``number_lists``: a number list's lines as columns, for an import
+- ``number_lists``: a number list's lines as columns, for an import, in its line format
 - ``plan``: an import's lines checked and reduced to distinct keys, before any write
 - ``export``: the export file, a block of entries at a time
 - ``scrub``: a calling list checked in chunks
@@ -13,7 +13,7 @@ sits below the service: it imports neither ``callblock.service`` nor the store.
 
 from callblock.files.export import EXPORT_HEADER, CsvExport
 from callblock.files.layout import Layout, layout
-from callblock.files.number_lists import import_lines
+from callblock.files.number_lists import LineFormat, format_conflict, import_lines
 from callblock.files.plan import ImportLines, ImportPlan, plan_import
 from callblock.files.reading import (
     ERRORS,
@@ -22,6 +22,7 @@ from callblock.files.reading import (
     Row,
     check_readable,
     text_stream,
+    unpacked,
     value_rows,
 )
 from callblock.files.scrub import (
@@ -46,15 +47,18 @@ __all__ = [
     "ImportLines",
     "ImportPlan",
     "Layout",
+    "LineFormat",
     "Row",
     "Scrubbed",
     "Status",
     "check_readable",
+    "format_conflict",
     "import_lines",
     "layout",
     "plan_import",
     "scrub_chunks",
     "scrub_input",
     "text_stream",
+    "unpacked",
     "value_rows",
 ]

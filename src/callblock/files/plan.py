@@ -38,6 +38,12 @@ class ImportLines:
     numbers: list[str]  # the number cell of each row
     expiries: list[str] | None  # the expiry cell of each row; None without an expiry column
     ops: list[str] | None = None  # a change list's add/delete cell of each row
+    # The line as the file has it, where a format rewrote its number (``+1`` and the area
+    # code's pair of cells): what a refusal shows. None: the number cells are the lines'.
+    inputs: list[str] | None = None
+
+    def shown(self, position: int) -> str:
+        return _shown((self.numbers if self.inputs is None else self.inputs)[position])
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -90,7 +96,7 @@ def plan_import(
                     stamps[position] = found[0]
         valid[list(problems)] = False
         invalid += [
-            RejectedLine(block.lines[p], _shown(block.numbers[p]), reason)
+            RejectedLine(block.lines[p], block.shown(p), reason)
             for p, reason in sorted(problems.items())
         ]
         key_parts.append(keys[valid])
@@ -198,7 +204,7 @@ def plan_changes(blocks: Iterable[ImportLines], region: str) -> ChangePlan:
                 problems.setdefault(position, OP_RULE)
         valid[list(problems)] = False
         invalid += [
-            RejectedLine(block.lines[p], _shown(block.numbers[p]), reason)
+            RejectedLine(block.lines[p], block.shown(p), reason)
             for p, reason in sorted(problems.items())
         ]
         key_parts.append(keys[valid])

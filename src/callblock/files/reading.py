@@ -1,8 +1,9 @@
-"""Reading number lists and calling lists: text streams, gzip, size limits, CSV rows.
+"""Reading number lists and calling lists: text streams, gzip and zip, size limits, CSV rows.
 
-A file is CSV or plain text (one number a line), optionally gzip-compressed. Rows are read with
-their line numbers so that every refusal can point at its line. What the rows mean (a header,
-which column holds the numbers) is ``layout``'s to decide.
+A file is CSV or plain text (one number a line), optionally gzip-compressed, or a zip of such
+files read whole (a registry's list per area code). Rows are read with their line numbers so
+that every refusal can point at its line. What the rows mean (a header, which column holds the
+numbers) is ``layout``'s to decide.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import gzip
 import io
 import re
+import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -82,17 +84,107 @@ class _Limited(io.RawIOBase):
         return len(data)
 
 
-def text_stream(binary: IO[bytes], limit: int | None = None) -> io.TextIOWrapper:
-    """A text view of a seekable binary stream, gunzipped when it is gzip; with ``limit``,
-    a gzip that unpacks to more bytes than that is refused (``FileTooLarge``) as it is read."""
-    peek = binary.read(2)
+_GZIP = b"\x1f\x8b"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member; an empty zip's directory
+_BOM = b"\xef\xbb\xbf"
+
+
+class _ZipMembers(io.RawIOBase):
+    """A zip's member files read as one: in name order, each ending with a line end, the
+    UTF-8 mark opening each dropped. A later member's first line that repeats the first
+    member's, and has letters (a header, in every per-area-code file), is read as a blank
+    line: skipped, yet counted, so line numbers run on through the members as through the
+    concatenated text. Damage of any kind is a FileProblem."""
+
+    def __init__(self, packed: IO[bytes]) -> None:
+        try:
+            self.zip = zipfile.ZipFile(packed)
+            infos = self.zip.infolist()
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise FileProblem(f"the zip file is damaged ({exc})") from exc
+        # Folders and the resource forks macOS's archiver adds hold no numbers.
+        self.members = sorted(
+            (i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX/")),
+            key=lambda i: i.filename,
+        )
+        self.current: IO[bytes] | None = None
+        self.pending = b""
+        self.header: bytes | None = None  # the first member's first line, when it has letters
+        self.first = True
+        self.ended_line = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise FileProblem(f"the zip file is damaged ({exc})") from exc
+        except RuntimeError as exc:  # an encrypted member
+            raise FileProblem(f"the zip file cannot be read ({exc})") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _read(self, size: int) -> bytes:
+        while True:
+            if self.pending:
+                data, self.pending = self.pending[:size], self.pending[size:]
+                return data
+            if self.current is not None:
+                data = self.current.read(size)
+                if data:
+                    self.ended_line = data.endswith((b"\n", b"\r"))
+                    return data
+                self.current.close()
+                self.current = None
+                if not self.ended_line:
+                    self.ended_line = True
+                    return b"\n"
+            if not self.members:
+                return b""
+            self._open(self.members.pop(0))
+
+    def _open(self, member: zipfile.ZipInfo) -> None:
+        self.current = self.zip.open(member)
+        line = self.current.readline(_SNIFF_CHARS)
+        line = line.removeprefix(_BOM)
+        if self.first:
+            self.first = False
+            if any(chr(c).isalpha() for c in line):
+                self.header = line.rstrip(b"\r\n")
+        elif self.header is not None and line.rstrip(b"\r\n") == self.header:
+            line = line[len(self.header) :]  # its line end alone: a blank line
+        self.pending = line
+        if line:
+            self.ended_line = line.endswith((b"\n", b"\r"))
+
+
+def unpacked(binary: IO[bytes], limit: int | None = None) -> IO[bytes]:
+    """A seekable binary file's content: gunzipped when it is gzip, its members read whole
+    when it is a zip (``_ZipMembers``); with ``limit``, content of more bytes than that is
+    refused (``FileTooLarge``) as it is read, so a small archive cannot unpack to gigabytes."""
+    peek = binary.read(4)
     binary.seek(0)
-    if peek == b"\x1f\x8b":
-        gunzipped: Any = io.BufferedReader(_Unpacked(binary), 1 << 20)
-        if limit is not None:
-            gunzipped = io.BufferedReader(_Limited(gunzipped, limit), 1 << 20)
-        return io.TextIOWrapper(gunzipped, encoding="utf-8-sig", errors=ERRORS, newline="")
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors=ERRORS, newline="")
+    raw: io.RawIOBase
+    if peek[:2] == _GZIP:
+        raw = _Unpacked(binary)
+    elif peek in _ZIP:
+        raw = _ZipMembers(binary)
+    else:
+        return binary
+    content: IO[bytes] = io.BufferedReader(raw, 1 << 20)
+    if limit is not None:
+        content = io.BufferedReader(_Limited(content, limit), 1 << 20)
+    return content
+
+
+def text_stream(binary: IO[bytes], limit: int | None = None) -> io.TextIOWrapper:
+    """A text view of a seekable binary stream, unpacked when it is gzip or zip (``unpacked``,
+    which refuses content over ``limit``)."""
+    return io.TextIOWrapper(
+        unpacked(binary, limit), encoding="utf-8-sig", errors=ERRORS, newline=""
+    )
 
 
 def check_readable(binary: IO[bytes], limit: int | None = None) -> None:
@@ -272,3 +364,28 @@ def _csv_blocks(reader: Any, before: int) -> Iterator[RowBlock]:
 def cells(line: str, dialect: Dialect) -> list[str]:
     values = line.split(dialect.delimiter)
     return [v.lstrip(" ") for v in values] if dialect.skipinitialspace else values
+
+
+def line_blocks(
+    text: IO[str], progress: Callable[[], None] | None
+) -> Iterator[tuple[Sequence[int], list[str]]]:
+    """The file's non-blank lines, whole (no cells), with their line numbers, in blocks."""
+    before = 0
+    while block := text.read(_BLOCK_CHARS) + text.readline():
+        if "\x00" in block:
+            raise FileProblem("this is not a text file (it holds NUL bytes)")
+        if "\r" in block:
+            block = block.replace("\r\n", "\n").replace("\r", "\n")
+        lines = block.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        kept = [i for i, line in enumerate(lines) if line and not line.isspace()]
+        yield [before + i + 1 for i in kept], [lines[i] for i in kept]
+        before += len(lines)
+        if progress is not None:
+            progress()
+
+
+def strict_csv() -> type[csv.Dialect]:
+    """The comma-separated dialect, strict as ``sniffed``'s."""
+    return type("Strict", (csv.excel,), {"strict": True})

@@ -52,6 +52,9 @@ def _csv_body(example: str) -> dict[str, Any]:
                 "application/gzip": {
                     "schema": {"type": "string", "format": "binary", "minLength": 1}
                 },
+                "application/zip": {
+                    "schema": {"type": "string", "format": "binary", "minLength": 1}
+                },
             },
         }
     }
@@ -109,6 +112,7 @@ def _import(
     mode: schemas.ImportMode,
     max_removal: float,
     op_column: str | None,
+    line_format: files.LineFormat,
 ) -> schemas.ImportSummary:
     text = files.text_stream(spool, limit)
     headers: list[files.Row] = []
@@ -121,6 +125,7 @@ def _import(
         on_header=headers.append,
         ops=changes,
         op_column=op_column,
+        line_format=line_format,
     )
     if changes:
         result = service.apply_change_list(
@@ -156,13 +161,15 @@ def vars_of(line: Any) -> dict[str, Any]:
     operation_id="importNumbers",
     summary="Import a CSV or text file of numbers into a group, all or nothing",
     description="The file is the request body (CSV with its delimiter sniffed, or one number a "
-    "line; gzip too), streamed. A first row of column names is read as a header; `column` "
-    "picks the numbers' column, `expiry_column` one of expiries. With any invalid line nothing "
-    "is imported: 422 with `invalid_lines`, unless `skip_invalid=true`, which imports the "
-    "others and lists the skipped. A file without numbers is 422, an unreadable one 400, one "
-    "over the size limit 413. `mode=replace` makes the group exactly the file's entries, in "
-    "one change every node applies whole (checks see the old list or the new one); the "
-    "answer's `removed` counts the entries it removed.",
+    "line; gzip too, or a zip of such files read whole, in name order), streamed; `format` "
+    "reads a registry's own lines (area code and number, the UK TPS file). A first row of "
+    "column names is read as a header; `column` picks the numbers' column, `expiry_column` "
+    "one of expiries. With any invalid line nothing is imported: 422 with `invalid_lines`, "
+    "unless `skip_invalid=true`, which imports the others and lists the skipped. A file "
+    "without numbers is 422, an unreadable one (a damaged gzip or zip) 400, one over the size "
+    "limit (unpacked, for a gzip or zip) 413. `mode=replace` makes the group exactly the "
+    "file's entries, in one change every node applies whole (checks see the old list or the "
+    "new one); the answer's `removed` counts the entries it removed.",
     response_model=schemas.ImportSummary,
     responses={**examples.IMPORTED, **responses(400, 401, 404, 409, 413, 422, 503)},
     openapi_extra=_csv_body(examples.IMPORT_FILE),
@@ -207,7 +214,28 @@ async def import_numbers(
             "1; 1 forces any replace). A truncated download must not wipe a registry.",
         ),
     ] = DEFAULT_MAX_REMOVAL,
+    line_format: Annotated[
+        files.LineFormat,
+        Query(
+            alias="format",
+            description="How the lines are read. `csv`: a column of numbers (`column`, or "
+            "found). `plain`: one number a line, the whole line. `area-code-pair`: a North "
+            "American registry's lines, `416,1234567` (area code, number; or ten digits "
+            "alone), read under +1 whatever the account's region. `tps`: the UK TPS file, a "
+            "12-character record a line (`01635 506160`, `02073787244`), read as UK numbers. "
+            "`auto` (the default): `area-code-pair` when the first data row is one beyond "
+            "doubt (`416,2345678`: comma, 3 and 7 digits, each starting 2 to 9), else `csv`. "
+            "`column`, `expiry_column` and `mode=changes` are for `csv` and `auto`.",
+        ),
+    ] = files.LineFormat.AUTO,
 ) -> Any:
+    conflict = files.format_conflict(
+        line_format, column, expiry_column, mode is schemas.ImportMode.CHANGES
+    )
+    if conflict is not None:  # before the body is read: the request itself is wrong
+        return problem(
+            422, "Some fields are invalid.", kind="validation", errors={"format": conflict}
+        )
     spool = await _spool(request)
     try:
         limit = request.app.state.settings.max_import_bytes
@@ -224,6 +252,7 @@ async def import_numbers(
             mode,
             max_removal,
             op_column,
+            line_format,
         )
     except files.FileTooLarge as exc:
         return problem(413, f"The file is too large: {exc}.")
