@@ -20,6 +20,7 @@ from callblock.domain import (
     CampaignNotFound,
     CampaignRef,
     FieldProblem,
+    GroupNotFound,
     InvalidInput,
     ProblemCode,
     name_key,
@@ -176,7 +177,10 @@ class Campaigns:
 
         def work(conn: Connection, now: datetime) -> tuple[Campaign, Draft | None]:
             campaign = find_campaign(conn, account_id, ref)
-            _account_groups(conn, account_id, group_ids)
+            if attach:
+                _account_groups(conn, account_id, group_ids)
+            elif any(group_rows.group_of_account(conn, account_id, g) is None for g in group_ids):
+                raise GroupNotFound  # detaching names groups one by one (a path's id)
             present = set(campaign.group_ids)
             if attach:
                 moved = [g for g in dict.fromkeys(group_ids) if g not in present]

@@ -165,7 +165,8 @@ def attach_groups(
     operation_id="detachGroup",
     summary="Detach a group from a campaign",
     description="The group stays as it is; the campaign's checks stop obeying it (unless it "
-    "is global). Detaching a group that is not attached changes nothing.",
+    "is global). Detaching a group that is not attached changes nothing; a group the account "
+    "does not have is 404 `group-not-found`.",
     response_model=schemas.CampaignPublic,
     responses={**examples.UPDATED_CAMPAIGN, **responses(401, 404, 422, 503)},
 )
