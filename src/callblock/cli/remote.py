@@ -39,6 +39,7 @@ from callblock.cli.operations import (
     Reading,
     Scrubbing,
     Writing,
+    recorded_file_name,
 )
 from callblock.client import CallblockError, Client, ServerError, ValidationError
 from callblock.domain import (
@@ -118,6 +119,9 @@ class Remote:
             params["max_removal"] = str(options.max_removal)
         if options.op_column is not None:
             params["op_column"] = options.op_column
+        file_name = recorded_file_name(file)
+        if file_name is not None:
+            params["file_name"] = file_name
         try:
             body = self._json(
                 "POST",

@@ -26,12 +26,19 @@ from callblock.domain import (
     NothingToImport,
     TooManyRemovals,
     campaign_ref,
+    checked_file_name,
 )
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
-from callblock.rules import COLUMN_MAX, INVALID_LINES_SHOWN, NAME_MAX
+from callblock.rules import (
+    COLUMN_MAX,
+    FILE_NAME_MAX,
+    FILE_NAME_RULE,
+    INVALID_LINES_SHOWN,
+    NAME_MAX,
+)
 from callblock.service import DEFAULT_MAX_REMOVAL, Service
 from callblock.settings import Settings
 
@@ -109,6 +116,7 @@ def _import(
     mode: schemas.ImportMode,
     max_removal: float,
     op_column: str | None,
+    file_name: str | None,
 ) -> schemas.ImportSummary:
     text = files.text_stream(spool, limit)
     headers: list[files.Row] = []
@@ -124,7 +132,7 @@ def _import(
     )
     if changes:
         result = service.apply_change_list(
-            actor, GroupById(group_id), lines, skip_invalid=skip_invalid
+            actor, GroupById(group_id), lines, skip_invalid=skip_invalid, file_name=file_name
         )
     else:
         result = service.import_entries(
@@ -134,6 +142,7 @@ def _import(
             skip_invalid=skip_invalid,
             replace=mode is schemas.ImportMode.REPLACE,
             max_removal=max_removal,
+            file_name=file_name,
         )
     return schemas.ImportSummary(
         header=schemas.HeaderLine(line=headers[0].line, cells=headers[0].values)
@@ -162,7 +171,8 @@ def vars_of(line: Any) -> dict[str, Any]:
     "others and lists the skipped. A file without numbers is 422, an unreadable one 400, one "
     "over the size limit 413. `mode=replace` makes the group exactly the file's entries, in "
     "one change every node applies whole (checks see the old list or the new one); the "
-    "answer's `removed` counts the entries it removed.",
+    "answer's `removed` counts the entries it removed. Every import, in any mode, records its "
+    "time and `file_name` as the group's `refreshed_at` and `refreshed_from`.",
     response_model=schemas.ImportSummary,
     responses={**examples.IMPORTED, **responses(400, 401, 404, 409, 413, 422, 503)},
     openapi_extra=_csv_body(examples.IMPORT_FILE),
@@ -207,7 +217,18 @@ async def import_numbers(
             "1; 1 forces any replace). A truncated download must not wipe a registry.",
         ),
     ] = DEFAULT_MAX_REMOVAL,
+    file_name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=FILE_NAME_MAX,
+            description="The file's name (its base name, e.g. `dnc-2026-12.zip`), recorded "
+            "with the import's time as the group's `refreshed_from` and `refreshed_at`. "
+            f"Optional: without it, `refreshed_from` is null. {FILE_NAME_RULE}.",
+        ),
+    ] = None,
 ) -> Any:
+    checked_file_name(file_name)  # refused before the body is read
     spool = await _spool(request)
     try:
         limit = request.app.state.settings.max_import_bytes
@@ -224,6 +245,7 @@ async def import_numbers(
             mode,
             max_removal,
             op_column,
+            file_name,
         )
     except files.FileTooLarge as exc:
         return problem(413, f"The file is too large: {exc}.")
