@@ -225,6 +225,7 @@ async def import_numbers(
             description="The file's name (its base name, e.g. `dnc-2026-12.zip`), recorded "
             "with the import's time as the group's `refreshed_from` and `refreshed_at`. "
             f"Optional: without it, `refreshed_from` is null. {FILE_NAME_RULE}.",
+            json_schema_extra={"pattern": "^[^\\u0000]*$"},  # stated; the domain enforces it
         ),
     ] = None,
 ) -> Any:
