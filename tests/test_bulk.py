@@ -349,6 +349,11 @@ def test_an_import_creates_its_group_as_asked_and_changes_no_existing_group(
         "1",
         "0",
         "Consent",
+        "(refreshed",
+        "just",
+        "now",
+        "from",
+        "l.txt)",
     ]
     again = cli(
         runner, acme, "import", "--account", "acme", "--group", "consent", *options, str(numbers)

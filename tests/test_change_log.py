@@ -202,6 +202,7 @@ NOT_ACCOUNT_DATA_WRITES = {
     "create_account",  # a new account has no data yet (version 0)
     "exporting",
     "group_detail",
+    "group_refreshes",  # the operator's read of every account (for /metrics)
     "group_names",
     "has_accounts",
     "has_index",

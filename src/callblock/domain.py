@@ -16,7 +16,15 @@ from datetime import datetime
 from typing import Final, Generic, NamedTuple, TypeVar
 
 from callblock.numbers import InvalidNumber, is_pattern, normalise, normalise_prefix
-from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_MIN, NAME_MAX, NAME_MIN, USERNAME_MAX
+from callblock.rules import (
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    FILE_NAME_MAX,
+    FILE_NAME_RULE,
+    NAME_MAX,
+    NAME_MIN,
+    USERNAME_MAX,
+)
 
 T = TypeVar("T")
 
@@ -164,6 +172,18 @@ class GroupDetail:
     updated_at: datetime
     active: int
     expired: int
+    # When an import from a file last wrote the group, and the file's name (None when the
+    # client did not say it): how fresh a registry is. None: never imported from a file.
+    refreshed_at: datetime | None = None
+    refreshed_from: str | None = None
+
+
+class GroupRefresh(NamedTuple):
+    """When an import from a file last wrote a group (for ``/metrics``)."""
+
+    account: str  # the account's username
+    group: str  # the group's name
+    refreshed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,6 +530,14 @@ def clean_description(raw: object, minimum: int = DESCRIPTION_MIN) -> str | None
     if not minimum <= len(text) <= DESCRIPTION_MAX:
         return None
     return text if storable(text) else None
+
+
+def checked_file_name(raw: str | None) -> str | None:
+    """The file name an import records (None: not said); InvalidInput when it breaks
+    ``FILE_NAME_RULE``."""
+    if raw is None or (0 < len(raw) <= FILE_NAME_MAX and storable(raw)):
+        return raw
+    raise InvalidInput([FieldProblem("file_name", ProblemCode.INVALID, raw, FILE_NAME_RULE)])
 
 
 def storable(text: str) -> bool:

@@ -8,6 +8,7 @@ adds them all up; a single process answers from its own registry.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,6 +20,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -73,13 +76,50 @@ IMPORT_ROWS = Counter(
 )
 
 
-def exposition() -> tuple[bytes, str]:
-    """The metrics in Prometheus's text format, and its content type."""
+GROUP_REFRESH_AGE = "callblock_group_refresh_age_seconds"
+
+
+class _RefreshAges(Collector):
+    """``callblock_group_refresh_age_seconds``, from ages read at scrape time.
+
+    Not a ``Gauge``: the value is the store's, the same for every worker and node, and it
+    grows by itself between writes. A gauge set by the workers would be as old as their last
+    setting, and in multiprocess mode would need a mode to merge the workers' copies; read
+    from the store when scraped, it is right whichever worker answers.
+    """
+
+    def __init__(self, ages: Iterable[tuple[str, str, float]]) -> None:
+        self._ages = list(ages)
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            GROUP_REFRESH_AGE,
+            "Seconds since an import from a file last wrote the group (a registry's age), by "
+            "account and group; only groups a file was ever imported into.",
+            labels=["account", "group"],
+        )
+        for account, group, age in self._ages:
+            family.add_metric([account, group], age)
+        yield family
+
+
+def exposition(
+    refresh_ages: Iterable[tuple[str, str, float]] | None = None,
+) -> tuple[bytes, str]:
+    """The metrics in Prometheus's text format, and its content type. ``refresh_ages``:
+    (account, group, seconds since its last import from a file), read from the store for this
+    scrape; None when it could not be read (the family is then left out)."""
     if os.environ.get(MULTIPROCESS_DIR):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    if refresh_ages is not None:
+        ages = CollectorRegistry(auto_describe=False)
+        ages.register(_RefreshAges(refresh_ages))
+        body += generate_latest(ages)
+    return body, CONTENT_TYPE_LATEST
 
 
 def process_exited() -> None:

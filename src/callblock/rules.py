@@ -30,6 +30,12 @@ DESCRIPTION_RULE: Final = f"up to {DESCRIPTION_MAX} characters, without NUL"
 NOTE_MAX: Final = 500
 NOTE_RULE: Final = f"up to {NOTE_MAX} characters, without NUL"
 
+# --- an import -------------------------------------------------------------------------------
+
+# Characters of the file name an import records as its group's source (`?file_name=`).
+FILE_NAME_MAX: Final = 255
+FILE_NAME_RULE: Final = f"1 to {FILE_NAME_MAX} characters, without NUL"
+
 # --- a request -------------------------------------------------------------------------------
 
 # Numbers one `/v1` request may add or remove (the admin page sends more in batches of this).

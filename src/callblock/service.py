@@ -142,6 +142,7 @@ class Service:
         self.create_group = groups.create_group
         self.list_groups = groups.list_groups
         self.group_detail = groups.group_detail
+        self.group_refreshes = groups.group_refreshes
         self.update_group = groups.update_group
         self.delete_group = groups.delete_group
         self.create_campaign = campaigns.create_campaign

@@ -4,6 +4,7 @@ any target."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar, cast
 
 import click
@@ -197,20 +198,41 @@ def group_list(
     api_key: str | None,
     database_url: str | None,
 ) -> None:
-    """List groups: kind, scope, direction, whether consent overrides their blocks, and their
-    active and expired entry counts."""
+    """List groups: kind, scope, direction, whether consent overrides their blocks, their
+    active and expired entry counts, and, for a group a file was imported into, how long ago
+    and from which file (a registry copy must be fresh: 31 days in the US)."""
     target = open_target(ctx, account, url, api_key, database_url)
     click.echo(
         f"{'ID':>6}  {'KIND':<5} {'SCOPE':<8} {'DIRECTION':<9} {'CONSENT':<7} "
         f"{'ACTIVE':>8} {'EXPIRED':>8}  NAME"
     )
+    now = datetime.now(UTC)
     with failures():
         for g in target.groups.list(page_size=500):
             consent = "yes" if g.consent_overrides else "no"
             click.echo(
                 f"{g.id:>6}  {g.kind:<5} {g.scope:<8} {g.direction:<9} {consent:<7} "
-                f"{g.active_count:>8} {g.expired_count:>8}  {g.name}"
+                f"{g.active_count:>8} {g.expired_count:>8}  {g.name}{_refreshed(g, now)}"
             )
+
+
+def _refreshed(group: GroupView, now: datetime) -> str:
+    """`` (refreshed 3 days ago from dnc.zip)`` after a group's name, for a group a file was
+    imported into; a name holds no parenthesis, so the note cannot be read as part of it."""
+    if group.refreshed_at is None:
+        return ""
+    source = "" if group.refreshed_from is None else f" from {group.refreshed_from}"
+    return f" (refreshed {age_text(now - group.refreshed_at)}{source})"
+
+
+def age_text(age: timedelta) -> str:
+    """How long ago, in the largest whole unit that fits: 'just now' under a minute."""
+    seconds = max(int(age.total_seconds()), 0)
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
 
 
 @group.command("create")

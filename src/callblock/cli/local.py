@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -25,6 +25,7 @@ from callblock.cli.operations import (
     Reading,
     Scrubbing,
     Writing,
+    recorded_file_name,
 )
 from callblock.domain import (
     Actor,
@@ -33,6 +34,7 @@ from callblock.domain import (
     FieldProblem,
     Group,
     GroupByName,
+    GroupDetail,
     InvalidInput,
     Match,
     ProblemCode,
@@ -55,6 +57,8 @@ class LocalGroup:
     consent_overrides: bool
     active_count: int
     expired_count: int
+    refreshed_at: datetime | None = None
+    refreshed_from: str | None = None
 
     @classmethod
     def of(cls, group: Group, active: int, expired: int) -> LocalGroup:
@@ -67,6 +71,14 @@ class LocalGroup:
             group.consent_overrides,
             active,
             expired,
+        )
+
+    @classmethod
+    def of_detail(cls, detail: GroupDetail) -> LocalGroup:
+        return replace(
+            cls.of(detail.group, detail.active, detail.expired),
+            refreshed_at=detail.refreshed_at,
+            refreshed_from=detail.refreshed_from,
         )
 
 
@@ -100,7 +112,7 @@ class LocalGroups:
         while True:
             page = self._service.list_groups(self._actor, name=name, after=after, limit=page_size)
             for d in page.items:
-                yield LocalGroup.of(d.group, d.active, d.expired)
+                yield LocalGroup.of_detail(d)
             if page.next_after is None:
                 return
             after = page.next_after
@@ -129,8 +141,7 @@ class LocalGroups:
         return LocalGroup.of(created.group, 0, 0)
 
     def get(self, group_id: int) -> LocalGroup:
-        detail = self._service.group_detail(self._actor, group_id)
-        return LocalGroup.of(detail.group, detail.active, detail.expired)
+        return LocalGroup.of_detail(self._service.group_detail(self._actor, group_id))
 
     def delete(self, group_id: int) -> None:
         self._service.delete_group(self._actor, group_id)
@@ -336,6 +347,7 @@ class Local:
                     blocks,
                     skip_invalid=options.skip_invalid,
                     progress=writing,
+                    file_name=recorded_file_name(file),
                 )
             else:
                 result = self._service.import_entries(
@@ -350,6 +362,7 @@ class Local:
                     consent_overrides=options.new_group.consent_overrides,
                     replace=options.mode == "replace",
                     max_removal=options.max_removal,
+                    file_name=recorded_file_name(file),
                 )
         return Imported(
             group_id=result.group.id,

@@ -28,6 +28,7 @@ from typing import IO, Literal, Protocol, TypeAlias
 
 from callblock.domain import ImportRejected, RejectedLine
 from callblock.files import Layout, LineFormat, Row, Scrubbed
+from callblock.rules import FILE_NAME_MAX
 
 GroupDirection: TypeAlias = Literal["inbound", "outbound", "both"]
 GroupKind: TypeAlias = Literal["block", "allow"]
@@ -39,6 +40,13 @@ Writing: TypeAlias = Callable[[int, int], None]
 """Told how many entries of how many an import has written so far."""
 Columns: TypeAlias = Callable[[Layout], None]
 """Told the layout an import reads its file with (its header, number and expiry columns)."""
+
+
+def recorded_file_name(file: Path) -> str | None:
+    """The name an import records as its group's source: the file's base name, with any
+    bytes that are not UTF-8 shown as U+FFFD, cut to ``FILE_NAME_MAX``."""
+    name = file.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return name[:FILE_NAME_MAX] or None
 
 
 class NotANumber(Exception):
@@ -73,6 +81,10 @@ class GroupView(Protocol):
     def active_count(self) -> int: ...
     @property
     def expired_count(self) -> int: ...
+    @property
+    def refreshed_at(self) -> datetime | None: ...
+    @property
+    def refreshed_from(self) -> str | None: ...
 
 
 class MatchView(Protocol):
@@ -290,7 +302,9 @@ class Operations(Protocol):
         """Import ``file`` into the group named ``group`` (created if need be), all or
         nothing: ``ImportRejected`` (a ``PartlyListed`` when the answer lists only some of
         the lines) or ``NothingToImport`` leave no trace, not even the group. ``columns`` is
-        told the layout read, when the target knows it, before any refusal."""
+        told the layout read, when the target knows it, before any refusal. The group
+        records the import as its refresh, from the file's base name
+        (``recorded_file_name``)."""
         ...
 
     def export_group(self, group: str, out: IO[str]) -> int:

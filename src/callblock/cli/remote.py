@@ -39,6 +39,7 @@ from callblock.cli.operations import (
     Reading,
     Scrubbing,
     Writing,
+    recorded_file_name,
 )
 from callblock.client import CallblockError, Client, ServerError, ValidationError
 from callblock.domain import (
@@ -120,6 +121,9 @@ class Remote:
             params["op_column"] = options.op_column
         if options.line_format is not files.LineFormat.AUTO:
             params["format"] = options.line_format.value
+        file_name = recorded_file_name(file)
+        if file_name is not None:
+            params["file_name"] = file_name
         try:
             body = self._json(
                 "POST",

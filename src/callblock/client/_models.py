@@ -110,6 +110,11 @@ class Group:
     consent_overrides: bool = False
     """For a block group: whether an active allow entry lifts its blocks in a campaign's
     checks (a national registry). Always False for an allow group."""
+    refreshed_at: datetime | None = None
+    """When an import of a file last wrote the group (how fresh a registry copy is); None
+    when none ever did, or from a server too old to say."""
+    refreshed_from: str | None = None
+    """That file's name, as the import said it; None when it did not say."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,6 +190,9 @@ def group(body: Any) -> Group:
         kind=kind,
         scope=scope,
         consent_overrides=consent_overrides,
+        # A server older than refresh times sends neither: nothing is known of them.
+        refreshed_at=_opt_datetime(obj, "refreshed_at"),
+        refreshed_from=_opt_str(obj, "refreshed_from"),
     )
 
 

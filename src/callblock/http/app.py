@@ -93,8 +93,18 @@ def _json_examples(**examples: tuple[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"examples": named}}}
 
 
-def _metrics() -> Response:
-    body, content_type = metrics.exposition()
+def _metrics(request: Request) -> Response:
+    service: Service = request.app.state.service
+    try:  # the registries' ages are the store's, read for each scrape
+        now = service.clock()
+        ages = [
+            (r.account, r.group, (now - r.refreshed_at).total_seconds())
+            for r in service.group_refreshes()
+        ]
+    except StoreUnavailable as exc:  # the process's own metrics still answer
+        log.warning("store unreachable: /metrics without the groups' refresh ages: %s", exc)
+        ages = None
+    body, content_type = metrics.exposition(ages)
     return Response(body, media_type=content_type)
 
 
@@ -298,7 +308,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         operation_id="metrics",
         summary="Prometheus metrics: requests, checks, the check index and imports",
         description="The Prometheus text format, summed over the worker processes of this "
-        "node: requests by route and status, checks, the check index's size and lag, imports. "
+        "node: requests by route and status, checks, the check index's size and lag, imports; "
+        "and, read from the store at each scrape, the age of every group's last import from a "
+        "file (`callblock_group_refresh_age_seconds{account,group}`). "
         "No credentials: expose it to the monitoring network only.",
         tags=[_SERVICE],
         response_class=PlainTextResponse,

@@ -158,6 +158,14 @@ class GroupPublic(BaseModel):
     expired_count: int = Field(description="Entries past their expiry, kept for the record.")
     created_at: datetime
     updated_at: datetime
+    refreshed_at: datetime | None = Field(
+        description="When an import of a file (any mode) last wrote the group: how fresh a "
+        "registry copy is. Null when no file was ever imported into it."
+    )
+    refreshed_from: str | None = Field(
+        description="The name of that file, as the import's `file_name` said it; null when "
+        "it did not say, or when no file was ever imported."
+    )
 
 
 class GroupsPublic(BaseModel):

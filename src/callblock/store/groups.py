@@ -20,6 +20,7 @@ from callblock.domain import (
     Group,
     GroupDetail,
     GroupKind,
+    GroupRefresh,
     GroupScope,
     NameTaken,
     name_key,
@@ -27,6 +28,7 @@ from callblock.domain import (
 )
 from callblock.store.rows import AUDIT_SAMPLE, GROUP_COLUMNS, group_of_row, like_escape
 from callblock.store.tables import (
+    accounts,
     campaign_groups,
     entries,
     groups,
@@ -122,7 +124,13 @@ def group_details(
     used a temporary B-tree), 1.3 s for two groups of a million entries against 0.19 s.
     """
     query = (
-        select(*GROUP_COLUMNS, groups.c.created_at, groups.c.updated_at)
+        select(
+            *GROUP_COLUMNS,
+            groups.c.created_at,
+            groups.c.updated_at,
+            groups.c.refreshed_at,
+            groups.c.refreshed_from,
+        )
         .where(groups.c.account_id == account_id)
         .order_by(groups.c.id)
     )
@@ -146,7 +154,14 @@ def group_details(
         )
     }
     return [
-        GroupDetail(group_of_row(row), row.created_at, row.updated_at, *counted.get(row.id, (0, 0)))
+        GroupDetail(
+            group_of_row(row),
+            row.created_at,
+            row.updated_at,
+            *counted.get(row.id, (0, 0)),
+            refreshed_at=row.refreshed_at,
+            refreshed_from=row.refreshed_from,
+        )
         for row in page
     ]
 
@@ -184,3 +199,24 @@ def delete_group(conn: Connection, group_id: int) -> int:
 
 def touch_group(conn: Connection, group_id: int, now: datetime) -> None:
     conn.execute(update(groups).where(groups.c.id == group_id).values(updated_at=now))
+
+
+def mark_refreshed(conn: Connection, group_id: int, now: datetime, file_name: str | None) -> None:
+    """The group was written by an import from the file ``file_name`` (None: not said)."""
+    conn.execute(
+        update(groups)
+        .where(groups.c.id == group_id)
+        .values(updated_at=now, refreshed_at=now, refreshed_from=file_name)
+    )
+
+
+def group_refreshes(conn: Connection) -> list[GroupRefresh]:
+    """Every group of every account an import from a file has written, by account and
+    group id."""
+    query = (
+        select(accounts.c.username, groups.c.name, groups.c.refreshed_at)
+        .join(accounts, accounts.c.id == groups.c.account_id)
+        .where(groups.c.refreshed_at.is_not(None))
+        .order_by(groups.c.account_id, groups.c.id)
+    )
+    return [GroupRefresh(*row) for row in conn.execute(query)]

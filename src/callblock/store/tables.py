@@ -149,6 +149,10 @@ groups = Table(
     Column("consent_overrides", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # When an import from a file last wrote the group (add, replace or change list), and the
+    # file's name (NULL when the client did not say it): a registry's freshness. NULL: never.
+    Column("refreshed_at", UTCDateTime, nullable=True),
+    Column("refreshed_from", String(255), nullable=True),
     UniqueConstraint("account_id", "name_key", name="uq_groups_account_name"),
     sqlite_autoincrement=True,
 )

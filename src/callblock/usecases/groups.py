@@ -20,6 +20,7 @@ from callblock.domain import (
     GroupKindMismatch,
     GroupNotFound,
     GroupRef,
+    GroupRefresh,
     GroupScope,
     Page,
     RequestedNumber,
@@ -138,6 +139,12 @@ class Groups:
             )
             total = group_rows.count_groups(conn, account_id, name)
         return page(items[:limit], total, len(items) > limit, lambda g: g.group.id)
+
+    def group_refreshes(self) -> list[GroupRefresh]:
+        """Every group, of every account, an import from a file has written: when (the
+        operator's view, for ``/metrics``)."""
+        with self._store.read() as conn:
+            return group_rows.group_refreshes(conn)
 
     def group_detail(self, actor: Actor, group_id: int) -> GroupDetail:
         with self._store.read() as conn:

@@ -27,6 +27,7 @@ from callblock.domain import (
     NothingToImport,
     ProblemCode,
     TooManyRemovals,
+    checked_file_name,
     clean_group_name,
     name_key,
 )
@@ -66,6 +67,7 @@ class Imports:
         consent_overrides: bool = False,
         replace: bool = False,
         max_removal: float = DEFAULT_MAX_REMOVAL,
+        file_name: str | None = None,
     ) -> ImportResult:
         """Import a number list's lines (in blocks) into a group, whole or not at all.
 
@@ -82,8 +84,13 @@ class Imports:
         change is one ``replace`` that every index applies whole. A replace that would remove
         more than ``max_removal`` of the group's entries (a share, 0 to 1; 1 forces it) is
         refused (``TooManyRemovals``) and writes nothing.
+
+        Any import records itself as the group's refresh, in the same transaction: its time
+        and ``file_name``, the file's name as the client says it (``FILE_NAME_RULE``;
+        ``InvalidInput`` otherwise, before anything is read).
         """
         consistent_role(kind, consent_overrides)
+        file_name = checked_file_name(file_name)
         account = actor.account
         if not create:  # a missing group is answered before a long file is read
             with self._store.read() as conn:
@@ -140,7 +147,7 @@ class Imports:
             added = total if created else entry_rows.count_group_entries(conn, group.id) - before
             if len(gone):
                 entry_rows.delete_group_keys(conn, group.id, gone)
-            group_rows.touch_group(conn, group.id, now)
+            group_rows.mark_refreshed(conn, group.id, now, file_name)
             detail = {"added": added, "kept": total - added, "removed": len(gone)}
             draft = Draft(
                 action=Action.REPLACE if replace else Action.IMPORT,
@@ -179,11 +186,14 @@ class Imports:
         *,
         skip_invalid: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        file_name: str | None = None,
     ) -> ImportResult:
         """Apply a change list (each line adds or deletes a number) to a group, all or
         nothing, in the file's order: a number's last line decides. Invalid lines (a number
         or an operation that cannot be read) refuse it (``ImportRejected``) unless
-        ``skip_invalid``. One ``change-list`` change, which every index applies whole."""
+        ``skip_invalid``. One ``change-list`` change, which every index applies whole.
+        Recorded as the group's refresh from ``file_name``, as an import is."""
+        file_name = checked_file_name(file_name)
         account = actor.account
         with self._store.read() as conn:  # a missing group is answered before the file is read
             find_group(conn, account.id, group_ref)
@@ -208,7 +218,7 @@ class Imports:
             )
             added = entry_rows.count_group_entries(conn, group.id) - before
             gone = entry_rows.delete_group_keys(conn, group.id, plan.deletes)
-            group_rows.touch_group(conn, group.id, now)
+            group_rows.mark_refreshed(conn, group.id, now, file_name)
             detail = {"added": added, "kept": total - added, "removed": len(gone)}
             draft = Draft(
                 action=Action.CHANGE_LIST,

@@ -31,8 +31,16 @@ GROUP: dict[str, Any] = {
     "expired_count": 0,
     "created_at": _CREATED,
     "updated_at": _CHANGED,
+    "refreshed_at": _CHANGED,
+    "refreshed_from": "dnc-2026-06.csv",
 }
-_NEW_GROUP = {**GROUP, "active_count": 0, "updated_at": _CREATED}
+_NEW_GROUP = {
+    **GROUP,
+    "active_count": 0,
+    "updated_at": _CREATED,
+    "refreshed_at": None,
+    "refreshed_from": None,
+}
 _NUMBER_ENTRY = {
     "number": "+919876543210",
     "kind": "number",

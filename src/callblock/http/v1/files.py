@@ -26,12 +26,19 @@ from callblock.domain import (
     NothingToImport,
     TooManyRemovals,
     campaign_ref,
+    checked_file_name,
 )
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
-from callblock.rules import COLUMN_MAX, INVALID_LINES_SHOWN, NAME_MAX
+from callblock.rules import (
+    COLUMN_MAX,
+    FILE_NAME_MAX,
+    FILE_NAME_RULE,
+    INVALID_LINES_SHOWN,
+    NAME_MAX,
+)
 from callblock.service import DEFAULT_MAX_REMOVAL, Service
 from callblock.settings import Settings
 
@@ -113,6 +120,7 @@ def _import(
     max_removal: float,
     op_column: str | None,
     line_format: files.LineFormat,
+    file_name: str | None,
 ) -> schemas.ImportSummary:
     text = files.text_stream(spool, limit)
     headers: list[files.Row] = []
@@ -129,7 +137,7 @@ def _import(
     )
     if changes:
         result = service.apply_change_list(
-            actor, GroupById(group_id), lines, skip_invalid=skip_invalid
+            actor, GroupById(group_id), lines, skip_invalid=skip_invalid, file_name=file_name
         )
     else:
         result = service.import_entries(
@@ -139,6 +147,7 @@ def _import(
             skip_invalid=skip_invalid,
             replace=mode is schemas.ImportMode.REPLACE,
             max_removal=max_removal,
+            file_name=file_name,
         )
     return schemas.ImportSummary(
         header=schemas.HeaderLine(line=headers[0].line, cells=headers[0].values)
@@ -169,7 +178,9 @@ def vars_of(line: Any) -> dict[str, Any]:
     "without numbers is 422, an unreadable one (a damaged gzip or zip) 400, one over the size "
     "limit (unpacked, for a gzip or zip) 413. `mode=replace` makes the group exactly the "
     "file's entries, in one change every node applies whole (checks see the old list or the "
-    "new one); the answer's `removed` counts the entries it removed.",
+    "new one); the answer's `removed` counts the entries it removed. Every import, in any "
+    "mode, records its time and `file_name` as the group's `refreshed_at` and "
+    "`refreshed_from`.",
     response_model=schemas.ImportSummary,
     responses={**examples.IMPORTED, **responses(400, 401, 404, 409, 413, 422, 503)},
     openapi_extra=_csv_body(examples.IMPORT_FILE),
@@ -228,7 +239,19 @@ async def import_numbers(
             "`column`, `expiry_column` and `mode=changes` are for `csv` and `auto`.",
         ),
     ] = files.LineFormat.AUTO,
+    file_name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=FILE_NAME_MAX,
+            description="The file's name (its base name, e.g. `dnc-2026-12.zip`), recorded "
+            "with the import's time as the group's `refreshed_from` and `refreshed_at`. "
+            f"Optional: without it, `refreshed_from` is null. {FILE_NAME_RULE}.",
+            json_schema_extra={"pattern": "^[^\\u0000]*$"},  # stated; the domain enforces it
+        ),
+    ] = None,
 ) -> Any:
+    checked_file_name(file_name)  # refused before the body is read
     conflict = files.format_conflict(
         line_format, column, expiry_column, mode is schemas.ImportMode.CHANGES
     )
@@ -253,6 +276,7 @@ async def import_numbers(
             max_removal,
             op_column,
             line_format,
+            file_name,
         )
     except files.FileTooLarge as exc:
         return problem(413, f"The file is too large: {exc}.")

@@ -41,6 +41,8 @@ def _group_public(detail: GroupDetail) -> schemas.GroupPublic:
         expired_count=detail.expired,
         created_at=detail.created_at,
         updated_at=detail.updated_at,
+        refreshed_at=detail.refreshed_at,
+        refreshed_from=detail.refreshed_from,
     )
 
 
