@@ -20,10 +20,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import create_engine, update
 
 from callblock import rules
 from callblock.service import Service
 from callblock.store import Store
+from callblock.store.tables import groups
 from tests.browser import PHONE, Tab, accessibility_violations, chromium, open_tab
 from tests.conftest import ENGINES, fresh_database
 from tests.helpers import Credentials
@@ -1442,3 +1444,45 @@ def test_an_unknown_group_says_so(tab: Tab, account: Credentials) -> None:
     page.goto(f"{tab.origin}/ui#/groups/999999")
     expect(page.get_by_role("heading", name="No such group")).to_be_visible()
     expect(page.get_by_role("link", name="Back to all groups")).to_be_visible()
+
+
+def test_the_groups_list_says_when_a_registry_was_refreshed_and_when_to_renew_it(
+    tab: Tab, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    """An upload records the file's name; the groups list says when and from which file,
+    and marks a registry refreshed 28 days ago or more (US data may be used for 31)."""
+    fresh = make_group(api, "Fresh registry")
+    stale = make_group(api, "Stale registry")
+    page = open_group(tab, account, fresh)
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "dnc-2026-12.csv", "mimeType": "text/csv", "buffer": b"9876543210\n"}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".upload-result")).to_contain_text("dnc-2026-12.csv")
+    assert api.get(f"/v1/groups/{fresh}").json()["refreshed_from"] == "dnc-2026-12.csv"
+    imported = api.post(
+        f"/v1/groups/{stale}/numbers:import",
+        params={"file_name": "dnc-2026-10.csv"},
+        content=b"9876543211\n",
+    )
+    assert imported.status_code == 200, imported.text
+    engine = create_engine(site.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                update(groups)
+                .where(groups.c.id == stale)
+                .values(refreshed_at=datetime.now(UTC) - timedelta(days=30))
+            )
+    finally:
+        engine.dispose()
+    page.get_by_role("link", name="Groups", exact=True).click()
+    row = page.locator("tr", has=page.get_by_role("link", name="Fresh registry", exact=True))
+    expect(row.locator("[data-label='Last change'] .sub")).to_have_text(
+        "Refreshed today from dnc-2026-12.csv"
+    )
+    row = page.locator("tr", has=page.get_by_role("link", name="Stale registry", exact=True))
+    expect(row.locator("[data-label='Last change'] .sub.stale")).to_have_text(
+        "Refreshed 30 days ago from dnc-2026-10.csv: renew it (registry data may be used for "
+        "31 days)"
+    )

@@ -19,6 +19,20 @@ export function percent(share) {
   return `${(Number(share) * 100).toLocaleString(undefined, { maximumFractionDigits: 1 })}%`;
 }
 
+// A registry's data may be used for 31 days (the US rule); warned of from 28.
+export const STALE_AFTER_DAYS = 28;
+
+/**
+ * When a group was last refreshed from a file, in words ("today", "3 days ago"), and
+ * whether it is old enough to renew; null for a group no file was ever imported into.
+ */
+export function refreshed(group, now = Date.now()) {
+  if (!group.refreshed_at) return null;
+  const days = Math.floor((now - new Date(group.refreshed_at).getTime()) / 86_400_000);
+  const when = days <= 0 ? "today" : days === 1 ? "yesterday" : `${count(days)} days ago`;
+  return { when, days, stale: days >= STALE_AFTER_DAYS, from: group.refreshed_from };
+}
+
 export function plural(value, one, many) {
   return `${count(value)} ${value === 1 ? one : many}`;
 }

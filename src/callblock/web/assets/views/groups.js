@@ -1,6 +1,6 @@
 import { call, explain } from "../api.js";
 import { announce, fill, GROUPS_CHANGED, h, loadingRow, pagedListing } from "../dom.js";
-import { count, DIRECTIONS, instant, KINDS, SCOPES } from "../format.js";
+import { count, DIRECTIONS, instant, KINDS, refreshed, SCOPES } from "../format.js";
 import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
 const PAGE_SIZE = 50;
@@ -85,7 +85,7 @@ export function renderGroups(main, { go }) {
       h("td", { "data-label": "Direction" }, DIRECTIONS[group.direction]),
       h("td", { "data-label": "Active", className: "num" }, count(group.active_count)),
       h("td", { "data-label": "Expired", className: "num" }, count(group.expired_count)),
-      h("td", { "data-label": "Last change" }, instant(group.updated_at)),
+      h("td", { "data-label": "Last change" }, instant(group.updated_at), refreshedNote(group)),
       h("td", { "data-label": "Actions" }, h("div", { className: "actions" }, edit, remove)),
     );
   }
@@ -120,4 +120,15 @@ export function kindAndScope(group) {
   const beneath = [SCOPES[group.scope] || group.scope];
   if (group.consent_overrides) beneath.push("consent overrides");
   return [KINDS[group.kind] || group.kind, h("span", { className: "sub" }, beneath.join(" · "))];
+}
+
+/** "Refreshed 3 days ago from dnc.zip" under a group's last change, marked once the
+ * registry data is old enough to renew (the US allows 31 days). */
+function refreshedNote(group) {
+  const found = refreshed(group);
+  if (!found) return null;
+  const from = found.from ? ` from ${found.from}` : "";
+  const text = `Refreshed ${found.when}${from}`;
+  if (!found.stale) return h("span", { className: "sub" }, text);
+  return h("span", { className: "sub stale" }, `${text}: renew it (registry data may be used for 31 days)`);
 }

@@ -146,6 +146,7 @@ export function uploadForm(groupId, onChanged, groupName) {
       expiry_column: mode === "changes" ? "" : expiryColumn.control.value.trim(),
       op_column: mode === "changes" ? opColumn.control.value.trim() : "",
       max_removal: mode === "replace" ? String(allowed / 100) : "",
+      file_name: chosen.name.slice(0, 255),  // recorded as the group's refreshed_from
     };
     running = upload(`/v1/groups/${groupId}/numbers:import`, query, chosen, showProgress);
     window.addEventListener("beforeunload", holdPage);
