@@ -203,6 +203,50 @@ def test_kill_9_during_a_replace_leaves_the_group_exactly_as_it_was_or_as_the_fi
             assert held == {f"+91{n}" for n in new}
 
 
+def test_kill_9_during_a_change_list_leaves_the_group_exactly_as_it_was_or_changed_whole(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A change list of 100,000 adds and 100,000 deletes on a group of 200,000, killed at
+    two moments: the group holds exactly its old entries or exactly the changed ones."""
+    headers = new_account(database_url)
+    size = 200_000
+    old = [f"9{n:09d}" for n in range(8_300_000_00, 8_300_000_00 + size)]
+    adds = [f"9{n:09d}" for n in range(8_400_000_00, 8_400_000_00 + size // 2)]
+    deletes = old[: size // 2]
+    changed = set(old[size // 2 :]) | set(adds)
+    body = "".join([*(f"A,{n}\n" for n in adds), *(f"D,{n}\n" for n in deletes)]).encode()
+    for delay in (0.5, 1.5):
+        with running(database_url) as server:
+            made = httpx.post(
+                f"{server.url}/v1/groups", json={"name": f"Changed {delay}"}, headers=headers
+            ).json()
+            path = f"{server.url}/v1/groups/{made['id']}/numbers:import"
+            first = httpx.post(path, content="\n".join(old).encode(), headers=headers, timeout=60)
+            assert first.status_code == 200, first.text
+            answers: list[int] = []
+
+            def apply(path: str = path, answers: list[int] = answers) -> None:
+                with contextlib.suppress(httpx.HTTPError):
+                    answer = httpx.post(
+                        path,
+                        params={"mode": "changes"},
+                        content=body,
+                        headers={**headers, "Content-Type": "text/csv"},
+                        timeout=60,
+                    )
+                    answers.append(answer.status_code)
+
+            uploader = threading.Thread(target=apply)
+            uploader.start()
+            time.sleep(delay)
+            kill_server(server)
+            uploader.join(timeout=60)
+        held = numbers_of(database_url, made["id"])
+        assert held in ({f"+91{n}" for n in old}, {f"+91{n}" for n in changed}), delay
+        if answers == [200]:
+            assert held == {f"+91{n}" for n in changed}
+
+
 def numbers_of(database_url: str, group_id: int) -> set[str]:
     engine = create_engine(database_url)
     try:
