@@ -17,6 +17,8 @@ import asyncio
 import importlib
 import importlib.util
 import inspect
+import io
+import json
 import pickle
 import pkgutil
 import socket
@@ -69,7 +71,11 @@ from callblock.client import (
     Conflict,
     Group,
     GroupsAPI,
+    HeaderLine,
+    ImportResult,
     InvalidItem,
+    InvalidLine,
+    InvalidLines,
     Match,
     Mirror,
     NotFound,
@@ -78,6 +84,7 @@ from callblock.client import (
     Reason,
     RemoveResult,
     ServerError,
+    TooManyRemovals,
     TransportError,
     ValidationError,
 )
@@ -1047,6 +1054,175 @@ async def test_arguments_refused_before_anything_is_sent(sdk: AnyClient, gateway
     assert gateway.seen == []
 
 
+# --- imports of files ---------------------------------------------------------------------------
+
+
+class ReadRecorder(io.BytesIO):
+    """A binary file that records the size of each read asked of it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.sizes: list[int | None] = []
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self.sizes.append(size)
+        return super().read(size)
+
+
+async def numbers_of(sdk: AnyClient, group_id: int) -> list[str]:
+    return [entry.number for entry in await collect(sdk.numbers.list(group_id))]
+
+
+async def test_import_file_adds_from_a_path_named_by_its_base_name(
+    sdk: AnyClient, gateway: Gateway, tmp_path: Path
+) -> None:
+    group = await run(sdk.groups.create("Registry"))
+    await run(sdk.numbers.add(group.id, ["9000000001"]))
+    path = tmp_path / "dnc-2026-12.csv"
+    path.write_text("phone,note\n9876543210,a\n9000000001,b\n+91 98765 43210,c\n")
+
+    result = await run(sdk.numbers.import_file(group.id, path))
+
+    assert result == ImportResult(
+        added=1,
+        updated=1,
+        repeats=1,
+        removed=0,
+        invalid=(),
+        header=HeaderLine(1, ("phone", "note")),
+    )
+    assert await numbers_of(sdk, group.id) == ["+919000000001", "+919876543210"]
+    method, seen_path, query = gateway.seen[-2]  # the listing came after
+    assert (method, seen_path) == ("POST", f"/v1/groups/{group.id}/numbers:import")
+    assert "file_name=dnc-2026-12.csv" in query
+    refreshed = await run(sdk.groups.get(group.id))
+    assert refreshed.refreshed_from == "dnc-2026-12.csv"
+    assert refreshed.refreshed_at is not None
+    # A str path too, and a file_name given is the one recorded.
+    plain = tmp_path / "plain.txt"
+    plain.write_text("9123456780\n")
+    again = await run(sdk.numbers.import_file(group.id, str(plain), file_name="December"))
+    assert (again.added, again.header) == (1, None)
+    assert (await run(sdk.groups.get(group.id))).refreshed_from == "December"
+
+
+async def test_import_file_streams_a_file_object_from_where_it_stands(sdk: AnyClient) -> None:
+    group = await run(sdk.groups.create("Streamed"))
+    numbers = [f"9{index:09d}" for index in range(20_000)]  # 220 kB: several chunks
+    file = ReadRecorder(b"skipped,line\n" + "\n".join(numbers).encode())
+    file.seek(len(b"skipped,line\n"))
+
+    result = await run(sdk.numbers.import_file(group.id, file, line_format="plain"))
+
+    assert (result.added, result.header, result.invalid) == (20_000, None, ())
+    # Read a chunk at a time, never whole, and left open for its owner to close.
+    assert len(file.sizes) > 3
+    assert all(size is not None and 0 < size <= 64 * 1024 for size in file.sizes)
+    assert not file.closed
+    refreshed = await run(sdk.groups.get(group.id))
+    assert (refreshed.active_count, refreshed.refreshed_from) == (20_000, None)
+    assert refreshed.refreshed_at is not None
+
+
+async def test_a_replace_past_max_removal_is_refused_until_allowed(sdk: AnyClient) -> None:
+    group = await run(sdk.groups.create("Replaced"))
+    await run(sdk.numbers.add(group.id, [f"900000000{digit}" for digit in range(1, 6)]))
+    file = b"9000000001\n9876543210\n"
+
+    with pytest.raises(TooManyRemovals) as refused:
+        await run(sdk.numbers.import_file(group.id, io.BytesIO(file), mode="replace"))
+    error = refused.value
+    assert isinstance(error, Conflict)  # the status's class catches it too
+    assert (error.status, error.type) == (409, "urn:callblock:problem:too-many-removals")
+    assert (error.removing, error.present, error.max_removal) == (4, 5, 0.2)
+    assert len(await numbers_of(sdk, group.id)) == 5  # nothing written
+    assert (await run(sdk.groups.get(group.id))).refreshed_at is None
+
+    with pytest.raises(TooManyRemovals) as still:
+        await run(
+            sdk.numbers.import_file(group.id, io.BytesIO(file), mode="replace", max_removal=0.5)
+        )
+    assert still.value.max_removal == 0.5
+
+    result = await run(
+        sdk.numbers.import_file(group.id, io.BytesIO(file), mode="replace", max_removal=0.8)
+    )
+    assert (result.added, result.updated, result.removed) == (1, 1, 4)
+    assert await numbers_of(sdk, group.id) == ["+919000000001", "+919876543210"]
+
+
+async def test_a_change_list_adds_and_deletes_in_order(sdk: AnyClient) -> None:
+    group = await run(sdk.groups.create("Changes"))
+    await run(sdk.numbers.add(group.id, ["9000000001", "9000000002"]))
+    file = b"number,what\n9876543210,A\n9000000001,D\n9000000003,+\n9000000003,-\n"
+
+    result = await run(
+        sdk.numbers.import_file(group.id, io.BytesIO(file), mode="changes", op_column="what")
+    )
+
+    assert (result.added, result.removed) == (1, 1)
+    assert result.header == HeaderLine(1, ("number", "what"))
+    assert await numbers_of(sdk, group.id) == ["+919000000002", "+919876543210"]
+
+
+async def test_invalid_lines_refuse_the_file_unless_skipped(sdk: AnyClient) -> None:
+    group = await run(sdk.groups.create("Invalid"))
+    file = b"9876543210\nnonsense\n9000000001\n12\n"
+
+    with pytest.raises(InvalidLines) as refused:
+        await run(sdk.numbers.import_file(group.id, io.BytesIO(file)))
+    error = refused.value
+    assert isinstance(error, ValidationError)
+    assert (error.status, error.type) == (422, "urn:callblock:problem:invalid-lines")
+    assert [(line.line, line.input) for line in error.invalid_lines] == [
+        (2, "nonsense"),
+        (4, "12"),
+    ]
+    assert all(isinstance(line, InvalidLine) and line.reason for line in error.invalid_lines)
+    assert error.total == 2
+    assert await numbers_of(sdk, group.id) == []  # nothing written
+
+    result = await run(sdk.numbers.import_file(group.id, io.BytesIO(file), skip_invalid=True))
+    assert result.added == 2
+    assert result.invalid == error.invalid_lines
+    assert await numbers_of(sdk, group.id) == ["+919000000001", "+919876543210"]
+
+
+async def test_invalid_lines_count_those_the_answer_does_not_list(
+    sdk: AnyClient, gateway: Gateway
+) -> None:
+    listed = {"line": 7, "input": "x", "reason": "not a valid phone number"}
+    body = {
+        "type": "urn:callblock:problem:invalid-lines",
+        "title": "Invalid lines",
+        "status": 422,
+        "detail": "12,345 invalid lines: nothing was imported.",
+        "invalid_lines": [listed],
+    }
+    gateway.answer(422, json.dumps(body).encode(), "application/problem+json")
+    with pytest.raises(InvalidLines) as refused:
+        await run(sdk.numbers.import_file(1, io.BytesIO(b"x\n")))
+    assert refused.value.invalid_lines == (InvalidLine(7, "x", "not a valid phone number"),)
+    assert refused.value.total == 12_345
+
+
+async def test_import_arguments_refused_before_anything_is_sent(
+    sdk: AnyClient, gateway: Gateway, tmp_path: Path
+) -> None:
+    file = io.BytesIO(b"9876543210\n")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        await run(sdk.numbers.import_file(1, file, mode="merge"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_removal must be from 0 to 1"):
+        await run(sdk.numbers.import_file(1, file, mode="replace", max_removal=1.5))
+    with pytest.raises(ValueError, match="line_format must be one of"):
+        await run(sdk.numbers.import_file(1, file, line_format="xml"))  # type: ignore[arg-type]
+    with (tmp_path / "numbers.txt").open("w+") as text, pytest.raises(TypeError, match="binary"):
+        await run(sdk.numbers.import_file(1, text))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="group_id must be an int"):
+        await run(sdk.numbers.import_file("1", file))  # type: ignore[arg-type]
+    assert gateway.seen == []
+
+
 # --- the module's shape ------------------------------------------------------------------------
 
 
@@ -1131,6 +1307,8 @@ def test_errors_keep_the_name_users_catch_and_pickle() -> None:
         ServerError,
         TransportError,
         ChangesReset,
+        TooManyRemovals,
+        InvalidLines,
     ):
         assert cls.__module__ == "callblock.client", cls
         assert getattr(sdk_module, cls.__name__) is cls
@@ -1138,6 +1316,11 @@ def test_errors_keep_the_name_users_catch_and_pickle() -> None:
     assert b"_errors" not in pickle.dumps(NotFound("404 Not Found", status=404))
     reset = pickle.loads(pickle.dumps(ChangesReset("reset", status=200, token="AQAB")))
     assert (type(reset), reset.token) == (ChangesReset, "AQAB")
+    refused = pickle.loads(pickle.dumps(TooManyRemovals("409", removing=4, present=5)))
+    assert (type(refused), refused.removing, refused.present) == (TooManyRemovals, 4, 5)
+    lines = (InvalidLine(2, "x", "not a valid phone number"),)
+    invalid = pickle.loads(pickle.dumps(InvalidLines("422", invalid_lines=lines, total=9)))
+    assert (invalid.invalid_lines, invalid.total) == (lines, 9)
 
 
 # --- the sync client is generated from the async one -------------------------------------------

@@ -28,6 +28,7 @@ from callblock.client._models import (
     AddResult,
     AuditEvent,
     BatchResult,
+    BinaryFile,
     CallingWindowInput,
     Campaign,
     CampaignBatchResult,
@@ -39,10 +40,14 @@ from callblock.client._models import (
     Direction,
     Entry,
     EntryStatus,
+    FileInput,
     Group,
     GroupKind,
     GroupScope,
+    ImportMode,
+    ImportResult,
     Keep,
+    LineFormat,
     NumberInput,
     RemoveResult,
 )
@@ -59,6 +64,17 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_CHUNK_BYTES = 64 * 1024
+
+
+async def _chunks(file: BinaryFile) -> AsyncIterator[bytes]:
+    """The file's bytes, a chunk at a time, as the request body asks for them: an import of
+    a gigabyte never holds more than a chunk. (Reading a local file does not wait long
+    enough to need a thread.)"""
+    while chunk := file.read(_CHUNK_BYTES):
+        if not isinstance(chunk, bytes):
+            raise TypeError(f"file must give bytes, not {type(chunk).__name__}: open it in 'rb'")
+        yield chunk
 
 
 class AsyncClient(op.BaseClient):
@@ -82,10 +98,11 @@ class AsyncClient(op.BaseClient):
         self.audit = AsyncAuditAPI(self)
         self.account = AsyncAccountAPI(self)
 
-    async def _send(self, call: op.Call[_T]) -> _T:
+    async def _send(self, call: op.Call[_T], content: AsyncIterator[bytes] | None = None) -> _T:
+        """Send ``call``; ``content``, when given, is its body, sent as it is read."""
         try:
             response = await self._http.request(
-                call.method, call.path, params=call.params, json=call.json
+                call.method, call.path, params=call.params, json=call.json, content=content
             )
         except httpx.TransportError as exc:
             raise op.transport_error(call, exc) from exc
@@ -293,6 +310,47 @@ class AsyncNumbersAPI:
         """Remove every entry of the group whose expiry has passed, in one change however
         many; answer how many were removed (0: none had expired, and nothing was written)."""
         return await self._client._send(op.purge_expired(group_id))
+
+    async def import_file(
+        self,
+        group_id: int,
+        file: FileInput,
+        *,
+        mode: ImportMode = "add",
+        max_removal: float = 0.2,
+        skip_invalid: bool = False,
+        column: str | None = None,
+        expiry_column: str | None = None,
+        op_column: str | None = None,
+        line_format: LineFormat | None = None,
+        file_name: str | None = None,
+    ) -> ImportResult:
+        """Import a CSV or text file (gzip or zip too) into the group, all or nothing.
+
+        ``file`` is a path or a file object open for reading bytes, streamed as the body from
+        where it stands (never read into memory whole). ``mode``: ``add`` the file's entries,
+        ``replace`` the group by them (refused with :class:`TooManyRemovals` past
+        ``max_removal``, a share of the group from 0 to 1), or ``changes`` (each line adds or
+        deletes its number, by ``op_column`` or one found). Invalid lines refuse the whole
+        file with :class:`InvalidLines` unless ``skip_invalid``, which imports the others
+        and lists the skipped. ``column``/``expiry_column`` name or number (1-based) the
+        columns; ``line_format`` None lets the API choose (``auto``). ``file_name``, recorded
+        as the group's ``refreshed_from``, defaults to a path's base name (None for a file
+        object). See docs/api.md, the import row and the notes it names."""
+        call = op.import_numbers(
+            group_id,
+            file,
+            mode,
+            max_removal,
+            skip_invalid,
+            column,
+            expiry_column,
+            op_column,
+            line_format,
+            file_name,
+        )
+        with op.opened(file) as source:
+            return await self._client._send(call, _chunks(source))
 
     def export(self, group_id: int) -> AsyncIterator[Entry]:
         """Every entry of the group, expired ones too, from its CSV export: one streamed

@@ -8,8 +8,12 @@ Every error answer of the API, and every failure to get an answer, raises a subc
     ├── AuthError           401: no API key, or a wrong or revoked one
     ├── NotFound            404: no such group (another account's groups are not found)
     ├── Conflict            409: the account has a group of that name (case-insensitive)
+    │   └── TooManyRemovals a replace import that would remove more than max_removal of
+    │                       its group; .removing .present .max_removal
     ├── ValidationError     400 malformed JSON, 413 body too large, 422 invalid input;
     │                       .errors maps each invalid field (dotted path) to its problem
+    │   └── InvalidLines    an import refused for its invalid lines (nothing written);
+    │                       .invalid_lines (the first 10,000) and .total
     ├── RateLimited         429: .retry_after is the Retry-After header in seconds, or None
     ├── ServerError         500-599: internal error, database unavailable (503)...
     ├── TransportError      no answer at all: connection refused, timeout, broken
@@ -17,7 +21,9 @@ Every error answer of the API, and every failure to get an answer, raises a subc
     └── ChangesReset        a change feed token older than the change log keeps: no
                             change can follow it; .token is where to start over from
 
-Any other error status (405, 415...) and a success answer the SDK cannot read raise
+A subclass under a status class is raised for one problem type of that status (the
+``type`` URN), read from the problem's own fields; whatever catches the status class catches
+it too. Any other error status (405, 415...) and a success answer the SDK cannot read raise
 :class:`CallblockError` itself. ``.type`` is the problem's type URN (for instance
 ``urn:callblock:problem:name-taken``) or None when the body is not a problem document;
 ``.errors`` is a dict, empty when the answer names no field.
@@ -32,17 +38,21 @@ Reading an error answer into one of these (which status raises which class) is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from callblock.client._models import InvalidLine
 
 __all__ = [
     "AuthError",
     "CallblockError",
     "ChangesReset",
     "Conflict",
+    "InvalidLines",
     "NotFound",
     "RateLimited",
     "ServerError",
+    "TooManyRemovals",
     "TransportError",
     "ValidationError",
 ]
@@ -87,11 +97,64 @@ class NotFound(CallblockError):
 
 
 class Conflict(CallblockError):
-    """409: the account already has a group of that name (names ignore case)."""
+    """409: the account already has a group of that name (names ignore case), or a replace
+    import was refused (:class:`TooManyRemovals`)."""
 
 
 class ValidationError(CallblockError):
     """400, 413 or 422: the request was refused as it stands; ``errors`` names the fields."""
+
+
+class TooManyRemovals(Conflict):
+    """409 ``too-many-removals``: a replace import would remove ``removing`` of the group's
+    ``present`` entries, a larger share than ``max_removal``; nothing was written. Check the
+    file is whole (a truncated download must not wipe a registry), or import again with a
+    higher ``max_removal`` (1 allows any replace)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        errors: Mapping[str, str] | None = None,
+        type: str | None = None,
+        removing: int = 0,
+        present: int = 0,
+        max_removal: float = 0.0,
+    ) -> None:
+        super().__init__(
+            message, status=status, title=title, detail=detail, errors=errors, type=type
+        )
+        self.removing: int = removing
+        self.present: int = present
+        self.max_removal: float = max_removal
+
+
+class InvalidLines(ValidationError):
+    """422 ``invalid-lines``: the imported file has lines that are not numbers (or, in a
+    change list, operations); nothing was written. ``invalid_lines`` lists the first of them
+    (the API lists 10,000 at most), ``total`` counts them all. ``skip_invalid=True`` imports
+    the others."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        errors: Mapping[str, str] | None = None,
+        type: str | None = None,
+        invalid_lines: Sequence[InvalidLine] = (),
+        total: int | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, title=title, detail=detail, errors=errors, type=type
+        )
+        self.invalid_lines: tuple[InvalidLine, ...] = tuple(invalid_lines)
+        self.total: int = len(self.invalid_lines) if total is None else total
 
 
 class RateLimited(CallblockError):
@@ -157,6 +220,8 @@ for _error in (
     ServerError,
     TransportError,
     ChangesReset,
+    TooManyRemovals,
+    InvalidLines,
 ):
     _error.__module__ = "callblock.client"
 del _error

@@ -7,10 +7,11 @@ is timezone-aware.
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, Protocol, TypeAlias
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "BatchReason",
     "BatchResult",
+    "BinaryFile",
     "CallingWindow",
     "CallingWindowInput",
     "Campaign",
@@ -36,11 +38,17 @@ __all__ = [
     "Direction",
     "Entry",
     "EntryStatus",
+    "FileInput",
     "Group",
     "GroupKind",
     "GroupScope",
+    "HeaderLine",
+    "ImportMode",
+    "ImportResult",
     "InvalidItem",
+    "InvalidLine",
     "Keep",
+    "LineFormat",
     "Match",
     "NumberInput",
     "Reason",
@@ -77,6 +85,21 @@ ReasonCode: TypeAlias = Literal[
     "outside_calling_hours",
 ]
 """Why a campaign check answers as it does (docs/api.md, "The campaign check")."""
+ImportMode: TypeAlias = Literal["add", "replace", "changes"]
+"""What an import does with the group: ``add`` the file's entries; ``replace`` the group by
+them; ``changes``: each line adds or deletes its number (docs/api.md, "Change lists")."""
+LineFormat: TypeAlias = Literal["auto", "csv", "plain", "area-code-pair", "tps"]
+"""How an import reads its lines (docs/api.md, "Line formats"); ``auto`` is the API's default."""
+
+
+class BinaryFile(Protocol):
+    """A file open for reading bytes (``open(path, "rb")``, ``io.BytesIO``...)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+FileInput: TypeAlias = str | os.PathLike[str] | BinaryFile
+"""A file to import: its path, or a file object open for reading bytes."""
 
 
 class Keep(enum.Enum):
@@ -146,6 +169,43 @@ class AddResult:
     updated: int
     """Entries already there whose expiry and note were set again."""
     invalid: tuple[InvalidItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidLine:
+    """A line of an imported file that could not be read, as the file has it."""
+
+    line: int
+    """1-based, counted through a zip's members as through their concatenated text."""
+    input: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderLine:
+    """The first row of an imported file, read as column names (and so not imported)."""
+
+    line: int
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What :meth:`NumbersAPI.import_file` did."""
+
+    added: int
+    """Entries that were not in the group before."""
+    updated: int
+    """Entries already there (their expiry set anew)."""
+    repeats: int
+    """Lines repeating a number of an earlier line."""
+    removed: int
+    """Entries removed: those not in the file (``replace``), or deleted by a change list
+    (``changes``); 0 for an add."""
+    invalid: tuple[InvalidLine, ...]
+    """Lines skipped as invalid (``skip_invalid=True``); empty otherwise."""
+    header: HeaderLine | None
+    """The first row, when it was read as a header; None when it was data."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,14 @@ is a :class:`Listing`, one :class:`Call` per page. The clients only send: the as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import io
+import math
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar, get_args
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +30,7 @@ from callblock.client._models import (
     AddResult,
     AuditEvent,
     BatchResult,
+    BinaryFile,
     CallingWindow,
     CallingWindowInput,
     Campaign,
@@ -37,10 +42,14 @@ from callblock.client._models import (
     Direction,
     Entry,
     EntryStatus,
+    FileInput,
     Group,
     GroupKind,
     GroupScope,
+    ImportMode,
+    ImportResult,
     Keep,
+    LineFormat,
     NumberInput,
     RemoveResult,
 )
@@ -66,11 +75,13 @@ __all__ = [
     "get_account",
     "get_campaign",
     "get_group",
+    "import_numbers",
     "list_audit",
     "list_campaigns",
     "list_groups",
     "list_numbers",
     "next_cursor",
+    "opened",
     "purge_expired",
     "remove_numbers",
     "result",
@@ -261,6 +272,68 @@ def add_numbers(
     if note is not None:
         body["note"] = note
     return Call("POST", _group_path(group_id) + "/numbers", parse.add_result, json=body)
+
+
+def _share(name: str, value: float) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number from 0 to 1, not {type(value).__name__}")
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ValueError(f"{name} must be from 0 to 1 (a share of the group), not {value!r}")
+    return repr(float(value))
+
+
+def import_numbers(
+    group_id: int,
+    file: FileInput,
+    mode: ImportMode,
+    max_removal: float,
+    skip_invalid: bool,
+    column: str | None,
+    expiry_column: str | None,
+    op_column: str | None,
+    line_format: LineFormat | None,
+    file_name: str | None,
+) -> Call[ImportResult]:
+    """The import of ``file`` (its body, the file streamed, is the client's to send, from
+    :func:`opened`); ``file_name`` defaults to a path's base name."""
+    path = _group_path(group_id) + "/numbers:import"
+    if isinstance(file, str | os.PathLike):
+        if file_name is None:
+            file_name = os.path.basename(os.fspath(file)) or None
+    elif isinstance(file, io.TextIOBase):
+        raise TypeError("file must be opened in binary mode (open(path, 'rb')), not text mode")
+    elif not callable(getattr(file, "read", None)):
+        raise TypeError(f"file must be a path or a binary file object, not {type(file).__name__}")
+    if mode not in get_args(ImportMode):
+        raise ValueError(f"mode must be one of {', '.join(get_args(ImportMode))}, not {mode!r}")
+    if line_format is not None and line_format not in get_args(LineFormat):
+        formats = ", ".join(get_args(LineFormat))
+        raise ValueError(f"line_format must be one of {formats}, not {line_format!r}")
+    params: _Params = {"mode": mode}
+    if mode == "replace":  # the API reads it for a replace only
+        params["max_removal"] = _share("max_removal", max_removal)
+    if skip_invalid:
+        params["skip_invalid"] = "true"
+    optional = {
+        "column": column,
+        "expiry_column": expiry_column,
+        "op_column": op_column,
+        "format": line_format,
+        "file_name": file_name,
+    }
+    params.update({key: value for key, value in optional.items() if value is not None})
+    return Call("POST", path, parse.import_result, params)
+
+
+@contextmanager
+def opened(file: FileInput) -> Iterator[BinaryFile]:
+    """The file object an import's body is read from: a path opened here (and closed after),
+    or the file object given, read from where it stands and left open."""
+    if isinstance(file, str | os.PathLike):
+        with open(file, "rb") as stream:
+            yield stream
+    else:
+        yield file
 
 
 def export_numbers(group_id: int) -> Call[None]:

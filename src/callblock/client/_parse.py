@@ -22,9 +22,11 @@ from callblock.client._errors import (
     AuthError,
     CallblockError,
     Conflict,
+    InvalidLines,
     NotFound,
     RateLimited,
     ServerError,
+    TooManyRemovals,
     ValidationError,
 )
 from callblock.client._models import (
@@ -48,7 +50,10 @@ from callblock.client._models import (
     Group,
     GroupKind,
     GroupScope,
+    HeaderLine,
+    ImportResult,
     InvalidItem,
+    InvalidLine,
     Match,
     NumberInput,
     Reason,
@@ -59,6 +64,8 @@ from callblock.client._models import (
 
 __all__ = [
     "INVALID_CHANGE_TOKEN",
+    "INVALID_LINES",
+    "TOO_MANY_REMOVALS",
     "ChangesPage",
     "ExportRows",
     "Malformed",
@@ -79,6 +86,7 @@ __all__ = [
     "export_entry",
     "export_pattern",
     "group",
+    "import_result",
     "nothing",
     "page",
     "purged",
@@ -235,6 +243,27 @@ def remove_result(body: Any) -> RemoveResult:
         not_found.append(value)
     return RemoveResult(
         removed=_int(obj, "removed"), not_found=tuple(not_found), invalid=_invalid_items(obj)
+    )
+
+
+def _invalid_line(body: Any) -> InvalidLine:
+    obj = _object(body)
+    return InvalidLine(line=_int(obj, "line"), input=_str(obj, "input"), reason=_str(obj, "reason"))
+
+
+def import_result(body: Any) -> ImportResult:
+    obj = _object(body)
+    header = obj.get("header")
+    if header is not None:
+        cells = _object(header)
+        header = HeaderLine(_int(cells, "line"), _strs(_list(cells, "cells"), "cells"))
+    return ImportResult(
+        added=_int(obj, "added"),
+        updated=_int(obj, "updated"),
+        repeats=_int(obj, "repeats"),
+        removed=0 if obj.get("removed") is None else _int(obj, "removed"),
+        invalid=tuple(_invalid_line(raw) for raw in _list(obj, "invalid")),
+        header=header,
     )
 
 
@@ -659,6 +688,41 @@ def _field_errors(raw: Any) -> dict[str, str]:
     return {}
 
 
+_PROBLEM = "urn:callblock:problem:"
+TOO_MANY_REMOVALS = _PROBLEM + "too-many-removals"
+INVALID_LINES = _PROBLEM + "invalid-lines"
+_COUNTED = re.compile(r"([0-9][0-9,]*) invalid line")
+
+
+def _too_many_removals(body: dict[str, Any]) -> dict[str, Any]:
+    removing, present, share = body.get("removing"), body.get("present"), body.get("max_removal")
+    return {
+        "removing": removing if isinstance(removing, int) else 0,
+        "present": present if isinstance(present, int) else 0,
+        "max_removal": float(share) if isinstance(share, int | float) else 0.0,
+    }
+
+
+def _invalid_lines(body: dict[str, Any]) -> dict[str, Any]:
+    raw = body.get("invalid_lines")
+    try:
+        listed = [_invalid_line(item) for item in raw] if isinstance(raw, list) else []
+    except Malformed:  # the refusal stands; only the list is unreadable
+        listed = []
+    detail = body.get("detail")
+    counted = _COUNTED.match(detail) if isinstance(detail, str) else None
+    total = int(counted.group(1).replace(",", "")) if counted else len(listed)
+    return {"invalid_lines": listed, "total": max(total, len(listed))}
+
+
+# Problem types with a class of their own under their status's, and what each reads from the
+# problem's fields besides the common ones.
+_TYPE_ERRORS: dict[str, tuple[type[CallblockError], Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    TOO_MANY_REMOVALS: (TooManyRemovals, _too_many_removals),
+    INVALID_LINES: (InvalidLines, _invalid_lines),
+}
+
+
 def error_answer(response: httpx.Response) -> CallblockError:
     """The exception for an error answer, read from a problem document or whatever came."""
     status = response.status_code
@@ -686,6 +750,18 @@ def error_answer(response: httpx.Response) -> CallblockError:
     if errors:
         message += " (" + "; ".join(f"{k}: {v}" for k, v in errors.items()) + ")"
     cls = _error_class(status)
+    if kind in _TYPE_ERRORS and isinstance(body, dict):
+        special, fields = _TYPE_ERRORS[kind]
+        if issubclass(special, cls):  # a type the status agrees with; else the status decides
+            return special(
+                message,
+                status=status,
+                title=title,
+                detail=detail,
+                errors=errors,
+                type=kind,
+                **fields(body),
+            )
     if cls is RateLimited:
         return RateLimited(
             message,
