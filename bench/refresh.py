@@ -9,8 +9,9 @@
   against a plain import of the same file into an empty group (the baseline, in the same
   run); the ratio is the import's time over the replace's (target >= 0.7).
 - B16: a change list of 100,000 lines (half adds, half deletes) applied to the group of N
-  entries (target <= 2 s), and how long a second service on the same database takes to see
-  it (its refresher follows the change log).
+  entries (target <= 2 s), and how long after it a second service on the same database
+  answers checks with it (its refresher following the change log every 0.5 s, as `serve`
+  runs it).
 
 Each runs in the service (``Service.import_entries``, ``Service.apply_change_list``) with the
 file's lines in memory, so the figures are the store's and the index's work, not reading a
@@ -24,6 +25,7 @@ import os
 import platform
 import sqlite3
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -123,25 +125,41 @@ def run(engine: str, entries: int, changes: int, workdir: Path) -> None:
         )
         follower = Service(store, index_dir=workdir / "index-b")
         follower.load_index()
+        watcher = Actor(follower.account("bench"), None, Surface.CLI)
         half = changes // 2
         adds = np.arange(FIRST + 2 * entries, FIRST + 2 * entries + half)
         deletes = refreshed[:: max(1, len(refreshed) // half)][:half]
-        applied = timed(
-            lambda: service.apply_change_list(
-                actor, GroupById(registry_group), change_blocks(adds, deletes)
-            )
-        )
-        seen = timed(follower.refresh_index)
         probe = [str(adds[0]), str(deletes[0])]
-        answer = follower.check_many(
-            Actor(follower.account("bench"), None, Surface.CLI), probe, None
-        ).group_ids
+        stop = threading.Event()
+
+        def refresher() -> None:  # as `serve` runs it: a refresh, then a 0.5 s wait
+            while not stop.is_set():
+                follower.refresh_index()
+                stop.wait(0.5)
+
+        following = threading.Thread(target=refresher)
+        following.start()
+        try:
+            applied = timed(
+                lambda: service.apply_change_list(
+                    actor, GroupById(registry_group), change_blocks(adds, deletes)
+                )
+            )
+            written = time.perf_counter()
+            while True:
+                answer = follower.check_many(watcher, probe, None).group_ids
+                if registry_group in answer[0] and registry_group not in answer[1]:
+                    break
+                time.sleep(0.01)
+            seen = time.perf_counter() - written
+        finally:
+            stop.set()
+            following.join()
         print(
             f"B16 [{engine}] a change list of {changes:,} lines applied to {entries:,} entries: "
-            f"{applied:.2f} s (target <= 2 s); another service followed it in {seen:.2f} s "
-            f"(its refresher runs every 0.5 s: seen within {0.5 + seen:.2f} s); after it, an "
-            f"added number in the registry: {registry_group in answer[0]}, a deleted one: "
-            f"{registry_group in answer[1]}",
+            f"{applied:.2f} s (target <= 2 s); another service (its refresher every 0.5 s, "
+            f"as serve runs it) answered the change {seen:.2f} s after the write returned "
+            f"(the freshness bound: 1 s)",
             flush=True,
         )
         store.dispose()

@@ -662,6 +662,21 @@ class AccountIndex:
         """The base with the overlay merged in (for a new snapshot at this version)."""
         return self.numbers.merged_entries(set(self.groups), now)
 
+    def copied(self) -> AccountIndex:
+        """A copy to apply a change to off to the side, then swap in whole: the base shared
+        (it is immutable), the overlay, the prefixes and the groups copied (they are small)."""
+        numbers = NumberTable(self.numbers.base)
+        numbers.overlay = dict(self.numbers.overlay)
+        numbers.tombstones = set(self.numbers.tombstones)
+        return replace(
+            self,
+            groups=dict(self.groups),
+            numbers=numbers,
+            prefixes=dict(self.prefixes),
+            campaigns=dict(self.campaigns),
+            _counted={},
+        )
+
     def rebased(self, base: SortedEntries, version: int) -> AccountIndex:
         """A copy of this index's groups and prefixes over ``base``, with no overlay."""
         return replace(

@@ -79,7 +79,7 @@ class BatchHits:
 # many entries it had: its entries stop matching at once and leave at the next merge.)
 APPLY_LIMIT = 100_000
 FOLLOW_PAGE = 200  # changes read from the log at a time
-# Changes that replace entries (a group by a file, a change list): applied as a new index
+# Changes that replace entries (a group by a file, a change list): applied to a new index
 # swapped in whole, never entry by entry into the index checks are reading.
 _WHOLE = frozenset({Action.REPLACE, Action.CHANGE_LIST})
 
@@ -297,11 +297,17 @@ class Checker:
         """Apply one change (exactly one version ahead): into the overlay when small, else
         merged into a new base, shared with the node's other workers through its snapshot."""
         touched = len(change.draft.upserted) + len(change.draft.removed)
-        # A replace is seen whole or not at all: entry by entry in the overlay, a check
-        # could meet the new entries before the old ones are gone.
-        if touched <= APPLY_LIMIT and change.action not in _WHOLE:
-            index.apply(change)
-            return index
+        if touched <= APPLY_LIMIT:
+            if change.action not in _WHOLE:
+                index.apply(change)
+                return index
+            # Seen whole or not at all: entry by entry into the index checks read, a check
+            # could meet the new entries before the old ones are gone. So into a copy (the
+            # base shared), swapped in at once.
+            whole = index.copied()
+            whole.apply(change)
+            self._indexes[account_id] = whole
+            return whole
         path = self._snapshot_path(account_id)
         if path is None:
             merged = index.applied_in_bulk(change, micros(self._clock()))

@@ -131,7 +131,9 @@ class Imports:
                         np.intersect1d(dated, plan.keys, assume_unique=True),
                     )
                     keys, stamps = stale, expiry_keys(len(stale))
-            before = 0 if created else entry_rows.count_group_entries(conn, group.id)
+            # Of the keys written, those already there (exact: the account's write lock keeps
+            # other writers out until commit); into a new group, none.
+            there = _NOTHING if created else _present_before(conn, group.id, keys)
             entry_rows.write_entries(
                 conn,
                 group_id=group.id,
@@ -142,9 +144,7 @@ class Imports:
                 new_group=created,
                 progress=wrote,
             )
-            # Into a new group, every distinct key is added; else the count says (exactly:
-            # the account's write lock keeps other writers out until commit).
-            added = total if created else entry_rows.count_group_entries(conn, group.id) - before
+            added = len(keys) - there.after(conn)
             if len(gone):
                 entry_rows.delete_group_keys(conn, group.id, gone)
             group_rows.mark_refreshed(conn, group.id, now, file_name)
@@ -206,7 +206,7 @@ class Imports:
 
         def work(conn: Connection, now: datetime) -> tuple[ImportResult, Draft]:
             group = find_group(conn, account.id, group_ref)
-            before = entry_rows.count_group_entries(conn, group.id)
+            there = _present_before(conn, group.id, plan.adds)
             entry_rows.write_entries(
                 conn,
                 group_id=group.id,
@@ -216,7 +216,7 @@ class Imports:
                 now=now,
                 progress=None if progress is None else (lambda done: progress(done, total)),
             )
-            added = entry_rows.count_group_entries(conn, group.id) - before
+            added = total - there.after(conn)
             gone = entry_rows.delete_group_keys(conn, group.id, plan.deletes)
             group_rows.mark_refreshed(conn, group.id, now, file_name)
             detail = {"added": added, "kept": total - added, "removed": len(gone)}
@@ -295,3 +295,41 @@ def _expiry_array(expiries: list[int | None] | None, count: int) -> Keys:
     if expiries is None:
         return expiry_keys(count)
     return np.fromiter((NEVER if e is None else e for e in expiries), np.int64, count)
+
+
+class _Present:
+    """How many of the keys a write upserts were there before it: counted among the keys
+    themselves when they are few (primary-key lookups), else as the group's growth over the
+    write (two counts of the group, cheaper than millions of lookups)."""
+
+    def __init__(self, conn: Connection, group_id: int, keys: Keys) -> None:
+        self._group_id = group_id
+        self._few = len(keys) <= _COUNTED_AMONG_KEYS
+        self._keys = len(keys)
+        if self._few:
+            self._there = entry_rows.count_present(conn, group_id, keys)
+        else:
+            self._before = entry_rows.count_group_entries(conn, group_id)
+
+    def after(self, conn: Connection) -> int:
+        """Called once the keys are written: how many were there before."""
+        if self._few:
+            return self._there
+        grown = entry_rows.count_group_entries(conn, self._group_id) - self._before
+        return self._keys - grown
+
+
+_COUNTED_AMONG_KEYS = 200_000
+
+
+def _present_before(conn: Connection, group_id: int, keys: Keys) -> _Present | _Nothing:
+    return _NOTHING if not len(keys) else _Present(conn, group_id, keys)
+
+
+class _Nothing:
+    @staticmethod
+    def after(conn: Connection) -> int:
+        return 0
+
+
+_NOTHING = _Nothing()
