@@ -115,6 +115,8 @@ class Imports:
             role = (kind, scope, consent_overrides)
             group, created = _group_to_fill(conn, account.id, group_ref, create, now, role)
             keys, stamps, gone = plan.keys, expiries, _NO_KEYS
+            if not created:
+                entry_rows.by_primary_key(conn)
             if replace and not created:
                 present = entry_rows.group_keys(conn, group.id)
                 gone = np.setdiff1d(present, plan.keys, assume_unique=True)
@@ -206,6 +208,7 @@ class Imports:
 
         def work(conn: Connection, now: datetime) -> tuple[ImportResult, Draft]:
             group = find_group(conn, account.id, group_ref)
+            entry_rows.by_primary_key(conn)
             there = _present_before(conn, group.id, plan.adds)
             entry_rows.write_entries(
                 conn,
