@@ -29,16 +29,19 @@ import os
 import platform
 import random
 import sqlite3
+import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import phonenumbers
-from sqlalchemy import create_engine, make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.databases import new_database
 
 from callblock.calling_hours import window_from_text
 from callblock.domain import (
@@ -80,22 +83,11 @@ class Clock:
 
 @contextmanager
 def database(engine: str, workdir: Path) -> Iterator[str]:
-    if engine == "sqlite":
-        yield f"sqlite:///{workdir / 'campaigns.db'}"
-        return
-    admin = create_engine(
-        make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)),
-        isolation_level="AUTOCOMMIT",
-    )
-    name = f"callblock_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    """A database of its own on ``engine``, dropped afterwards (as ``bench/nodes.py`` makes
+    them)."""
+    postgres = os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)
+    with new_database(engine, workdir, postgres, "callblock_bench") as url:
+        yield url
 
 
 def indian(count: int, start: int = FIRST) -> list[str]:

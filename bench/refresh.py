@@ -24,16 +24,19 @@ import argparse
 import os
 import platform
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.databases import new_database
 
 from callblock.domain import Actor, GroupById, Surface
 from callblock.files import ImportLines
@@ -48,22 +51,11 @@ BLOCK = 1_000_000
 
 @contextmanager
 def database(engine: str, workdir: Path) -> Iterator[str]:
-    if engine == "sqlite":
-        yield f"sqlite:///{workdir / 'refresh.db'}"
-        return
-    admin = create_engine(
-        make_url(os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)),
-        isolation_level="AUTOCOMMIT",
-    )
-    name = f"callblock_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    """A database of its own on ``engine``, dropped afterwards (as ``bench/nodes.py`` makes
+    them)."""
+    postgres = os.environ.get("CALLBLOCK_BENCH_POSTGRES_URL", POSTGRES_URL)
+    with new_database(engine, workdir, postgres, "callblock_bench") as url:
+        yield url
 
 
 def blocks(numbers: np.ndarray) -> Iterator[ImportLines]:
