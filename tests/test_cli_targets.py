@@ -474,6 +474,9 @@ def test_an_import_says_which_columns_it_found(fresh_targets: Targets, tmp_path:
     assert said(expiring, "--column", "2", "--expiry-column", "3") == []
     assert said("Asha,9876543210\n") == ["numbers read from column 2"]
     assert said("9876543210\n9123456780\n") == []  # one column: nothing was chosen
+    pairs = ["numbers read from columns 1-2 (area code, number)"]
+    assert said("416,2345678\n647,3456789\n") == pairs  # found
+    assert said("416,2345678\n", "--format", "area-code-pair") == pairs  # named
 
 
 @pytest.mark.server

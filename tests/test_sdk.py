@@ -944,6 +944,66 @@ async def test_a_silent_server_is_a_transport_error() -> None:
         assert isinstance(info.value.__cause__, httpx.ReadTimeout)
 
 
+class _SlowAnswers:
+    """A stand-in for the API that reads each request whole, then waits ``delay`` seconds
+    before it answers (as the server does while it writes a registry's file)."""
+
+    IMPORTED = b'{"added":2,"updated":0,"repeats":0,"removed":0,"invalid":[],"header":null}'
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += conn.recv(65536)
+            if b"chunked" in received.lower():  # the file: read to its last chunk
+                while not received.endswith(b"0\r\n\r\n"):
+                    received += conn.recv(65536)
+            threading.Event().wait(self.delay)
+            body = self.IMPORTED
+            head = (
+                f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}"
+            )
+            conn.sendall(head.encode() + b"\r\nconnection: close\r\n\r\n" + body)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+async def test_an_import_waits_for_the_answer_beyond_the_timeout(tmp_path: Path) -> None:
+    """The timeout bounds connecting and each call's wait, but an import's answer comes
+    once the server has written the whole file: it is awaited however long that takes."""
+    file = tmp_path / "registry.txt"
+    file.write_text("9876543210\n9876543211\n")
+    server = _SlowAnswers(delay=0.6)
+    try:
+        with Client(server.url, "cb_key", timeout=0.2) as client:
+            with pytest.raises(TransportError) as info:  # an ordinary call: 0.6 s is too long
+                client.groups.get(1)
+            assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+            assert client.numbers.import_file(1, file).added == 2
+        async with AsyncClient(server.url, "cb_key", timeout=0.2) as aclient:
+            with pytest.raises(TransportError) as info:
+                await aclient.groups.get(1)
+            assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+            assert (await aclient.numbers.import_file(1, file)).added == 2
+    finally:
+        server.close()
+
+
 # --- errors from a gateway in front of the API ---------------------------------------------------
 
 

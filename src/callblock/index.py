@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -330,6 +331,30 @@ class NumberTable:
         kept = tuple(h for h in self.overlay.get(key, ()) if h[0] != group_id)
         self.overlay[key] = (*kept, (group_id, expires))
         self.tombstones.discard((key, group_id))
+
+    def upsert_many(self, group_id: int, keys: Sequence[int], expiries: Sequence[int]) -> None:
+        """``upsert`` for many keys of one group, in one loop (a change list's 50,000 adds
+        were a call each)."""
+        overlay = self.overlay
+        for key, expires in zip(keys, expiries, strict=True):
+            there = overlay.get(key)
+            if there is None:
+                overlay[key] = ((group_id, expires),)
+            else:
+                overlay[key] = (*(h for h in there if h[0] != group_id), (group_id, expires))
+        if self.tombstones:
+            self.tombstones.difference_update(zip(keys, repeat(group_id)))
+
+    def remove_many(self, group_id: int, keys: Sequence[int]) -> None:
+        """``remove`` for many keys of one group, in one loop."""
+        overlay = self.overlay
+        for key in keys:
+            there = overlay.pop(key, None)
+            if there is not None:
+                kept = tuple(h for h in there if h[0] != group_id)
+                if kept:
+                    overlay[key] = kept
+        self.tombstones.update(zip(keys, repeat(group_id)))
 
     def remove(self, key: int, group_id: int | None) -> None:
         groups = [g for g, _ in self.hits(key)] if group_id is None else [group_id]
@@ -724,17 +749,22 @@ class AccountIndex:
 
     def upsert_keys(self, group_id: int, keys: Sequence[int], expiries: Sequence[int]) -> None:
         """Entries by stored key (``numbers.pattern_key``: negative for a prefix)."""
+        numbers: list[int] = []
+        number_expiries: list[int] = []
         for key, expires in zip(keys, expiries, strict=True):
             if key < 0:
                 prefix = _prefix_of(key)
                 kept = tuple(h for h in self.prefixes.get(prefix, ()) if h[0] != group_id)
                 self.prefixes[prefix] = (*kept, (group_id, expires))
             else:
-                self.numbers.upsert(key, group_id, expires)
+                numbers.append(key)
+                number_expiries.append(expires)
+        self.numbers.upsert_many(group_id, numbers, number_expiries)
         self._refresh_lengths()
 
     def remove_keys(self, group_id: int | None, keys: Sequence[int]) -> None:
         """Remove entries by stored key from the group, or from every group (None)."""
+        numbers: list[int] = []
         for key in keys:
             if key < 0:
                 prefix = _prefix_of(key)
@@ -744,8 +774,13 @@ class AccountIndex:
                     if group_id is not None and h[0] != group_id
                 )
                 self._set_prefix(prefix, kept)
+            elif group_id is None:
+                self.numbers.remove(key, None)
             else:
-                self.numbers.remove(key, group_id)
+                numbers.append(key)
+        if numbers:
+            assert group_id is not None
+            self.numbers.remove_many(group_id, numbers)
         self._refresh_lengths()
 
     def _set_prefix(self, key: str, hits: tuple[Hit, ...]) -> None:

@@ -258,7 +258,10 @@ def _say_columns(read: files.Layout, number_found: bool, expiry_found: bool) -> 
     """Which columns were read, when the file's layout decided (a file of one column has no
     choice to say): ``numbers read from column 2 ("phone")``."""
     said = []
-    if number_found and read.width > 1:
+    if number_found and read.number_cells > 1:
+        first, last = read.number + 1, read.number + read.number_cells
+        said.append(f"numbers read from columns {first}-{last} (area code, number)")
+    elif number_found and read.width > 1:
         said.append(f"numbers read from {_column_named(read, read.number)}")
     if expiry_found and read.expiry is not None:
         said.append(f"expiries read from {_column_named(read, read.expiry)}")

@@ -104,6 +104,9 @@ class Call(Generic[_T]):
     parse: Callable[[Any], _T]
     params: _Params | None = None
     json: dict[str, Any] | None = None
+    # The server reads the whole body before it answers (an import of a registry: a minute
+    # or more), so the answer is awaited without a read timeout.
+    waits: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +325,7 @@ def import_numbers(
         "file_name": file_name,
     }
     params.update({key: value for key, value in optional.items() if value is not None})
-    return Call("POST", path, parse.import_result, params)
+    return Call("POST", path, parse.import_result, params, waits=True)
 
 
 @contextmanager

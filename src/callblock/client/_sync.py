@@ -97,7 +97,12 @@ class Client(op.BaseClient):
         """Send ``call``; ``content``, when given, is its body, sent as it is read."""
         try:
             response = self._http.request(
-                call.method, call.path, params=call.params, json=call.json, content=content
+                call.method,
+                call.path,
+                params=call.params,
+                json=call.json,
+                content=content,
+                timeout=httpx.Timeout(self.timeout, read=None) if call.waits else self.timeout,
             )
         except httpx.TransportError as exc:
             raise op.transport_error(call, exc) from exc

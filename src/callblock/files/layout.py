@@ -29,6 +29,7 @@ class Layout:
     width: int  # cells of the first row: shorter rows are padded to it on output
     delimiter: str = ","  # the file's, which its scrubbed copies keep
     op: int | None = None  # a change list's add/delete column
+    number_cells: int = 1  # cells from ``number`` on that make a number (an area code pair: 2)
 
     def padded(self, values: list[str]) -> list[str]:
         missing = self.width - len(values)

@@ -171,7 +171,7 @@ def _area_code_pairs(
             joined = "".join(rows[0])
             header = any(c.isalpha() for c in joined) and not any(c.isdigit() for c in joined)
             if on_layout is not None:
-                on_layout(Layout(rows[0] if header else None, 0, None, 2))
+                on_layout(Layout(rows[0] if header else None, 0, None, 2, number_cells=2))
             if header:
                 if on_header is not None:
                     on_header(Row(lines[0], rows[0]))

@@ -114,8 +114,7 @@ def write_entries(
         if new_group:
             _copy_new(conn, rows, keys, expiries, batch, progress)
         else:
-            every_expiry = expiries if expiries is not None else [None] * len(keys)
-            _copy_upsert(conn, rows, keys, every_expiry, batch, progress)
+            _copy_upsert(conn, rows, keys, expiries, batch, progress)
         return
     # SQLite reads each batch as one JSON array in C (json_each) and inserts it with one
     # statement: no per-row parameter binding, which is most of an executemany's cost.
@@ -265,22 +264,27 @@ def _copy_upsert(
     conn: Connection,
     rows: _PostgresRows,
     keys: StoredKeys,
-    expiries: Sequence[int | None],
+    expiries: Sequence[int | None] | None,
     batch: int,
     progress: Callable[[int], None] | None,
 ) -> None:
     driver = conn.connection.dbapi_connection
     assert driver is not None
+    columns = "number" if expiries is None else "number, expires_at"
     with driver.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS entry_rows "
             "(number BIGINT NOT NULL, expires_at BIGINT) ON COMMIT DELETE ROWS"
         )
-        with cursor.copy("COPY entry_rows (number, expires_at) FROM STDIN") as copy:
+        with cursor.copy(f"COPY entry_rows ({columns}) FROM STDIN") as copy:
             for start in range(0, len(keys), batch):
                 end = start + batch
-                pairs = zip(keys[start:end], expiries[start:end], strict=True)
-                copy.write("".join(f"{k}\t{_copy_expiry(e)}\n" for k, e in pairs).encode())
+                if expiries is None:  # the keys alone, written out by numpy
+                    numbers = np.asarray(keys[start:end], dtype=np.int64).astype(str)
+                    copy.write(("\n".join(numbers.tolist()) + "\n").encode())
+                else:
+                    pairs = zip(keys[start:end], expiries[start:end], strict=True)
+                    copy.write("".join(f"{k}\t{_copy_expiry(e)}\n" for k, e in pairs).encode())
                 if progress is not None:
                     progress(len(keys[start:end]))
         select_rows = "SELECT %s, number, expires_at, %s, %s, %s, %s FROM entry_rows"
@@ -328,27 +332,49 @@ _KEY_BLOCK = {
 }
 
 
+# Keys a statement names go as one text of up to _KEYS_A_STATEMENT keys, written by numpy (a
+# list of ints is bound or dumped a Python object at a time): on SQLite a JSON array that
+# json_each reads in C, as the upsert's rows; on PostgreSQL an array literal, unpacked and
+# packed again by a subquery. The planner cannot count a subquery's elements, so it looks
+# each key up in the primary key whatever the table's statistics say. Given as a constant,
+# an array of 50,000 keys was costed element by element and, on a fresh 10**7-entry table,
+# matched as a filter over every entry of the group instead (2 s for 0.1 s of lookups).
+_KEYS_A_STATEMENT = 100_000
+_KEYS_IN = {
+    "sqlite": "number IN (SELECT value FROM json_each('[' || :keys || ']'))",
+    "postgresql": "number = ANY(ARRAY(SELECT unnest(('{' || %(keys)s || '}')::bigint[])))",
+}
+
+
+def _joined_keys(keys: np.ndarray[Any, np.dtype[np.int64]]) -> Iterator[str]:
+    for start in range(0, len(keys), _KEYS_A_STATEMENT):
+        yield ",".join(keys[start : start + _KEYS_A_STATEMENT].astype(str).tolist())
+
+
 def delete_group_keys(
     conn: Connection, group_id: int, keys: np.ndarray[Any, np.dtype[np.int64]]
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Delete the group's entries with these stored keys; the keys of those there were."""
-    deleted: list[int] = []
-    if conn.dialect.name == "postgresql":  # one array a statement: IN lists planned slowly
-        for chunk in chunks(keys.tolist(), 100_000):
-            deleted += conn.exec_driver_sql(
-                "DELETE FROM entries WHERE group_id = %(group)s "
-                "AND number = ANY(%(keys)s::bigint[]) RETURNING number",
-                {"group": group_id, "keys": list(chunk)},
-            ).scalars()
-        return np.sort(np.array(deleted, dtype=np.int64))
-    for chunk in chunks(keys.tolist(), 1_000):
-        statement = (
-            entries.delete()
-            .where(entries.c.group_id == group_id, entry_key.in_(chunk))
-            .returning(entry_key)
-        )
-        deleted += conn.execute(statement).scalars()
-    return np.sort(np.array(deleted, dtype=np.int64))
+    engine = conn.dialect.name
+    delete = f"DELETE FROM entries WHERE {_GROUP[engine]} AND {_KEYS_IN[engine]} RETURNING number"
+    parts: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    for joined in _joined_keys(keys):
+        parameters = {"group": group_id, "keys": joined}
+        if engine == "sqlite":  # no DELETE in a WITH: a row each
+            found = conn.exec_driver_sql(delete, parameters).scalars().all()
+            parts.append(np.array(found, dtype=np.int64))
+            continue
+        # The deleted keys come back as one text, not a row each.
+        count, text = conn.exec_driver_sql(
+            f"WITH gone AS ({delete}) SELECT count(*), string_agg(number::text, ',') FROM gone",
+            parameters,
+        ).one()
+        if count:
+            parts.append(np.fromstring(text, dtype=np.int64, sep=","))
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
+_GROUP = {"sqlite": "group_id = :group", "postgresql": "group_id = %(group)s"}
 
 
 def by_primary_key(conn: Connection) -> None:
@@ -365,19 +391,14 @@ def count_present(
 ) -> int:
     """How many of these stored keys the group holds: primary-key lookups, a cost that
     follows the keys, not the group (counting a registry's 10**7 entries twice did not)."""
-    present = 0
-    if conn.dialect.name == "postgresql":  # one array a statement: IN lists planned slowly
-        for chunk in chunks(keys.tolist(), 100_000):
-            present += conn.exec_driver_sql(
-                "SELECT count(*) FROM entries WHERE group_id = %(group)s "
-                "AND number = ANY(%(keys)s::bigint[])",
-                {"group": group_id, "keys": list(chunk)},
-            ).scalar_one()
-        return present
-    for chunk in chunks(keys.tolist(), 1_000):
-        query = select(func.count()).where(entries.c.group_id == group_id, entry_key.in_(chunk))
-        present += conn.execute(query).scalar_one()
-    return present
+    statement = (
+        f"SELECT count(*) FROM entries WHERE {_GROUP[conn.dialect.name]} "
+        f"AND {_KEYS_IN[conn.dialect.name]}"
+    )
+    return sum(
+        conn.exec_driver_sql(statement, {"group": group_id, "keys": joined}).scalar_one()
+        for joined in _joined_keys(keys)
+    )
 
 
 def count_group_entries(conn: Connection, group_id: int) -> int:
