@@ -319,6 +319,9 @@ async def test_every_request_example_gets_its_documented_answer(
             url = path.replace("{group_id}", str(new_group()))
             if "{campaign_id}" in url:
                 url = url.replace("{campaign_id}", str(new_campaign()))
+            if "{key_id}" in url:  # a key of its own: the request may revoke it
+                issued = service.issue_key(main_account.username, "Seeded", ["check"])
+                url = url.replace("{key_id}", str(issued.key_id))
             for name, value in request.path_values.items():
                 url = url.replace("{" + name + "}", urllib.parse.quote(str(value), safe=""))
             answer = await client.request(

@@ -21,8 +21,11 @@ from callblock.rules import (
     DESCRIPTION_MIN,
     FILE_NAME_MAX,
     FILE_NAME_RULE,
+    KEY_LABEL_MAX,
+    KEY_LABEL_RULE,
     NAME_MAX,
     NAME_MIN,
+    SCOPES_RULE,
     USERNAME_MAX,
 )
 
@@ -44,6 +47,7 @@ class Surface(enum.StrEnum):
     COMPAT_CA_APIS = "compat-ca-apis"
     V1 = "v1"
     CLI = "cli"
+    PAGE = "page"  # the admin page: /v1 requests the page makes (it says so in a header)
 
 
 class Action(enum.StrEnum):
@@ -69,6 +73,9 @@ class Action(enum.StrEnum):
     CAMPAIGN_ATTACH = "campaign-attach"
     CAMPAIGN_DETACH = "campaign-detach"
     CAMPAIGN_DELETE = "campaign-delete"
+    # An API key issued or revoked over HTTP: audited, not a change of what checks answer.
+    KEY_ISSUE = "key-issue"
+    KEY_REVOKE = "key-revoke"
 
 
 class Direction(enum.StrEnum):
@@ -136,13 +143,69 @@ class Account:
     block_anonymous: bool = False
 
 
+class Scope(enum.StrEnum):
+    """What an API key may do. ``write`` includes ``read``, and ``read`` includes ``check``
+    (changing lists means seeing them; reading them includes asking about a number);
+    ``admin`` (account settings and keys) stands apart."""
+
+    CHECK = "check"  # single and batch checks, and the change feed
+    READ = "read"  # everything that reads
+    WRITE = "write"  # changes, imports, and the compat endpoints
+    ADMIN = "admin"  # account settings and keys
+
+
+EVERY_SCOPE: Final = frozenset(Scope)
+_INCLUDED = {Scope.WRITE: Scope.READ, Scope.READ: Scope.CHECK}
+
+
+def granted(scopes: Iterable[Scope]) -> frozenset[Scope]:
+    """The scopes a key holding ``scopes`` may act in: each with those it includes."""
+    found = set(scopes)
+    for scope in list(found):
+        while scope in _INCLUDED:
+            scope = _INCLUDED[scope]
+            found.add(scope)
+    return frozenset(found)
+
+
+class KeyGrant(NamedTuple):
+    """An active API key as authentication finds it: its id, label and scopes as issued."""
+
+    key_id: int
+    label: str
+    scopes: frozenset[Scope]
+
+
+def scopes_text(scopes: Iterable[Scope]) -> str:
+    """Scopes as stored and as listed: sorted names, comma-separated."""
+    return ",".join(sorted(s.value for s in scopes))
+
+
+def scopes_from_text(text: str) -> frozenset[Scope]:
+    return frozenset(Scope(name) for name in text.split(",") if name)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who is acting: the account, and the key that authenticated (None for the local CLI)."""
+    """Who is acting: the account, and the key that authenticated (None for the local CLI),
+    with what that key may do (``granted``) and its label."""
 
     account: Account
     key_id: int | None
     surface: Surface
+    scopes: frozenset[Scope] = EVERY_SCOPE
+    key_label: str = ""
+
+    @classmethod
+    def with_key(cls, account: Account, grant: KeyGrant, surface: Surface) -> Actor:
+        """The actor an API key authenticates: what it may do is its scopes and those they
+        include (``granted``)."""
+        return cls(account, grant.key_id, surface, granted(grant.scopes), grant.label)
+
+    def require(self, scope: Scope) -> None:
+        """ScopeMissing unless this actor's key may act in ``scope``."""
+        if scope not in self.scopes:
+            raise ScopeMissing(scope, self.scopes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +336,7 @@ class AuditEvent:
     count: int
     sample: list[str]
     detail: dict[str, object] | None
+    key_label: str | None = None  # the key's label ("" for none); None without a key
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +405,15 @@ class CredentialRetired(AuthenticationFailed):
     """A credential this service issued that no longer works: a revoked key, a superseded or
     revoked token. Answered as any failure, but not counted as a guess: nobody guesses a
     revoked key, and a dialer still using one must not lock out its neighbours' address."""
+
+
+class ScopeMissing(DomainError):
+    """The key is valid, but may not do this: it lacks ``needed``."""
+
+    def __init__(self, needed: Scope, held: frozenset[Scope]) -> None:
+        super().__init__(needed)
+        self.needed = needed
+        self.held = held
 
 
 class TokenExpired(DomainError):
@@ -538,6 +611,28 @@ def checked_file_name(raw: str | None) -> str | None:
     if raw is None or (0 < len(raw) <= FILE_NAME_MAX and storable(raw)):
         return raw
     raise InvalidInput([FieldProblem("file_name", ProblemCode.INVALID, raw, FILE_NAME_RULE)])
+
+
+def checked_key_label(raw: str) -> str:
+    """A key's label, trimmed; InvalidInput when it breaks ``KEY_LABEL_RULE``."""
+    label = raw.strip()
+    if len(label) <= KEY_LABEL_MAX and not any(unicodedata.category(c)[0] == "C" for c in label):
+        return label
+    detail = "too long: " if len(label) > KEY_LABEL_MAX else "a control character: "
+    raise InvalidInput([FieldProblem("label", ProblemCode.INVALID, raw, detail + KEY_LABEL_RULE)])
+
+
+def checked_scopes(raw: Iterable[str]) -> frozenset[Scope]:
+    """The scopes named (``Scope`` values, case as written); InvalidInput for none or for a
+    name that is not a scope."""
+    names = list(raw)
+    unknown = [n for n in names if n not in Scope._value2member_map_]
+    if unknown or not names:
+        detail = f"not a scope: {unknown[0]!r}; " if unknown else "none given; "
+        raise InvalidInput(
+            [FieldProblem("scopes", ProblemCode.INVALID, names, detail + SCOPES_RULE)]
+        )
+    return frozenset(Scope(n) for n in names)
 
 
 def storable(text: str) -> bool:

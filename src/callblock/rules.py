@@ -36,6 +36,13 @@ NOTE_RULE: Final = f"up to {NOTE_MAX} characters, without NUL"
 FILE_NAME_MAX: Final = 255
 FILE_NAME_RULE: Final = f"1 to {FILE_NAME_MAX} characters, without NUL"
 
+# --- an API key ------------------------------------------------------------------------------
+
+# A key's label: who or what holds it ("Dialer, floor 2"), as the history names it.
+KEY_LABEL_MAX: Final = 64
+KEY_LABEL_RULE: Final = f"up to {KEY_LABEL_MAX} characters, without control characters"
+SCOPES_RULE: Final = "one or more of check, read, write, admin"
+
 # --- a request -------------------------------------------------------------------------------
 
 # Numbers one `/v1` request may add or remove (the admin page sends more in batches of this).

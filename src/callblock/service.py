@@ -131,6 +131,10 @@ class Service:
         self.keys = accounts.keys
         self.set_auth_mode = accounts.set_auth_mode
         self.set_block_anonymous = accounts.set_block_anonymous
+        # an account's keys, over HTTP (audited)
+        self.issue_key_as = accounts.issue_key_as
+        self.keys_of = accounts.keys_of
+        self.revoke_key_as = accounts.revoke_key_as
         # authentication and tokens
         self.authenticate = auth.authenticate
         self.authenticate_key = auth.authenticate_key

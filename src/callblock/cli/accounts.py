@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from callblock.cli.common import database_option, on_store
-from callblock.domain import DEFAULT_REGION, DEFAULT_TIMEZONE, AuthMode
+from callblock.domain import (
+    DEFAULT_REGION,
+    DEFAULT_TIMEZONE,
+    EVERY_SCOPE,
+    AuthMode,
+    Scope,
+    scopes_text,
+)
 
 
 @click.group()
@@ -14,36 +21,80 @@ def account(database_url: str | None) -> None:
     """Accounts and their API keys."""
 
 
+_LABEL = click.option(
+    "--label",
+    default="",
+    help="Who or what holds the key, as the history names it (e.g. 'Dialer, floor 2').",
+)
+
+
 @account.command("create")
 @click.argument("username")
 @click.option("--region", default=DEFAULT_REGION, show_default=True, help="Default phone region.")
 @click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="IANA time zone.")
+@_LABEL
 @database_option
 @click.pass_context
 def account_create(
-    ctx: click.Context, username: str, region: str, timezone: str, database_url: str | None
+    ctx: click.Context,
+    username: str,
+    region: str,
+    timezone: str,
+    label: str,
+    database_url: str | None,
 ) -> None:
-    """Create an account with one API key; the key is printed alone on the last line."""
+    """Create an account with one API key of every scope; the key is printed alone on the
+    last line."""
     issued = on_store(
-        ctx, database_url, lambda service: service.create_account(username, region, timezone)
+        ctx,
+        database_url,
+        lambda service: service.create_account(username, region, timezone, label),
     )
     acc = issued.account
     click.echo(
         f"created account {acc.username} (region {acc.region}, timezone {acc.timezone}, "
-        f"auth {acc.auth_mode}); API key id {issued.key_id}, shown once:"
+        f"auth {acc.auth_mode}); API key id {issued.key_id} ({_scopes(issued.scopes)}), "
+        "shown once:"
     )
     click.echo(issued.key)
 
 
 @account.command("key")
 @click.argument("username")
+@_LABEL
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="What the key may do: check, read (includes check), write (includes read) or admin "
+    "(account settings and keys); repeat, or separate with commas. Default: all four.",
+)
 @database_option
 @click.pass_context
-def account_key(ctx: click.Context, username: str, database_url: str | None) -> None:
+def account_key(
+    ctx: click.Context,
+    username: str,
+    label: str,
+    scopes: tuple[str, ...],
+    database_url: str | None,
+) -> None:
     """Issue an additional API key; printed alone on the last line."""
-    issued = on_store(ctx, database_url, lambda service: service.issue_key(username))
-    click.echo(f"new API key id {issued.key_id} for {issued.account.username}, shown once:")
+    named = [name.strip() for given in scopes for name in given.split(",")]
+    issued = on_store(
+        ctx,
+        database_url,
+        lambda service: service.issue_key(username, label, named or tuple(EVERY_SCOPE)),
+    )
+    click.echo(
+        f"new API key id {issued.key_id} for {issued.account.username} "
+        f"({_scopes(issued.scopes)}), shown once:"
+    )
     click.echo(issued.key)
+
+
+def _scopes(scopes: frozenset[Scope]) -> str:
+    return "scopes " + scopes_text(scopes).replace(",", ", ")
 
 
 @account.command("set-auth")
@@ -81,13 +132,18 @@ def account_list(ctx: click.Context, database_url: str | None) -> None:
 @database_option
 @click.pass_context
 def account_keys(ctx: click.Context, username: str, database_url: str | None) -> None:
-    """List an account's API keys: id, first characters, created, revoked (never the keys)."""
+    """List an account's API keys: id, first characters, created, revoked, scopes and label
+    (never the keys)."""
     keys = on_store(ctx, database_url, lambda service: service.keys(username))
-    click.echo(f"{'ID':>6}  {'STARTS':<16} {'CREATED':<25} REVOKED")
+    click.echo(f"{'ID':>6}  {'STARTS':<16} {'CREATED':<25} {'REVOKED':<25} {'SCOPES':<22} LABEL")
     for key in keys:
         revoked = "-" if key.revoked_at is None else key.revoked_at.isoformat(timespec="seconds")
         created = key.created_at.isoformat(timespec="seconds")
-        click.echo(f"{key.key_id:>6}  {key.prefix + '...':<16} {created:<25} {revoked}")
+        scopes = scopes_text(key.scopes)
+        click.echo(
+            f"{key.key_id:>6}  {key.prefix + '...':<16} {created:<25} {revoked:<25} "
+            f"{scopes:<22} {key.label}".rstrip()
+        )
 
 
 @account.command("revoke-key")

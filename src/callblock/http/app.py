@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -24,11 +25,13 @@ from starlette.types import Receive, Scope, Send
 
 from callblock import metrics
 from callblock._version import __version__
+from callblock.domain import Scope as KeyScope
 from callblock.domain import StoreUnavailable
 from callblock.http import docs, problems, schemas, v1
 from callblock.http.compat import ca_apis, v2, wire
 from callblock.http.limits import BodyLimit, BodyTimeout
 from callblock.http.observe import ROUTE_KEY, RequestMetrics
+from callblock.http.v1.common import SCOPED
 from callblock.service import Service
 from callblock.settings import Settings, default_index_dir
 from callblock.store import Store
@@ -204,6 +207,36 @@ def _restore_examples(document: dict[str, Any], routes: list[BaseRoute]) -> None
                     parameters[field.alias]["examples"] = examples
 
 
+def _scope_of(dependant: Dependant) -> KeyScope | None:
+    """The scope a route's actor dependency asks of the key, if any (``common.SCOPED``)."""
+    for dependency in dependant.dependencies:
+        scope = SCOPED.get(dependency.call) if dependency.call is not None else None
+        if scope is None:
+            scope = _scope_of(dependency)
+        if scope is not None:
+            return scope
+    return None
+
+
+def _mark_scopes(document: dict[str, Any], routes: list[BaseRoute]) -> None:
+    """Say of each operation which scope its key needs: ``x-callblock-scope``, a sentence of
+    its description, and its 403 answer."""
+    for route in routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        scope = _scope_of(route.dependant)
+        if scope is None:
+            continue
+        for method in route.methods or ():
+            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            operation["x-callblock-scope"] = scope.value
+            needs = f"Needs an API key with the `{scope.value}` scope (403 without it)."
+            operation["description"] = f"{operation.get('description', '')}\n\n{needs}".strip()
+            operation["responses"].setdefault("403", problems.responses(403)[403])
+
+
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -228,6 +261,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     if operation.get("security"):
                         operation["security"].append({"basic": []})
             _restore_examples(document, [*app.routes, *v1.ROUTES])
+            _mark_scopes(document, [*app.routes, *v1.ROUTES])
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -25,8 +25,10 @@ from callblock.domain import (
     InvalidChangeToken,
     InvalidCursor,
     InvalidInput,
+    KeyNotFound,
     NameTaken,
     RateLimited,
+    ScopeMissing,
     StoreUnavailable,
 )
 from callblock.http.formats import WireFormat, owner
@@ -39,6 +41,7 @@ log = logging.getLogger("callblock.http.problems")
 _TITLES = {
     400: "Bad request",
     401: "Authentication required",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     408: "Request timeout",
@@ -113,6 +116,15 @@ def from_domain(exc: DomainError) -> Response:
                 "Send an API key as `Authorization: Bearer <key>` or HTTP Basic user:key.",
                 headers={"WWW-Authenticate": 'Bearer realm="callblock", Basic realm="callblock"'},
             )
+        case ScopeMissing():
+            held = ", ".join(sorted(s.value for s in exc.held)) or "none"
+            return problem(
+                403,
+                f"This API key may not do this: it needs the `{exc.needed.value}` scope, and "
+                f"holds {held}. An admin key issues keys with more scopes (POST /v1/keys).",
+                kind="scope-missing",
+                extra={"needed_scope": exc.needed.value},
+            )
         case AuthThrottled():
             return problem(
                 429,
@@ -130,6 +142,8 @@ def from_domain(exc: DomainError) -> Response:
             )
         case GroupNotFound():
             return problem(404, "No such group.", kind="group-not-found")
+        case KeyNotFound():
+            return problem(404, "No such API key of this account.", kind="key-not-found")
         case CampaignNotFound():
             return problem(404, "No such campaign.", kind="campaign-not-found")
         case CampaignNameTaken():

@@ -494,16 +494,58 @@ class CampaignsPublic(BaseModel):
     count: int
 
 
+# --- API keys --------------------------------------------------------------------------------
+
+
+class KeyCreate(_In):
+    label: str = Field(
+        "",
+        description=f"Who or what holds the key, as the history names it: {rules.KEY_LABEL_RULE}.",
+    )
+    scopes: list[str] = Field(
+        description="What the key may do: one or more of `check` (checks and the change "
+        "feed), `read` (everything that reads; includes check), `write` (changes, imports and "
+        "the compat endpoints; includes read), `admin` (account settings and keys).",
+        max_length=8,
+    )
+
+
+class KeyPublic(BaseModel):
+    id: int
+    label: str = Field(description='Who or what holds the key; "" for none.')
+    scopes: list[str] = Field(description="The scopes the key was issued with, sorted.")
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyIssued(KeyPublic):
+    key: str = Field(description="The key itself: shown this once, never stored.")
+
+
+class KeysPublic(BaseModel):
+    data: list[KeyPublic]
+    count: int
+
+
 # --- audit, account, health -----------------------------------------------------------------
 
 
 class AuditEventPublic(BaseModel):
     id: int
     at: datetime
-    surface: str
+    surface: str = Field(
+        description="Where the change came from: `v1`, `page` (the admin page), `compat-v2`, "
+        "`compat-ca-apis` or `cli`."
+    )
     action: str
     group_id: int | None
     key_id: int | None = Field(description="The id of the API key used; null for the local CLI.")
+    key_label: str | None = Field(
+        None,
+        description='The label of the API key used ("" for a key without one); null for the '
+        "local CLI.",
+    )
     count: int = Field(description="How many numbers the change touched.")
     numbers: list[str] = Field(description="Up to 100 of them.")
     detail: dict[str, object] | None

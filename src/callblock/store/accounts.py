@@ -16,7 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from callblock.domain import (
     Account,
     AuthMode,
+    KeyGrant,
+    Scope,
     UsernameTaken,
+    scopes_from_text,
+    scopes_text,
     storable,
 )
 from callblock.store.rows import account_of_row
@@ -78,10 +82,25 @@ def any_account(conn: Connection) -> bool:
     return conn.execute(select(accounts.c.id).limit(1)).first() is not None
 
 
-def insert_key(conn: Connection, account_id: int, key_hash: str, prefix: str, now: datetime) -> int:
+def insert_key(
+    conn: Connection,
+    account_id: int,
+    key_hash: str,
+    prefix: str,
+    now: datetime,
+    label: str,
+    scopes: frozenset[Scope],
+) -> int:
     key_id: int = conn.execute(
         api_keys.insert()
-        .values(account_id=account_id, key_hash=key_hash, prefix=prefix, created_at=now)
+        .values(
+            account_id=account_id,
+            key_hash=key_hash,
+            prefix=prefix,
+            created_at=now,
+            label=label,
+            scopes=scopes_text(scopes),
+        )
         .returning(api_keys.c.id)
     ).scalar_one()
     return key_id
@@ -99,14 +118,23 @@ def set_auth_mode(conn: Connection, username: str, mode: AuthMode) -> Account | 
     return account_by_username(conn, username)
 
 
-def account_by_key_hash(conn: Connection, key_hash: str) -> tuple[Account, int] | None:
-    """The account and key id of an active key with this hash, whoever it belongs to."""
+def account_by_key_hash(conn: Connection, key_hash: str) -> tuple[Account, KeyGrant] | None:
+    """The account and grant of an active key with this hash, whoever it belongs to."""
     row = conn.execute(
-        select(accounts, api_keys.c.id.label("key_id"))
+        select(
+            accounts,
+            api_keys.c.id.label("key_id"),
+            api_keys.c.label.label("key_label"),
+            api_keys.c.scopes.label("key_scopes"),
+        )
         .join(api_keys, api_keys.c.account_id == accounts.c.id)
         .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
     ).first()
-    return None if row is None else (account_of_row(row), row.key_id)
+    if row is None:
+        return None
+    return account_of_row(row), KeyGrant(
+        row.key_id, row.key_label, scopes_from_text(row.key_scopes)
+    )
 
 
 def set_block_anonymous(conn: Connection, account_id: int, value: bool) -> None:

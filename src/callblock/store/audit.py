@@ -19,6 +19,7 @@ from callblock.domain import (
 )
 from callblock.store.rows import AUDIT_SAMPLE
 from callblock.store.tables import (
+    api_keys,
     audit_events,
     audit_numbers,
 )
@@ -69,7 +70,8 @@ def audit_events_of(
 ) -> list[AuditEvent]:
     """Newest first."""
     query = (
-        select(audit_events)
+        select(audit_events, api_keys.c.label.label("key_label"))
+        .outerjoin(api_keys, api_keys.c.id == audit_events.c.key_id)
         .where(audit_events.c.account_id == account_id)
         .order_by(audit_events.c.id.desc())
     )
@@ -87,6 +89,7 @@ def audit_events_of(
             count=row._mapping["count"],  # Row.count is the tuple method
             sample=json.loads(row.sample),
             detail=None if row.detail is None else json.loads(row.detail),
+            key_label=row.key_label,
         )
         for row in conn.execute(query.limit(limit))
     ]

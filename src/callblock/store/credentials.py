@@ -13,6 +13,7 @@ from sqlalchemy import (
     update,
 )
 
+from callblock.domain import KeyGrant, Scope, scopes_from_text
 from callblock.store.rows import dialect_insert
 from callblock.store.tables import (
     api_keys,
@@ -71,12 +72,15 @@ def revoke_tokens(conn: Connection, account_id: int, now: datetime) -> None:
     )
 
 
-def current_token(conn: Connection, account_id: int) -> tuple[str, int] | None:
-    """(jti, key id) of the account's newest token, if it and its key are still active."""
+def current_token(conn: Connection, account_id: int) -> tuple[str, KeyGrant] | None:
+    """(jti, its key's grant) of the account's newest token, if it and its key are still
+    active."""
     row = conn.execute(
         select(
             tokens.c.jti,
             tokens.c.key_id,
+            api_keys.c.label,
+            api_keys.c.scopes,
             api_keys.c.revoked_at,
             tokens.c.revoked_at.label("token_revoked_at"),
         )
@@ -87,7 +91,7 @@ def current_token(conn: Connection, account_id: int) -> tuple[str, int] | None:
     ).first()
     if row is None or row.revoked_at is not None or row.token_revoked_at is not None:
         return None
-    return row.jti, row.key_id
+    return row.jti, KeyGrant(row.key_id, row.label, scopes_from_text(row.scopes))
 
 
 def failures_by_subject(
@@ -153,14 +157,32 @@ def revoke_key(conn: Connection, account_id: int, key_id: int, now: datetime) ->
 
 def keys_of_account(
     conn: Connection, account_id: int
-) -> list[tuple[int, str, datetime, datetime | None]]:
-    """(id, prefix, created, revoked) of every key of the account, oldest first."""
+) -> list[tuple[int, str, datetime, datetime | None, str, frozenset[Scope]]]:
+    """(id, prefix, created, revoked, label, scopes) of every key of the account, oldest
+    first."""
     rows = conn.execute(
-        select(api_keys.c.id, api_keys.c.prefix, api_keys.c.created_at, api_keys.c.revoked_at)
+        select(
+            api_keys.c.id,
+            api_keys.c.prefix,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+            api_keys.c.label,
+            api_keys.c.scopes,
+        )
         .where(api_keys.c.account_id == account_id)
         .order_by(api_keys.c.id)
     )
-    return [(row.id, row.prefix, row.created_at, row.revoked_at) for row in rows]
+    return [
+        (
+            row.id,
+            row.prefix,
+            row.created_at,
+            row.revoked_at,
+            row.label,
+            scopes_from_text(row.scopes),
+        )
+        for row in rows
+    ]
 
 
 def server_secret(conn: Connection, name: str, candidate: str, now: datetime) -> str:

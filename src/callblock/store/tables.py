@@ -130,6 +130,11 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # Who or what holds the key ("Dialer, floor 2"); "" for none: named by its id.
+    Column("label", String(64), nullable=False, server_default=""),
+    # The scopes given at issue (domain.Scope values, sorted, comma-separated); what the
+    # key may do is these with those they include (domain.granted).
+    Column("scopes", String(32), nullable=False, server_default="admin,check,read,write"),
     sqlite_autoincrement=True,
 )
 

@@ -4,7 +4,7 @@ account setting that changes checks (a ``Change`` like any write of the account'
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +15,7 @@ from callblock.change import Draft
 from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
+    EVERY_SCOPE,
     Account,
     AccountNotFound,
     Action,
@@ -24,10 +25,15 @@ from callblock.domain import (
     InvalidInput,
     KeyNotFound,
     ProblemCode,
+    Scope,
+    checked_key_label,
+    checked_scopes,
     clean_username,
+    scopes_text,
 )
 from callblock.store import Store
 from callblock.store import accounts as account_rows
+from callblock.store import audit as audit_rows
 from callblock.store import credentials as credential_rows
 from callblock.usecases.auth import KEY_PREFIX
 from callblock.usecases.credentials import CredentialCache, hash_key
@@ -53,20 +59,58 @@ class Accounts:
         username: str,
         region: str = DEFAULT_REGION,
         timezone: str = DEFAULT_TIMEZONE,
+        label: str = "",
     ) -> IssuedKey:
+        """A new account with one API key of every scope (labelled ``label``)."""
         clean = _validated_account(username, region, timezone)
+        label = checked_key_label(label)
         now = self._clock()
         with self._store.write() as conn:
             account = account_rows.insert_account(conn, clean, region.upper(), timezone, now)
-            key_id, key = _new_key(conn, account.id, now)
-        return IssuedKey(account, key_id, key)
+            return _new_key(conn, account, now, label, EVERY_SCOPE)
 
-    def issue_key(self, username: str) -> IssuedKey:
+    def issue_key(
+        self, username: str, label: str = "", scopes: Iterable[str] = tuple(EVERY_SCOPE)
+    ) -> IssuedKey:
+        """Another API key of the account (the operator's CLI), with ``label`` and the
+        ``scopes`` named (InvalidInput for a label or a scope that is not one)."""
+        clean_label, clean_scopes = checked_key_label(label), checked_scopes(scopes)
         now = self._clock()
         with self._store.write() as conn:
-            account = _existing(conn, username)
-            key_id, key = _new_key(conn, account.id, now)
-        return IssuedKey(account, key_id, key)
+            return _new_key(conn, _existing(conn, username), now, clean_label, clean_scopes)
+
+    def issue_key_as(self, actor: Actor, label: str, scopes: Iterable[str]) -> IssuedKey:
+        """A new API key of the actor's account (over HTTP), audited as ``key-issue``."""
+        clean_label, clean_scopes = checked_key_label(label), checked_scopes(scopes)
+        account = actor.account
+        now = self._clock()
+        with self._store.write() as conn:
+            issued = _new_key(conn, account, now, clean_label, clean_scopes)
+            _audit_key(
+                conn, actor, Action.KEY_ISSUE, issued.key_id, now, issued.label, clean_scopes
+            )
+        return issued
+
+    def keys_of(self, actor: Actor) -> list[KeyInfo]:
+        """Every key of the actor's account, revoked ones too, oldest first."""
+        with self._store.read() as conn:
+            rows = credential_rows.keys_of_account(conn, actor.account.id)
+        return [KeyInfo(*row) for row in rows]
+
+    def revoke_key_as(self, actor: Actor, key_id: int) -> bool:
+        """Revoke a key of the actor's account (``revoke_key``), audited as ``key-revoke``;
+        KeyNotFound for a key of no account or of another one."""
+        account = actor.account
+        now = self._clock()
+        with self._store.write() as conn:
+            revoked = credential_rows.revoke_key(conn, account.id, key_id, now)
+            if revoked is None:
+                raise KeyNotFound(account.username, key_id)
+            if revoked:
+                account_rows.bump_auth_version(conn, account.id)
+                _audit_key(conn, actor, Action.KEY_REVOKE, key_id, now)
+        self._credentials.forget_account(account.id)
+        return revoked
 
     def list_accounts(self) -> list[AccountSummary]:
         with self._store.read() as conn:
@@ -143,10 +187,40 @@ def _existing(conn: Connection, username: str) -> Account:
     return account
 
 
-def _new_key(conn: Connection, account_id: int, now: datetime) -> tuple[int, str]:
+def _new_key(
+    conn: Connection, account: Account, now: datetime, label: str, scopes: frozenset[Scope]
+) -> IssuedKey:
     key = KEY_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
-    key_id = account_rows.insert_key(conn, account_id, hash_key(key), key[:12], now)
-    return key_id, key
+    key_id = account_rows.insert_key(conn, account.id, hash_key(key), key[:12], now, label, scopes)
+    return IssuedKey(account, key_id, key, label, scopes, now)
+
+
+def _audit_key(
+    conn: Connection,
+    actor: Actor,
+    action: Action,
+    key_id: int,
+    now: datetime,
+    label: str | None = None,
+    scopes: frozenset[Scope] | None = None,
+) -> None:
+    detail: dict[str, object] = {"key_id": key_id}
+    if label is not None:
+        detail["label"] = label
+    if scopes is not None:
+        detail["scopes"] = scopes_text(scopes)
+    audit_rows.record_audit(
+        conn,
+        at=now,
+        account_id=actor.account.id,
+        key_id=actor.key_id,
+        surface=actor.surface.value,
+        action=action.value,
+        group_id=None,
+        numbers=[],
+        count=0,
+        detail=detail,
+    )
 
 
 def _validated_account(username: str, region: str, timezone: str) -> str:

@@ -22,6 +22,7 @@ from callblock.domain import (
     AuthMode,
     CredentialRetired,
     RateLimited,
+    Scope,
     StoreUnavailable,
     Surface,
     TokenAuthDisabled,
@@ -129,6 +130,7 @@ class Authenticator:
     def issue_token(self, username: str, api_key: str, address: str | None = None) -> str:
         """A new token for a TOKEN_AUTH account; every earlier token of it stops working."""
         actor = self.authenticate(username, api_key, Surface.COMPAT_CA_APIS, address)
+        actor.require(Scope.WRITE)  # a token stands for its key on the compat endpoints
         account = actor.account
         assert actor.key_id is not None
         codec = self._token_codec()
@@ -184,8 +186,8 @@ class Authenticator:
                 if credential_rows.key_was_revoked(conn, key_hash):
                     raise CredentialRetired
             raise AuthenticationFailed
-        account, key_id = found
-        return Actor(account=account, key_id=key_id, surface=surface)
+        account, grant = found
+        return Actor.with_key(account, grant, surface)
 
     def _verify_token(self, username: str, token: str, surface: Surface) -> Actor:
         try:
@@ -202,10 +204,10 @@ class Authenticator:
             current = None if account is None else credential_rows.current_token(conn, account.id)
         if account is None or current is None or account.auth_mode is not AuthMode.TOKEN_AUTH:
             raise CredentialRetired
-        jti, key_id = current
+        jti, grant = current
         if not secrets.compare_digest(jti, claims.jti):
             raise CredentialRetired
-        return Actor(account=account, key_id=key_id, surface=surface)
+        return Actor.with_key(account, grant, surface)
 
     def _token_codec(self) -> TokenCodec:
         """The codec on the service's secret."""

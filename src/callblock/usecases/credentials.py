@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from callblock.domain import Account, Actor, DomainError, Surface
+from callblock.domain import Account, Actor, DomainError, KeyGrant, Surface
 
 # How long a process trusts a key it has already checked before asking the store again: the
 # bound on how late a key revoked, or an account changed, through another process is noticed
@@ -32,8 +32,8 @@ def hash_key(key: str) -> str:
 
 class CredentialCache:
     def __init__(self) -> None:
-        # key hash -> (monotonic time checked, account, key id)
-        self._known: dict[str, tuple[float, Account, int]] = {}
+        # key hash -> (monotonic time checked, account, what the key may do)
+        self._known: dict[str, tuple[float, Account, KeyGrant]] = {}
         self._rechecking: set[str] = set()
         self._rechecking_lock = threading.Lock()
 
@@ -42,20 +42,21 @@ class CredentialCache:
         known = self._known.get(hash_key(key))
         if known is None or time.monotonic() - known[0] >= AUTH_CACHE_SECONDS:
             return None
-        return Actor(account=known[1], key_id=known[2], surface=surface)
+        return Actor.with_key(known[1], known[2], surface)
 
     def recent(self, key: str, surface: Surface, within: float) -> Actor | None:
         """The actor for a key checked within ``within`` seconds, or None."""
         known = self._known.get(hash_key(key))
         if known is None or time.monotonic() - known[0] >= within:
             return None
-        return Actor(account=known[1], key_id=known[2], surface=surface)
+        return Actor.with_key(known[1], known[2], surface)
 
     def remember(self, key: str, actor: Actor) -> None:
         """Trust a key for AUTH_CACHE_SECONDS: only once it has passed the failed-attempt
         limit too, or a key guessed during a lockout would be let in by its next request."""
         assert actor.key_id is not None
-        self._known[hash_key(key)] = (time.monotonic(), actor.account, actor.key_id)
+        grant = KeyGrant(actor.key_id, actor.key_label, actor.scopes)
+        self._known[hash_key(key)] = (time.monotonic(), actor.account, grant)
 
     def drop(self, key: str) -> None:
         self._known.pop(hash_key(key), None)
@@ -79,7 +80,7 @@ class CredentialCache:
             return None
         if age >= AUTH_CACHE_SECONDS:
             self._recheck_in_background(key, key_hash, verify)
-        return Actor(account=known[1], key_id=known[2], surface=surface)
+        return Actor.with_key(known[1], known[2], surface)
 
     def _recheck_in_background(
         self, key: str, key_hash: str, verify: Callable[[str], Actor]

@@ -9,6 +9,7 @@ from typing import Any
 
 from callblock.change import ChangePart
 from callblock.domain import (
+    EVERY_SCOPE,
     Account,
     BatchReason,
     EntryBlock,
@@ -19,6 +20,7 @@ from callblock.domain import (
     ReasonCode,
     RejectedLine,
     RequestedNumber,
+    Scope,
 )
 
 
@@ -27,6 +29,9 @@ class IssuedKey:
     account: Account
     key_id: int
     key: str  # shown once, never stored
+    label: str = ""
+    scopes: frozenset[Scope] = EVERY_SCOPE
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,8 @@ class KeyInfo:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    label: str
+    scopes: frozenset[Scope]  # as issued (``domain.granted`` says what they include)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callblock.domain import Actor, AuthenticationFailed, Surface
+from callblock.domain import Actor, AuthenticationFailed, Scope, Surface
 from callblock.http.compat import operations, wire
 from callblock.http.compat.body import Fields, read_fields
 from callblock.http.compat.errors import MethodNotAllowed, MissingUsername
@@ -56,6 +56,7 @@ def _endpoint(method: str, operation: Operation) -> Endpoint:
                 Surface.COMPAT_CA_APIS,
                 client_address(request),
             )
+            actor.require(Scope.WRITE)  # every compat endpoint changes block lists
             answer.response = await run_in_threadpool(operation, service, actor, fields)
         return answer.response
 

@@ -15,6 +15,7 @@ from callblock.domain import (
     GroupNotFound,
     InvalidInput,
     NameTaken,
+    ScopeMissing,
     StoreUnavailable,
     TokenAuthDisabled,
     TokenExpired,
@@ -46,6 +47,8 @@ def to_response(exc: Exception, fields: Fields) -> Response:
             return wire.method_not_allowed()
         case AuthenticationFailed():
             return wire.authentication_failed()
+        case ScopeMissing():
+            return wire.key_not_allowed()
         case TooManyRequests():
             return wire.too_many_requests(exc.retry_after)
         case TokenExpired():
@@ -82,6 +85,8 @@ def to_token_response(exc: Exception, fields: Fields) -> Response:
             return wire.token_refused(401, "Invalid userName or apiKey")
         case TokenAuthDisabled():
             return wire.token_refused(403, "Token authentication is not enabled")
+        case ScopeMissing():
+            return wire.token_refused(403, wire.KEY_NOT_ALLOWED)
         case TokenLimitExceeded():
             return wire.token_refused(429, "Token generation limit exceeded")
         case _:

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from callblock.domain import Actor, AuthenticationFailed, Surface
+from callblock.domain import Actor, AuthenticationFailed, Scope, Surface
 from callblock.http.compat import operations
 from callblock.http.compat.body import Fields, read_fields
 from callblock.http.compat.errors import MethodNotAllowed
@@ -43,6 +43,7 @@ async def endpoint(request: Request) -> Response:
             Surface.COMPAT_V2,
             client_address(request),
         )
+        actor.require(Scope.WRITE)  # every compat endpoint changes block lists
         fields = await read_fields(
             request, settings.max_body_bytes, with_query=request.method == "DELETE"
         )

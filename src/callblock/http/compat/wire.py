@@ -48,6 +48,14 @@ def authentication_failed() -> Response:
     return error(401, "Authentication failed")
 
 
+def key_not_allowed() -> Response:
+    """A valid key without the ``write`` scope: the compat endpoints all change lists."""
+    return error(403, KEY_NOT_ALLOWED)
+
+
+KEY_NOT_ALLOWED = "API key not allowed to change block lists"
+
+
 def request_timeout() -> Response:
     return error(408, "Request timeout")
 

@@ -18,6 +18,7 @@ from callblock.http.v1 import (
     checks,
     files,
     groups,
+    keys,
     numbers,
     rules,
 )
@@ -25,12 +26,24 @@ from callblock.http.v1 import (
 # Each resource's router carries the `/v1` prefix itself (see ``common.PREFIX``).
 router = APIRouter()
 # In this order: the OpenAPI document lists the paths as they are included.
-for resource in (groups, numbers, campaigns, checks, audit, changes, account, files, rules):
+RESOURCES = (groups, numbers, campaigns, checks, audit, changes, account, keys, files, rules)
+for resource in RESOURCES:
     router.include_router(resource.router)
 # Each operation's route as its module declared it (`router` holds them behind its includes).
 ROUTES: list[BaseRoute] = [
     route
-    for resource in (groups, numbers, campaigns, checks, audit, changes, account, files, rules)
+    for resource in (
+        groups,
+        numbers,
+        campaigns,
+        checks,
+        audit,
+        changes,
+        account,
+        keys,
+        files,
+        rules,
+    )
     for route in resource.router.routes
 ]
 
@@ -74,6 +87,11 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "account",
         "description": "The calling account and the settings it may change itself.",
+    },
+    {
+        "name": "keys",
+        "description": "The account's API keys, each with a label and scopes (`check`, `read`, "
+        "`write`, `admin`), for keys with the `admin` scope.",
     },
     {
         "name": "limits",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Body
@@ -10,7 +11,7 @@ from callblock.domain import Actor
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
-from callblock.http.v1.common import PREFIX, ActorDep, ServiceDep
+from callblock.http.v1.common import PREFIX, AdminActorDep, AnyActorDep, ServiceDep
 
 router = APIRouter(prefix=PREFIX, tags=["account"])
 
@@ -36,7 +37,7 @@ def _account_public(actor: Actor) -> schemas.AccountPublic:
     response_model=schemas.AccountPublic,
     responses={**examples.ACCOUNT, **responses(401, 503)},
 )
-def get_account(actor: ActorDep) -> schemas.AccountPublic:
+def get_account(actor: AnyActorDep) -> schemas.AccountPublic:
     return _account_public(actor)
 
 
@@ -52,10 +53,10 @@ def get_account(actor: ActorDep) -> schemas.AccountPublic:
 )
 def update_account(
     body: Annotated[schemas.AccountUpdate, Body(openapi_examples=examples.UPDATE_ACCOUNT)],
-    actor: ActorDep,
+    actor: AdminActorDep,
     service: ServiceDep,
 ) -> schemas.AccountPublic:
     account = actor.account
     if body.block_anonymous is not None:
         account = service.set_block_anonymous(actor, body.block_anonymous)
-    return _account_public(Actor(account, actor.key_id, actor.surface))
+    return _account_public(replace(actor, account=account))

@@ -12,9 +12,9 @@ from callblock.http.problems import responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import (
     PREFIX,
-    ActorDep,
     Cursor,
     Limit,
+    ReadingActorDep,
     ServiceDep,
     cursor_position,
     invalid,
@@ -35,6 +35,7 @@ def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
         action=event.action,
         group_id=event.group_id,
         key_id=event.key_id,
+        key_label=event.key_label,
         count=event.count,
         numbers=event.sample,
         detail=event.detail,
@@ -53,7 +54,7 @@ def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
     responses={**examples.AUDIT, **responses(401, 422, 503)},
 )
 def list_audit_events(
-    actor: ActorDep,
+    actor: ReadingActorDep,
     service: ServiceDep,
     group_id: Annotated[int | None, Query(ge=1, le=LARGEST_ID)] = None,
     number: Annotated[str | None, Query(max_length=NUMBER_TEXT_MAX)] = None,

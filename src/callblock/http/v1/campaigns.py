@@ -13,7 +13,7 @@ from callblock.domain import CampaignById, FieldProblem, GroupKind, InvalidInput
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
-from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
+from callblock.http.v1.common import PREFIX, GroupId, ReadingActorDep, ServiceDep, WritingActorDep
 from callblock.rules import LARGEST_ID
 from callblock.service import KEEP
 
@@ -69,7 +69,7 @@ def _window(body: schemas.CallingWindowIn | None) -> CallingWindow | None:
     response_model=schemas.CampaignsPublic,
     responses={**examples.LIST_CAMPAIGNS, **responses(401, 503)},
 )
-def list_campaigns(actor: ActorDep, service: ServiceDep) -> schemas.CampaignsPublic:
+def list_campaigns(actor: ReadingActorDep, service: ServiceDep) -> schemas.CampaignsPublic:
     campaigns = service.list_campaigns(actor)
     return schemas.CampaignsPublic(
         data=[campaign_public(c) for c in campaigns], count=len(campaigns)
@@ -89,7 +89,7 @@ def list_campaigns(actor: ActorDep, service: ServiceDep) -> schemas.CampaignsPub
 )
 def create_campaign(
     body: Annotated[schemas.CampaignCreate, Body(openapi_examples=examples.CREATE_CAMPAIGN)],
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
 ) -> schemas.CampaignPublic:
     created = service.create_campaign(
@@ -109,7 +109,7 @@ def create_campaign(
     responses={**examples.ONE_CAMPAIGN, **responses(401, 404, 422, 503)},
 )
 def get_campaign(
-    campaign_id: CampaignId, actor: ActorDep, service: ServiceDep
+    campaign_id: CampaignId, actor: ReadingActorDep, service: ServiceDep
 ) -> schemas.CampaignPublic:
     return campaign_public(service.campaign(actor, CampaignById(campaign_id)))
 
@@ -127,7 +127,7 @@ def get_campaign(
 def update_campaign(
     campaign_id: CampaignId,
     body: Annotated[schemas.CampaignUpdate, Body(openapi_examples=examples.UPDATE_CAMPAIGN)],
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
 ) -> schemas.CampaignPublic:
     window = _window(body.calling_window) if "calling_window" in body.model_fields_set else KEEP
@@ -154,7 +154,7 @@ def update_campaign(
 def attach_groups(
     campaign_id: CampaignId,
     body: Annotated[schemas.CampaignGroupsIn, Body(openapi_examples=examples.ATTACH_GROUPS)],
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
 ) -> schemas.CampaignPublic:
     return campaign_public(service.attach_groups(actor, CampaignById(campaign_id), body.group_ids))
@@ -171,7 +171,7 @@ def attach_groups(
     responses={**examples.UPDATED_CAMPAIGN, **responses(401, 404, 422, 503)},
 )
 def detach_group(
-    campaign_id: CampaignId, group_id: GroupId, actor: ActorDep, service: ServiceDep
+    campaign_id: CampaignId, group_id: GroupId, actor: WritingActorDep, service: ServiceDep
 ) -> schemas.CampaignPublic:
     return campaign_public(service.detach_groups(actor, CampaignById(campaign_id), [group_id]))
 
@@ -187,6 +187,8 @@ def detach_group(
     response_class=Response,
     responses=responses(401, 404, 422, 503),
 )
-def delete_campaign(campaign_id: CampaignId, actor: ActorDep, service: ServiceDep) -> Response:
+def delete_campaign(
+    campaign_id: CampaignId, actor: WritingActorDep, service: ServiceDep
+) -> Response:
     service.delete_campaign(actor, CampaignById(campaign_id))
     return Response(status_code=204)

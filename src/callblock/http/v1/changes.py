@@ -14,7 +14,7 @@ from callblock.change import CampaignState
 from callblock.http import schemas
 from callblock.http.problems import responses
 from callblock.http.v1 import examples
-from callblock.http.v1.common import PREFIX, ActorDep, Limit, ServiceDep
+from callblock.http.v1.common import PREFIX, CheckScopeActorDep, Limit, ServiceDep
 from callblock.numbers import key_pattern
 from callblock.rules import CHANGE_FEED_ENTRIES, CHANGE_TOKEN_MAX, LARGEST_ID
 from callblock.service import ChangesPage, FeedItem
@@ -42,7 +42,7 @@ router = APIRouter(prefix=PREFIX, tags=["changes"])
     responses={**examples.CHANGES, **responses(400, 401, 422, 503)},
 )
 def list_changes(
-    actor: ActorDep,
+    actor: CheckScopeActorDep,
     service: ServiceDep,
     since: Annotated[
         str | None,

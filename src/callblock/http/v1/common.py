@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -19,6 +20,7 @@ from callblock.domain import (
     InvalidCursor,
     InvalidInput,
     ProblemCode,
+    Scope,
     Surface,
 )
 from callblock.http.credentials import basic_credentials, bearer_token, client_address
@@ -41,28 +43,37 @@ def _service(request: Request) -> Service:
     return service
 
 
+# The admin page marks its own requests with this header: the history names the page as
+# their surface, not the API.
+CLIENT_HEADER = "x-callblock-client"
+
+
+def _surface(request: Request) -> Surface:
+    return Surface.PAGE if request.headers.get(CLIENT_HEADER) == "page" else Surface.V1
+
+
 async def current_actor(
     request: Request,
     _declared: Annotated[object, Depends(_bearer)],
 ) -> Actor:
+    """Whoever the credentials name, whatever their key may do (see ``SCOPED``)."""
     service = _service(request)
+    surface = _surface(request)
     header = request.headers.get("authorization")
     basic = basic_credentials(header)
     address = client_address(request)
     if basic is not None:
-        return await run_in_threadpool(
-            service.authenticate, basic[0], basic[1], Surface.V1, address
-        )
+        return await run_in_threadpool(service.authenticate, basic[0], basic[1], surface, address)
     key = bearer_token(header)
     if key is None:
         raise AuthenticationFailed
-    cached = service.cached_actor(key, Surface.V1)
+    cached = service.cached_actor(key, surface)
     if cached is not None:
         return cached
-    return await run_in_threadpool(service.authenticate_key, key, Surface.V1, address)
+    return await run_in_threadpool(service.authenticate_key, key, surface, address)
 
 
-async def checking_actor(
+async def _checking_actor(
     request: Request,
     _declared: Annotated[object, Depends(_bearer)],
 ) -> Actor:
@@ -70,14 +81,45 @@ async def checking_actor(
     ``Service.checking_actor``); any other goes through ``current_actor``."""
     key = bearer_token(request.headers.get("authorization"))
     if key is not None:
-        known = _service(request).checking_actor(key, Surface.V1)
+        known = _service(request).checking_actor(key, _surface(request))
         if known is not None:
+            known.require(Scope.CHECK)
             return known
-    return await current_actor(request, _declared)
+    actor = await current_actor(request, _declared)
+    actor.require(Scope.CHECK)
+    return actor
 
 
-ActorDep = Annotated[Actor, Depends(current_actor)]
-CheckingActorDep = Annotated[Actor, Depends(checking_actor)]
+def _scoped(scope: Scope) -> Callable[..., Awaitable[Actor]]:
+    async def actor_in_scope(
+        request: Request, _declared: Annotated[object, Depends(_bearer)]
+    ) -> Actor:
+        actor = await current_actor(request, _declared)
+        actor.require(scope)
+        return actor
+
+    actor_in_scope.__name__ = f"actor_in_{scope.value}_scope"
+    return actor_in_scope
+
+
+# Which scope each dependency asks of the key: the OpenAPI document says it of each
+# operation (``docs``), read from the operation's dependencies.
+_IN_CHECK, _IN_READ, _IN_WRITE, _IN_ADMIN = (_scoped(s) for s in Scope)
+SCOPED: dict[Callable[..., Awaitable[Actor]], Scope] = {
+    _checking_actor: Scope.CHECK,
+    _IN_CHECK: Scope.CHECK,
+    _IN_READ: Scope.READ,
+    _IN_WRITE: Scope.WRITE,
+    _IN_ADMIN: Scope.ADMIN,
+}
+
+# A route names what it does by the actor it takes: a key without that scope gets 403.
+CheckingActorDep = Annotated[Actor, Depends(_checking_actor)]  # checks, never waiting
+CheckScopeActorDep = Annotated[Actor, Depends(_IN_CHECK)]  # the change feed
+ReadingActorDep = Annotated[Actor, Depends(_IN_READ)]
+WritingActorDep = Annotated[Actor, Depends(_IN_WRITE)]
+AdminActorDep = Annotated[Actor, Depends(_IN_ADMIN)]
+AnyActorDep = Annotated[Actor, Depends(current_actor)]  # any valid key (GET /v1/account)
 ServiceDep = Annotated[Service, Depends(_service)]
 GroupId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="The group's id.")]
 Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="From `next_cursor`.")]

@@ -423,6 +423,7 @@ AUDIT = answer(
                     "action": "add",
                     "group_id": 1,
                     "key_id": 1,
+                    "key_label": "Supervisor page",
                     "count": 2,
                     "numbers": ["+919876543210", "+91140*"],
                     "detail": None,
@@ -434,6 +435,7 @@ AUDIT = answer(
                     "action": "create",
                     "group_id": 1,
                     "key_id": 1,
+                    "key_label": "Supervisor page",
                     "count": 0,
                     "numbers": [],
                     "detail": None,
@@ -563,4 +565,31 @@ UPDATED_ACCOUNT = answer(
 
 LIMITS = answer(
     200, limits=("The limits as this server enforces them", schemas.LIMITS.model_dump())
+)
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+_KEY = {
+    "id": 7,
+    "label": "Dialer, floor 2",
+    "scopes": ["check"],
+    "prefix": "cbk_Q2hlY2tz",
+    "created_at": _CREATED,
+    "revoked_at": None,
+}
+LIST_KEYS = answer(200, keys=("Every key of the account", {"data": [_KEY], "count": 1}))
+CREATE_KEY = body(
+    dialer=("A key that can only check", {"label": "Dialer, floor 2", "scopes": ["check"]}),
+    supervisor=(
+        "A key for a supervisor's scripts",
+        {"label": "Supervisor scripts", "scopes": ["write"]},
+    ),
+)
+CREATED_KEY = answer(
+    201,
+    created=(
+        "The new key, shown this once",
+        {**_KEY, "key": "cbk_Q2hlY2tzT25seUZvckRpYWxlcnNPbkZsb29yVHdvWFhYWFg"},
+    ),
 )

@@ -31,7 +31,7 @@ from callblock.domain import (
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
 from callblock.http.v1 import examples
-from callblock.http.v1.common import PREFIX, ActorDep, GroupId, ServiceDep
+from callblock.http.v1.common import PREFIX, GroupId, ReadingActorDep, ServiceDep, WritingActorDep
 from callblock.rules import (
     COLUMN_MAX,
     FILE_NAME_MAX,
@@ -188,7 +188,7 @@ def vars_of(line: Any) -> dict[str, Any]:
 async def import_numbers(
     group_id: GroupId,
     request: Request,
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
     column: Annotated[
         str | None, Query(max_length=COLUMN_MAX, description="Header name or 1-based position.")
@@ -321,7 +321,9 @@ async def import_numbers(
     response_class=StreamingResponse,
     responses={**_exported(examples.EXPORTED), **responses(401, 404, 422, 503)},
 )
-async def export_numbers(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> Response:
+async def export_numbers(
+    group_id: GroupId, actor: ReadingActorDep, service: ServiceDep
+) -> Response:
     texts = _export_texts(service, actor, group_id)
     version = await run_in_threadpool(next, texts)  # the lookup (404) happens before streaming
     return _ClosingStream(
@@ -406,7 +408,7 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[bytes]:
 )
 async def scrub(
     request: Request,
-    actor: ActorDep,
+    actor: ReadingActorDep,
     service: ServiceDep,
     column: Annotated[str | None, Query(max_length=COLUMN_MAX)] = None,
     direction: schemas.CheckDirection = schemas.CheckDirection.OUTBOUND,

@@ -14,11 +14,12 @@ from callblock.http.problems import responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import (
     PREFIX,
-    ActorDep,
     Cursor,
     GroupId,
     Limit,
+    ReadingActorDep,
     ServiceDep,
+    WritingActorDep,
     cursor_position,
     listing_of,
     next_cursor,
@@ -58,7 +59,7 @@ def _group_public(detail: GroupDetail) -> schemas.GroupPublic:
     responses={**examples.LIST_GROUPS, **responses(401, 422, 503)},
 )
 def list_groups(
-    actor: ActorDep,
+    actor: ReadingActorDep,
     service: ServiceDep,
     name: Annotated[
         str | None,
@@ -95,7 +96,7 @@ def list_groups(
 )
 def create_group(
     body: Annotated[schemas.GroupCreate, Body(openapi_examples=examples.CREATE_GROUP)],
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
 ) -> schemas.GroupPublic:
     # The name and description arrive checked and trimmed (``schemas.GroupName``).
@@ -122,7 +123,9 @@ def create_group(
     response_model=schemas.GroupPublic,
     responses={**examples.ONE_GROUP, **responses(401, 404, 422, 503)},
 )
-def get_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> schemas.GroupPublic:
+def get_group(
+    group_id: GroupId, actor: ReadingActorDep, service: ServiceDep
+) -> schemas.GroupPublic:
     return _group_public(service.group_detail(actor, group_id))
 
 
@@ -141,7 +144,7 @@ def get_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> schema
 def update_group(
     group_id: GroupId,
     body: Annotated[schemas.GroupUpdate, Body(openapi_examples=examples.UPDATE_GROUP)],
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
 ) -> schemas.GroupPublic:
     detail = service.update_group(
@@ -168,6 +171,6 @@ def update_group(
     response_class=Response,
     responses=responses(401, 404, 422, 503),
 )
-def delete_group(group_id: GroupId, actor: ActorDep, service: ServiceDep) -> Response:
+def delete_group(group_id: GroupId, actor: WritingActorDep, service: ServiceDep) -> Response:
     service.delete_group(actor, group_id)
     return Response(status_code=204)

@@ -24,11 +24,12 @@ from callblock.http.problems import responses
 from callblock.http.v1 import examples
 from callblock.http.v1.common import (
     PREFIX,
-    ActorDep,
     Cursor,
     GroupId,
     Limit,
+    ReadingActorDep,
     ServiceDep,
+    WritingActorDep,
     cursor_position,
     invalid,
     listing_of,
@@ -88,7 +89,7 @@ def _why_invalid(item: object, region: str) -> str:
 )
 def list_numbers(
     group_id: GroupId,
-    actor: ActorDep,
+    actor: ReadingActorDep,
     service: ServiceDep,
     status: EntryStatus = EntryStatus.ALL,
     q: Annotated[
@@ -125,7 +126,7 @@ def list_numbers(
 def add_numbers(
     group_id: GroupId,
     body: Annotated[schemas.NumbersAdd, Body(openapi_examples=examples.ADD_NUMBERS)],
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
 ) -> schemas.NumbersAdded:
     if body.expires_at is not None and body.expires_at <= service.clock():
@@ -162,7 +163,7 @@ def add_numbers(
 )
 def remove_numbers(
     group_id: GroupId,
-    actor: ActorDep,
+    actor: WritingActorDep,
     service: ServiceDep,
     body: Annotated[
         schemas.NumbersRemove | None, Body(openapi_examples=examples.REMOVE_NUMBERS)

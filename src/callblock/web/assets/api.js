@@ -59,7 +59,8 @@ function basic(username, key) {
 }
 
 function headers(extra = {}, credentials = session(), signingIn = false) {
-  const all = { Accept: "application/json", "X-Requested-With": "XMLHttpRequest", ...extra };
+  // X-Callblock-Client: the history names the page as where its changes came from.
+  const all = { Accept: "application/json", "X-Requested-With": "XMLHttpRequest", "X-Callblock-Client": "page", ...extra };
   if (!credentials) return all;
   // Signing in proves the key belongs to the username typed (Basic). After that the key alone
   // is sent (Bearer): failed sign-ins by others for the same username lock out Basic

@@ -88,6 +88,10 @@ export const ACTIONS = {
   "campaign-attach": "Attached groups to the campaign",
   "campaign-detach": "Detached groups from the campaign",
   "campaign-delete": "Deleted the campaign",
+  replace: "Replaced the group's entries",
+  "change-list": "Applied a change list",
+  "key-issue": "Issued an API key",
+  "key-revoke": "Revoked an API key",
 };
 
 export const SURFACES = {
@@ -95,6 +99,7 @@ export const SURFACES = {
   "compat-v2": "Cloud Agent API",
   "compat-ca-apis": "Cloud Agent API",
   cli: "Command line",
+  page: "Admin page",
 };
 
 export const RULES = {

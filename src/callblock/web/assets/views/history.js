@@ -130,7 +130,7 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
       h("th", { scope: "row", "data-label": "Change" }, change(event)),
       h("td", { "data-label": "Group" }, groupCell(event)),
       h("td", { "data-label": "Numbers", className: "numbers" }, numbersCell(event)),
-      h("td", { "data-label": "By" }, SURFACES[event.surface] || event.surface, event.key_id ? h("span", { className: "sub" }, `key #${event.key_id}`) : null),
+      h("td", { "data-label": "By" }, SURFACES[event.surface] || event.surface, event.key_id ? h("span", { className: "sub" }, event.key_label || `key #${event.key_id}`) : null),
     );
   }
 
