@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from callblock.cli import main
-from callblock.domain import Actor, GroupById, RequestedNumber, Surface
+from callblock.domain import Actor, GroupById, RequestedNumber, Scope, Surface
 from callblock.service import Service
 from callblock.store import Store, create_store_engine
 from callblock.store.migrate import current_revision, head_revision
@@ -110,6 +110,63 @@ def test_account_key_issues_an_additional_working_key(runner: CliRunner, migrate
     assert key1 != key2
     assert authenticates(migrated, "bob", key1)
     assert authenticates(migrated, "bob", key2)
+
+
+def test_account_key_takes_a_label_and_scopes_and_keys_lists_them(
+    runner: CliRunner, migrated: str
+) -> None:
+    runner.invoke(main, ["account", "create", "dina", "--database-url", migrated])
+    made = runner.invoke(
+        main,
+        [
+            "account",
+            "key",
+            "dina",
+            "--label",
+            "Dialer, floor 2",
+            "--scope",
+            "check",
+            "--database-url",
+            migrated,
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    assert "(scopes check)" in made.stdout
+    dialer = made.stdout.strip().splitlines()[-1]
+    store = Store.from_url(migrated)
+    try:
+        actor = Service(store).authenticate("dina", dialer, Surface.V1)
+    finally:
+        store.dispose()
+    assert (actor.key_label, actor.scopes) == ("Dialer, floor 2", frozenset({Scope.CHECK}))
+    both = runner.invoke(
+        main, ["account", "key", "dina", "--scope", "read,admin", "--database-url", migrated]
+    )
+    assert "(scopes admin, read)" in both.stdout
+    listing = runner.invoke(main, ["account", "keys", "dina", "--database-url", migrated])
+    rows = listing.stdout.splitlines()[1:]
+    assert rows[0].split()[-1] == "admin,check,read,write"  # the first key: every scope
+    assert rows[1].endswith("check                  Dialer, floor 2")
+    assert rows[2].split()[-1] == "admin,read"
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--scope", "delete"], "not a scope: 'delete'"),
+        (["--scope", ""], "not a scope: ''"),
+        (["--label", "x" * 65], "too long"),
+    ],
+)
+def test_account_key_refuses_a_bad_scope_or_label_and_issues_nothing(
+    runner: CliRunner, migrated: str, options: list[str], said: str
+) -> None:
+    runner.invoke(main, ["account", "create", "erin", "--database-url", migrated])
+    refused = runner.invoke(main, ["account", "key", "erin", *options, "--database-url", migrated])
+    assert refused.exit_code != 0
+    assert said in refused.output
+    listing = runner.invoke(main, ["account", "keys", "erin", "--database-url", migrated])
+    assert len(listing.stdout.splitlines()) == 2  # the header and the first key
 
 
 def test_account_list_never_shows_keys(runner: CliRunner, migrated: str) -> None:
