@@ -975,6 +975,72 @@ def test_history_filters_by_group_and_number(
     expect(page.get_by_text("Not a valid phone number.")).to_be_visible()
 
 
+# --- API keys ------------------------------------------------------------------------------------
+
+
+def test_a_supervisor_issues_a_check_only_key_and_the_history_names_the_supervisor(
+    tab: Tab, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    """The page's Keys screen: a supervisor with an admin key issues a key for a dialer that
+    may only check; the dialer checks but cannot change anything, and every change made on the
+    page is in the history under the supervisor's key and the page."""
+    supervisor = api.post(
+        "/v1/keys", json={"label": "Supervisor Asha", "scopes": ["write", "admin"]}
+    ).json()["key"]
+    page = sign_in(tab, Credentials(account.username, supervisor))
+    page.get_by_role("link", name="Keys").click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    rows = page.locator("main tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("The key you are signed in with")
+    page.get_by_role("button", name="Issue a key").click()
+    issuing = page.get_by_role("dialog", name="Issue a key")
+    issuing.get_by_label("Label").fill("Dialer, floor 2")
+    expect(issuing.get_by_role("checkbox", name="Check")).to_be_checked()
+    issuing.get_by_role("button", name="Issue key").click()
+    shown = page.get_by_role("dialog", name="Key issued")
+    expect(shown.get_by_label("The new key")).to_be_focused()
+    dialer = shown.get_by_label("The new key").input_value()
+    assert dialer.startswith("cbk_")
+    shown.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("button", name="Issue a key")).to_be_focused()
+    expect(rows).to_have_count(3)
+    expect(rows.nth(2)).to_contain_text("Dialer, floor 2")
+    expect(rows.nth(2)).to_contain_text("check")
+
+    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {dialer}"}) as dial:
+        assert dial.get("/v1/check/9876543210").status_code == 200
+        refused = dial.post("/v1/groups", json={"name": "Dialer's own"})
+        assert (refused.status_code, refused.json()["needed_scope"]) == (403, "write")
+
+    create_group(page, "Made on the page")
+    page.get_by_role("link", name="History").click()
+    first = page.locator("main tbody tr").first
+    expect(first.locator("[data-label=By]")).to_have_text("Admin pageSupervisor Asha")
+    issued_row = page.locator("main tbody tr").nth(1)
+    expect(issued_row.locator("[data-label=Change]")).to_contain_text("Issued an API key")
+
+    page.get_by_role("link", name="Keys").click()
+    page.get_by_role("button", name="Revoke Dialer, floor 2").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke key").click()
+    expect(rows.nth(2)).to_contain_text("Revoked")
+    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {dialer}"}) as dial:
+        assert dial.get("/v1/check/9876543210").status_code == 401
+
+
+def test_the_keys_screen_tells_a_key_without_admin_why_it_shows_nothing(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    reader = api.post("/v1/keys", json={"label": "Reader", "scopes": ["read"]}).json()["key"]
+    page = sign_in(tab, Credentials(account.username, reader))
+    page.get_by_role("link", name="Keys").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The key you signed in with cannot see or issue keys: that needs a key with the Admin "
+        "scope."
+    )
+    expect(page.get_by_role("button", name="Issue a key")).to_be_disabled()
+
+
 # --- kinds of groups, and campaigns ------------------------------------------------------------
 
 
@@ -1299,6 +1365,9 @@ def test_no_screen_or_dialog_breaks_wcag_21_aa(
     page.goto(f"{tab.origin}/ui#/campaigns")
     settled(page, "campaigns")
     dialog_is_clean("New campaign")
+    page.goto(f"{tab.origin}/ui#/keys")
+    settled(page, "keys")
+    dialog_is_clean("Issue a key")
     page.goto(f"{tab.origin}/ui{routes['campaign']}")
     settled(page, "campaign")
     dialog_is_clean("Change name or description")
@@ -1383,6 +1452,7 @@ def screens(site: Site, api: httpx.Client) -> dict[str, str]:
         "check": "#/check",
         "check-campaign": f"#/check?campaign={campaign}",
         "history": "#/history",
+        "keys": "#/keys",
     }
 
 

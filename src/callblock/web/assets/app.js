@@ -1,5 +1,6 @@
 // The page's frame: who is signed in, the navigation, and which view the address shows.
-// Views live at #/groups, #/groups/ID, #/campaigns, #/campaigns/ID, #/check and #/history;
+// Views live at #/groups, #/groups/ID, #/campaigns, #/campaigns/ID, #/check, #/history and
+// #/keys;
 // nothing secret is ever in it.
 
 import { forget, SESSION_ENDED, session, whenSignedOut, whenSignedOutElsewhere } from "./api.js";
@@ -11,6 +12,7 @@ import { renderCheck } from "./views/check.js";
 import { renderGroup } from "./views/group.js";
 import { renderGroups } from "./views/groups.js";
 import { renderHistory } from "./views/history.js";
+import { renderKeys } from "./views/keys.js";
 import { renderSignIn, signInAgain } from "./views/signin.js";
 
 const main = document.getElementById("main");
@@ -94,6 +96,9 @@ function show() {
     case "history":
       document.title = "History · callblock";
       return renderHistory(main, { groupId: query.get("group") || "", number: query.get("number") || "", go });
+    case "keys":
+      document.title = "API keys · callblock";
+      return renderKeys(main);
     default:
       return go("#/groups");
   }
