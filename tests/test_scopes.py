@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -26,7 +29,7 @@ from callblock.domain import (
     granted,
 )
 from callblock.service import Service
-from tests.helpers import Credentials, basic, bearer
+from tests.helpers import Credentials, FakeClock, basic, bearer
 
 pytestmark = pytest.mark.anyio
 
@@ -252,3 +255,21 @@ def test_an_existing_key_keeps_every_scope_after_the_migration() -> None:
     assert default is not None
     text = str(getattr(default, "arg", ""))
     assert set(re.split(",", text)) == {s.value for s in EVERY_SCOPE}
+
+
+async def test_the_keys_listing_says_when_each_key_was_last_used(
+    client: httpx.AsyncClient, service: Service, main_account: Credentials, clock: FakeClock
+) -> None:
+    used = service.issue_key(main_account.username, "Used", ["check"])
+    service.issue_key(main_account.username, "Unused", ["check"])
+    assert (await client.get("/v1/check/9876543210", headers=bearer(used.key))).status_code == 200
+    deadline = time.monotonic() + 10
+    while True:  # written by a thread of its own, not by the request
+        listed = (await client.get("/v1/keys", headers=bearer(main_account))).json()["data"]
+        last_used = {k["label"]: k["last_used_at"] for k in listed}
+        if last_used["Used"] is not None:
+            break
+        assert time.monotonic() < deadline, "never written"
+        await anyio.sleep(0.05)
+    assert last_used["Unused"] is None
+    assert datetime.fromisoformat(last_used["Used"]) == clock.now

@@ -33,6 +33,7 @@ from callblock.usecases.failures import FailureLimit
 from callblock.usecases.feed import ChangeFeed
 from callblock.usecases.groups import Groups
 from callblock.usecases.imports import DEFAULT_MAX_REMOVAL, Imports
+from callblock.usecases.key_use import KeyUse
 from callblock.usecases.results import (
     AccountSummary,
     BatchCheck,
@@ -111,6 +112,7 @@ class Service:
             failures,
             request_rate or RequestRate(0, 1),  # none: no limit
             secret,
+            KeyUse(store, clock),
         )
         accounts = Accounts(store, clock, self.writer, credentials)
         groups = Groups(store, clock, self.writer)

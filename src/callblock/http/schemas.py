@@ -517,6 +517,9 @@ class KeyPublic(BaseModel):
     prefix: str = Field(description="The key's first characters, to tell keys apart.")
     created_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime | None = Field(
+        None, description="When the key last authenticated a request (late by up to a minute)."
+    )
 
 
 class KeyIssued(KeyPublic):

@@ -155,11 +155,24 @@ def revoke_key(conn: Connection, account_id: int, key_id: int, now: datetime) ->
     return True
 
 
+def mark_keys_used(conn: Connection, used: dict[int, datetime]) -> None:
+    """Record when each key was last used (a time never goes back)."""
+    for key_id, at in used.items():
+        conn.execute(
+            update(api_keys)
+            .where(
+                api_keys.c.id == key_id,
+                (api_keys.c.last_used_at.is_(None)) | (api_keys.c.last_used_at < at),
+            )
+            .values(last_used_at=at)
+        )
+
+
 def keys_of_account(
     conn: Connection, account_id: int
-) -> list[tuple[int, str, datetime, datetime | None, str, frozenset[Scope]]]:
-    """(id, prefix, created, revoked, label, scopes) of every key of the account, oldest
-    first."""
+) -> list[tuple[int, str, datetime, datetime | None, str, frozenset[Scope], datetime | None]]:
+    """(id, prefix, created, revoked, label, scopes, last used) of every key of the account,
+    oldest first."""
     rows = conn.execute(
         select(
             api_keys.c.id,
@@ -168,6 +181,7 @@ def keys_of_account(
             api_keys.c.revoked_at,
             api_keys.c.label,
             api_keys.c.scopes,
+            api_keys.c.last_used_at,
         )
         .where(api_keys.c.account_id == account_id)
         .order_by(api_keys.c.id)
@@ -180,6 +194,7 @@ def keys_of_account(
             row.revoked_at,
             row.label,
             scopes_from_text(row.scopes),
+            row.last_used_at,
         )
         for row in rows
     ]

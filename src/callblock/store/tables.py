@@ -135,6 +135,8 @@ api_keys = Table(
     # The scopes given at issue (domain.Scope values, sorted, comma-separated); what the
     # key may do is these with those they include (domain.granted).
     Column("scopes", String(32), nullable=False, server_default="admin,check,read,write"),
+    # When the store last confirmed the key (usecases.key_use: late by up to a minute).
+    Column("last_used_at", UTCDateTime, nullable=True),
     sqlite_autoincrement=True,
 )
 

@@ -36,6 +36,7 @@ from callblock.throttle import RequestRate
 from callblock.tokens import LIMIT_WINDOW, TOKEN_LIFETIME, TOKENS_PER_HOUR, InvalidToken, TokenCodec
 from callblock.usecases.credentials import STALE_AUTH_SECONDS, CredentialCache, hash_key
 from callblock.usecases.failures import FailureLimit
+from callblock.usecases.key_use import KeyUse
 from callblock.usecases.server_secret import ServerSecret
 
 KEY_PREFIX = "cbk_"
@@ -50,8 +51,10 @@ class Authenticator:
         failures: FailureLimit,
         request_rate: RequestRate,
         secret: ServerSecret,
+        key_use: KeyUse,
     ) -> None:
         self._store = store
+        self._key_use = key_use
         self._clock = clock
         self._cache = cache
         self._failures = failures
@@ -187,6 +190,7 @@ class Authenticator:
                     raise CredentialRetired
             raise AuthenticationFailed
         account, grant = found
+        self._key_use.note(grant.key_id)
         return Actor.with_key(account, grant, surface)
 
     def _verify_token(self, username: str, token: str, surface: Surface) -> Actor:

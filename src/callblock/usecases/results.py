@@ -42,6 +42,7 @@ class KeyInfo:
     revoked_at: datetime | None
     label: str
     scopes: frozenset[Scope]  # as issued (``domain.granted`` says what they include)
+    last_used_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

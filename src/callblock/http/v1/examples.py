@@ -577,6 +577,7 @@ _KEY = {
     "prefix": "cbk_Q2hlY2tz",
     "created_at": _CREATED,
     "revoked_at": None,
+    "last_used_at": _CHANGED,
 }
 LIST_KEYS = answer(200, keys=("Every key of the account", {"data": [_KEY], "count": 1}))
 CREATE_KEY = body(
@@ -590,6 +591,10 @@ CREATED_KEY = answer(
     201,
     created=(
         "The new key, shown this once",
-        {**_KEY, "key": "cbk_Q2hlY2tzT25seUZvckRpYWxlcnNPbkZsb29yVHdvWFhYWFg"},
+        {
+            **_KEY,
+            "last_used_at": None,
+            "key": "cbk_Q2hlY2tzT25seUZvckRpYWxlcnNPbkZsb29yVHdvWFhYWFg",
+        },
     ),
 )

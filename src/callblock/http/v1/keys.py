@@ -27,6 +27,7 @@ def _key_public(key: KeyInfo) -> schemas.KeyPublic:
         prefix=key.prefix,
         created_at=key.created_at,
         revoked_at=key.revoked_at,
+        last_used_at=key.last_used_at,
     )
 
 
@@ -48,7 +49,8 @@ def _issued_public(issued: IssuedKey) -> schemas.KeyIssued:
     operation_id="listKeys",
     summary="List the account's API keys",
     description="Every key of the calling account, revoked ones too, oldest first: label, "
-    "scopes, first characters, when created and revoked. Never the keys themselves.",
+    "scopes, first characters, when created, last used (late by up to a minute) and revoked. "
+    "Never the keys themselves.",
     response_model=schemas.KeysPublic,
     responses={**examples.LIST_KEYS, **responses(401, 503)},
 )

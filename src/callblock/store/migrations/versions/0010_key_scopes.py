@@ -1,4 +1,5 @@
-"""api_keys: a label naming who holds each key, and the scopes it may act in
+"""api_keys: a label naming who holds each key, the scopes it may act in, and when it was
+last used
 
 Revision ID: 0010
 Revises: 0009
@@ -31,8 +32,9 @@ def upgrade() -> None:
             server_default="admin,check,read,write",
         ),
     )
+    op.add_column("api_keys", sa.Column("last_used_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    for column in ("scopes", "label"):
+    for column in ("last_used_at", "scopes", "label"):
         op.drop_column("api_keys", column)

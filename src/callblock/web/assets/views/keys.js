@@ -2,7 +2,7 @@ import { ApiError, call, explain, session } from "../api.js";
 import { announce, dialog, field, fill, h, loadingRow, setFieldError, uid } from "../dom.js";
 import { instant } from "../format.js";
 
-const COLUMNS = ["Label", "Scopes", "Starts with", "Created", "State", "Action"];
+const COLUMNS = ["Label", "Scopes", "Starts with", "Created", "Last used", "State", "Action"];
 
 // What each scope lets a key do (docs/api.md, Keys and scopes).
 const SCOPES = [
@@ -56,6 +56,7 @@ export function renderKeys(main) {
       h("td", { "data-label": "Scopes" }, key.scopes.join(", ")),
       h("td", { "data-label": "Starts with" }, h("code", {}, `${key.prefix}…`)),
       h("td", { "data-label": "Created" }, instant(key.created_at)),
+      h("td", { "data-label": "Last used" }, instant(key.last_used_at)),
       h("td", { "data-label": "State" }, key.revoked_at ? `Revoked ${instant(key.revoked_at)}` : "Active"),
       h("td", { "data-label": "Action" }, revoke),
     );
