@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from callblock.domain import DomainError
 from callblock.store import Store
 from callblock.store import credentials as credential_rows
 
@@ -51,7 +50,8 @@ class KeyUse:
         try:
             with self._store.write() as conn:
                 credential_rows.mark_keys_used(conn, used)
-        except DomainError as exc:  # the store is away or busy: those times wait for the next
+        except Exception as exc:  # away, busy, or gone with its process: never a request's
+            # problem. The times wait for the next flush.
             log.info("when keys were last used is not written yet: %s", exc)
             with self._lock:
                 for key_id, at in used.items():
