@@ -772,7 +772,11 @@ async def test_audit_lists_newest_first_with_filters(sdk: AnyClient, clock: Fake
         0,
         (),
     )
-    assert rename.detail == {"name": "Renamed", "previous_name": "First"}
+    assert rename.detail == {
+        "name": "Renamed",
+        "previous": {"name": "First"},
+        "previous_name": "First",
+    }
     assert rename.key_id is not None
     assert rename.at == later
 

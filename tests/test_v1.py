@@ -623,6 +623,8 @@ async def test_every_change_through_every_surface_is_audited(
         ("create", "v1", 0),
     ]
     assert events[4]["detail"]["previous_name"] == "Audited"
+    assert events[4]["detail"]["previous"] == {"name": "Audited"}
+    assert events[3]["detail"] == {"direction": "inbound", "previous": {"direction": "both"}}
     assert all(e["key_id"] is not None for e in events)
     by_number = await client.get(
         "/v1/audit", params={"number": "09876543210"}, headers=bearer(main_account)
@@ -633,6 +635,18 @@ async def test_every_change_through_every_surface_is_audited(
     since = (clock.now - timedelta(minutes=1)).isoformat()
     recent = await client.get("/v1/audit", params={"since": since}, headers=bearer(main_account))
     assert [e["action"] for e in recent.json()["data"]] == ["create"]
+    older = await client.get("/v1/audit", params={"until": since}, headers=bearer(main_account))
+    assert [e["action"] for e in older.json()["data"]] == [e["action"] for e in events]
+    assert older.json()["count"] == len(events)
+    window = {"since": events[-1]["at"], "until": since}
+    assert (await client.get("/v1/audit", params=window, headers=bearer(main_account))).json()[
+        "count"
+    ] == len(events)
+    backwards = await client.get(
+        "/v1/audit", params={"since": since, "until": since}, headers=bearer(main_account)
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"] == {"until": "not after since"}
     paged = await client.get("/v1/audit", params={"limit": 3}, headers=bearer(main_account))
     rest = await client.get(
         "/v1/audit",

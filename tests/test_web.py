@@ -975,6 +975,36 @@ def test_history_filters_by_group_and_number(
     expect(page.get_by_text("Not a valid phone number.")).to_be_visible()
 
 
+def test_history_shows_seconds_before_and_after_and_filters_by_days(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    made = make_group(api, "Days")
+    api.patch(f"/v1/groups/{made}", json={"direction": "inbound", "description": "Opt-outs"})
+    page = sign_in(tab, account)
+    page.get_by_role("link", name="History").click()
+    rows = page.locator("main tbody tr")
+    expect(rows).to_have_count(2)
+    changed = rows.first.locator("[data-label=Change]")
+    expect(changed).to_contain_text("Description: (none) → “Opt-outs”")
+    expect(changed).to_contain_text("Direction: “both” → “inbound”")
+    when = rows.first.locator("time")
+    stamp = when.get_attribute("datetime") or ""
+    second = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone().strftime(":%S")
+    expect(when).to_contain_text(second)  # to the second, in the browser's zone
+    today = datetime.now().astimezone().date()
+    page.get_by_label("From", exact=True).fill(str(today + timedelta(days=1)))
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("No changes match.")).to_be_visible()
+    assert f"from={today + timedelta(days=1)}" in page.url
+    page.get_by_label("From", exact=True).fill(str(today - timedelta(days=1)))
+    page.get_by_label("To", exact=True).fill(str(today))
+    page.get_by_role("button", name="Show").click()
+    expect(rows).to_have_count(2)
+    page.get_by_label("To", exact=True).fill(str(today - timedelta(days=2)))
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("To is before From.")).to_be_visible()
+
+
 # --- API keys ------------------------------------------------------------------------------------
 
 

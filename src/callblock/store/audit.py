@@ -65,6 +65,7 @@ def audit_events_of(
     group_id: int | None,
     number: str | None,
     since: datetime | None,
+    until: datetime | None = None,
     before_id: int | None,
     limit: int,
 ) -> list[AuditEvent]:
@@ -75,7 +76,7 @@ def audit_events_of(
         .where(audit_events.c.account_id == account_id)
         .order_by(audit_events.c.id.desc())
     )
-    query = _audit_filters(query, group_id, number, since)
+    query = _audit_filters(query, group_id, number, since, until)
     if before_id is not None:
         query = query.where(audit_events.c.id < before_id)
     return [
@@ -102,18 +103,23 @@ def count_audit_events(
     group_id: int | None,
     number: str | None,
     since: datetime | None,
+    until: datetime | None = None,
 ) -> int:
     query = (
         select(func.count())
         .select_from(audit_events)
         .where(audit_events.c.account_id == account_id)
     )
-    count: int = conn.execute(_audit_filters(query, group_id, number, since)).scalar_one()
+    count: int = conn.execute(_audit_filters(query, group_id, number, since, until)).scalar_one()
     return count
 
 
 def _audit_filters(
-    query: Any, group_id: int | None, number: str | None, since: datetime | None
+    query: Any,
+    group_id: int | None,
+    number: str | None,
+    since: datetime | None,
+    until: datetime | None,
 ) -> Any:
     if group_id is not None:
         query = query.where(audit_events.c.group_id == group_id)
@@ -125,4 +131,6 @@ def _audit_filters(
         )
     if since is not None:
         query = query.where(audit_events.c.at >= since)
+    if until is not None:
+        query = query.where(audit_events.c.at < until)
     return query

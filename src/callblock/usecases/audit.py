@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from callblock.change import Change
-from callblock.domain import Actor, AuditEvent, Page
+from callblock.domain import Actor, AuditEvent, FieldProblem, InvalidInput, Page, ProblemCode
 from callblock.store import Store
 from callblock.store import audit as audit_rows
 from callblock.store import changes as change_rows
@@ -24,9 +24,16 @@ class History:
         group_id: int | None,
         number: str | None,
         since: datetime | None,
+        until: datetime | None = None,
         before: int | None,
         limit: int,
     ) -> Page[AuditEvent]:
+        """Newest first, filtered by group, number (or prefix) and ``since`` <= at <
+        ``until``; InvalidInput when ``until`` is not after ``since``."""
+        if since is not None and until is not None and until <= since:
+            raise InvalidInput(
+                [FieldProblem("until", ProblemCode.INVALID, until.isoformat(), "not after since")]
+            )
         account_id = actor.account.id
         with self._store.read() as conn:
             items = audit_rows.audit_events_of(
@@ -35,11 +42,12 @@ class History:
                 group_id=group_id,
                 number=number,
                 since=since,
+                until=until,
                 before_id=before,
                 limit=limit + 1,
             )
             total = audit_rows.count_audit_events(
-                conn, account_id, group_id=group_id, number=number, since=since
+                conn, account_id, group_id=group_id, number=number, since=since, until=until
             )
         return page(items[:limit], total, len(items) > limit, lambda e: e.id)
 

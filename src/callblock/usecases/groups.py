@@ -195,6 +195,16 @@ class Groups:
             group_rows.update_group(conn, group, {**values, "updated_at": now})
             renamed = "name" in values
             detail: dict[str, Any] = {k: v for k, v in values.items() if k != "name_key"}
+            # What each changed field was, so the history shows before and after.
+            was = {
+                "name": group.name,
+                "description": group.description,
+                "direction": group.direction.value,
+                "kind": group.kind.value,
+                "scope": group.scope.value,
+                "consent_overrides": group.consent_overrides,
+            }
+            detail["previous"] = {k: was[k] for k in detail}
             if renamed:
                 detail["previous_name"] = group.name
             changed = find_group(conn, account_id, GroupById(group_id))

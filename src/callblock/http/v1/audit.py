@@ -49,7 +49,8 @@ def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
     description="Every change to the account's groups, entries and settings, through any "
     "surface (`v1`, the compat endpoints, the CLI): who (the API key's id), what, and up to "
     "100 of the numbers touched. Filter by `group_id`, by a `number` or prefix among those "
-    "recorded, or by `since`; a number that cannot be read is 422.",
+    "recorded, and by time (`since` <= at < `until`); a number that cannot be read, or an "
+    "`until` not after `since`, is 422.",
     response_model=schemas.AuditPublic,
     responses={**examples.AUDIT, **responses(401, 422, 503)},
 )
@@ -60,6 +61,10 @@ def list_audit_events(
     number: Annotated[str | None, Query(max_length=NUMBER_TEXT_MAX)] = None,
     since: Annotated[
         schemas.Instant | None, Query(description="Only events at or after this instant.")
+    ] = None,
+    until: Annotated[
+        schemas.Instant | None,
+        Query(description="Only events before this instant (after `since`, when both)."),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
@@ -74,12 +79,13 @@ def list_audit_events(
             )
         except InvalidNumber as exc:
             raise invalid("number", "not a valid phone number or prefix", number) from exc
-    listing = listing_of("audit", group_id, e164, since)
+    listing = listing_of("audit", group_id, e164, since, until)
     page = service.audit(
         actor,
         group_id=group_id,
         number=e164,
         since=since,
+        until=until,
         before=cursor_position(listing, cursor),
         limit=limit,
     )

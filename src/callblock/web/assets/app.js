@@ -95,7 +95,7 @@ function show() {
       return renderCheck(main, { number: query.get("number") || "", campaign: query.get("campaign") || "" });
     case "history":
       document.title = "History · callblock";
-      return renderHistory(main, { groupId: query.get("group") || "", number: query.get("number") || "", go });
+      return renderHistory(main, { groupId: query.get("group") || "", number: query.get("number") || "", from: query.get("from") || "", to: query.get("to") || "", go });
     case "keys":
       document.title = "API keys · callblock";
       return renderKeys(main);

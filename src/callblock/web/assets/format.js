@@ -4,6 +4,19 @@ const instantFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", 
 
 export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
+const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+/** An instant to the second (the history: several changes may share a minute). */
+export function instantToSecond(text) {
+  return secondsFormat.format(new Date(text));
+}
+
+/** The instant a date (YYYY-MM-DD) starts in the reader's time zone, as RFC 3339. */
+export function dayStart(date, plusDays = 0) {
+  const [year, month, day] = date.split("-").map(Number);
+  return new Date(year, month - 1, day + plusDays).toISOString();
+}
+
 /** An RFC 3339 instant from the API, in the reader's time zone; "Never" for none. */
 export function instant(text, none = "Never") {
   if (!text) return none;

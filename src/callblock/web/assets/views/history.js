@@ -1,20 +1,34 @@
 import { ApiError, call, explain } from "../api.js";
 import { field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
-import { ACTIONS, count, instant, SURFACES } from "../format.js";
+import { ACTIONS, count, dayStart, instantToSecond, SURFACES } from "../format.js";
 
 const PAGE_SIZE = 50;
 const GROUP_PAGES = 10; // of 1,000 groups each, for the filter's list and the names shown
 const PREVIEW = 3; // numbers of an event shown before "and N more"
 
-/** The audit log, newest first, filtered by group and number. */
-export function renderHistory(main, { groupId: askedGroup = "", number = "", go }) {
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+// What a change of a group's field reads as, before and after.
+const FIELDS = { name: "Name", description: "Description", direction: "Direction", kind: "Kind", scope: "Scope", consent_overrides: "Consent overrides" };
+
+function shown(value) {
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  return value === "" ? "(none)" : `“${value}”`;
+}
+
+/** The audit log, newest first, filtered by group, number and days. */
+export function renderHistory(main, { groupId: askedGroup = "", number = "", from: askedFrom = "", to: askedTo = "", go }) {
+  const from = DATE.test(askedFrom) ? askedFrom : "";
+  const to = DATE.test(askedTo) ? askedTo : "";
   const groupId = /^\d+$/.test(askedGroup) ? askedGroup : ""; // the address may be edited by hand
   const group = field({ label: "Group" }, h("select", { name: "group_id" }, h("option", { value: "" }, "All groups")));
   const numberField = field({ label: "Number", hint: "Any common form." }, h("input", { name: "number", type: "tel", autocomplete: "off", spellcheck: "false" }));
   numberField.control.value = number;
+  const fromField = field({ label: "From", hint: "The first day shown." }, h("input", { name: "from", type: "date", value: from }));
+  const toField = field({ label: "To", hint: "The last day shown." }, h("input", { name: "to", type: "date", value: to }));
   const problem = h("p", { className: "form-error", role: "alert", hidden: true });
   const apply = h("button", { type: "submit", className: "primary" }, "Show");
-  const form = h("form", { className: "card filters-form", novalidate: true, "aria-label": "Filter the history" }, h("div", { className: "row" }, group.wrapper, numberField.wrapper), apply);
+  const form = h("form", { className: "card filters-form", novalidate: true, "aria-label": "Filter the history" }, h("div", { className: "row" }, group.wrapper, numberField.wrapper, fromField.wrapper, toField.wrapper), apply);
   const body = h("tbody", {}, loadingRow(5));
   const table = h(
     "table",
@@ -30,7 +44,10 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
     fetchPage: (cursor) => {
       problem.hidden = true;
       setFieldError(numberField, "");
-      return call("GET", "/v1/audit", { query: { group_id: groupId, number, cursor, limit: PAGE_SIZE } });
+      setFieldError(toField, "");
+      const since = from ? dayStart(from) : "";
+      const until = to ? dayStart(to, 1) : ""; // the whole of the last day
+      return call("GET", "/v1/audit", { query: { group_id: groupId, number, since, until, cursor, limit: PAGE_SIZE } });
     },
     show: (answer) => {
       learnNames(answer.data);
@@ -39,6 +56,8 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
     showError: (error) => {
       if (error instanceof ApiError && error.fieldErrors.number) {
         setFieldError(numberField, "Not a valid phone number.");
+      } else if (error instanceof ApiError && error.fieldErrors.until) {
+        setFieldError(toField, "To is before From.");
       } else {
         problem.textContent = explain(error);
         problem.hidden = false;
@@ -102,6 +121,11 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
       const named = previous ? `“${previous}” → “${campaignName}”` : campaignName ? `“${campaignName}”` : null;
       return [label, named ? h("span", { className: "sub" }, named) : null];
     }
+    const before = event.detail?.previous;
+    if (event.action === "update" && before) {
+      const changes = Object.keys(before).map((name) => h("span", { className: "sub" }, `${FIELDS[name] || name}: ${shown(before[name])} → ${shown(event.detail[name])}`));
+      return [label, ...changes];
+    }
     const detail =
       event.action === "rename" && previous
         ? `“${previous}” → “${renamedTo || names.get(event.group_id) || "?"}”`
@@ -126,7 +150,7 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
     return h(
       "tr",
       {},
-      h("td", { "data-label": "When" }, instant(event.at)),
+      h("td", { "data-label": "When" }, h("time", { datetime: event.at }, instantToSecond(event.at))),
       h("th", { scope: "row", "data-label": "Change" }, change(event)),
       h("td", { "data-label": "Group" }, groupCell(event)),
       h("td", { "data-label": "Numbers", className: "numbers" }, numbersCell(event)),
@@ -139,6 +163,8 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", go 
     const query = new URLSearchParams();
     if (group.control.value) query.set("group", group.control.value);
     if (numberField.control.value.trim()) query.set("number", numberField.control.value.trim());
+    if (fromField.control.value) query.set("from", fromField.control.value);
+    if (toField.control.value) query.set("to", toField.control.value);
     go(`#/history${query.size ? `?${query}` : ""}`);
   });
 
