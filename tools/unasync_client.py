@@ -53,6 +53,7 @@ NAMES: dict[str, str] = {
     "AsyncCampaignsAPI": "CampaignsAPI",
     "AsyncAuditAPI": "AuditAPI",
     "AsyncAccountAPI": "AccountAPI",
+    "AsyncKeysAPI": "KeysAPI",
     "AsyncChanges": "Changes",
     "AsyncMirror": "Mirror",
     # httpx

@@ -26,6 +26,7 @@ from callblock.client._models import (
     KEEP,
     Account,
     AddResult,
+    ApiKey,
     AuditEvent,
     BatchResult,
     BinaryFile,
@@ -46,7 +47,9 @@ from callblock.client._models import (
     GroupScope,
     ImportMode,
     ImportResult,
+    IssuedApiKey,
     Keep,
+    KeyScope,
     LineFormat,
     NumberInput,
     RemoveResult,
@@ -59,6 +62,7 @@ __all__ = [
     "AsyncChanges",
     "AsyncClient",
     "AsyncGroupsAPI",
+    "AsyncKeysAPI",
     "AsyncMirror",
     "AsyncNumbersAPI",
 ]
@@ -97,6 +101,7 @@ class AsyncClient(op.BaseClient):
         self.campaigns = AsyncCampaignsAPI(self)
         self.audit = AsyncAuditAPI(self)
         self.account = AsyncAccountAPI(self)
+        self.keys = AsyncKeysAPI(self)
 
     async def _send(self, call: op.Call[_T], content: AsyncIterator[bytes] | None = None) -> _T:
         """Send ``call``; ``content``, when given, is its body, sent as it is read."""
@@ -445,6 +450,30 @@ class AsyncAccountAPI:
 
     async def update(self, *, block_anonymous: bool | None = None) -> Account:
         return await self._client._send(op.update_account(block_anonymous))
+
+
+class AsyncKeysAPI:
+    """``AsyncClient.keys``: the account's API keys, for a key with the ``admin`` scope."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def list(self) -> AsyncIterator[ApiKey]:
+        """Every key of the account, revoked ones too, oldest first (one request, sent when
+        iteration starts); never the keys themselves."""
+        return self._client._items(op.list_keys())
+
+    async def create(self, label: str = "", *, scopes: Sequence[KeyScope]) -> IssuedApiKey:
+        """A new key with ``label`` (who or what holds it, as the history names it) and
+        ``scopes``, one or more of ``check``, ``read``, ``write`` and ``admin`` (``write``
+        includes ``read``, which includes ``check``). Give no more than the holder needs: a
+        dialer checking numbers needs ``["check"]``. The answer's ``key`` is shown this once."""
+        return await self._client._send(op.create_key(label, scopes))
+
+    async def revoke(self, key_id: int) -> None:
+        """Revoke a key: it stops working within a second or two, and so do the tokens made
+        with it. Revoking a revoked key is no error; an unknown one raises :class:`NotFound`."""
+        await self._client._send(op.revoke_key(key_id))
 
 
 class AsyncChanges:

@@ -6,8 +6,12 @@ Every error answer of the API, and every failure to get an answer, raises a subc
 
     CallblockError          any error answer; .status .title .detail .errors .type
     ├── AuthError           401: no API key, or a wrong or revoked one
-    ├── NotFound            404: no such group (another account's groups are not found)
-    ├── Conflict            409: the account has a group of that name (case-insensitive)
+    ├── Forbidden           403: the key is valid but lacks the scope the request needs;
+    │                       .needed_scope names it (check, read, write or admin)
+    ├── NotFound            404: no such group, campaign or API key (another account's
+    │                       are not found)
+    ├── Conflict            409: the account has a group or campaign of that name
+    │   │                   (case-insensitive)
     │   └── TooManyRemovals a replace import that would remove more than max_removal of
     │                       its group; .removing .present .max_removal
     ├── ValidationError     400 malformed JSON, 413 body too large, 422 invalid input;
@@ -29,8 +33,9 @@ it too. Any other error status (405, 415...) and a success answer the SDK cannot
 ``.errors`` is a dict, empty when the answer names no field.
 
 Arguments the SDK can refuse without asking the API raise ``TypeError`` or ``ValueError``
-before anything is sent: a naive datetime, a single string where a list of numbers is
-expected, a group id that is not an int, an empty number to check.
+before anything is sent: a naive datetime, a single string where a list of numbers (or of
+a key's scopes) is expected, a group or key id that is not an int, an empty number to check,
+a key with no scope.
 
 Reading an error answer into one of these (which status raises which class) is
 ``_parse.error_answer``.
@@ -48,6 +53,7 @@ __all__ = [
     "CallblockError",
     "ChangesReset",
     "Conflict",
+    "Forbidden",
     "InvalidLines",
     "NotFound",
     "RateLimited",
@@ -92,8 +98,30 @@ class AuthError(CallblockError):
     """401: the API key is missing, wrong or revoked."""
 
 
+class Forbidden(CallblockError):
+    """403: the API key is valid, but its scopes do not allow the request; ``needed_scope``
+    is the scope it needs (``check``, ``read``, ``write`` or ``admin``), None when the answer
+    does not say. An ``admin`` key issues keys with more scopes (``keys.create``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        title: str = "",
+        detail: str = "",
+        errors: Mapping[str, str] | None = None,
+        type: str | None = None,
+        needed_scope: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, title=title, detail=detail, errors=errors, type=type
+        )
+        self.needed_scope: str | None = needed_scope
+
+
 class NotFound(CallblockError):
-    """404: no such group for this account, or no such route."""
+    """404: no such group, campaign or API key for this account, or no such route."""
 
 
 class Conflict(CallblockError):
@@ -213,6 +241,7 @@ class ChangesReset(CallblockError):
 for _error in (
     CallblockError,
     AuthError,
+    Forbidden,
     NotFound,
     Conflict,
     ValidationError,

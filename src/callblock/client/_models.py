@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol, TypeAlias
 
@@ -18,6 +18,7 @@ __all__ = [
     "KEEP",
     "Account",
     "AddResult",
+    "ApiKey",
     "AttachedGroup",
     "AuditEvent",
     "BatchReason",
@@ -47,7 +48,9 @@ __all__ = [
     "ImportResult",
     "InvalidItem",
     "InvalidLine",
+    "IssuedApiKey",
     "Keep",
+    "KeyScope",
     "LineFormat",
     "Match",
     "NumberInput",
@@ -90,6 +93,10 @@ ImportMode: TypeAlias = Literal["add", "replace", "changes"]
 them; ``changes``: each line adds or deletes its number (docs/api.md, "Change lists")."""
 LineFormat: TypeAlias = Literal["auto", "csv", "plain", "area-code-pair", "tps"]
 """How an import reads its lines (docs/api.md, "Line formats"); ``auto`` is the API's default."""
+KeyScope: TypeAlias = Literal["check", "read", "write", "admin"]
+"""What an API key may do: ``check`` (checks and the change feed), ``read`` (everything that
+reads; includes check), ``write`` (changes and imports; includes read), ``admin`` (account
+settings and keys; includes nothing else)."""
 
 
 class BinaryFile(Protocol):
@@ -367,6 +374,8 @@ class AuditEvent:
     id: int
     at: datetime
     surface: str
+    """Where the change came from: ``v1``, ``page`` (the admin page), ``compat-v2``,
+    ``compat-ca-apis`` or ``cli``."""
     action: str
     group_id: int | None
     key_id: int | None
@@ -376,6 +385,9 @@ class AuditEvent:
     numbers: tuple[str, ...]
     """Up to 100 of them."""
     detail: Mapping[str, Any] | None
+    key_label: str | None = None
+    """The label of the API key used (``""`` for a key without one); None for the local CLI,
+    and from a server older than key labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +397,30 @@ class Account:
     timezone: str
     auth_mode: str
     block_anonymous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key of the account, as ``keys.list`` shows it: never the key itself."""
+
+    id: int
+    label: str
+    """Who or what holds the key, as the history names it; ``""`` for none."""
+    scopes: tuple[KeyScope, ...]
+    """The scopes it was issued with, sorted (those they include are not listed)."""
+    prefix: str
+    """The key's first characters, to tell keys apart."""
+    created_at: datetime
+    revoked_at: datetime | None
+    """When it was revoked; None while it works."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey(ApiKey):
+    """A key just issued by ``keys.create``, with the key itself: the API shows it this once
+    and never stores it. Kept out of the repr, so that logging the result does not leak it."""
+
+    key: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

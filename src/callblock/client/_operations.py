@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +28,7 @@ from callblock.client._errors import CallblockError, ChangesReset, TransportErro
 from callblock.client._models import (
     Account,
     AddResult,
+    ApiKey,
     AuditEvent,
     BatchResult,
     BinaryFile,
@@ -48,7 +49,9 @@ from callblock.client._models import (
     GroupScope,
     ImportMode,
     ImportResult,
+    IssuedApiKey,
     Keep,
+    KeyScope,
     LineFormat,
     NumberInput,
     RemoveResult,
@@ -68,6 +71,7 @@ __all__ = [
     "check_many",
     "create_campaign",
     "create_group",
+    "create_key",
     "delete_campaign",
     "delete_group",
     "detach_group",
@@ -79,12 +83,14 @@ __all__ = [
     "list_audit",
     "list_campaigns",
     "list_groups",
+    "list_keys",
     "list_numbers",
     "next_cursor",
     "opened",
     "purge_expired",
     "remove_numbers",
     "result",
+    "revoke_key",
     "transport_error",
     "update_account",
     "update_campaign",
@@ -490,6 +496,35 @@ def get_account() -> Call[Account]:
 def update_account(block_anonymous: bool | None) -> Call[Account]:
     body = {} if block_anonymous is None else {"block_anonymous": block_anonymous}
     return Call("PATCH", "/v1/account", parse.account, json=body)
+
+
+def list_keys() -> Call[list[ApiKey]]:
+    return Call("GET", "/v1/keys", parse.api_keys)
+
+
+def _scopes(scopes: Sequence[KeyScope]) -> list[str]:
+    """The scopes of a key to issue; which names are scopes is the API's to judge (a 422
+    naming ``scopes``), so that a scope added later needs no new SDK."""
+    if isinstance(scopes, str | bytes):
+        raise TypeError("scopes must be a list of scopes (['check']), not a single string")
+    if not isinstance(scopes, Iterable):
+        raise TypeError(f"scopes must be a list of scopes, not {type(scopes).__name__}")
+    named: list[str] = list(scopes)
+    for scope in named:
+        if not isinstance(scope, str):
+            raise TypeError(f"each of scopes must be a string, not {type(scope).__name__}")
+    if not named:
+        raise ValueError("scopes must name at least one of check, read, write and admin")
+    return named
+
+
+def create_key(label: str, scopes: Sequence[KeyScope]) -> Call[IssuedApiKey]:
+    body = {"label": label, "scopes": _scopes(scopes)}
+    return Call("POST", "/v1/keys", parse.issued_api_key, json=body)
+
+
+def revoke_key(key_id: int) -> Call[None]:
+    return Call("DELETE", f"/v1/keys/{_id('key_id', key_id)}", parse.nothing)
 
 
 # --- answers ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from callblock.client._errors import (
     AuthError,
     CallblockError,
     Conflict,
+    Forbidden,
     InvalidLines,
     NotFound,
     RateLimited,
@@ -32,6 +33,7 @@ from callblock.client._errors import (
 from callblock.client._models import (
     Account,
     AddResult,
+    ApiKey,
     AttachedGroup,
     AuditEvent,
     BatchReason,
@@ -54,6 +56,8 @@ from callblock.client._models import (
     ImportResult,
     InvalidItem,
     InvalidLine,
+    IssuedApiKey,
+    KeyScope,
     Match,
     NumberInput,
     Reason,
@@ -72,6 +76,8 @@ __all__ = [
     "Page",
     "account",
     "add_result",
+    "api_key",
+    "api_keys",
     "audit_event",
     "batch_results",
     "campaign",
@@ -87,6 +93,7 @@ __all__ = [
     "export_pattern",
     "group",
     "import_result",
+    "issued_api_key",
     "nothing",
     "page",
     "purged",
@@ -439,6 +446,39 @@ def audit_event(body: Any) -> AuditEvent:
         count=_int(obj, "count"),
         numbers=tuple(numbers),
         detail=None if detail is None else _object(detail),
+        # A server older than key labels sends none: nothing is known of it.
+        key_label=_opt_str(obj, "key_label"),
+    )
+
+
+def api_key(body: Any) -> ApiKey:
+    obj = _object(body)
+    return ApiKey(
+        id=_int(obj, "id"),
+        label=_str(obj, "label"),
+        scopes=cast(tuple[KeyScope, ...], _strs(_list(obj, "scopes"), "scopes")),
+        prefix=_str(obj, "prefix"),
+        created_at=_datetime(obj, "created_at"),
+        revoked_at=_opt_datetime(obj, "revoked_at"),
+    )
+
+
+def api_keys(body: Any) -> list[ApiKey]:
+    return [api_key(raw) for raw in _list(_object(body), "data")]
+
+
+def issued_api_key(body: Any) -> IssuedApiKey:
+    """A key just issued: the fields of a listed one, and the key itself."""
+    obj = _object(body)
+    listed = api_key(obj)
+    return IssuedApiKey(
+        id=listed.id,
+        label=listed.label,
+        scopes=listed.scopes,
+        prefix=listed.prefix,
+        created_at=listed.created_at,
+        revoked_at=listed.revoked_at,
+        key=_str(obj, "key"),
     )
 
 
@@ -639,6 +679,7 @@ def page(body: Any, item: Callable[[Any], _T]) -> Page[_T]:
 _STATUS_ERRORS: dict[int, type[CallblockError]] = {
     400: ValidationError,
     401: AuthError,
+    403: Forbidden,
     404: NotFound,
     409: Conflict,
     413: ValidationError,
@@ -762,6 +803,17 @@ def error_answer(response: httpx.Response) -> CallblockError:
                 type=kind,
                 **fields(body),
             )
+    if cls is Forbidden:
+        needed = body.get("needed_scope") if isinstance(body, dict) else None
+        return Forbidden(
+            message,
+            status=status,
+            title=title,
+            detail=detail,
+            errors=errors,
+            type=kind,
+            needed_scope=needed if isinstance(needed, str) else None,
+        )
     if cls is RateLimited:
         return RateLimited(
             message,

@@ -21,6 +21,7 @@ from callblock.client._models import (
     KEEP,
     Account,
     AddResult,
+    ApiKey,
     AuditEvent,
     BatchResult,
     BinaryFile,
@@ -41,7 +42,9 @@ from callblock.client._models import (
     GroupScope,
     ImportMode,
     ImportResult,
+    IssuedApiKey,
     Keep,
+    KeyScope,
     LineFormat,
     NumberInput,
     RemoveResult,
@@ -54,6 +57,7 @@ __all__ = [
     "Changes",
     "Client",
     "GroupsAPI",
+    "KeysAPI",
     "Mirror",
     "NumbersAPI",
 ]
@@ -92,6 +96,7 @@ class Client(op.BaseClient):
         self.campaigns = CampaignsAPI(self)
         self.audit = AuditAPI(self)
         self.account = AccountAPI(self)
+        self.keys = KeysAPI(self)
 
     def _send(self, call: op.Call[_T], content: Iterator[bytes] | None = None) -> _T:
         """Send ``call``; ``content``, when given, is its body, sent as it is read."""
@@ -436,6 +441,30 @@ class AccountAPI:
 
     def update(self, *, block_anonymous: bool | None = None) -> Account:
         return self._client._send(op.update_account(block_anonymous))
+
+
+class KeysAPI:
+    """``Client.keys``: the account's API keys, for a key with the ``admin`` scope."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self) -> Iterator[ApiKey]:
+        """Every key of the account, revoked ones too, oldest first (one request, sent when
+        iteration starts); never the keys themselves."""
+        return self._client._items(op.list_keys())
+
+    def create(self, label: str = "", *, scopes: Sequence[KeyScope]) -> IssuedApiKey:
+        """A new key with ``label`` (who or what holds it, as the history names it) and
+        ``scopes``, one or more of ``check``, ``read``, ``write`` and ``admin`` (``write``
+        includes ``read``, which includes ``check``). Give no more than the holder needs: a
+        dialer checking numbers needs ``["check"]``. The answer's ``key`` is shown this once."""
+        return self._client._send(op.create_key(label, scopes))
+
+    def revoke(self, key_id: int) -> None:
+        """Revoke a key: it stops working within a second or two, and so do the tokens made
+        with it. Revoking a revoked key is no error; an unknown one raises :class:`NotFound`."""
+        self._client._send(op.revoke_key(key_id))
 
 
 class Changes:
