@@ -800,6 +800,10 @@ async def test_audit_lists_newest_first_with_filters(sdk: AnyClient, clock: Fake
     assert [e.action for e in since] == ["remove", "rename", "add"]
     both = await collect(sdk.audit.list(group_id=first.id, number="9876543210", since=later))
     assert [e.action for e in both] == ["remove"]
+    before = await collect(sdk.audit.list(until=later))
+    assert [e.action for e in before] == [e.action for e in events if e.at < later]
+    assert before
+    assert all(e.at < later for e in before)
 
 
 async def test_audit_events_name_the_label_of_the_key_used(

@@ -435,8 +435,11 @@ class AsyncAuditAPI:
         number: str | None = None,
         since: datetime | None = None,
         page_size: int = 100,
+        until: datetime | None = None,
     ) -> AsyncIterator[AuditEvent]:
-        return self._client._iterate(op.list_audit(group_id, number, since, page_size))
+        """The history, newest first: of a group, of a number or prefix, and from ``since``
+        (included) to ``until`` (not included)."""
+        return self._client._iterate(op.list_audit(group_id, number, since, page_size, until))
 
 
 class AsyncAccountAPI:

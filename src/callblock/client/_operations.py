@@ -453,7 +453,11 @@ def delete_campaign(campaign_id: int) -> Call[None]:
 
 
 def list_audit(
-    group_id: int | None, number: str | None, since: datetime | None, page_size: int
+    group_id: int | None,
+    number: str | None,
+    since: datetime | None,
+    page_size: int,
+    until: datetime | None = None,
 ) -> Listing[AuditEvent]:
     params: _Params = {"limit": page_size}
     if group_id is not None:
@@ -463,6 +467,8 @@ def list_audit(
         params["number"] = number
     if since is not None:
         params["since"] = _instant("since", since)
+    if until is not None:
+        params["until"] = _instant("until", until)
     return Listing("/v1/audit", params, parse.audit_event)
 
 

@@ -426,8 +426,11 @@ class AuditAPI:
         number: str | None = None,
         since: datetime | None = None,
         page_size: int = 100,
+        until: datetime | None = None,
     ) -> Iterator[AuditEvent]:
-        return self._client._iterate(op.list_audit(group_id, number, since, page_size))
+        """The history, newest first: of a group, of a number or prefix, and from ``since``
+        (included) to ``until`` (not included)."""
+        return self._client._iterate(op.list_audit(group_id, number, since, page_size, until))
 
 
 class AccountAPI:
