@@ -101,6 +101,11 @@ def fill_store(base_url: str, key: str) -> dict[str, int]:
                 "group_ids": attached,
             }
             ids[name] = api.post("/v1/campaigns", json=campaign).json()["id"]
+        for label, scopes in (
+            ("Dialer, floor 2", ["check"]),
+            ("Supervisor scripts", ["write"]),
+        ):
+            api.post("/v1/keys", json={"label": label, "scopes": scopes})
     return ids
 
 
@@ -179,6 +184,10 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
         page.get_by_role("link", name="History").click()
         expect(page.locator("main tbody tr td").first).to_be_visible()
         page.screenshot(path=out / "history.png")
+
+        page.get_by_role("link", name="Keys").click()
+        expect(page.get_by_text("Dialer, floor 2")).to_be_visible()
+        page.screenshot(path=out / "keys.png")
 
     with open_tab(browser, url, viewport=PHONE) as tab:
         page = tab.page
