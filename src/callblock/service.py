@@ -131,6 +131,7 @@ class Service:
         self.keys = accounts.keys
         self.set_auth_mode = accounts.set_auth_mode
         self.set_block_anonymous = accounts.set_block_anonymous
+        self.update_settings = accounts.update_settings
         # authentication and tokens
         self.authenticate = auth.authenticate
         self.authenticate_key = auth.authenticate_key
