@@ -54,16 +54,35 @@ async def test_an_address_with_ten_failures_gets_429_with_retry_after(app: FastA
     assert refused.json()["type"] == "urn:callblock:problem:too-many-failed-authentications"
 
 
-async def test_a_right_key_is_refused_during_a_lockout_and_accepted_after_it(
-    app: FastAPI, service: Service, main_account: Credentials, clock: FakeClock
+async def test_a_right_key_from_an_address_at_its_limit_gets_through_and_wrong_ones_do_not(
+    app: FastAPI, service: Service, main_account: Credentials, other_account: Credentials
 ) -> None:
+    """One misconfigured dialer does not lock out its host: a key is a 256-bit secret that
+    proves itself, so only the failures are throttled."""
     fresh_key = service.issue_key("main").key  # never used: this process does not know it
     async with client_from(app, "203.0.113.8") as client:
         await fail_times(client, AUTH_FAILURES_ALLOWED)
-        during = await client.get(GROUPS, headers=bearer(fresh_key))
-        assert during.status_code == 429  # a right guess is not told apart from a wrong one
+        assert (await client.get(GROUPS, headers=bearer(WRONG_KEY))).status_code == 429
+        assert (await client.get(GROUPS, headers=bearer(fresh_key))).status_code == 200
+        basic_right = await client.get(GROUPS, headers=basic("other", other_account.key))
+        assert basic_right.status_code == 200  # a username with no failures of its own
+        # A success clears nothing: the next wrong key is still refused, uncounted.
+        assert (await client.get(GROUPS, headers=bearer(WRONG_KEY))).status_code == 429
+        assert (await client.get(GROUPS, headers=basic("other", WRONG_KEY))).status_code == 429
+
+
+async def test_the_username_limit_still_refuses_its_right_key_from_anywhere(
+    app: FastAPI, service: Service, main_account: Credentials, clock: FakeClock
+) -> None:
+    fresh_key = service.issue_key("main").key
+    for i in range(AUTH_FAILURES_ALLOWED):
+        async with client_from(app, f"198.51.100.{i + 1}") as client:
+            assert (await client.get(GROUPS, headers=basic("main", WRONG_KEY))).status_code == 401
+    async with client_from(app, "198.51.100.100") as client:
+        during = await client.get(GROUPS, headers=basic("main", fresh_key))
+        assert during.status_code == 429  # a username under attack stays limited
         clock.advance(seconds=61)
-        after = await client.get(GROUPS, headers=bearer(fresh_key))
+        after = await client.get(GROUPS, headers=basic("main", fresh_key))
     assert after.status_code == 200
 
 
@@ -122,16 +141,27 @@ def test_failures_counted_by_one_process_limit_another(
     assert 1 <= refused.value.retry_after <= 60
 
 
-async def test_refused_attempts_do_not_extend_the_lockout(
-    app: FastAPI, main_account: Credentials, clock: FakeClock
+def test_a_right_key_alone_from_an_address_another_process_throttles_is_let_in(
+    store: Store, clock: FakeClock, main_account: Credentials
 ) -> None:
+    node_a, node_b = Service(store, clock=clock), Service(store, clock=clock)
+    for _ in range(AUTH_FAILURES_ALLOWED):
+        with pytest.raises(AuthenticationFailed):
+            node_a.authenticate_key(WRONG_KEY, Surface.V1, "192.0.2.1")
+    with pytest.raises(AuthThrottled):
+        node_b.authenticate_key(WRONG_KEY, Surface.V1, "192.0.2.1")
+    actor = node_b.authenticate_key(main_account.key, Surface.V1, "192.0.2.1")
+    assert actor.account.username == "main"
+
+
+async def test_refused_attempts_do_not_extend_the_lockout(app: FastAPI, clock: FakeClock) -> None:
     async with client_from(app, "192.0.2.88") as client:
         await fail_times(client, AUTH_FAILURES_ALLOWED)
         clock.advance(seconds=30)
         for _ in range(50):  # an attacker that keeps trying while refused
             assert (await client.get(GROUPS, headers=bearer(WRONG_KEY))).status_code == 429
         clock.advance(seconds=31)  # the first failures are a minute old now
-        assert (await client.get(GROUPS, headers=bearer(main_account.key))).status_code == 200
+        assert (await client.get(GROUPS, headers=bearer(WRONG_KEY))).status_code == 401
 
 
 async def test_a_key_this_process_just_checked_keeps_working_through_a_lockout(
@@ -221,24 +251,19 @@ def test_the_rate_refills_over_time() -> None:
     assert RequestRate(per_second=0, burst=1).admit(1) is None  # 0: no limit
 
 
-async def test_a_right_key_stays_refused_however_often_it_is_sent_during_a_lockout(
+async def test_a_right_key_stays_refused_however_often_it_is_sent_during_a_username_lockout(
     app: FastAPI, service: Service, main_account: Credentials
 ) -> None:
-    """A key that passed its check but met the lockout must not be remembered as good: its
-    next request would otherwise get in, and tell a lucky guess from a wrong one."""
+    """A key that passed its check but met its username's lockout must not be remembered as
+    good: its next request would otherwise get in past the limit."""
     fresh = service.issue_key("main")
-    async with client_from(app, "203.0.113.9") as client:
-        await fail_times(client, AUTH_FAILURES_ALLOWED)
-        for path in (GROUPS, GROUPS, "/v1/check/9876543210", GROUPS):
-            answer = await client.get(path, headers=bearer(fresh.key))
-            assert answer.status_code == 429, path
-    for i in range(AUTH_FAILURES_ALLOWED):  # the same for a username locked from elsewhere
+    for i in range(AUTH_FAILURES_ALLOWED):  # a username locked from elsewhere
         async with client_from(app, f"198.51.100.{i + 1}") as client:
             await client.post(V2, headers=basic("main", WRONG_KEY), json={})
     async with client_from(app, "198.51.100.99") as client:
-        for _ in range(3):
-            answer = await client.get(GROUPS, headers=basic("main", main_account.key))
-            assert answer.status_code == 429
+        for path in (GROUPS, GROUPS, "/v1/check/9876543210", GROUPS):
+            answer = await client.get(path, headers=basic("main", fresh.key))
+            assert answer.status_code == 429, path
 
 
 def test_failures_are_still_limited_while_the_store_cannot_take_them(

@@ -152,6 +152,11 @@ WRITES: dict[str, tuple[Callable[[Service, Actor, int], object], tuple[str, bool
         lambda s, a, g: s.set_block_anonymous(a, True),
         None,
     ),
+    # A region changes how national numbers read (tests/test_v1.py), not an E.164 check.
+    "update_settings (region and time zone)": (
+        lambda s, a, g: s.update_settings(a, region="GB", timezone="Europe/London"),
+        None,
+    ),
     "update_group (scope)": (
         lambda s, a, g: s.update_group(a, g, scope=GroupScope.ATTACHED),
         ("+919876543210", True, False),  # an attached group counts in its campaigns only
@@ -294,6 +299,7 @@ def test_a_write_that_changes_nothing_records_nothing(service: Service, actor: A
     service.remove_numbers(actor, GroupById(group.id), [number("+919876543210")])
     service.update_group(actor, group.id, name="G")
     service.set_block_anonymous(actor, False)
+    service.update_settings(actor, region="in", timezone="Asia/Kolkata")  # as created
     assert service.purge_expired(actor, group.id) == 0
     assert state(service.store, actor.account.id) == before
 

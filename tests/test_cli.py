@@ -212,6 +212,66 @@ def test_bad_input_is_a_clear_error(
     assert "ok" not in runner.invoke(main, ["account", "list", "--database-url", migrated]).stdout
 
 
+def test_account_update_changes_the_region_and_time_zone_audited(
+    runner: CliRunner, migrated: str
+) -> None:
+    runner.invoke(main, ["account", "create", "ines", "--database-url", migrated])
+    result = runner.invoke(
+        main,
+        ["account", "update", "ines", "--region", "gb", "--timezone", "Europe/London"],
+        env={"CALLBLOCK_DATABASE_URL": migrated},
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "account ines: region GB, timezone Europe/London\n"
+    listing = runner.invoke(main, ["account", "list", "--database-url", migrated]).stdout
+    row = next(line for line in listing.splitlines() if line.startswith("ines"))
+    assert row.split()[:3] == ["ines", "GB", "Europe/London"]
+    store = Store.from_url(migrated)
+    try:
+        service = Service(store)
+        actor = Actor(service.account("ines"), None, Surface.CLI)
+        (event,) = service.audit(
+            actor, group_id=None, number=None, since=None, before=None, limit=10
+        ).items
+        assert (event.action, event.surface) == ("settings", "cli")
+        assert event.detail == {
+            "region": "GB",
+            "previous_region": "IN",
+            "timezone": "Europe/London",
+            "previous_timezone": "Asia/Kolkata",
+        }
+        # National numbers are read as British from now on.
+        assert service.check(actor, "020 7946 0000", None).number == "+442079460000"
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--region", "XX"], 1, "region 'XX': not an ISO 3166 two-letter region"),
+        (["--timezone", "Mars/Olympus"], 1, "timezone 'Mars/Olympus': not an IANA time zone"),
+        (["--region", "GB", "--timezone", "Nowhere"], 1, "timezone 'Nowhere'"),
+        ([], 2, "nothing to change"),
+    ],
+)
+def test_account_update_refuses_what_it_cannot_set_and_changes_nothing(
+    runner: CliRunner, migrated: str, args: list[str], code: int, message: str
+) -> None:
+    runner.invoke(main, ["account", "create", "jo", "--database-url", migrated])
+    result = runner.invoke(main, ["account", "update", "jo", *args, "--database-url", migrated])
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    listing = runner.invoke(main, ["account", "list", "--database-url", migrated]).stdout
+    row = next(line for line in listing.splitlines() if line.startswith("jo "))
+    assert row.split()[:3] == ["jo", "IN", "Asia/Kolkata"]
+    missing = runner.invoke(
+        main, ["account", "update", "ghost", "--region", "GB", "--database-url", migrated]
+    )
+    assert missing.exit_code == 1
+    assert "no account named 'ghost'" in missing.stderr
+
+
 def test_duplicate_username_is_refused(runner: CliRunner, migrated: str) -> None:
     runner.invoke(main, ["account", "create", "dave", "--database-url", migrated])
     result = runner.invoke(main, ["account", "create", "dave", "--database-url", migrated])

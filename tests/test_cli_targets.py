@@ -367,6 +367,37 @@ def test_a_server_that_does_not_answer_is_a_clear_error(tmp_path: Path, args: li
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.server
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "9876543210"],
+        ["group", "list"],
+        ["import", "FILE", "--group", "G"],
+        ["export", "--group", "G"],
+        ["scrub", "FILE", "-o", "OUT"],
+    ],
+)
+def test_a_refused_api_key_is_said_to_be_refused(
+    targets: Targets, tmp_path: Path, args: list[str]
+) -> None:
+    """Not "401 Authentication required": the key was given, and refused."""
+    file = tmp_path / "list.csv"
+    file.write_text("phone\n9876543210\n")
+    args = [
+        str(file) if a == "FILE" else str(tmp_path / "out.csv") if a == "OUT" else a for a in args
+    ]
+    url = targets[1][targets[1].index("--url") + 1]
+    wrong = "cbk_" + "x" * 43
+    result = CliRunner().invoke(main, [*args, "--url", url, "--api-key", wrong])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "Error: 401 the API key given was refused (--api-key or CALLBLOCK_API_KEY): it is "
+        "wrong or revoked, or not a key of the server at --url\n"
+    )
+    assert not (tmp_path / "out.csv").exists()
+
+
 def invalid_list(folder: Path, count: int) -> Path:
     """A list with a header, ``count`` invalid numbers and one valid one."""
     file = folder / "invalid.csv"

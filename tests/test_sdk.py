@@ -497,6 +497,17 @@ async def test_account_and_withheld_callers(sdk: AnyClient) -> None:
             await run(sdk.check("anonymous", direction=direction))
 
 
+async def test_the_account_region_and_time_zone_change(sdk: AnyClient) -> None:
+    moved = await run(sdk.account.update(region="GB", timezone="Europe/London"))
+    assert moved == Account("main", "GB", "Europe/London", "BASIC_AUTH", False)
+    assert (await run(sdk.check("020 7946 0000"))).number == "+442079460000"
+    with pytest.raises(ValidationError) as refused:
+        await run(sdk.account.update(block_anonymous=True, timezone="Mars/Olympus"))
+    assert set(refused.value.errors) == {"timezone"}
+    assert "timezone: not an IANA time zone" in str(refused.value)
+    assert await run(sdk.account.get()) == moved  # nothing changed
+
+
 # --- campaigns -------------------------------------------------------------------------------
 
 # The clock fixture's instant, 2026-06-01 12:00 UTC (a Monday), is 17:30 in India.
@@ -942,11 +953,11 @@ async def test_a_wrong_key_is_an_auth_error(connect: Connect) -> None:
         await run(stranger.account.get())
     error = info.value
     assert error.status == 401
-    assert error.type == "urn:callblock:problem:authentication-required"
-    assert error.title == "Authentication required"
+    assert error.type == "urn:callblock:problem:credentials-refused"
+    assert error.title == "Credentials refused"
     assert "Bearer" in error.detail
     assert error.errors == {}
-    assert str(error).startswith("401 Authentication required: ")
+    assert str(error).startswith("401 Credentials refused: The credentials sent were refused: ")
     with pytest.raises(AuthError):
         await collect(stranger.groups.list())
 

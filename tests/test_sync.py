@@ -64,7 +64,8 @@ class Node:
         actor = self.actor()
         found = []
         for direction in DIRECTIONS:
-            for e164 in [*UNIVERSE, "anonymous"]:
+            # A national number too: how it reads follows the account's region.
+            for e164 in [*UNIVERSE, "anonymous", "09876543210"]:
                 result = self.service.check(actor, e164, direction)
                 groups = sorted(m.group_id or 0 for m in result.matches)
                 found.append((e164, direction and direction.value, groups))
@@ -141,6 +142,8 @@ def the_changes(a: Node, clock: FakeClock) -> Iterator[str]:
     yield "remove a prefix"
     service.set_block_anonymous(actor, True)
     yield "block withheld callers"
+    service.update_settings(actor, region="GB", timezone="Europe/London")
+    yield "move the account to another region"
     service.delete_group(actor, opt.id)
     yield "delete a group"
     clock.advance(hours=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,16 +49,18 @@ async def test_bearer_and_basic_both_authenticate(
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "kind"),
     [
-        {},
-        {"Authorization": "Bearer cbk_nope"},
-        {"Authorization": "Bearer"},
-        {"Authorization": "Basic !!"},
+        ({}, "authentication-required"),
+        ({"Authorization": "Bearer"}, "authentication-required"),
+        ({"Authorization": "Bearer "}, "authentication-required"),
+        ({"Authorization": "Basic !!"}, "authentication-required"),
+        ({"Authorization": "Bearer cbk_nope"}, "credentials-refused"),
+        ({"Authorization": "cbk_nope"}, "credentials-refused"),
     ],
 )
 async def test_missing_or_wrong_credentials_are_a_401_problem(
-    client: httpx.AsyncClient, main_account: Credentials, headers: dict[str, str]
+    client: httpx.AsyncClient, main_account: Credentials, headers: dict[str, str], kind: str
 ) -> None:
     response = await client.get("/v1/groups", headers=headers)
     problem(response, 401)
@@ -65,6 +68,37 @@ async def test_missing_or_wrong_credentials_are_a_401_problem(
     body = response.json()
     assert body["status"] == 401
     assert set(body) >= {"type", "title", "status", "detail"}
+    assert body["type"] == f"urn:callblock:problem:{kind}"
+
+
+async def test_no_credentials_are_told_how_to_send_a_key(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/v1/groups")).json()
+    assert body["title"] == "Authentication required"
+    assert body["detail"].startswith("Send an API key as `Authorization: Bearer <key>`")
+
+
+async def test_refused_credentials_say_so_alike_whether_or_not_the_username_exists(
+    client: httpx.AsyncClient, service: Service, main_account: Credentials
+) -> None:
+    revoked = service.issue_key("main")
+    service.revoke_key("main", revoked.key_id)
+    answers = {
+        "wrong key": await client.get("/v1/groups", headers=bearer("cbk_" + "x" * 43)),
+        "revoked key": await client.get("/v1/groups", headers=bearer(revoked.key)),
+        "not a key": await client.get("/v1/groups", headers=bearer("hunter2")),
+        "wrong key of a username": await client.get("/v1/groups", auth=("main", "cbk_" + "x" * 43)),
+        "unknown username": await client.get("/v1/groups", auth=("nobody", main_account.key)),
+        "unknown username, wrong key": await client.get("/v1/groups", auth=("nobody", "pw")),
+    }
+    bodies = {what: answer.json() for what, answer in answers.items()}
+    assert {answer.status_code for answer in answers.values()} == {401}
+    assert {json.dumps(body, sort_keys=True) for body in bodies.values()} == {
+        json.dumps(bodies["wrong key"], sort_keys=True)
+    }
+    refused = bodies["wrong key"]
+    assert refused["type"] == "urn:callblock:problem:credentials-refused"
+    assert refused["title"] == "Credentials refused"
+    assert refused["detail"].startswith("The credentials sent were refused")
 
 
 async def test_validation_errors_name_each_field(
@@ -93,6 +127,60 @@ async def test_malformed_json_is_a_400_problem(
         headers={**bearer(main_account), "Content-Type": "application/json"},
     )
     problem(response, 400)
+
+
+async def test_a_json_body_sent_as_curl_d_sends_it_is_a_415_naming_the_header(
+    client: httpx.AsyncClient, store: Any, main_account: Credentials
+) -> None:
+    """`curl -d '{...}'` sends application/x-www-form-urlencoded: the answer says which header
+    to send, not that the body is not a dictionary."""
+    before = snapshot(store)
+    form = await client.post(
+        "/v1/groups",
+        content=b'{"name": "Spam"}',
+        headers={**bearer(main_account), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    body = problem(form, 415)
+    assert body["type"] == "urn:callblock:problem:unsupported-media-type"
+    assert "`application/x-www-form-urlencoded`" in body["detail"]
+    assert "`Content-Type: application/json`" in body["detail"]
+    assert "dictionary" not in form.text
+    assert form.headers["accept-post"] == "application/json"
+    bare = await client.patch("/v1/account", content=b"{}", headers=bearer(main_account))
+    assert problem(bare, 415)["detail"].startswith("The body came without a Content-Type")
+    assert bare.headers["accept-patch"] == "application/json"
+    assert snapshot(store) == before
+
+
+async def test_every_operation_with_a_json_body_refuses_another_media_type_alike(
+    client: httpx.AsyncClient, service: Service, store: Any, main_account: Credentials
+) -> None:
+    actor = service.authenticate_key(main_account.key, Surface.V1)
+    group_id = service.create_group(actor, "Target", "", [], None).group.id
+    campaign_id = service.create_campaign(actor, "Spring offers", "", None).id
+    document = (await client.get("/openapi.json")).json()
+    before = snapshot(store)
+    refused = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if media is None:
+                continue
+            here = f"{method.upper()} {path}"
+            example = next(iter(media["examples"].values()))["value"]  # a valid body
+            url = path.format(group_id=group_id, campaign_id=campaign_id)
+            answer = await client.request(
+                method.upper(),
+                url,
+                content=json.dumps(example).encode(),
+                headers={**bearer(main_account), "Content-Type": "text/plain"},
+            )
+            assert answer.status_code == 415, f"{here}: {answer.text}"
+            assert "`Content-Type: application/json`" in answer.json()["detail"], here
+            assert "415" in operation["responses"], f"{here}: 415 not declared"
+            refused.append(here)
+    assert len(refused) >= 8, refused
+    assert snapshot(store) == before
 
 
 async def test_oversized_bodies_are_a_413_problem(
@@ -493,6 +581,99 @@ async def test_withheld_callers_are_blocked_inbound_when_the_account_says_so(
         headers=bearer(main_account),
     )
     assert [r["blocked"] for r in many.json()["results"]] == [True, True]
+
+
+async def test_the_region_and_time_zone_change_after_creation_audited(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    before = await check(client, main_account, "020 7946 0000")
+    assert before["number"] != "+442079460000"  # read as Indian
+    patched = await client.patch(
+        "/v1/account",
+        json={"region": "gb", "timezone": "Europe/London"},
+        headers=bearer(main_account),
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json() == {
+        "username": "main",
+        "region": "GB",
+        "timezone": "Europe/London",
+        "auth_mode": "BASIC_AUTH",
+        "block_anonymous": False,
+    }
+    assert (await client.get("/v1/account", headers=bearer(main_account))).json() == (
+        patched.json()
+    )
+    # The next requests read national numbers as British: a check, and a write.
+    assert (await check(client, main_account, "020 7946 0000"))["number"] == "+442079460000"
+    gid = (await new_group(client, main_account))["id"]
+    added = await add(client, main_account, gid, ["020 7946 0001"])
+    assert added.status_code == 200, added.text
+    assert (await check(client, main_account, "+442079460001"))["blocked"] is True
+    audit = await client.get("/v1/audit", headers=bearer(main_account))
+    settings = [e for e in audit.json()["data"] if e["action"] == "settings"]
+    assert [e["detail"] for e in settings] == [
+        {
+            "region": "GB",
+            "previous_region": "IN",
+            "timezone": "Europe/London",
+            "previous_timezone": "Asia/Kolkata",
+        }
+    ]
+    again = await client.patch("/v1/account", json={"region": "GB"}, headers=bearer(main_account))
+    assert again.json()["region"] == "GB"
+    audit = await client.get("/v1/audit", headers=bearer(main_account))
+    assert [e["action"] for e in audit.json()["data"]].count("settings") == 1  # nothing changed
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"region": "XX"}, {"region"}),
+        ({"region": "GBR"}, {"region"}),
+        ({"region": 44}, {"region"}),
+        ({"timezone": "Mars/Olympus"}, {"timezone"}),
+        ({"timezone": "../../etc/passwd"}, {"timezone"}),
+        ({"timezone": ""}, {"timezone"}),
+        ({"block_anonymous": True, "region": "GB", "timezone": "Nowhere"}, {"timezone"}),
+        ({"region": "ZZ", "timezone": "Nowhere"}, {"region", "timezone"}),
+    ],
+)
+async def test_an_unknown_region_or_time_zone_is_a_422_naming_it_and_changes_nothing(
+    client: httpx.AsyncClient,
+    store: Any,
+    main_account: Credentials,
+    body: dict[str, Any],
+    fields: set[str],
+) -> None:
+    before = snapshot(store)
+    refused = await client.patch("/v1/account", json=body, headers=bearer(main_account))
+    assert set(problem(refused, 422)["errors"]) == fields
+    assert snapshot(store) == before
+    account = (await client.get("/v1/account", headers=bearer(main_account))).json()
+    assert (account["region"], account["timezone"], account["block_anonymous"]) == (
+        "IN",
+        "Asia/Kolkata",
+        False,
+    )
+
+
+def test_a_region_changed_through_one_process_reads_numbers_so_in_another(
+    store: Any, clock: FakeClock, main_account: Credentials
+) -> None:
+    """Each process reads the region from the credentials it keeps: a change elsewhere
+    must reach them (as the server's index refresher does, within a second)."""
+    writer, reader = Service(store, clock=clock), Service(store, clock=clock)
+    reader.load_index()
+    known = reader.authenticate_key(main_account.key, Surface.V1)
+    assert reader.checking_actor(main_account.key, Surface.V1) is not None
+    assert reader.check(known, "020 7946 0000", None).number != "+442079460000"
+    writer.update_settings(writer.authenticate_key(main_account.key, Surface.V1), region="GB")
+    reader.refresh_index()
+    assert reader.checking_actor(main_account.key, Surface.V1) is None  # to be checked again
+    moved = reader.authenticate_key(main_account.key, Surface.V1)
+    assert moved.account.region == "GB"
+    assert reader.check(moved, "020 7946 0000", None).number == "+442079460000"
 
 
 async def test_batch_check_answers_in_input_order(

@@ -398,7 +398,16 @@ class DomainError(Exception):
 
 
 class AuthenticationFailed(DomainError):
-    """Unknown user, wrong or revoked key, or malformed credentials. Never says which."""
+    """The credentials sent were refused: an unknown user, a wrong or revoked key, a key of
+    another user, a malformed one. Never says which (whether a username exists is nobody's
+    business). The compat surfaces raise it for missing credentials too: they answer every
+    failure alike."""
+
+
+class CredentialsMissing(AuthenticationFailed):
+    """No credentials in the request, or none in a form the surface reads: nothing was tried,
+    so nothing is counted. A surface that answers every failure alike (compat) need not tell
+    it apart; `/v1` says how to send a key."""
 
 
 class CredentialRetired(AuthenticationFailed):

@@ -22,6 +22,7 @@ from callblock.numbering import longest_national, no_valid_number_starts_with, v
 
 __all__ = [
     "PREFIX_MARK",
+    "REGIONS",
     "InvalidNumber",
     "is_pattern",
     "key_pattern",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 PREFIX_MARK = "*"
+# The ISO 3166 regions national numbers can be read with: those libphonenumber has a plan for.
+REGIONS: tuple[str, ...] = tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
 _GARBAGE = frozenset({"Cc", "Cs", "Co", "Cn"})
 _MAX_E164_DIGITS = 15
 

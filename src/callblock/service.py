@@ -137,6 +137,7 @@ class Service:
         self.issue_key_as = accounts.issue_key_as
         self.keys_of = accounts.keys_of
         self.revoke_key_as = accounts.revoke_key_as
+        self.update_settings = accounts.update_settings
         # authentication and tokens
         self.authenticate = auth.authenticate
         self.authenticate_key = auth.authenticate_key

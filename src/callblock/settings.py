@@ -58,7 +58,8 @@ class Settings(BaseSettings):
         10,
         ge=1,
         description="Failed authentications allowed in a minute for one username, and from one "
-        "client address, across every worker and node; further attempts get 429.",
+        "client address, across every worker and node; past it, wrong credentials get 429, "
+        "and so does a right key sent with that username (never for its address alone).",
     )
     account_requests_per_second: float = Field(
         5000.0,

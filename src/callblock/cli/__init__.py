@@ -1,8 +1,8 @@
 """The ``callblock`` command.
 
     callblock [serve]            run the API server (plain ``callblock`` does the same)
-    callblock account create|key|set-auth|list|keys|revoke-key
-                                 accounts and their API keys (local database)
+    callblock account create|update|key|set-auth|list|keys|revoke-key
+                                 accounts, their settings and API keys (local database)
     callblock check NUMBER       is it blocked, and by what (--campaign: may it call now)
     callblock group list|create|delete
                                  block and allow groups

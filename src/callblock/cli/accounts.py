@@ -9,10 +9,14 @@ from callblock.domain import (
     DEFAULT_REGION,
     DEFAULT_TIMEZONE,
     EVERY_SCOPE,
+    Account,
+    Actor,
     AuthMode,
     Scope,
+    Surface,
     scopes_text,
 )
+from callblock.service import Service
 
 
 @click.group()
@@ -57,6 +61,33 @@ def account_create(
         "shown once:"
     )
     click.echo(issued.key)
+
+
+@account.command("update")
+@click.argument("username")
+@click.option("--region", help="Default phone region (ISO 3166, e.g. GB).")
+@click.option("--timezone", help="IANA time zone (e.g. Europe/London).")
+@database_option
+@click.pass_context
+def account_update(
+    ctx: click.Context,
+    username: str,
+    region: str | None,
+    timezone: str | None,
+    database_url: str | None,
+) -> None:
+    """Change an account's region (how national numbers are read) or time zone (how an
+    import's expiry without an offset is read); audited, and used by every server process
+    within a second."""
+    if region is None and timezone is None:
+        raise click.UsageError("nothing to change: give --region, --timezone or both")
+
+    def update(service: Service) -> Account:
+        actor = Actor(service.account(username), None, Surface.CLI)
+        return service.update_settings(actor, region=region, timezone=timezone)
+
+    acc = on_store(ctx, database_url, update)
+    click.echo(f"account {acc.username}: region {acc.region}, timezone {acc.timezone}")
 
 
 @account.command("key")

@@ -72,6 +72,10 @@ def open_target(
 
 
 _PROBLEM = "urn:callblock:problem:"
+KEY_REFUSED = (
+    "401 the API key given was refused (--api-key or CALLBLOCK_API_KEY): it is wrong or "
+    "revoked, or not a key of the server at --url"
+)
 
 
 @contextmanager
@@ -87,8 +91,12 @@ def failures(file: object = None) -> Iterator[None]:
     except NotFound as exc:  # a group or a campaign that went away
         missing = "campaign" if exc.type == _PROBLEM + "campaign-not-found" else "group"
         raise click.ClickException(f"no such {missing}") from exc
-    except CallblockError as exc:  # its message already names the invalid fields
-        raise click.ClickException(str(exc)) from exc
+    except CallblockError as exc:
+        if exc.status == 401:
+            # Only --url commands reach a server, and only with a key: whatever the server
+            # says of it (an older one answers "Send an API key..."), that key was refused.
+            raise click.ClickException(KEY_REFUSED) from exc
+        raise click.ClickException(str(exc)) from exc  # it names the invalid fields already
     except (FileProblem, UnicodeDecodeError, OSError, EOFError) as exc:
         if file is None:
             raise

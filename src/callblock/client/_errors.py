@@ -5,7 +5,9 @@ Every error answer of the API, and every failure to get an answer, raises a subc
 ``application/problem+json`` document (a proxy's HTML 502 is still a :class:`ServerError`)::
 
     CallblockError          any error answer; .status .title .detail .errors .type
-    ├── AuthError           401: no API key, or a wrong or revoked one
+    ├── AuthError           401: no API key (.type ends authentication-required), or
+    │                       one refused: wrong, revoked, of another username
+    │                       (credentials-refused); .detail says which
     ├── Forbidden           403: the key is valid but lacks the scope the request needs;
     │                       .needed_scope names it (check, read, write or admin)
     ├── NotFound            404: no such group, campaign or API key (another account's
@@ -95,7 +97,9 @@ class CallblockError(Exception):
 
 
 class AuthError(CallblockError):
-    """401: the API key is missing, wrong or revoked."""
+    """401: no API key was sent (``type`` ``urn:callblock:problem:authentication-required``),
+    or the one sent was refused: wrong, revoked, or not a key of the username given
+    (``urn:callblock:problem:credentials-refused``)."""
 
 
 class Forbidden(CallblockError):

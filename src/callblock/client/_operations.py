@@ -499,8 +499,11 @@ def get_account() -> Call[Account]:
     return Call("GET", "/v1/account", parse.account)
 
 
-def update_account(block_anonymous: bool | None) -> Call[Account]:
-    body = {} if block_anonymous is None else {"block_anonymous": block_anonymous}
+def update_account(
+    block_anonymous: bool | None, region: str | None, timezone: str | None
+) -> Call[Account]:
+    fields = {"block_anonymous": block_anonymous, "region": region, "timezone": timezone}
+    body = {key: value for key, value in fields.items() if value is not None}
     return Call("PATCH", "/v1/account", parse.account, json=body)
 
 

@@ -442,8 +442,18 @@ class AccountAPI:
     def get(self) -> Account:
         return self._client._send(op.get_account())
 
-    def update(self, *, block_anonymous: bool | None = None) -> Account:
-        return self._client._send(op.update_account(block_anonymous))
+    def update(
+        self,
+        *,
+        block_anonymous: bool | None = None,
+        region: str | None = None,
+        timezone: str | None = None,
+    ) -> Account:
+        """Change the settings given; the others stay. ``region`` is the ISO 3166 region
+        national numbers are read with (``"GB"``), ``timezone`` the IANA time zone an
+        import's expiry without an offset is read in (``"Europe/London"``); one the server
+        does not know raises :class:`ValidationError` naming it, and nothing changes."""
+        return self._client._send(op.update_account(block_anonymous, region, timezone))
 
 
 class KeysAPI:

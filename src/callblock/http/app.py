@@ -256,10 +256,15 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 "scheme": "basic",
                 "description": "HTTP Basic `userName:apiKey`",
             }
+            # Every operation that reads a JSON body refuses one sent as another media type
+            # (``problems.install``): declared here once, for all of them.
+            refused_media_type = {str(s): a for s, a in problems.responses(415).items()}
             for operations in document.get("paths", {}).values():
                 for operation in operations.values():
                     if operation.get("security"):
                         operation["security"].append({"basic": []})
+                    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                        operation["responses"].update(refused_media_type)
             _restore_examples(document, [*app.routes, *v1.ROUTES])
             _mark_scopes(document, [*app.routes, *v1.ROUTES])
             app.openapi_schema = document

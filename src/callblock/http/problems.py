@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from callblock.domain import (
     AuthThrottled,
     CampaignNameTaken,
     CampaignNotFound,
+    CredentialsMissing,
     DomainError,
     GroupKindMismatch,
     GroupNotFound,
@@ -35,6 +37,17 @@ from callblock.http.formats import WireFormat, owner
 from callblock.http.schemas import RejectedLinePublic
 
 MEDIA_TYPE = "application/problem+json"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="callblock", Basic realm="callblock"'}
+# The same text whether or not the username exists, and whichever of them was wrong.
+CREDENTIALS_REFUSED = (
+    "The credentials sent were refused: the API key is wrong or revoked, or is not a key of "
+    "the username given. Send a current key of the account as `Authorization: Bearer <key>` "
+    "or HTTP Basic user:key."
+)
+# A media type as RFC 9110 spells one (`type/subtype`), to be named back in a problem.
+_MEDIA_TYPE_TEXT = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}")
+# RFC 5789 (PATCH) and the Accept-Post field: what a body-taking method accepts instead.
+_ACCEPTS = {"PATCH": "Accept-Patch", "POST": "Accept-Post"}
 # Loggers are named after their modules, under "callblock" (which logging set-ups select).
 log = logging.getLogger("callblock.http.problems")
 
@@ -79,6 +92,7 @@ def problem(
     detail: str,
     *,
     kind: str | None = None,
+    title: str | None = None,
     errors: dict[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
@@ -86,7 +100,7 @@ def problem(
     kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
     body: dict[str, Any] = {
         "type": f"urn:callblock:problem:{kind}",
-        "title": _TITLES.get(status, "Error"),
+        "title": title or _TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }
@@ -110,11 +124,19 @@ class _ProblemResponse(JSONResponse):
 
 def from_domain(exc: DomainError) -> Response:
     match exc:
-        case AuthenticationFailed():
+        case CredentialsMissing():
             return problem(
                 401,
                 "Send an API key as `Authorization: Bearer <key>` or HTTP Basic user:key.",
-                headers={"WWW-Authenticate": 'Bearer realm="callblock", Basic realm="callblock"'},
+                headers=_CHALLENGE,
+            )
+        case AuthenticationFailed():
+            return problem(
+                401,
+                CREDENTIALS_REFUSED,
+                kind="credentials-refused",
+                title="Credentials refused",
+                headers=_CHALLENGE,
             )
         case ScopeMissing():
             held = ", ".join(sorted(s.value for s in exc.held)) or "none"
@@ -224,11 +246,18 @@ def install(app: FastAPI, formats: tuple[WireFormat, ...]) -> None:
             answer.headers["WWW-Authenticate"] = 'Bearer realm="callblock"'
         return answer
 
-    async def on_validation(_request: Request, exc: Exception) -> Response:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem(400, "The body is not valid JSON.", kind="malformed-json")
+        if isinstance(exc.body, bytes | bytearray) and any(
+            tuple(e.get("loc", ()))[:1] == ("body",) for e in errors
+        ):
+            # FastAPI reads a body as JSON only under a JSON Content-Type, and hands any other
+            # over as bytes, which no model takes ("Input should be a valid dictionary"):
+            # what is wrong is the header, whatever the body holds.
+            return _not_json(request)
         messages: dict[str, list[str]] = {}
         for error in errors:
             message = str(error.get("msg")).removeprefix("Value error, ")
@@ -261,6 +290,27 @@ def install(app: FastAPI, formats: tuple[WireFormat, ...]) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_anything)
+
+
+def _not_json(request: Request) -> Response:
+    """415 for a body sent under a media type other than JSON (`curl -d` sends
+    application/x-www-form-urlencoded): the header to send instead, named."""
+    header = request.headers.get("content-type")
+    media_type = (header or "").split(";", 1)[0].strip()
+    if not header:
+        sent = "without a Content-Type"
+    elif _MEDIA_TYPE_TEXT.fullmatch(media_type):
+        sent = f"as `{media_type.lower()}`"
+    else:
+        sent = "with a Content-Type that is not a media type"
+    detail = (
+        f"The body came {sent}: this operation reads a JSON body, sent with the header "
+        "`Content-Type: application/json` (with curl: `--json '{...}'`, or "
+        "`-H 'Content-Type: application/json' -d '{...}'`; `-d` alone sends a form)."
+    )
+    accepts = _ACCEPTS.get(request.method.upper())
+    headers = {accepts: "application/json"} if accepts else None
+    return problem(415, detail, headers=headers)
 
 
 def _allowed_methods(app: FastAPI, request: Request) -> list[str]:

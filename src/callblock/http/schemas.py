@@ -35,6 +35,7 @@ from callblock.domain import (
     clean_group_name,
     storable,
 )
+from callblock.numbers import REGIONS
 
 # Strict: a JSON true is not the number 1, nor 1.0 a phone number.
 NumberInput = StrictStr | StrictInt
@@ -657,6 +658,23 @@ class AccountPublic(BaseModel):
 class AccountUpdate(_In):
     block_anonymous: StrictBool | None = Field(
         None, description="Inbound checks of a withheld caller ID answer blocked."
+    )
+    region: StrictStr | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        # Checked by the service (any case is read), listed here for the document.
+        json_schema_extra={"enum": list(REGIONS)},
+        description="The ISO 3166 region national numbers are read with (`IN`, `GB`; lower "
+        "case is read too): one of those phone numbers are known for, else 422.",
+    )
+    timezone: StrictStr | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The IANA time zone (`Asia/Kolkata`) an import's or a compat request's "
+        "expiry without an offset is read in: one the server's time zone database holds, "
+        "else 422.",
     )
 
 

@@ -137,8 +137,19 @@ def account_by_key_hash(conn: Connection, key_hash: str) -> tuple[Account, KeyGr
     )
 
 
-def set_block_anonymous(conn: Connection, account_id: int, value: bool) -> None:
-    conn.execute(update(accounts).where(accounts.c.id == account_id).values(block_anonymous=value))
+def set_settings(
+    conn: Connection,
+    account_id: int,
+    *,
+    block_anonymous: bool | None = None,
+    region: str | None = None,
+    timezone: str | None = None,
+) -> None:
+    """Set the account's settings given (None: keep)."""
+    given = {"block_anonymous": block_anonymous, "region": region, "timezone": timezone}
+    values = {name: value for name, value in given.items() if value is not None}
+    if values:
+        conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
 def bump_auth_version(conn: Connection, account_id: int) -> None:

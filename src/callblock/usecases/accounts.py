@@ -1,14 +1,15 @@
-"""The operator's account commands: accounts, their keys, their authentication mode and the
-account setting that changes checks (a ``Change`` like any write of the account's data)."""
+"""The operator's account commands: accounts, their keys, their authentication mode, and the
+account's settings that change what checks and imports answer (a ``Change`` like any write of
+the account's data)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from sqlalchemy import Connection
 
 from callblock.change import Draft
@@ -31,6 +32,7 @@ from callblock.domain import (
     clean_username,
     scopes_text,
 )
+from callblock.numbers import REGIONS
 from callblock.store import Store
 from callblock.store import accounts as account_rows
 from callblock.store import audit as audit_rows
@@ -156,22 +158,60 @@ class Accounts:
         return account
 
     def set_block_anonymous(self, actor: Actor, value: bool) -> Account:
-        """Whether inbound checks of a withheld caller ID answer blocked: a change of what
-        checks answer, so it is a ``Change`` (audited, in the change log, versioned)."""
+        """Whether inbound checks of a withheld caller ID answer blocked (``update_settings``)."""
+        return self.update_settings(actor, block_anonymous=value)
+
+    def update_settings(
+        self,
+        actor: Actor,
+        *,
+        block_anonymous: bool | None = None,
+        region: str | None = None,
+        timezone: str | None = None,
+    ) -> Account:
+        """Change the settings given (None: keep), validated as ``create_account`` does: an
+        invalid one is InvalidInput naming each field, and nothing is written.
+
+        Each changes what the account's requests answer: ``block_anonymous`` its inbound
+        checks of a withheld caller ID, ``region`` how a national number is read (checks,
+        writes, imports, the compat endpoints), ``timezone`` how an import's or a compat
+        request's local expiry is read. So what changed is one ``Change`` (audited with the
+        previous region and time zone, in the change log, versioned); a value the account
+        already has records nothing.
+        """
+        problems = _settings_problems(region, timezone)
+        if problems:
+            raise InvalidInput(problems)
+        wanted_region = None if region is None else region.upper()
         account = actor.account
 
         def work(conn: Connection, now: datetime) -> tuple[Account, Draft | None]:
             current = _existing(conn, account.username)
-            if current.block_anonymous == value:
+            detail: dict[str, Any] = {}
+            if block_anonymous is not None and block_anonymous != current.block_anonymous:
+                detail["block_anonymous"] = block_anonymous
+            if wanted_region is not None and wanted_region != current.region:
+                detail.update(region=wanted_region, previous_region=current.region)
+            if timezone is not None and timezone != current.timezone:
+                detail.update(timezone=timezone, previous_timezone=current.timezone)
+            if not detail:
                 return current, None
-            account_rows.set_block_anonymous(conn, account.id, value)
-            # Cached credentials carry the account's settings: every process drops them.
+            account_rows.set_settings(
+                conn,
+                account.id,
+                block_anonymous=detail.get("block_anonymous"),
+                region=detail.get("region"),
+                timezone=detail.get("timezone"),
+            )
+            # Every process's requests read the settings from the cached credentials (a
+            # check reads ``actor.account.region``): each drops the account's, when its index
+            # refresher sees the auth version move, or at the key's next re-check.
             account_rows.bump_auth_version(conn, account.id)
             draft = Draft(
                 action=Action.SETTINGS,
                 group_id=None,
-                block_anonymous=value,
-                detail={"block_anonymous": value},
+                block_anonymous=detail.get("block_anonymous"),
+                detail=detail,
             )
             return _existing(conn, account.username), draft
 
@@ -235,17 +275,34 @@ def _validated_account(username: str, region: str, timezone: str) -> str:
                 "1 to 64 characters, no spaces, control characters or ':'",
             )
         )
-    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        problems.append(
-            FieldProblem("region", ProblemCode.INVALID, region, "not a known ISO 3166 region")
-        )
-    if not _is_timezone(timezone):
-        problems.append(
-            FieldProblem("timezone", ProblemCode.INVALID, timezone, "not an IANA time zone")
-        )
+    problems.extend(_settings_problems(region, timezone))
     if problems or clean is None:
         raise InvalidInput(problems)
     return clean
+
+
+def _settings_problems(region: str | None, timezone: str | None) -> list[FieldProblem]:
+    """What is wrong with a region and a time zone (None: not given, nothing to check)."""
+    problems: list[FieldProblem] = []
+    if region is not None and region.upper() not in REGIONS:
+        problems.append(
+            FieldProblem(
+                "region",
+                ProblemCode.INVALID,
+                region,
+                "not an ISO 3166 two-letter region that phone numbers are known for (IN, GB)",
+            )
+        )
+    if timezone is not None and not _is_timezone(timezone):
+        problems.append(
+            FieldProblem(
+                "timezone",
+                ProblemCode.INVALID,
+                timezone,
+                "not an IANA time zone (Asia/Kolkata, Europe/London)",
+            )
+        )
+    return problems
 
 
 def _is_timezone(name: str) -> bool:

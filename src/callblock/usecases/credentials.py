@@ -53,7 +53,8 @@ class CredentialCache:
 
     def remember(self, key: str, actor: Actor) -> None:
         """Trust a key for AUTH_CACHE_SECONDS: only once it has passed the failed-attempt
-        limit too, or a key guessed during a lockout would be let in by its next request."""
+        limit too, or a right key refused for its username's lockout would be let in by its
+        next request."""
         assert actor.key_id is not None
         grant = KeyGrant(actor.key_id, actor.key_label, actor.scopes)
         self._known[hash_key(key)] = (time.monotonic(), actor.account, grant)

@@ -1,11 +1,21 @@
 """The failed-authentication limit, shared by every worker and node through the store.
 
-Once a username or an address has the allowed number of failures in the window, every attempt
-for it is refused (AuthThrottled), right or wrong, until the oldest leaves the window: a guess
-that happens to be right is not told apart. A failure is counted and written in one
-transaction that holds its subjects, so attempts racing from many connections cannot get more
-than the allowed number of answers between them. One lock: failures this process could not
-save while the store was away.
+Failures count against the username and the client address. Once either has the allowed
+number in the window, a wrong credential for it is refused (AuthThrottled) until the oldest
+leaves the window; a failure is counted and written in one transaction that holds its
+subjects, so attempts racing from many connections cannot get more than the allowed number
+of answers between them.
+
+A credential that proves itself is let through whatever its address did: every credential
+this service takes is a secret it made (an API key of 256 random bits, a token it signed),
+which no number of guesses finds, so refusing the right one protects nothing and locks a
+host's other dialers out with one misconfigured neighbour. An attacker gains nothing by it:
+its wrong guesses are still counted and throttled, and a right answer ends no count (an
+account of its own cannot reset its address). The username's limit still holds for the right
+credential too: a username under attack stays limited (only credentials that name a username,
+HTTP Basic and tokens, are counted against one).
+
+One lock: failures this process could not save while the store was away.
 """
 
 from __future__ import annotations
@@ -59,15 +69,20 @@ class FailureLimit:
         except AuthenticationFailed:
             self._count_failure(subjects)
             raise
+        # Proven: only the username's count can refuse it, never its address's (and with no
+        # username, nothing is read: a key alone goes on without the store).
+        limiting = auth_subjects(username, None)
+        if not limiting:
+            return actor
         now = micros(self._clock())
         try:
             with self._store.read() as conn:
                 found = credential_rows.failures_by_subject(
-                    conn, subjects, now - AUTH_FAILURE_WINDOW_MICROS
+                    conn, limiting, now - AUTH_FAILURE_WINDOW_MICROS
                 )
         except StoreUnavailable:
             found = {}  # the credential was checked from memory: count what this process saw
-        _refuse_if_throttled(self._with_unsaved(found, subjects, now), now, self._allowed)
+        _refuse_if_throttled(self._with_unsaved(found, limiting, now), now, self._allowed)
         return actor
 
     def _count_failure(self, subjects: list[str]) -> None:

@@ -46,8 +46,14 @@ def get_account(actor: AnyActorDep) -> schemas.AccountPublic:
     operation_id="updateAccount",
     summary="Change the calling account's settings",
     description="Sets what the account may change itself: `block_anonymous` (inbound checks of "
-    "an empty or withheld caller ID answer blocked). A field left out is kept. Answers the "
-    "account as it now is; a field that is not a boolean is 422.",
+    "an empty or withheld caller ID answer blocked), `region` (the ISO 3166 region national "
+    "numbers are read with, from the next request on: entries already stored keep the "
+    "numbers they were read as) and `timezone` (the IANA zone of an import's expiry without "
+    "an offset). A field left out, or null, is kept. Every process and node uses the new "
+    "settings within a second; the change is in the audit log (with the previous region and "
+    "time zone) and the change feed (`settings`). Answers the account as it now is; an "
+    "unknown region or time zone, or a `block_anonymous` that is not a boolean, is 422 "
+    "naming the field, and nothing is changed.",
     response_model=schemas.AccountPublic,
     responses={**examples.UPDATED_ACCOUNT, **responses(400, 401, 413, 422, 503)},
 )
@@ -56,7 +62,10 @@ def update_account(
     actor: AdminActorDep,
     service: ServiceDep,
 ) -> schemas.AccountPublic:
-    account = actor.account
-    if body.block_anonymous is not None:
-        account = service.set_block_anonymous(actor, body.block_anonymous)
+    account = service.update_settings(
+        actor,
+        block_anonymous=body.block_anonymous,
+        region=body.region,
+        timezone=body.timezone,
+    )
     return _account_public(replace(actor, account=account))

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from callblock.domain import (
     Actor,
-    AuthenticationFailed,
+    CredentialsMissing,
     FieldProblem,
     InvalidCursor,
     InvalidInput,
@@ -28,7 +28,8 @@ from callblock.rules import CURSOR_MAX, LARGEST_ID, PAGE_MAX
 from callblock.service import Service
 
 # Declared for the OpenAPI document (HTTP Basic is added beside it there); credentials are
-# read by `current_actor` itself, so that every failure is the same 401 problem.
+# read by `current_actor` itself, so that every failure is a 401 problem of one of two kinds:
+# none sent (how to send a key), or the ones sent refused.
 _bearer = HTTPBearer(
     auto_error=False, scheme_name="apiKey", description="`Authorization: Bearer <API key>`"
 )
@@ -36,6 +37,7 @@ _bearer = HTTPBearer(
 # On each resource's own router, not on one that includes them: a route's template, as the
 # request metrics read it (``scope["route"].path``), is the path its own router gave it.
 PREFIX = "/v1"
+_SCHEMES = frozenset({"bearer", "basic"})
 
 
 def _service(request: Request) -> Service:
@@ -65,8 +67,10 @@ async def current_actor(
     if basic is not None:
         return await run_in_threadpool(service.authenticate, basic[0], basic[1], surface, address)
     key = bearer_token(header)
-    if key is None:
-        raise AuthenticationFailed
+    # `Authorization: Bearer` and nothing after it (`curl -H "Authorization: Bearer $KEY"`
+    # with KEY unset) sent no key: the scheme's name is not one.
+    if key is None or key.lower() in _SCHEMES:
+        raise CredentialsMissing
     cached = service.cached_actor(key, surface)
     if cached is not None:
         return cached

@@ -555,9 +555,18 @@ UPDATE_ACCOUNT = body(
         "Inbound checks of a withheld caller answer blocked",
         {"block_anonymous": True},
     ),
+    region=(
+        "National numbers are read as Indian, expiries without an offset in India's time",
+        {"region": "IN", "timezone": "Asia/Kolkata"},
+    ),
 )
 UPDATED_ACCOUNT = answer(
-    200, account=("The account as it now is", {**_ACCOUNT, "block_anonymous": True})
+    200,
+    account=("The account as it now is", {**_ACCOUNT, "block_anonymous": True}),
+    moved=(
+        "An account moved to another region",
+        {**_ACCOUNT, "region": "GB", "timezone": "Europe/London"},
+    ),
 )
 
 
