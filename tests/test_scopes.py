@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
@@ -263,13 +261,16 @@ async def test_the_keys_listing_says_when_each_key_was_last_used(
     used = service.issue_key(main_account.username, "Used", ["check"])
     service.issue_key(main_account.username, "Unused", ["check"])
     assert (await client.get("/v1/check/9876543210", headers=bearer(used.key))).status_code == 200
-    deadline = time.monotonic() + 10
-    while True:  # written by a thread of its own, not by the request
-        listed = (await client.get("/v1/keys", headers=bearer(main_account))).json()["data"]
-        last_used = {k["label"]: k["last_used_at"] for k in listed}
-        if last_used["Used"] is not None:
-            break
-        assert time.monotonic() < deadline, "never written"
-        await anyio.sleep(0.05)
+    listed = (await client.get("/v1/keys", headers=bearer(main_account))).json()["data"]
+    assert all(k["last_used_at"] is None for k in listed)  # the request did not write it
+    used_at = clock.now
+    clock.advance(minutes=1)
+    assert service.write_key_use() == 2  # as the refresher does: the two keys used
+    listed = (await client.get("/v1/keys", headers=bearer(main_account))).json()["data"]
+    last_used = {k["label"]: k["last_used_at"] for k in listed}
     assert last_used["Unused"] is None
-    assert datetime.fromisoformat(last_used["Used"]) == clock.now
+    assert datetime.fromisoformat(last_used["Used"]) == used_at
+    later = service.issue_key(main_account.username, "Later", ["check"])
+    assert (await client.get("/v1/check/9876543210", headers=bearer(later.key))).status_code == 200
+    assert service.write_key_use() == 0  # the next write waits for the minute to pass
+    assert service.write_key_use(due_only=False) == 1

@@ -105,6 +105,7 @@ class Service:
         self.writer = Writer(store, clock, self.checker, change_log_retention)
         failures = FailureLimit(store, clock, auth_failures_allowed)
         secret = ServerSecret(store, clock, secret_key)
+        key_use = KeyUse(store, clock)
         auth = Authenticator(
             store,
             clock,
@@ -112,7 +113,7 @@ class Service:
             failures,
             request_rate or RequestRate(0, 1),  # none: no limit
             secret,
-            KeyUse(store, clock),
+            key_use,
         )
         accounts = Accounts(store, clock, self.writer, credentials)
         groups = Groups(store, clock, self.writer)
@@ -145,6 +146,8 @@ class Service:
         self.cached_actor = auth.cached_actor
         self.checking_actor = auth.checking_actor
         self.issue_token = auth.issue_token
+        # when keys were last used: noted by authentication, written by the refresher
+        self.write_key_use = key_use.flush
         # groups, entries, imports, history
         self.create_group = groups.create_group
         self.list_groups = groups.list_groups

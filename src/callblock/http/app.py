@@ -169,6 +169,7 @@ class IndexRefresher:
                 if away:
                     log.warning("store reachable again; the index is current")
                 away = False
+            self.service.write_key_use()  # at most once a minute; never raises
             refreshed = self.service.index_refreshed_at
             metrics.INDEX_LAG.set(time.monotonic() - (refreshed or started))
             metrics.INDEX_ENTRIES.set(self.service.index_entries())
