@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # After this many failed authentications within the window, for one username or from one
-# client address, further attempts are refused until the oldest of them leaves the window
-# (the default of CALLBLOCK_AUTH_FAILURES_PER_MINUTE).
+# client address, further wrong attempts are refused until the oldest of them leaves the
+# window, and so are right ones naming that username; never a right one for its address alone
+# (``usecases.failures``). The default of CALLBLOCK_AUTH_FAILURES_PER_MINUTE.
 AUTH_FAILURES_ALLOWED = 10
 AUTH_FAILURE_WINDOW_MICROS = 60 * 1_000_000
 _SUBJECT_CHARS = 300  # of a username or address kept; longer ones are cut
