@@ -213,6 +213,10 @@ NOT_ACCOUNT_DATA_WRITES = {
     "has_index",
     "index_entries",
     "issue_key",  # keys: the credential cache follows auth_version
+    "issue_key_as",  # the same over HTTP, audited (``writes.record_account_event``)
+    "keys_of",
+    "revoke_key_as",
+    "write_key_use",  # when keys were last used: not account data
     "issue_token",
     "keys",
     "list_accounts",

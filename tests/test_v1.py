@@ -823,11 +823,10 @@ async def test_every_change_through_every_surface_is_audited(
     assert (await client.get("/v1/audit", params=window, headers=bearer(main_account))).json()[
         "count"
     ] == len(events)
-    backwards = await client.get(
+    empty = await client.get(
         "/v1/audit", params={"since": since, "until": since}, headers=bearer(main_account)
     )
-    assert backwards.status_code == 422
-    assert backwards.json()["errors"] == {"until": "not after since"}
+    assert (empty.status_code, empty.json()["count"]) == (200, 0)
     paged = await client.get("/v1/audit", params={"limit": 3}, headers=bearer(main_account))
     rest = await client.get(
         "/v1/audit",

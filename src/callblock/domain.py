@@ -625,9 +625,10 @@ def checked_file_name(raw: str | None) -> str | None:
 def checked_key_label(raw: str) -> str:
     """A key's label, trimmed; InvalidInput when it breaks ``KEY_LABEL_RULE``."""
     label = raw.strip()
-    if len(label) <= KEY_LABEL_MAX and not any(unicodedata.category(c)[0] == "C" for c in label):
+    control = any(unicodedata.category(c) == "Cc" for c in label)
+    if len(label) <= KEY_LABEL_MAX and not control and storable(label):
         return label
-    detail = "too long: " if len(label) > KEY_LABEL_MAX else "a control character: "
+    detail = "too long: " if len(label) > KEY_LABEL_MAX else "a character not allowed: "
     raise InvalidInput([FieldProblem("label", ProblemCode.INVALID, raw, detail + KEY_LABEL_RULE)])
 
 

@@ -41,6 +41,8 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/v1/audit": ("GET",),
     "/v1/changes": ("GET",),
     "/v1/account": ("GET", "PATCH"),
+    "/v1/keys": ("GET", "POST"),
+    "/v1/keys/{key_id}": ("DELETE",),
     "/v1/limits": ("GET",),
     "/healthz": ("GET",),
     "/readyz": ("GET",),
@@ -352,6 +354,16 @@ SHAPES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         },
     ),
     "campaign-groups": st.fixed_dictionaries({"group_ids": FIELD_VALUES["group_ids"]}),
+    "key": st.fixed_dictionaries(
+        {
+            "scopes": st.one_of(
+                st.lists(st.sampled_from(["check", "read", "write", "admin"]), max_size=5),
+                st.lists(st.text(max_size=8), max_size=3),
+                json_scalars,
+            )
+        },
+        optional={"label": st.one_of(st.text(max_size=80), json_scalars)},
+    ),
     "numbers": st.fixed_dictionaries(
         {"numbers": _numbers},
         optional={
@@ -615,6 +627,7 @@ ROUTE_BODIES: dict[str, st.SearchStrategy[bytes]] = {
     "/v1/check": _json_bodies(SHAPES["numbers"]),
     "/v1/scrub": file_bodies,
     "/v1/account": _json_bodies(SHAPES["account"]),
+    "/v1/keys": _json_bodies(SHAPES["key"]),
     v2.PATH: _json_bodies(st.one_of(SHAPES["compat-create"], _compat_change)),
     "/ca_apis/createBlockNumber": _json_bodies(SHAPES["compat-create"]),
     "/ca_apis/updateBlockNumbers": _json_bodies(_compat_change),
@@ -772,6 +785,11 @@ path_values = {
     ).map(_quote),
     "campaign_id": weighted(
         (4, st.integers(min_value=1, max_value=4).map(str)),
+        (1, st.sampled_from(GROUP_ID_TEXTS)),
+        (1, st.text(max_size=20)),
+    ).map(_quote),
+    "key_id": weighted(
+        (4, st.integers(min_value=1, max_value=8).map(str)),
         (1, st.sampled_from(GROUP_ID_TEXTS)),
         (1, st.text(max_size=20)),
     ).map(_quote),

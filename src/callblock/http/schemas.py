@@ -502,11 +502,16 @@ class KeyCreate(_In):
     label: str = Field(
         "",
         description=f"Who or what holds the key, as the history names it: {rules.KEY_LABEL_RULE}.",
+        json_schema_extra={
+            "maxLength": rules.KEY_LABEL_MAX,
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        },
     )
-    scopes: list[str] = Field(
+    scopes: list[Literal["check", "read", "write", "admin"]] = Field(
         description="What the key may do: one or more of `check` (checks and the change "
         "feed), `read` (everything that reads; includes check), `write` (changes, imports and "
         "the compat endpoints; includes read), `admin` (account settings and keys).",
+        min_length=1,
         max_length=8,
     )
 

@@ -35,12 +35,11 @@ from callblock.domain import (
 from callblock.numbers import REGIONS
 from callblock.store import Store
 from callblock.store import accounts as account_rows
-from callblock.store import audit as audit_rows
 from callblock.store import credentials as credential_rows
 from callblock.usecases.auth import KEY_PREFIX
 from callblock.usecases.credentials import CredentialCache, hash_key
 from callblock.usecases.results import AccountSummary, IssuedKey, KeyInfo
-from callblock.usecases.writes import Writer
+from callblock.usecases.writes import Writer, record_account_event
 
 
 class Accounts:
@@ -249,18 +248,7 @@ def _audit_key(
         detail["label"] = label
     if scopes is not None:
         detail["scopes"] = scopes_text(scopes)
-    audit_rows.record_audit(
-        conn,
-        at=now,
-        account_id=actor.account.id,
-        key_id=actor.key_id,
-        surface=actor.surface.value,
-        action=action.value,
-        group_id=None,
-        numbers=[],
-        count=0,
-        detail=detail,
-    )
+    record_account_event(conn, actor, action, now, detail)
 
 
 def _validated_account(username: str, region: str, timezone: str) -> str:

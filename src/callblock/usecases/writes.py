@@ -31,7 +31,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import Connection
 
 from callblock.change import Change, Draft
-from callblock.domain import Actor, DomainError, WriteConflict
+from callblock.domain import Action, Actor, DomainError, WriteConflict
 from callblock.store import Store, wakeups
 from callblock.store import accounts as account_rows
 from callblock.store import audit as audit_rows
@@ -140,3 +140,22 @@ def _record(conn: Connection, actor: Actor, draft: Draft, now: datetime) -> Chan
         detail=dict(draft.detail) or None,
     )
     return change
+
+
+def record_account_event(
+    conn: Connection, actor: Actor, action: Action, now: datetime, detail: dict[str, object]
+) -> None:
+    """Audit an event of the account that changes nothing its checks read (an API key issued
+    or revoked): in the history, with no version and no entry in the change log."""
+    audit_rows.record_audit(
+        conn,
+        at=now,
+        account_id=actor.account.id,
+        key_id=actor.key_id,
+        surface=actor.surface.value,
+        action=action.value,
+        group_id=None,
+        numbers=[],
+        count=0,
+        detail=detail,
+    )

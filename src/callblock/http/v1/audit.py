@@ -49,8 +49,7 @@ def _event_public(event: AuditEvent) -> schemas.AuditEventPublic:
     description="Every change to the account's groups, entries and settings, through any "
     "surface (`v1`, the compat endpoints, the CLI): who (the API key's id), what, and up to "
     "100 of the numbers touched. Filter by `group_id`, by a `number` or prefix among those "
-    "recorded, and by time (`since` <= at < `until`); a number that cannot be read, or an "
-    "`until` not after `since`, is 422.",
+    "recorded, and by time (`since` <= at < `until`); a number that cannot be read is 422.",
     response_model=schemas.AuditPublic,
     responses={**examples.AUDIT, **responses(401, 422, 503)},
 )

@@ -44,7 +44,6 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
     fetchPage: (cursor) => {
       problem.hidden = true;
       setFieldError(numberField, "");
-      setFieldError(toField, "");
       const since = from ? dayStart(from) : "";
       const until = to ? dayStart(to, 1) : ""; // the whole of the last day
       return call("GET", "/v1/audit", { query: { group_id: groupId, number, since, until, cursor, limit: PAGE_SIZE } });
@@ -56,8 +55,6 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
     showError: (error) => {
       if (error instanceof ApiError && error.fieldErrors.number) {
         setFieldError(numberField, "Not a valid phone number.");
-      } else if (error instanceof ApiError && error.fieldErrors.until) {
-        setFieldError(toField, "To is before From.");
       } else {
         problem.textContent = explain(error);
         problem.hidden = false;
@@ -165,6 +162,12 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
     if (numberField.control.value.trim()) query.set("number", numberField.control.value.trim());
     if (fromField.control.value) query.set("from", fromField.control.value);
     if (toField.control.value) query.set("to", toField.control.value);
+    setFieldError(toField, "");
+    if (fromField.control.value && toField.control.value && toField.control.value < fromField.control.value) {
+      setFieldError(toField, "To is before From.");
+      toField.control.focus();
+      return;
+    }
     go(`#/history${query.size ? `?${query}` : ""}`);
   });
 
