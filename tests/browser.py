@@ -77,8 +77,14 @@ class Tab:
 
 
 @contextmanager
-def open_tab(browser: Browser, origin: str, viewport: ViewportSize = DESKTOP) -> Iterator[Tab]:
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
+def open_tab(
+    browser: Browser,
+    origin: str,
+    viewport: ViewportSize = DESKTOP,
+    timezone_id: str | None = None,
+) -> Iterator[Tab]:
+    """``timezone_id``: the reader's time zone (an IANA name); the machine's without it."""
+    context = browser.new_context(viewport=viewport, accept_downloads=True, timezone_id=timezone_id)
     context.set_default_timeout(15_000)
     page = context.new_page()
     tab = Tab(page, context, origin)

@@ -29,6 +29,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 
+from callblock.domain import group_name_problem
 from callblock.rules import NAME_RULE
 from tests.helpers import Credentials, bearer
 from tests.test_openapi import api_schema, service  # noqa: F401 (the same app and data)
@@ -36,16 +37,18 @@ from tests.test_openapi import api_schema, service  # noqa: F401 (the same app a
 # A refusal a schema-valid request may get: the problem's type, and for a validation problem,
 # the fields (by pattern) whose rule cannot be stated, with the message each is refused with.
 _VALIDATION = "urn:callblock:problem:validation"
+# What is wrong with the name (its characters, which a schema cannot state), then the rule.
+_NAME_REFUSAL = r".+\. A name is " + re.escape(NAME_RULE)
 _UNSTATABLE_FIELDS: dict[str, list[tuple[str, str]]] = {
-    "createGroup": [("name", re.escape(NAME_RULE)), ("consent_overrides", ".+allow group.+")],
-    "updateGroup": [("name", re.escape(NAME_RULE)), ("consent_overrides", ".+allow group.+")],
+    "createGroup": [("name", _NAME_REFUSAL), ("consent_overrides", ".+allow group.+")],
+    "updateGroup": [("name", _NAME_REFUSAL), ("consent_overrides", ".+allow group.+")],
     # A window's sense (start and end equal), the account's own groups.
     "createCampaign": [
-        ("name", re.escape(NAME_RULE)),
+        ("name", _NAME_REFUSAL),
         (r"calling_window(\..+)?", ".+"),
         ("group_ids", r"no group \d+ in this account"),
     ],
-    "updateCampaign": [("name", re.escape(NAME_RULE)), (r"calling_window(\..+)?", ".+")],
+    "updateCampaign": [("name", _NAME_REFUSAL), (r"calling_window(\..+)?", ".+")],
     "attachGroups": [("group_ids", r"no group \d+ in this account")],
     "checkNumber": [("number", ".+")],
     "addNumbers": [(r"numbers\.\d+", "not valid"), ("expires_at", "must be in the future")],
@@ -119,7 +122,7 @@ def test_a_refusal_the_schema_could_state_is_not_excused() -> None:
     """The excuses above are narrow: a length, a missing field or another field fails."""
     too_long = {"type": _VALIDATION, "errors": {"description": "up to 50 characters"}}
     assert not unstatable("createGroup", 422, too_long)
-    name = {"type": _VALIDATION, "errors": {"name": NAME_RULE}}
+    name = {"type": _VALIDATION, "errors": {"name": group_name_problem("a@b")}}
     assert unstatable("createGroup", 422, name)
     assert not unstatable("addNumbers", 422, name)
     empty = {"type": "urn:callblock:problem:bad-request", "detail": "The body is empty"}

@@ -116,11 +116,22 @@ async def test_a_description_too_long_gets_one_message_on_create_and_update(
     assert answer.json()["description"] == at_most
 
 
-async def test_an_invalid_name_is_refused_with_the_rule(
-    client: httpx.AsyncClient, main_account: Credentials
+@pytest.mark.parametrize(
+    ("name", "fault"),
+    [
+        ("!", "Too short: at least 2 characters"),
+        ("  x  ", "Too short: at least 2 characters"),
+        ("x" * 51, "Too long: at most 50 characters, not 51"),
+        ("-bad start", "Must start with a letter or digit, not \u201c-\u201d"),
+        ("spam@home", "Character not allowed: \u201c@\u201d"),
+        ("tab\there", "Character not allowed: U+0009"),
+    ],
+)
+async def test_an_invalid_name_is_refused_saying_what_is_wrong_then_the_rule(
+    client: httpx.AsyncClient, main_account: Credentials, name: str, fault: str
 ) -> None:
-    answer = await client.post("/v1/groups", json={"name": "!"}, headers=bearer(main_account))
-    assert problem(answer, 422)["errors"] == {"name": rules.NAME_RULE}
+    answer = await client.post("/v1/groups", json={"name": name}, headers=bearer(main_account))
+    assert problem(answer, 422)["errors"] == {"name": f"{fault}. A name is {rules.NAME_RULE}"}
 
 
 @pytest.mark.parametrize(

@@ -343,9 +343,14 @@ async def test_numbers_add_list_and_remove(sdk: AnyClient, gateway: Gateway) -> 
         "v1",
     )
     assert prefix.expires_at is None
+    assert (prefix.national, prefix.international) == ("0140*", "+91 140*")
     assert entries[3].kind == "number"
+    assert (entries[3].national, entries[3].international) == ("098765 43210", "+91 98765 43210")
     assert entries[3].note == "desk"  # re-added without a note: the note stays
     assert [e.number for e in await collect(sdk.numbers.list(group.id, q="140"))] == ["+91140*"]
+    # The search reads any spelling a check takes, with the account's region.
+    found = await collect(sdk.numbers.list(group.id, q="098765 43210"))
+    assert [e.number for e in found] == ["+919876543210"]
     assert len(await collect(sdk.numbers.list(group.id, status="active"))) == 4
     assert await collect(sdk.numbers.list(group.id, status="expired")) == []
     assert (await run(sdk.groups.get(group.id))).active_count == 4
@@ -728,6 +733,23 @@ async def test_check_many_for_a_campaign(sdk: AnyClient) -> None:
     # Without a campaign: the plain batch, as before campaigns.
     plain = await run(sdk.check_many(["9800000003"]))
     assert plain == [BatchResult("9800000003", "+919800000003", True, (registry.id,), None)]
+
+
+def test_an_entry_of_a_server_older_than_its_spaced_forms_still_reads() -> None:
+    at = "2026-06-01T12:00:00Z"
+    old_entry = {
+        "number": "+919876543210",
+        "kind": "number",
+        "status": "active",
+        "expires_at": None,
+        "note": None,
+        "source": "v1",
+        "created_at": at,
+        "updated_at": at,
+    }
+    entry = parse.entry(old_entry)
+    assert entry.number == "+919876543210"
+    assert (entry.national, entry.international) == (None, None)
 
 
 def test_answers_of_a_server_older_than_campaigns_still_read() -> None:
@@ -1318,6 +1340,18 @@ async def test_import_file_adds_from_a_path_named_by_its_base_name(
     again = await run(sdk.numbers.import_file(group.id, str(plain), file_name="December"))
     assert (again.added, again.header) == (1, None)
     assert (await run(sdk.groups.get(group.id))).refreshed_from == "December"
+
+
+async def test_import_file_sets_a_note_on_the_files_entries(
+    sdk: AnyClient, gateway: Gateway
+) -> None:
+    group = await run(sdk.groups.create("Noted"))
+    file = io.BytesIO(b"9876543210\n9000000001\n")
+    result = await run(sdk.numbers.import_file(group.id, file, note="registry June"))
+    assert result.added == 2
+    assert "note=registry+June" in gateway.seen[-1][2]
+    notes = {e.number: e.note for e in await collect(sdk.numbers.list(group.id))}
+    assert notes == {"+919000000001": "registry June", "+919876543210": "registry June"}
 
 
 async def test_import_file_streams_a_file_object_from_where_it_stands(sdk: AnyClient) -> None:

@@ -484,6 +484,123 @@ async def test_a_cursor_is_refused_by_the_same_listing_with_other_filters(
     assert other.json()["errors"] == {"cursor": "not a cursor"}
 
 
+async def listed(
+    client: httpx.AsyncClient, who: Credentials, group_id: int, **params: Any
+) -> list[dict[str, Any]]:
+    answer = await client.get(f"/v1/groups/{group_id}/numbers", params=params, headers=bearer(who))
+    assert answer.status_code == 200, answer.text
+    data: list[dict[str, Any]] = answer.json()["data"]
+    return data
+
+
+async def test_the_search_finds_a_number_in_every_spelling_its_check_takes(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    group = await new_group(client, main_account, "Searched")
+    added = await add(client, main_account, group["id"], ["9800000001", "9800000017", "140*"])
+    assert added.json()["added"] == 3
+    for spelling in ("09800000001", "+91 98000 00001", "0091 98000 00001", "98000-00001"):
+        assert (await check(client, main_account, spelling))["blocked"], spelling
+        found = await listed(client, main_account, group["id"], q=spelling)
+        assert [entry["number"] for entry in found] == ["+919800000001"], spelling
+    # A part still finds every entry containing it, spelt as stored or nationally.
+    for part in ("98000", "098000", "+9198000"):
+        found = await listed(client, main_account, group["id"], q=part)
+        assert [entry["number"] for entry in found] == ["+919800000001", "+919800000017"]
+    for prefix in ("140", "140*", "0140*", "+91140*"):
+        found = await listed(client, main_account, group["id"], q=prefix)
+        assert [entry["number"] for entry in found] == ["+91140*"], prefix
+    answer = await client.get(
+        f"/v1/groups/{group['id']}/numbers",
+        params={"q": "09800000002"},
+        headers=bearer(main_account),
+    )
+    assert (answer.json()["data"], answer.json()["count"]) == ([], 0)
+
+
+async def test_a_listing_gives_each_entry_in_its_national_and_international_forms(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    group = await new_group(client, main_account, "Formatted")
+    await add(client, main_account, group["id"], ["09876543210", "+44 20 7946 0958", "140*"])
+    forms = {
+        entry["number"]: (entry["national"], entry["international"])
+        for entry in await listed(client, main_account, group["id"])
+    }
+    assert forms == {
+        "+91140*": ("0140*", "+91 140*"),
+        "+442079460958": ("020 7946 0958", "+44 20 7946 0958"),
+        "+919876543210": ("098765 43210", "+91 98765 43210"),
+    }
+
+
+async def test_an_import_sets_its_note_on_the_files_entries(
+    client: httpx.AsyncClient, main_account: Credentials
+) -> None:
+    group = await new_group(client, main_account, "Noted")
+    await add(client, main_account, group["id"], ["9800000001", "9800000002"], note="old")
+    url = f"/v1/groups/{group['id']}/numbers:import"
+    feed = await client.get("/v1/changes", headers=bearer(main_account))
+    since = feed.json()["next"]
+
+    async def notes() -> dict[str, str | None]:
+        return {e["number"]: e["note"] for e in await listed(client, main_account, group["id"])}
+
+    answer = await client.post(
+        url,
+        params={"note": "registry 2026-06"},
+        content=b"9800000001\n9800000003\n",
+        headers=bearer(main_account),
+    )
+    assert answer.status_code == 200, answer.text
+    assert await notes() == {
+        "+919800000001": "registry 2026-06",  # already there: it gets the note too
+        "+919800000002": "old",  # not in the file: kept
+        "+919800000003": "registry 2026-06",
+    }
+    # Without a note, an import leaves the notes as they are.
+    answer = await client.post(url, content=b"9800000002\n", headers=bearer(main_account))
+    assert answer.status_code == 200, answer.text
+    assert (await notes())["+919800000002"] == "old"
+    # A replace without expiries writes every entry of the file when it carries a note.
+    answer = await client.post(
+        url,
+        params={"mode": "replace", "max_removal": "1", "note": "replaced"},
+        content=b"9800000002\n9800000004\n",
+        headers=bearer(main_account),
+    )
+    assert answer.status_code == 200, answer.text
+    assert await notes() == {"+919800000002": "replaced", "+919800000004": "replaced"}
+    # A change list sets it on the entries it adds.
+    answer = await client.post(
+        url,
+        params={"mode": "changes", "note": "listed"},
+        content=b"A,9800000005\nD,9800000004\n",
+        headers=bearer(main_account),
+    )
+    assert answer.status_code == 200, answer.text
+    assert await notes() == {"+919800000002": "replaced", "+919800000005": "listed"}
+    # The change feed tells each change's note, as it does an add's.
+    feed = await client.get("/v1/changes", params={"since": since}, headers=bearer(main_account))
+    changes = feed.json()["changes"]
+    assert [c["note"] for c in changes] == ["registry 2026-06", None, "replaced", "listed"]
+
+
+@pytest.mark.parametrize("note", ["x" * 501, "nul\x00inside"])
+async def test_an_import_with_a_note_breaking_the_rule_writes_nothing(
+    client: httpx.AsyncClient, main_account: Credentials, note: str
+) -> None:
+    group = await new_group(client, main_account, "Refused note")
+    answer = await client.post(
+        f"/v1/groups/{group['id']}/numbers:import",
+        params={"note": note},
+        content=b"9800000001\n",
+        headers=bearer(main_account),
+    )
+    assert problem(answer, 422)["errors"] == {"note": "up to 500 characters, without NUL"}
+    assert await listed(client, main_account, group["id"]) == []
+
+
 # --- checks ------------------------------------------------------------------------------------
 
 

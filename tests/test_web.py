@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+import phonenumbers
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, update
@@ -197,6 +198,17 @@ def table_column(page: Page, label: str) -> list[str]:
     """The cells of one column of the main table on screen, in order."""
     cells = page.locator(f"main table.list tbody [data-label='{label}']")
     return [text.strip() for text in cells.all_inner_texts()]
+
+
+def spaced(e164: str) -> str:
+    """A number's international form, as libphonenumber spaces it: +91 98765 43210."""
+    number = phonenumbers.parse(e164)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def numbers_listed(page: Page) -> list[str]:
+    """The entries' numbers in the group's table on screen, in order, as it shows them."""
+    return page.locator("main table.list tbody code.number").all_inner_texts()
 
 
 # --- served files, without a browser -----------------------------------------------------------
@@ -568,7 +580,10 @@ def test_a_group_is_renamed_and_redirected_with_mistakes_shown_in_the_form(
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Name").fill("x")
     dialog.get_by_role("button", name="Save").click()
-    expect(dialog.locator(".field-error").first).to_contain_text("2 to 50 characters")
+    # What is wrong first, then the rule.
+    expect(dialog.locator(".field-error").first).to_have_text(
+        re.compile(r"^Too short: at least 2 characters\. A name is 2 to 50 characters: ")
+    )
     expect(dialog.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
     dialog.get_by_label("Name").fill("taken NAME")
     dialog.get_by_role("button", name="Save").click()
@@ -587,7 +602,11 @@ def test_a_group_is_renamed_and_redirected_with_mistakes_shown_in_the_form(
     dialog = page.get_by_role("dialog", name="New group")
     dialog.get_by_label("Name", exact=True).fill("-bad start")
     dialog.get_by_role("button", name="Create group").click()
-    expect(dialog.locator(".field-error").first).to_contain_text("starting with a letter or digit")
+    expect(dialog.locator(".field-error").first).to_have_text(
+        re.compile(
+            r"^Must start with a letter or digit, not “-”\. .*starting with a letter or digit$"
+        )
+    )
     expect(dialog.get_by_label("Name", exact=True)).to_be_focused()
     assert api.get("/v1/groups").json()["count"] == 2
 
@@ -645,11 +664,11 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
     page = open_group(tab, account, group_id)
     position = page.get_by_role("navigation", name="Pages of entries")
     expect(position).to_contain_text(showing("1", "100", "252"))
-    listed = table_column(page, "Number or prefix")
-    assert listed == sorted(numbers + expiring)[:100]
+    in_order = [spaced(number) for number in sorted(numbers + expiring)]
+    assert numbers_listed(page) == in_order[:100]
     page.get_by_role("button", name="Next page").click()
     expect(position).to_contain_text(showing("101", "200", "252"))
-    assert table_column(page, "Number or prefix") == sorted(numbers + expiring)[100:200]
+    assert numbers_listed(page) == in_order[100:200]
     page.get_by_role("button", name="Next page").click()
     expect(position).to_contain_text(showing("201", "252", "252"))
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
@@ -662,7 +681,7 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
     page.get_by_label("Status").select_option("all")
     page.get_by_label("Search").fill("98000 00017")  # typed with a space, as people do
     expect(position).to_contain_text(showing("1", "1", "1"))
-    assert table_column(page, "Number or prefix") == ["+919800000017"]
+    assert numbers_listed(page) == ["+91 98000 00017"]
 
     page.get_by_label("Search").fill("980000001")  # +91980000001x: ten of them
     expect(position).to_contain_text(showing("1", "10", "10"))
@@ -670,10 +689,12 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
     expect(page.get_by_role("button", name="Remove selected (10)")).to_be_enabled()
     page.get_by_label("Select all on this page").uncheck()
     expect(page.get_by_role("button", name="Remove selected")).to_be_disabled()
-    page.get_by_label("Select +919800000012").check()
-    page.get_by_label("Select +919800000015").check()
+    page.get_by_label("Select +91 98000 00012").check()
+    page.get_by_label("Select +91 98000 00015").check()
     page.get_by_role("button", name="Remove selected (2)").click()
-    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("+91 98000 00012, +91 98000 00015 will no longer be blocked")
+    dialog.get_by_role("button", name="Remove").click()
     expect(position).to_contain_text(showing("1", "8", "8"))
     left = api.get(f"/v1/groups/{group_id}/numbers", params={"q": "980000001"}).json()["data"]
     assert {e["number"] for e in left} == {f"+91980000001{d}" for d in "01346789"}
@@ -693,14 +714,107 @@ def test_a_group_of_100000_entries_pages_and_searches(
     position = page.get_by_role("navigation", name="Pages of entries")
     expect(position).to_contain_text(showing("1", "100", "100,000"))
     expect(page.locator(".facts dt:text-is('Active') + dd")).to_have_text("100,000")
-    assert table_column(page, "Number or prefix")[:2] == ["+917000000000", "+917000000001"]
+    assert numbers_listed(page)[:2] == ["+91 70000 00000", "+91 70000 00001"]
     for _ in range(3):
         page.get_by_role("button", name="Next page").click()
     expect(position).to_contain_text(showing("301", "400", "100,000"))
-    assert table_column(page, "Number or prefix")[0] == "+917000000300"
+    assert numbers_listed(page)[0] == "+91 70000 00300"
     page.get_by_label("Search").fill("7000099999")
     expect(position).to_contain_text(showing("1", "1", "1"))
-    assert table_column(page, "Number or prefix") == ["+917000099999"]
+    assert numbers_listed(page) == ["+91 70000 99999"]
+
+
+def test_entries_show_both_forms_and_the_search_takes_any_spelling_a_check_takes(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    assert api.get("/v1/account").json()["region"] == "IN"  # as every test's account is
+    group_id = make_group(api, "Spelt")
+    patterns = ["+919800000001", "+919800000017", "+442079460958", "+91140*"]
+    assert api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": patterns}).is_success
+    page = open_group(tab, account, group_id)
+    position = page.get_by_role("navigation", name="Pages of entries")
+    expect(position).to_contain_text(showing("1", "4", "4"))
+    # Spaced for reading, the international form first, the national one beneath it.
+    assert numbers_listed(page) == [
+        "+91 140*",
+        "+44 20 7946 0958",
+        "+91 98000 00001",
+        "+91 98000 00017",
+    ]
+    nationals = page.locator("main table.list tbody .national code").all_inner_texts()
+    assert nationals == ["0140*", "020 7946 0958", "098000 00001", "098000 00017"]
+
+    search = page.get_by_label("Search")
+    search.fill("09800000001")  # the national number with its trunk prefix, as people write it
+    expect(position).to_contain_text(showing("1", "1", "1"))
+    assert numbers_listed(page) == ["+91 98000 00001"]
+    expect(page.get_by_text("No entry matches.")).to_have_count(0)
+    for spelling, shown in (
+        ("+91 98000 00001", ["+91 98000 00001"]),
+        ("0091 98000 00017", ["+91 98000 00017"]),
+        ("098000", ["+91 98000 00001", "+91 98000 00017"]),  # a part, spelt nationally
+        ("7946", ["+44 20 7946 0958"]),  # a part of the digits
+        ("0140*", ["+91 140*"]),
+    ):
+        search.fill(spelling)
+        # Waited for: a search may list as many as the one before it.
+        expect(page.locator("main table.list tbody code.number")).to_have_text(shown)
+        expect(position).to_contain_text(showing("1", str(len(shown)), str(len(shown))))
+    search.fill("09800000002")
+    expect(page.get_by_text("No entry matches.")).to_be_visible()
+
+
+def test_the_expiry_hint_names_the_zone_as_the_account_does(
+    browser: Browser, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Zoned")
+    assert api.get("/v1/account").json()["timezone"] == "Asia/Kolkata"
+    for zone, named in (("Asia/Kolkata", "Asia/Kolkata"), ("Europe/London", "Europe/London")):
+        with open_tab(browser, site.url, timezone_id=zone) as tab:
+            page = open_group(tab, account, group_id)
+            hint = page.get_by_text("Your time zone (")
+            expect(hint).to_have_text(f"Your time zone ({named}). Empty: never expires.")
+            assert tab.script_errors == []
+            assert tab.foreign_requests == []
+            if zone == "Asia/Kolkata":  # the browser's own name for it is the older one
+                browser_says = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+                assert browser_says == "Asia/Calcutta"
+
+
+def test_an_upload_carries_its_note_to_the_files_entries(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Noted upload")
+    api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": ["9815000001"], "note": "old"})
+    page = open_group(tab, account, group_id)
+    expect(page.locator("main table.list tbody tr")).to_have_count(1)
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "june.txt", "mimeType": "text/plain", "buffer": b"9815000001\n9815000002\n"}
+    )
+    page.get_by_label("Note for the file's entries (optional)").fill("registry June")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".upload-result")).to_contain_text("Imported june.txt.")
+    stored = entries_of(api, group_id)
+    assert {number: entry["note"] for number, entry in stored.items()} == {
+        "+919815000001": "registry June",
+        "+919815000002": "registry June",
+    }
+    expect(page.locator("main table.list tbody tr")).to_have_count(2)
+    assert table_column(page, "Note") == ["registry June", "registry June"]
+
+    # A note the server refuses is shown by its field, and nothing is imported.
+    page.get_by_label("Note for the file's entries (optional)").evaluate(
+        "(input) => { input.removeAttribute('maxlength'); }"
+    )
+    page.get_by_label("Note for the file's entries (optional)").fill("n" * (rules.NOTE_MAX + 1))
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "july.txt", "mimeType": "text/plain", "buffer": b"9815000003\n"}
+    )
+    page.get_by_role("button", name="Upload").click()
+    note = page.get_by_label("Note for the file's entries (optional)")
+    expect(note).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text(rules.NOTE_RULE)).to_be_visible()
+    assert set(entries_of(api, group_id)) == {"+919815000001", "+919815000002"}
 
 
 def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
@@ -794,7 +908,7 @@ def test_a_replace_refused_by_the_guard_goes_through_once_more_is_allowed(
     expect(refusal).to_be_hidden()
     assert set(entries_of(api, group_id)) == {f"+91{n}" for n in kept + new}
     expect(page.locator("main table.list tbody tr")).to_have_count(8)
-    assert sorted(table_column(page, "Number or prefix")) == sorted(f"+91{n}" for n in kept + new)
+    assert sorted(numbers_listed(page)) == sorted(spaced(f"+91{n}") for n in kept + new)
 
     allowance.fill("150")
     page.get_by_role("button", name="Upload").click()

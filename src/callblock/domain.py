@@ -25,6 +25,9 @@ from callblock.rules import (
     KEY_LABEL_RULE,
     NAME_MAX,
     NAME_MIN,
+    NAME_RULE,
+    NOTE_MAX,
+    NOTE_RULE,
     SCOPES_RULE,
     USERNAME_MAX,
 )
@@ -595,13 +598,38 @@ def clean_group_name(raw: object) -> str | None:
     """The trimmed group name, or None when it breaks the naming rule (``rules.NAME_RULE``)."""
     if not isinstance(raw, str):
         return None
-    name = raw.strip()
-    if not NAME_MIN <= len(name) <= NAME_MAX:
-        return None
+    return None if _name_fault(raw.strip()) else raw.strip()
+
+
+def _name_fault(name: str) -> str | None:
+    """What is wrong with a trimmed group name, in a few words, or None when nothing is."""
+    if len(name) < NAME_MIN:
+        return f"Too short: at least {NAME_MIN} characters"
+    if len(name) > NAME_MAX:
+        return f"Too long: at most {NAME_MAX} characters, not {len(name)}"
     first = unicodedata.category(name[0])
     if not (first[0] == "L" or first == "Nd"):
-        return None
-    return name if all(_name_char_allowed(c) for c in name) else None
+        return f"Must start with a letter or digit, not {_shown(name[0])}"
+    for char in name:
+        if not _name_char_allowed(char):
+            return f"Character not allowed: {_shown(char)}"
+    return None
+
+
+def _shown(char: str) -> str:
+    """A character as an error names it: itself in quotes, or its code point when it cannot
+    be seen (a control character, a space other than the plain one)."""
+    if char.isprintable() and not char.isspace():
+        return f"\u201c{char}\u201d"
+    return f"U+{ord(char):04X}"
+
+
+def group_name_problem(raw: object) -> str | None:
+    """Why a group name breaks the naming rule, for a person to read: what is wrong first
+    (``Too short: at least 2 characters``), then the rule itself; None when it keeps it
+    (``clean_group_name`` then answers the name)."""
+    fault = "Not text" if not isinstance(raw, str) else _name_fault(raw.strip())
+    return None if fault is None else f"{fault}. A name is {NAME_RULE}"
 
 
 def clean_description(raw: object, minimum: int = DESCRIPTION_MIN) -> str | None:
@@ -643,6 +671,14 @@ def checked_scopes(raw: Iterable[str]) -> frozenset[Scope]:
             [FieldProblem("scopes", ProblemCode.INVALID, names, detail + SCOPES_RULE)]
         )
     return frozenset(Scope(n) for n in names)
+
+
+def checked_note(raw: str | None) -> str | None:
+    """The note a write gives its entries (None: none given, their notes stay); InvalidInput
+    when it breaks ``NOTE_RULE``."""
+    if raw is None or (len(raw) <= NOTE_MAX and storable(raw)):
+        return raw
+    raise InvalidInput([FieldProblem("note", ProblemCode.INVALID, raw, NOTE_RULE)])
 
 
 def storable(text: str) -> bool:

@@ -24,6 +24,7 @@ __all__ = [
     "PREFIX_MARK",
     "REGIONS",
     "InvalidNumber",
+    "display_forms",
     "is_pattern",
     "key_pattern",
     "normalise",
@@ -34,6 +35,7 @@ __all__ = [
     "normalise_many",
     "normalise_prefix",
     "pattern_key",
+    "search_texts",
 ]
 
 PREFIX_MARK = "*"
@@ -219,6 +221,57 @@ def _never_matches(country_code: int, national: str) -> str | None:
     return None
 
 
+def _country_code_of(digits: str) -> int | None:
+    """The country code an international number's digits start with (1 to 3 of them)."""
+    for length in (1, 2, 3):
+        if int(digits[:length] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return int(digits[:length])
+    return None
+
+
+@functools.lru_cache(maxsize=16_384)
+def display_forms(pattern: str) -> tuple[str, str]:
+    """A stored pattern (``+919876543210``, ``+91140*``) as people read it: its national and
+    its international form, spaced as libphonenumber formats the number in its own country
+    (``098765 43210`` and ``+91 98765 43210``; ``(415) 555-0123`` and ``+1 415-555-0123``).
+
+    A prefix is no number to format: it keeps its digits, the country code set apart in the
+    international form (``+91 140*``) and, in the national form, the country's trunk prefix
+    in front where its numbers are written with one (``0140*``; ``415*`` under +1), as
+    ``normalise_prefix`` reads a national prefix back. Kept for the last patterns asked for:
+    a page of a listing formats each of its entries.
+    """
+    prefix = pattern.endswith(PREFIX_MARK)
+    digits = pattern[1 : -len(PREFIX_MARK)] if prefix else pattern[1:]
+    country_code = _country_code_of(digits)
+    if country_code is None:  # not stored by this service: shown as it is
+        return pattern, pattern
+    national = digits[len(str(country_code)) :]
+    if prefix:
+        trunk = _written_trunk_prefix(country_code)
+        return f"{trunk}{national}{PREFIX_MARK}", f"+{country_code} {national}{PREFIX_MARK}"
+    if national.startswith("0"):  # a leading zero (Italy): the parser sets what it needs
+        number = phonenumbers.parse(pattern, None)
+    else:
+        number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    return (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL),
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+    )
+
+
+@functools.cache
+def _written_trunk_prefix(country_code: int) -> str:
+    """The trunk prefix the numbers of ``country_code`` are written with nationally (``0``
+    in India), or "" where the national format has none (the US writes ``(415)``)."""
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or not metadata.national_prefix:
+        return ""
+    written = any(form.national_prefix_formatting_rule for form in metadata.number_format)
+    return metadata.national_prefix if written else ""
+
+
 def pattern_key(pattern: str) -> int:
     """The stored key of an entry's pattern: the E.164 digits as an integer, negated for a
     prefix (``+91140*`` is -91140), so a number and the same digits as a prefix differ."""
@@ -230,6 +283,73 @@ def pattern_key(pattern: str) -> int:
 def key_pattern(key: int) -> str:
     """The pattern of a stored key (the inverse of ``pattern_key``)."""
     return f"+{-key}{PREFIX_MARK}" if key < 0 else f"+{key}"
+
+
+def search_texts(query: str, region: str) -> list[str]:
+    """The texts an entry's pattern (``+919876543210``, ``+91140*``) may contain to match a
+    search for ``query``, read with the account's ``region`` (an entry matches when its
+    pattern contains any of them).
+
+    They are the query as typed, without the separators people type (``98765 43210``); the
+    number or prefix it is, when it reads as one as a check (or an add) would read it
+    (``09876543210``, ``+91 98765 43210``, ``0091 98765 43210`` and ``919876543210`` all find
+    ``+919876543210``; ``0140*`` finds ``+91140*``); and, for the start of a number spelt
+    nationally (the region's trunk prefix: ``098765``) or internationally (``00``, or the
+    region's own international prefix: ``0091 98765``), the start of the pattern it means
+    (``+9198765``), so that a search typed a digit at a time finds the entry all along. A
+    text that contains another is left out (any pattern holding it holds the other).
+    """
+    compact = "".join(_ascii_digits(query).split()).translate(_SEPARATORS)
+    texts = [compact]
+    starts = _pattern_start(compact, region)
+    if starts is not None:
+        texts.append(starts)
+    try:
+        if is_pattern(query):
+            texts.append(normalise_prefix(query, region))
+        else:
+            texts.append(normalise(query, region))
+    except InvalidNumber:
+        pass
+    distinct = list(dict.fromkeys(texts))
+    return [
+        text for text in distinct if not any(other != text and other in text for other in distinct)
+    ]
+
+
+def _pattern_start(compact: str, region: str) -> str | None:
+    """The start of the pattern that a number (or prefix) spelt ``compact`` begins with, when
+    ``compact`` starts with an international prefix (``0091...``: ``+91...``) or the
+    region's trunk prefix (``098...`` in India: ``+9198...``); else None."""
+    body = compact[: -len(PREFIX_MARK)] if compact.endswith(PREFIX_MARK) else compact
+    if not _is_ascii_digits(body):
+        return None
+    for international in _international_prefixes(region):
+        if body.startswith(international):
+            return "+" + compact[len(international) :]
+    trunk, country_code = _trunk_and_country_code(region)
+    if trunk and body.startswith(trunk):
+        return f"+{country_code}{compact[len(trunk) :]}"
+    return None
+
+
+@functools.cache
+def _international_prefixes(region: str) -> tuple[str, ...]:
+    """What a number dialled abroad from ``region`` starts with: ``00`` everywhere (as
+    ``normalise`` reads it), and the region's own prefix when it is one string of digits
+    (``011`` in the US)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    own = None if metadata is None else metadata.international_prefix
+    if own and _is_ascii_digits(own) and own != "00":
+        return ("00", own)
+    return ("00",)
+
+
+@functools.cache
+def _trunk_and_country_code(region: str) -> tuple[str | None, int]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    trunk = None if metadata is None else metadata.national_prefix
+    return trunk, phonenumbers.country_code_for_region(region)
 
 
 def normalise_many(texts: Sequence[str], region: str) -> list[str | None]:

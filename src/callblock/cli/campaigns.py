@@ -17,8 +17,8 @@ from callblock.cli.common import database_option
 from callblock.cli.lookup import find_campaign, find_group
 from callblock.cli.operations import AttachedGroupView, CampaignView, WindowView
 from callblock.cli.target import failures, open_target, target_options
-from callblock.domain import FieldProblem, clean_description, clean_group_name
-from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_RULE, NAME_RULE
+from callblock.domain import FieldProblem, clean_description, group_name_problem
+from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_RULE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,8 +89,8 @@ def _say(campaign: CampaignView) -> None:
 
 
 def _check_name(name: str) -> None:
-    if clean_group_name(name) is None:
-        raise click.BadParameter(NAME_RULE, param_hint="NAME")
+    if (problem := group_name_problem(name)) is not None:
+        raise click.BadParameter(problem, param_hint="NAME")
 
 
 @click.group()

@@ -28,12 +28,12 @@ from callblock.domain import (
     Direction,
     ReasonCode,
     clean_description,
-    clean_group_name,
+    group_name_problem,
 )
 from callblock.domain import GroupKind as Kind
 from callblock.domain import GroupScope as Scope
 from callblock.files.scrub import instant_text, reason_text
-from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_RULE, LARGEST_ID, NAME_RULE
+from callblock.rules import DESCRIPTION_MAX, DESCRIPTION_RULE, LARGEST_ID
 
 CALL_DIRECTIONS = click.Choice(["inbound", "outbound"])
 GROUP_DIRECTIONS = click.Choice([d.value for d in Direction])
@@ -257,8 +257,8 @@ def group_create(
 ) -> None:
     """Create a group; its id is printed alone on the last line."""
     # The domain's rules, said before anything is opened, the same on every target.
-    if clean_group_name(name) is None:
-        raise click.BadParameter(NAME_RULE, param_hint="NAME")
+    if (problem := group_name_problem(name)) is not None:
+        raise click.BadParameter(problem, param_hint="NAME")
     if clean_description(description, minimum=0) is None:
         raise click.BadParameter(DESCRIPTION_RULE, param_hint="--description")
     role = group_role(kind, scope, consent_overrides)

@@ -40,10 +40,11 @@ from callblock.domain import (
     ProblemCode,
     clean_description,
     clean_group_name,
+    group_name_problem,
 )
 from callblock.domain import GroupKind as Kind
 from callblock.domain import GroupScope as Scope
-from callblock.rules import DESCRIPTION_RULE, NAME_RULE
+from callblock.rules import DESCRIPTION_RULE
 from callblock.service import CheckResult, Service
 
 
@@ -89,7 +90,7 @@ def _named(name: str, description: str) -> tuple[str, str]:
     text = clean_description(description, minimum=0)
     if clean is None or text is None:
         checked = (
-            ("name", name, clean, NAME_RULE),
+            ("name", name, clean, group_name_problem(name) or ""),
             ("description", description, text, DESCRIPTION_RULE),
         )
         raise InvalidInput(

@@ -334,6 +334,7 @@ class AsyncNumbersAPI:
         op_column: str | None = None,
         line_format: LineFormat | None = None,
         file_name: str | None = None,
+        note: str | None = None,
     ) -> ImportResult:
         """Import a CSV or text file (gzip or zip too) into the group, all or nothing.
 
@@ -346,7 +347,8 @@ class AsyncNumbersAPI:
         and lists the skipped. ``column``/``expiry_column`` name or number (1-based) the
         columns; ``line_format`` None lets the API choose (``auto``). ``file_name``, recorded
         as the group's ``refreshed_from``, defaults to a path's base name (None for a file
-        object). See docs/api.md, the import row and the notes it names."""
+        object). ``note`` is set on the file's entries (those a change list adds), as
+        ``add`` sets one. See docs/api.md, the import row and the notes it names."""
         call = op.import_numbers(
             group_id,
             file,
@@ -358,6 +360,7 @@ class AsyncNumbersAPI:
             op_column,
             line_format,
             file_name,
+            note,
         )
         with op.opened(file) as source:
             return await self._client._send(call, _chunks(source))

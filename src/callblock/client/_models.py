@@ -159,6 +159,14 @@ class Entry:
     """The surface that last wrote it: ``v1``, ``compat-v2``, ``cli``..."""
     created_at: datetime
     updated_at: datetime
+    # Derived from ``number`` for reading: left out of comparisons, so that an entry read
+    # from an export (which has neither) equals the same entry read from a listing.
+    national: str | None = field(default=None, compare=False)
+    """The number as written in its own country, spaced for reading (``098765 43210``; a
+    prefix: ``0140*``). None from an export, or from a server too old to send it."""
+    international: str | None = field(default=None, compare=False)
+    """The number as written from abroad, spaced for reading (``+91 98765 43210``; a prefix:
+    ``+91 140*``). None from an export, or from a server too old to send it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,6 +302,7 @@ def import_numbers(
     op_column: str | None,
     line_format: LineFormat | None,
     file_name: str | None,
+    note: str | None,
 ) -> Call[ImportResult]:
     """The import of ``file`` (its body, the file streamed, is the client's to send, from
     :func:`opened`); ``file_name`` defaults to a path's base name."""
@@ -329,6 +330,7 @@ def import_numbers(
         "op_column": op_column,
         "format": line_format,
         "file_name": file_name,
+        "note": note,
     }
     params.update({key: value for key, value in optional.items() if value is not None})
     return Call("POST", path, parse.import_result, params, waits=True)

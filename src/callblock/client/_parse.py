@@ -222,6 +222,9 @@ def entry(body: Any) -> Entry:
         source=_str(obj, "source"),
         created_at=_datetime(obj, "created_at"),
         updated_at=_datetime(obj, "updated_at"),
+        # An export's rows and an older server's listings have neither.
+        national=_opt_str(obj, "national"),
+        international=_opt_str(obj, "international"),
     )
 
 

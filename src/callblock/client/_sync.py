@@ -327,6 +327,7 @@ class NumbersAPI:
         op_column: str | None = None,
         line_format: LineFormat | None = None,
         file_name: str | None = None,
+        note: str | None = None,
     ) -> ImportResult:
         """Import a CSV or text file (gzip or zip too) into the group, all or nothing.
 
@@ -339,7 +340,8 @@ class NumbersAPI:
         and lists the skipped. ``column``/``expiry_column`` name or number (1-based) the
         columns; ``line_format`` None lets the API choose (``auto``). ``file_name``, recorded
         as the group's ``refreshed_from``, defaults to a path's base name (None for a file
-        object). See docs/api.md, the import row and the notes it names."""
+        object). ``note`` is set on the file's entries (those a change list adds), as
+        ``add`` sets one. See docs/api.md, the import row and the notes it names."""
         call = op.import_numbers(
             group_id,
             file,
@@ -351,6 +353,7 @@ class NumbersAPI:
             op_column,
             line_format,
             file_name,
+            note,
         )
         with op.opened(file) as source:
             return self._client._send(call, _chunks(source))

@@ -33,6 +33,7 @@ from callblock.domain import (
     ReasonCode,
     clean_description,
     clean_group_name,
+    group_name_problem,
     storable,
 )
 from callblock.numbers import REGIONS
@@ -77,7 +78,7 @@ class _In(BaseModel):
 def _group_name(raw: str) -> str:
     name = clean_group_name(raw)
     if name is None:
-        raise ValueError(rules.NAME_RULE)
+        raise ValueError(group_name_problem(raw))
     return name
 
 
@@ -182,6 +183,18 @@ class GroupsPublic(BaseModel):
 
 class EntryPublic(BaseModel):
     number: str = Field(description="E.164 number, or E.164 prefix ending in `*`.")
+    national: str = Field(
+        description="The number as written in its own country, spaced as libphonenumber "
+        "formats it (`098765 43210`); a prefix's digits after its country code, with the "
+        "country's trunk prefix where its numbers are written with one (`0140*`). For "
+        "reading: `number` is the entry's name.",
+        examples=["098765 43210"],
+    )
+    international: str = Field(
+        description="The number as written from abroad, spaced as libphonenumber formats it "
+        "(`+91 98765 43210`); a prefix with its country code set apart (`+91 140*`).",
+        examples=["+91 98765 43210"],
+    )
     kind: Literal["number", "prefix"]
     status: Literal["active", "expired"]
     expires_at: datetime | None

@@ -4,6 +4,7 @@ and the active keys the check index loads.
 Each query takes an open connection; the use cases own transactions.
 """
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    or_,
     select,
+    true,
     type_coerce,
 )
 
@@ -483,27 +486,65 @@ def _entry(row: Any) -> Entry:
 _ENTRY_COLUMNS = (*entries.c, entry_key.label("key"))
 
 
-def _entry_filters(query: Any, status: EntryStatus, q: str | None, now: datetime) -> Any:
+def _entry_filters(
+    query: Any, status: EntryStatus, texts: Sequence[str] | None, now: datetime
+) -> Any:
     if status is EntryStatus.ACTIVE:
         query = query.where((entries.c.expires_at.is_(None)) | (entries.c.expires_at > now))
     elif status is EntryStatus.EXPIRED:
         query = query.where(entries.c.expires_at <= now)
-    if q:
-        query = query.where(_number_search(q))
+    if texts is not None:
+        query = query.where(_number_search(texts))
     return query
 
 
-def _number_search(q: str) -> Any:
-    """Entries whose pattern (``+919876543210``, ``+91140*``) contains ``q``, the pattern
-    spelt out from its key as ``key_pattern`` does."""
-    if not storable(q):
-        return false()  # no pattern holds it
+def _number_search(texts: Sequence[str]) -> Any:
+    """Entries whose pattern (``+919876543210``, ``+91140*``) contains any of ``texts``
+    (``numbers.search_texts``), the pattern spelt out from its key as ``key_pattern`` does.
+
+    A text of ``+`` and digits can only start a pattern (no other ``+`` is in one): it is
+    matched on the keys themselves, as ranges of integers, which costs a row far less than
+    spelling its pattern out again for a second ``LIKE`` (a national spelling has two texts:
+    ``09876543210`` and ``+919876543210``)."""
+    needles = [text for text in texts if storable(text)]  # others: no pattern holds them
+    if not needles:
+        return false()
+    if "" in needles:
+        return true()
     digits = cast(func.abs(entry_key), String)
     pattern = case(
         (entry_key < 0, literal("+") + digits + literal(PREFIX_MARK)),
         else_=literal("+") + digits,
     )
-    return pattern.like("%" + like_escape(q) + "%", escape="\\")
+    return or_(
+        *(
+            _starting_with(text)
+            if _PATTERN_START.fullmatch(text)
+            else pattern.like("%" + like_escape(text) + "%", escape="\\")
+            for text in needles
+        )
+    )
+
+
+# The start of a pattern: `+`, digits not starting with 0, and maybe the prefix mark.
+_PATTERN_START = re.compile(r"\+[1-9][0-9]{0,14}\*?")
+_KEY_DIGITS = 15  # the most digits of an E.164 number, so of a stored key
+
+
+def _starting_with(start: str) -> Any:
+    """Entries whose pattern starts with ``start`` (``+9198765``, or ``+91140*``), by key: a
+    number's or a prefix's digits start with those of ``start`` when, with ``j`` more digits,
+    they are between ``D * 10**j`` and ``(D + 1) * 10**j`` (a prefix's key is negated)."""
+    if start.endswith(PREFIX_MARK):  # only that prefix entry itself
+        return entry_key == -int(start[1 : -len(PREFIX_MARK)])
+    lead = int(start[1:])
+    ranges = [
+        (lead * 10**more, (lead + 1) * 10**more) for more in range(_KEY_DIGITS - len(start) + 2)
+    ]
+    return or_(
+        *(entry_key.between(low, high - 1) for low, high in ranges),
+        *(entry_key.between(1 - high, -low) for low, high in ranges),
+    )
 
 
 def list_entries(
@@ -511,24 +552,30 @@ def list_entries(
     group_id: int,
     *,
     status: EntryStatus,
-    q: str | None,
+    texts: Sequence[str] | None,
     now: datetime,
     after_key: int | None,
     limit: int,
 ) -> list[Entry]:
-    """A page of the group's entries in key order: prefixes first, then numbers ascending."""
+    """A page of the group's entries in key order: prefixes first, then numbers ascending;
+    with ``texts``, only those whose pattern contains one of them."""
     query = select(*_ENTRY_COLUMNS).where(entries.c.group_id == group_id).order_by(entry_key)
     if after_key is not None:
         query = query.where(entry_key > after_key)
-    query = _entry_filters(query, status, q, now).limit(limit)
+    query = _entry_filters(query, status, texts, now).limit(limit)
     return [_entry(row) for row in conn.execute(query)]
 
 
 def count_entries(
-    conn: Connection, group_id: int, *, status: EntryStatus, q: str | None, now: datetime
+    conn: Connection,
+    group_id: int,
+    *,
+    status: EntryStatus,
+    texts: Sequence[str] | None,
+    now: datetime,
 ) -> int:
     query = select(func.count()).select_from(entries).where(entries.c.group_id == group_id)
-    count: int = conn.execute(_entry_filters(query, status, q, now)).scalar_one()
+    count: int = conn.execute(_entry_filters(query, status, texts, now)).scalar_one()
     return count
 
 

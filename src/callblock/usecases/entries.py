@@ -20,7 +20,7 @@ from callblock.domain import (
     split_repeats,
 )
 from callblock.index import expiry_stamp
-from callblock.numbers import pattern_key
+from callblock.numbers import pattern_key, search_texts
 from callblock.store import Store
 from callblock.store import entries as entry_rows
 from callblock.store import groups as group_rows
@@ -45,13 +45,23 @@ class Entries:
         after: int | None,
         limit: int,
     ) -> Page[Entry]:
+        """A page of the group's entries; with ``q``, those it finds: any part of a pattern
+        as stored (``98765``, ``+91140*``), or a number or prefix in any spelling a check
+        reads with the account's region (``09876543210``, ``0140*``; ``search_texts``)."""
         now = self._clock()
+        texts = search_texts(q, actor.account.region) if q else None
         with self._store.read() as conn:
             group = find_group(conn, actor.account.id, GroupById(group_id))
             items = entry_rows.list_entries(
-                conn, group.id, status=status, q=q, now=now, after_key=after, limit=limit + 1
+                conn,
+                group.id,
+                status=status,
+                texts=texts,
+                now=now,
+                after_key=after,
+                limit=limit + 1,
             )
-            total = entry_rows.count_entries(conn, group.id, status=status, q=q, now=now)
+            total = entry_rows.count_entries(conn, group.id, status=status, texts=texts, now=now)
         return page(items[:limit], total, len(items) > limit, lambda e: e.key)
 
     def add_numbers(

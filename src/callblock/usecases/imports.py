@@ -28,11 +28,12 @@ from callblock.domain import (
     ProblemCode,
     TooManyRemovals,
     checked_file_name,
+    checked_note,
     clean_group_name,
+    group_name_problem,
     name_key,
 )
 from callblock.files.plan import ImportLines, plan_changes, plan_import
-from callblock.rules import NAME_RULE
 from callblock.store import Store
 from callblock.store import accounts as account_rows
 from callblock.store import entries as entry_rows
@@ -68,6 +69,7 @@ class Imports:
         replace: bool = False,
         max_removal: float = DEFAULT_MAX_REMOVAL,
         file_name: str | None = None,
+        note: str | None = None,
     ) -> ImportResult:
         """Import a number list's lines (in blocks) into a group, whole or not at all.
 
@@ -88,9 +90,13 @@ class Imports:
         Any import records itself as the group's refresh, in the same transaction: its time
         and ``file_name``, the file's name as the client says it (``FILE_NAME_RULE``;
         ``InvalidInput`` otherwise, before anything is read).
+
+        ``note`` (``NOTE_RULE``) is set on every entry the file holds, as an add sets its
+        note; without one, the entries already there keep theirs.
         """
         consistent_role(kind, consent_overrides)
         file_name = checked_file_name(file_name)
+        note = checked_note(note)
         account = actor.account
         if not create:  # a missing group is answered before a long file is read
             with self._store.read() as conn:
@@ -122,11 +128,11 @@ class Imports:
                 gone = np.setdiff1d(present, plan.keys, assume_unique=True)
                 if len(gone) > max_removal * len(present):
                     raise TooManyRemovals(len(gone), len(present), max_removal)
-                if plan.expiries is None:
+                if plan.expiries is None and note is None:
                     # A registry's full list, without expiries: its entries already there
                     # without one stay as they are (written again, they would change
                     # nothing but updated_at); the new ones are written, and those that had
-                    # an expiry lose it.
+                    # an expiry lose it. (With a note, every one is written: each gets it.)
                     dated = entry_rows.group_keys(conn, group.id, dated=True)
                     stale = np.union1d(
                         np.setdiff1d(plan.keys, present, assume_unique=True),
@@ -143,6 +149,7 @@ class Imports:
                 expiries=None if keys is not plan.keys else plan.expiries,
                 source=actor.surface.value,
                 now=now,
+                note=note,
                 new_group=created,
                 progress=wrote,
             )
@@ -160,6 +167,7 @@ class Imports:
                 expiries=stamps,
                 added=added,
                 removed=gone,
+                note=note,
                 detail=detail if replace else {},
             )
             result = ImportResult(
@@ -189,13 +197,16 @@ class Imports:
         skip_invalid: bool = False,
         progress: Callable[[int, int], None] | None = None,
         file_name: str | None = None,
+        note: str | None = None,
     ) -> ImportResult:
         """Apply a change list (each line adds or deletes a number) to a group, all or
         nothing, in the file's order: a number's last line decides. Invalid lines (a number
         or an operation that cannot be read) refuse it (``ImportRejected``) unless
         ``skip_invalid``. One ``change-list`` change, which every index applies whole.
-        Recorded as the group's refresh from ``file_name``, as an import is."""
+        Recorded as the group's refresh from ``file_name``, as an import is; ``note`` is set
+        on the entries it adds."""
         file_name = checked_file_name(file_name)
+        note = checked_note(note)
         account = actor.account
         with self._store.read() as conn:  # a missing group is answered before the file is read
             find_group(conn, account.id, group_ref)
@@ -217,6 +228,7 @@ class Imports:
                 expiries=None,
                 source=actor.surface.value,
                 now=now,
+                note=note,
                 progress=None if progress is None else (lambda done: progress(done, total)),
             )
             added = total - there.after(conn)
@@ -230,6 +242,7 @@ class Imports:
                 expiries=expiry_keys(total),
                 added=added,
                 removed=gone,
+                note=note,
                 detail=detail,
             )
             result = ImportResult(
@@ -274,9 +287,8 @@ def _group_to_fill(
             raise
     name = clean_group_name(ref.name)
     if name is None:
-        raise InvalidInput(
-            [FieldProblem("group", ProblemCode.INVALID, ref.name, NAME_RULE)]
-        ) from None
+        problem = group_name_problem(ref.name)
+        raise InvalidInput([FieldProblem("group", ProblemCode.INVALID, ref.name, problem or "")])
     kind, scope, consent_overrides = role
     group = group_rows.insert_group(
         conn,

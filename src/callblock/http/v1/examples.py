@@ -43,6 +43,8 @@ _NEW_GROUP = {
 }
 _NUMBER_ENTRY = {
     "number": "+919876543210",
+    "national": "098765 43210",
+    "international": "+91 98765 43210",
     "kind": "number",
     "status": "active",
     "expires_at": "2030-01-31T12:30:00Z",
@@ -54,6 +56,8 @@ _NUMBER_ENTRY = {
 _PREFIX_ENTRY = {
     **_NUMBER_ENTRY,
     "number": "+91140*",
+    "national": "0140*",
+    "international": "+91 140*",
     "kind": "prefix",
     "expires_at": None,
     "note": None,

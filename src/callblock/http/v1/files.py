@@ -27,6 +27,7 @@ from callblock.domain import (
     TooManyRemovals,
     campaign_ref,
     checked_file_name,
+    checked_note,
 )
 from callblock.http import schemas
 from callblock.http.problems import problem, responses
@@ -38,6 +39,8 @@ from callblock.rules import (
     FILE_NAME_RULE,
     INVALID_LINES_SHOWN,
     NAME_MAX,
+    NOTE_MAX,
+    NOTE_RULE,
 )
 from callblock.service import DEFAULT_MAX_REMOVAL, Service
 from callblock.settings import Settings
@@ -121,6 +124,7 @@ def _import(
     op_column: str | None,
     line_format: files.LineFormat,
     file_name: str | None,
+    note: str | None,
 ) -> schemas.ImportSummary:
     text = files.text_stream(spool, limit)
     headers: list[files.Row] = []
@@ -137,7 +141,12 @@ def _import(
     )
     if changes:
         result = service.apply_change_list(
-            actor, GroupById(group_id), lines, skip_invalid=skip_invalid, file_name=file_name
+            actor,
+            GroupById(group_id),
+            lines,
+            skip_invalid=skip_invalid,
+            file_name=file_name,
+            note=note,
         )
     else:
         result = service.import_entries(
@@ -148,6 +157,7 @@ def _import(
             replace=mode is schemas.ImportMode.REPLACE,
             max_removal=max_removal,
             file_name=file_name,
+            note=note,
         )
     return schemas.ImportSummary(
         header=schemas.HeaderLine(line=headers[0].line, cells=headers[0].values)
@@ -180,7 +190,8 @@ def vars_of(line: Any) -> dict[str, Any]:
     "file's entries, in one change every node applies whole (checks see the old list or the "
     "new one); the answer's `removed` counts the entries it removed. Every import, in any "
     "mode, records its time and `file_name` as the group's `refreshed_at` and "
-    "`refreshed_from`.",
+    "`refreshed_from`. `note` is set on the file's entries (a change list: on those it "
+    "adds), those already in the group too, as `addNumbers` sets one.",
     response_model=schemas.ImportSummary,
     responses={**examples.IMPORTED, **responses(400, 401, 404, 409, 413, 422, 503)},
     openapi_extra=_csv_body(examples.IMPORT_FILE),
@@ -250,8 +261,19 @@ async def import_numbers(
             json_schema_extra={"pattern": "^[^\\u0000]*$"},  # stated; the domain enforces it
         ),
     ] = None,
+    note: Annotated[
+        str | None,
+        Query(
+            description="A note set on the file's entries (on those a change list adds), as "
+            "`addNumbers` sets one: those already in the group get it too. Without it, they "
+            f"keep their own. {NOTE_RULE[0].upper()}{NOTE_RULE[1:]}.",
+            # Stated; the domain enforces it, with the rule's own words.
+            json_schema_extra={"maxLength": NOTE_MAX, "pattern": "^[^\\u0000]*$"},
+        ),
+    ] = None,
 ) -> Any:
     checked_file_name(file_name)  # refused before the body is read
+    checked_note(note)
     conflict = files.format_conflict(
         line_format, column, expiry_column, mode is schemas.ImportMode.CHANGES
     )
@@ -277,6 +299,7 @@ async def import_numbers(
             op_column,
             line_format,
             file_name,
+            note,
         )
     except files.FileTooLarge as exc:
         return problem(413, f"The file is too large: {exc}.")

@@ -35,15 +35,24 @@ from callblock.http.v1.common import (
     listing_of,
     next_cursor,
 )
-from callblock.numbers import PREFIX_MARK, InvalidNumber, is_pattern, normalise_prefix
+from callblock.numbers import (
+    PREFIX_MARK,
+    InvalidNumber,
+    display_forms,
+    is_pattern,
+    normalise_prefix,
+)
 
 router = APIRouter(prefix=PREFIX, tags=["numbers"])
 
 
 def _entry_public(entry: Entry, now_ts: float) -> schemas.EntryPublic:
     expired = entry.expires_at is not None and entry.expires_at.timestamp() <= now_ts
+    national, international = display_forms(entry.pattern)
     return schemas.EntryPublic(
         number=entry.pattern,
+        national=national,
+        international=international,
         kind="prefix" if entry.pattern.endswith(PREFIX_MARK) else "number",
         status="expired" if expired else "active",
         expires_at=entry.expires_at,
@@ -81,9 +90,14 @@ def _why_invalid(item: object, region: str) -> str:
     operation_id="listNumbers",
     summary="List a group's entries",
     description="The group's numbers and prefixes, prefixes first, then numbers in ascending "
-    "order, a page at a time. `status` keeps active or expired entries; `q` keeps entries "
-    "whose E.164 text contains it (`q=98765` finds `+919876543210`). 404 for an unknown "
-    "group; 422 for a cursor of another listing.",
+    "order, a page at a time, each with its `national` and `international` forms for "
+    "reading. `status` keeps active or expired entries; `q` keeps the entries it finds: "
+    "those whose stored text (E.164, or a prefix with `*`) contains it, spaces, dashes, dots "
+    "and brackets left out (`q=98765` finds `+919876543210`), and the number or prefix it "
+    "is in any spelling a check takes, read with the account's region (`09876543210`, "
+    "`+91 98765 43210`, `0091 98765 43210`; `0140*` finds `+91140*`); a part typed "
+    "nationally or internationally (`098765`, `0091 98765`) finds the numbers that start "
+    "so. 404 for an unknown group; 422 for a cursor of another listing.",
     response_model=schemas.EntriesPublic,
     responses={**examples.LIST_NUMBERS, **responses(401, 404, 422, 503)},
 )
@@ -94,7 +108,12 @@ def list_numbers(
     status: EntryStatus = EntryStatus.ALL,
     q: Annotated[
         str | None,
-        Query(max_length=rules.ENTRY_FILTER_MAX, description="Only entries containing this text."),
+        Query(
+            max_length=rules.ENTRY_FILTER_MAX,
+            description="Only the entries this finds: part of a number or prefix as stored "
+            "(`98765`), or a number or prefix in any spelling a check takes, read with the "
+            "account's region (`09876543210`, `+91 98765 43210`, `0140*`).",
+        ),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,

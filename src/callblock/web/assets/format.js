@@ -17,6 +17,25 @@ export function dayStart(date, plusDays = 0) {
   return new Date(year, month - 1, day + plusDays).toISOString();
 }
 
+/** A time zone's name as this browser's Intl reads it: one name for each zone's aliases. */
+function canonicalZone(zone) {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return null; // a name Intl does not know
+  }
+}
+
+/**
+ * The reader's time zone, named as the account names it when they are the same zone (the
+ * browser may say Asia/Calcutta where the account says Asia/Kolkata), else as the browser
+ * names it.
+ */
+export function readerZoneName(accountZone = "") {
+  const reader = canonicalZone(timeZone);
+  return accountZone && reader !== null && canonicalZone(accountZone) === reader ? accountZone : timeZone;
+}
+
 /** An RFC 3339 instant from the API, in the reader's time zone; "Never" for none. */
 export function instant(text, none = "Never") {
   if (!text) return none;

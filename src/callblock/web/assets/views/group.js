@@ -1,6 +1,6 @@
 import { ApiError, call, download, explain } from "../api.js";
 import { announce, dialog, field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
-import { count, DIRECTIONS, instant, KINDS, localNow, localToInstant, plural, SCOPES, splitNumbers, timeZone } from "../format.js";
+import { count, DIRECTIONS, instant, KINDS, localNow, localToInstant, plural, readerZoneName, SCOPES, splitNumbers } from "../format.js";
 import { deleteGroup, editGroup } from "./group_forms.js";
 import { limits, loadLimits } from "../limits.js";
 import { uploadForm } from "./upload.js";
@@ -121,10 +121,18 @@ function addForm(groupId, onChanged) {
     { label: "Numbers or prefixes", hint: "One per line, or separated by commas. A prefix ends in * (140* or +91140*). A number already in the group gets this expiry and note." },
     h("textarea", { name: "numbers", rows: "6", spellcheck: "false", autocomplete: "off" }),
   );
+  const expiryHint = (zone) => `Your time zone (${zone}). Empty: never expires.`;
   const expiry = field(
-    { label: "Expires (optional)", hint: `Your time zone (${timeZone}). Empty: never expires.` },
+    { label: "Expires (optional)", hint: expiryHint(readerZoneName()) },
     h("input", { name: "expires_at", type: "datetime-local", min: localNow() }),
   );
+  // The zone under the account's name for it, once known (the browser may name the same
+  // zone otherwise: Asia/Calcutta for Asia/Kolkata).
+  call("GET", "/v1/account")
+    .then((account) => {
+      expiry.wrapper.querySelector(".hint").textContent = expiryHint(readerZoneName(account.timezone));
+    })
+    .catch(() => {}); // the browser's name stays: still the right zone
   const note = field({ label: "Note (optional)" }, h("input", { name: "note", maxlength: limits.note_max, autocomplete: "off" }));
   const rejected = h("ul", { className: "rejected", id: `${numbers.control.id}-rejected`, hidden: true });
   numbers.control.setAttribute("aria-describedby", `${numbers.control.getAttribute("aria-describedby")} ${rejected.id}`);
@@ -222,7 +230,7 @@ function addForm(groupId, onChanged) {
 /** The group's entries: search, status, pages, and removing the selected ones. */
 function entryList(groupId, onRemoved) {
   const search = field(
-    { label: "Search", hint: "Part of a number as stored, e.g. 98765, or +91140*." },
+    { label: "Search", hint: "A number in any form (09876543210, +91 98765 43210), part of one (98765), or a prefix (140*)." },
     h("input", { type: "search", name: "q", maxlength: limits.entry_filter_max, autocomplete: "off", spellcheck: "false" }),
   );
   const status = field(
@@ -281,6 +289,7 @@ function entryList(groupId, onRemoved) {
   );
 
   const picked = () => [...body.querySelectorAll("input[type=checkbox]:checked")].map((box) => box.value);
+  const readable = new Map(); // an entry's number (E.164, as the API names it) → its spaced form
   function updateSelection() {
     const chosen = picked().length;
     const boxes = body.querySelectorAll("input[type=checkbox]").length;
@@ -296,12 +305,22 @@ function entryList(groupId, onRemoved) {
   });
 
   function row(entry) {
-    const label = entry.kind === "prefix" ? `${entry.number} (prefix)` : entry.number;
+    // Spaced for reading, as the server formats it (a server too old to: the E.164 form).
+    const international = entry.international || entry.number;
+    const national = entry.national && entry.national !== international ? entry.national : null;
+    readable.set(entry.number, international);
+    const label = entry.kind === "prefix" ? `${international} (prefix)` : international;
     return h(
       "tr",
       { className: entry.status },
       h("td", { className: "pick" }, h("input", { type: "checkbox", value: entry.number, "aria-label": `Select ${label}` })),
-      h("th", { scope: "row", "data-label": "Number or prefix" }, h("code", {}, entry.number), entry.kind === "prefix" ? h("span", { className: "tag" }, "prefix") : null),
+      h(
+        "th",
+        { scope: "row", "data-label": "Number or prefix" },
+        h("code", { className: "number" }, international),
+        entry.kind === "prefix" ? h("span", { className: "tag" }, "prefix") : null,
+        national ? h("span", { className: "sub national" }, h("span", { className: "visually-hidden" }, "Nationally: "), h("code", {}, national)) : null,
+      ),
       h("td", { "data-label": "Status" }, h("span", { className: `status ${entry.status}` }, entry.status === "active" ? "Active" : "Expired")),
       h("td", { "data-label": "Expires" }, instant(entry.expires_at)),
       h("td", { "data-label": "Note" }, entry.note || ""),
@@ -311,8 +330,8 @@ function entryList(groupId, onRemoved) {
 
   function restart() {
     setFieldError(search, "");
-    // Stored numbers have no spaces or dashes; people type them with.
-    filters.q = search.control.value.replace(/[\s\-().]/g, "");
+    // As typed: the server reads any spelling of a number, spaces and all.
+    filters.q = search.control.value.trim();
     filters.status = status.control.value;
     pages.restart();
   }
@@ -326,7 +345,7 @@ function entryList(groupId, onRemoved) {
   removeButton.addEventListener("click", async () => {
     const chosen = picked();
     if (chosen.length === 0) return;
-    const shown = chosen.slice(0, 5).join(", ") + (chosen.length > 5 ? ", …" : "");
+    const shown = chosen.slice(0, 5).map((number) => readable.get(number) || number).join(", ") + (chosen.length > 5 ? ", …" : "");
     let removed = 0;
     const outcome = await dialog({
       title: `Remove ${plural(chosen.length, "entry", "entries")}?`,

@@ -56,6 +56,10 @@ export function uploadForm(groupId, onChanged, groupName) {
     skip,
     h("label", { for: skip.id }, "Import the valid lines even if some are invalid"),
   );
+  const note = field(
+    { label: "Note for the file's entries (optional)", hint: "Set on every entry the file holds (a change list: those it adds), as Add numbers sets one." },
+    h("input", { name: "note", maxlength: limits.note_max, autocomplete: "off" }),
+  );
   const column = field({ label: "Number column (optional)", hint: "Its header, or its position (1 is the first). Found by itself when empty." }, h("input", { name: "column", maxlength: limits.column_max, autocomplete: "off" }));
   const expiryColumn = field({ label: "Expiry column (optional)", hint: "Its header or position. Each row's expiry: 2030-01-31T18:00:00+05:30, or 2030-01-31 18:00:00 in the account's time zone." }, h("input", { name: "expiry_column", maxlength: limits.column_max, autocomplete: "off" }));
   const opColumn = field({ label: "Operation column (optional)", hint: "Its header or position: the column of A or D. Found by itself when empty." }, h("input", { name: "op_column", maxlength: limits.column_max, autocomplete: "off" }));
@@ -86,6 +90,7 @@ export function uploadForm(groupId, onChanged, groupName) {
     file.wrapper,
     modeChoice,
     skipField,
+    note.wrapper,
     more,
     progress,
     problem,
@@ -113,7 +118,7 @@ export function uploadForm(groupId, onChanged, groupName) {
 
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
-    for (const entry of [file, allowance, column, expiryColumn, opColumn]) setFieldError(entry, "");
+    for (const entry of [file, allowance, note, column, expiryColumn, opColumn]) setFieldError(entry, "");
     problem.hidden = true;
     refusal.hidden = true;
     refusal.textContent = "";
@@ -147,6 +152,7 @@ export function uploadForm(groupId, onChanged, groupName) {
       op_column: mode === "changes" ? opColumn.control.value.trim() : "",
       max_removal: mode === "replace" ? String(allowed / 100) : "",
       file_name: chosen.name.slice(0, 255),  // recorded as the group's refreshed_from
+      note: note.control.value, // none when empty: the entries keep their notes
     };
     running = upload(`/v1/groups/${groupId}/numbers:import`, query, chosen, showProgress);
     window.addEventListener("beforeunload", holdPage);
@@ -193,6 +199,7 @@ export function uploadForm(groupId, onChanged, groupName) {
       );
       return;
     }
+    if (error instanceof ApiError && error.fieldErrors.note) return setFieldError(note, error.fieldErrors.note);
     if (error instanceof ApiError && error.fieldErrors.column) return setFieldError(column, error.fieldErrors.column);
     if (error instanceof ApiError && error.fieldErrors.expiry_column) return setFieldError(expiryColumn, error.fieldErrors.expiry_column);
     if (error instanceof ApiError && error.fieldErrors.op_column) return setFieldError(opColumn, error.fieldErrors.op_column);
