@@ -1041,6 +1041,34 @@ def test_check_tells_blocked_not_blocked_and_invalid_with_direction(
     expect(page.locator(".verdict")).to_have_count(0)  # no answer left beside the question
 
 
+def test_check_says_why_when_and_by_whom_each_entry_blocks(
+    tab: Tab, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    group = make_group(api, "Complaints")
+    asha = api.post("/v1/keys", json={"label": "Supervisor Asha", "scopes": ["write"]}).json()
+    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {asha['key']}"}) as by:
+        by.post(
+            f"/v1/groups/{group}/numbers",
+            json={"numbers": ["9876543210"], "note": "Abusive to agent Ravi"},
+        )
+        by.post(f"/v1/groups/{group}/numbers", json={"numbers": ["140*"]})
+    page = sign_in(tab, account)
+    page.get_by_role("link", name="Check").click()
+    page.get_by_label("Phone number").fill("09876543210")
+    page.get_by_role("button", name="Check").click()
+    row = page.locator(".verdict tbody tr").first
+    expect(row.locator("[data-label=Note]")).to_have_text("Abusive to agent Ravi")
+    expect(row.locator("[data-label=Added]")).to_contain_text("by API, Supervisor Asha")
+    page.get_by_label("Phone number").fill("01401234567")
+    page.get_by_role("button", name="Check").click()
+    expect(row.locator("[data-label=Note]")).to_have_text("No note")
+    expect(row.locator("[data-label=Added]")).to_contain_text("by API, Supervisor Asha")
+    row.get_by_role("link", name="History").click()
+    expect(page.get_by_role("heading", name="History", level=1)).to_be_visible()
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    expect(page.locator("main tbody tr").first).to_contain_text("+91140*")
+
+
 def test_history_filters_by_group_and_number(
     tab: Tab, account: Credentials, api: httpx.Client
 ) -> None:

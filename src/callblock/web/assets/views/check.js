@@ -1,6 +1,6 @@
 import { ApiError, call, explain } from "../api.js";
 import { field, fill, h, setFieldError } from "../dom.js";
-import { describeWindow, instant, instantIn, RULES, timeNowIn } from "../format.js";
+import { describeWindow, instant, instantIn, RULES, SURFACES, timeNowIn } from "../format.js";
 
 /** Is this number blocked, and by what? With a campaign: may it call the number now? */
 export function renderCheck(main, { number = "", campaign: askedCampaign = "" } = {}) {
@@ -97,6 +97,21 @@ function verdict(typed, answer) {
   if (!answer.blocked) {
     return h("div", { className: "verdict clear" }, h("p", { className: "big" }, "Not blocked"), h("p", {}, `${shown} matches no active entry.`));
   }
+  const rows = answer.matches.map((match) => {
+    const note = h("td", { "data-label": "Note" }, match.group_id ? "…" : "");
+    const added = h("td", { "data-label": "Added" }, match.group_id ? "…" : "");
+    if (match.group_id) explainEntry(match, note, added);
+    return h(
+      "tr",
+      {},
+      h("th", { scope: "row", "data-label": "Group" }, match.group_id ? h("a", { href: `#/groups/${match.group_id}` }, match.group_name) : "Account setting"),
+      h("td", { "data-label": "Matched" }, h("code", {}, match.pattern)),
+      h("td", { "data-label": "Rule" }, RULES[match.rule] || match.rule),
+      h("td", { "data-label": "Expires" }, instant(match.expires_at)),
+      note,
+      added,
+    );
+  });
   return h(
     "div",
     { className: "verdict blocked" },
@@ -109,24 +124,42 @@ function verdict(typed, answer) {
         "table",
         { className: "list" },
         h("caption", { className: "visually-hidden" }, "Matches"),
-        h("thead", {}, h("tr", {}, ["Group", "Matched", "Rule", "Expires"].map((title) => h("th", { scope: "col" }, title)))),
-        h(
-          "tbody",
-          {},
-          answer.matches.map((match) =>
-            h(
-              "tr",
-              {},
-              h("th", { scope: "row", "data-label": "Group" }, match.group_id ? h("a", { href: `#/groups/${match.group_id}` }, match.group_name) : "Account setting"),
-              h("td", { "data-label": "Matched" }, h("code", {}, match.pattern)),
-              h("td", { "data-label": "Rule" }, RULES[match.rule] || match.rule),
-              h("td", { "data-label": "Expires" }, instant(match.expires_at)),
-            ),
-          ),
-        ),
+        h("thead", {}, h("tr", {}, ["Group", "Matched", "Rule", "Expires", "Note", "Added"].map((title) => h("th", { scope: "col" }, title)))),
+        h("tbody", {}, rows),
       ),
     ),
   );
+}
+
+/**
+ * Why a match blocks: its entry's note, when it was added and through what (the surface, and
+ * the label of the key, from the history event that added it), and a link to its history.
+ * Filled in once asked for; the verdict does not wait for it.
+ */
+async function explainEntry(match, noteCell, addedCell) {
+  const history = h("a", { href: `#/history?group=${match.group_id}&number=${encodeURIComponent(match.pattern)}` }, "History");
+  try {
+    const [entries, events] = await Promise.all([
+      call("GET", `/v1/groups/${match.group_id}/numbers`, { query: { q: match.pattern, limit: 20 } }),
+      call("GET", "/v1/audit", { query: { group_id: match.group_id, number: match.pattern, limit: 100 } }),
+    ]);
+    const entry = entries.data.find((item) => item.number === match.pattern);
+    if (!entry) {
+      fill(noteCell, "—");
+      fill(addedCell, history);
+      return;
+    }
+    // The event that wrote the entry first carries its creation time.
+    const created = new Date(entry.created_at).getTime();
+    const adding = events.data.find((event) => new Date(event.at).getTime() === created);
+    const by = [SURFACES[adding?.surface || entry.source] || entry.source];
+    if (adding?.key_id) by.push(adding.key_label || `key #${adding.key_id}`);
+    fill(noteCell, entry.note || h("span", { className: "none" }, "No note"));
+    fill(addedCell, instant(entry.created_at), h("span", { className: "sub" }, `by ${by.join(", ")}`), " ", history);
+  } catch (error) {
+    fill(noteCell, "");
+    fill(addedCell, history, h("span", { className: "sub" }, explain(error)));
+  }
 }
 
 function groupLink(id, name) {
