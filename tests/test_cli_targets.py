@@ -12,10 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from callblock.cli import main
+from callblock.domain import Actor, EntryStatus, Surface
+from callblock.service import Service
+from callblock.store import Store
 from tests.servers import Server, callblock, start_server, stop_server
 
 Targets = tuple[list[str], list[str]]
@@ -523,6 +527,100 @@ def test_an_unwritable_invalid_out_is_a_usage_error_before_anything_is_imported(
     itself = same(both(fresh_targets, *args, str(file)), code=2)
     assert "--invalid-out must not be the file imported" in itself
     assert file.read_text().startswith("name,phone\n")
+
+
+def notes(targets: Targets, group_id: int) -> tuple[dict[str, str | None], ...]:
+    """Each target's entries of the group, number to note: read back through the service on
+    the local database, through ``GET /v1/groups/{id}/numbers`` on the server."""
+    local, remote = targets
+    store = Store.from_url(local[local.index("--database-url") + 1])
+    try:
+        service = Service(store)
+        actor = Actor(service.account("acme"), None, Surface.CLI)
+        page = service.list_entries(
+            actor, group_id, status=EntryStatus.ALL, q=None, after=None, limit=100
+        )
+    finally:
+        store.dispose()
+    url, key = remote[remote.index("--url") + 1], remote[remote.index("--api-key") + 1]
+    answer = httpx.get(
+        f"{url}/v1/groups/{group_id}/numbers", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return (
+        {e.pattern: e.note for e in page.items},
+        {e["number"]: e["note"] for e in answer.json()["data"]},
+    )
+
+
+@pytest.mark.server
+def test_an_import_sets_its_note_on_the_entries_on_both_targets(
+    fresh_targets: Targets, tmp_path: Path
+) -> None:
+    """--note lands on every entry the file holds, those already there too, as the HTTP
+    import's note does; an import without it leaves the notes; a change list sets it on the
+    entries it adds."""
+    first, full, changes = tmp_path / "first.txt", tmp_path / "full.txt", tmp_path / "chg.csv"
+    first.write_text("9000000001\n")
+    full.write_text("9000000001\n9000000002\n")
+    changes.write_text("op,number\nA,9000000003\nD,9000000002\n")
+
+    def imported(file: Path, *options: str) -> str:
+        return same(both(fresh_targets, "import", str(file), "--group", "Registry", *options))
+
+    assert "created group 'Registry' (id 1): 1 added" in imported(first, "--note", "first")
+    assert notes(fresh_targets, 1) == ({"+919000000001": "first"},) * 2
+    said = imported(full, "--note", "March registry")
+    assert "updated group 'Registry' (id 1): 1 added, 1 already there" in said
+    march = {"+919000000001": "March registry", "+919000000002": "March registry"}
+    assert notes(fresh_targets, 1) == (march, march)
+    imported(full)  # without --note: each entry keeps its own
+    assert notes(fresh_targets, 1) == (march, march)
+    said = imported(changes, "--changes", "--note", "April changes")
+    assert "changed group 'Registry' (id 1): 1 added, 0 already there, 1 removed" in said
+    changed = {"+919000000001": "March registry", "+919000000003": "April changes"}
+    assert notes(fresh_targets, 1) == (changed, changed)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("note", "fault"),
+    [
+        ("x" * 501, "501 characters"),
+        ("a\x00b", "it holds NUL, or bytes that are not UTF-8"),
+        ("\udcff", "it holds NUL, or bytes that are not UTF-8"),  # an argument not UTF-8
+    ],
+)
+def test_an_invalid_note_is_refused_and_nothing_is_written(
+    fresh_targets: Targets, tmp_path: Path, note: str, fault: str
+) -> None:
+    file = invalid_list(tmp_path, 1)
+    kept = tmp_path / "kept.txt"
+    kept.write_text("9000000001\n")
+    same(both(fresh_targets, "import", str(kept), "--group", "Kept", "--note", "as it was"))
+    for group in ("New", "Kept"):
+        for changes in ([], ["--changes"]) if group == "Kept" else ([],):
+            runs = each(
+                fresh_targets,
+                tmp_path,
+                "import",
+                str(file if group == "New" else kept),
+                "--group",
+                group,
+                "--skip-invalid",
+                "--note",
+                note,
+                *changes,
+            )
+            said = same((runs[0][0], runs[1][0]), code=2)
+            assert said.splitlines()[-1] == (
+                f"Error: Invalid value for --note: {fault}; a note is up to 500 characters, "
+                "without NUL"
+            )
+            assert not any(out.exists() for _, out in runs)  # --invalid-out not written either
+    listed = same(both(fresh_targets, "group", "list"))
+    assert "New" not in listed
+    assert notes(fresh_targets, 1) == ({"+919000000001": "as it was"},) * 2
 
 
 @pytest.mark.server

@@ -32,7 +32,14 @@ from callblock.cli.operations import (
     PartlyListed,
 )
 from callblock.cli.target import failures, open_target, target_options
-from callblock.domain import ImportRejected, NothingToImport, RejectedLine
+from callblock.domain import (
+    ImportRejected,
+    InvalidInput,
+    NothingToImport,
+    RejectedLine,
+    checked_note,
+)
+from callblock.rules import NOTE_MAX, NOTE_RULE
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 OUTPUT = click.Path(dir_okay=False, path_type=Path)
@@ -52,6 +59,13 @@ def invalid_lines(count: int) -> str:
 @click.option("--group", required=True, help="The group's name; created if it does not exist.")
 @click.option("--column", help="The number column: a header name or a 1-based position.")
 @click.option("--expiry-column", help="A column of expiries (RFC 3339, or local time).")
+@click.option(
+    "--note",
+    metavar="TEXT",
+    default=None,
+    help="Set this note on the file's entries, those already in the group too (with "
+    f"--changes: on the entries it adds); without it, they keep their own. A note is {NOTE_RULE}.",
+)
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid."
 )
@@ -102,6 +116,7 @@ def import_command(
     group: str,
     column: str | None,
     expiry_column: str | None,
+    note: str | None,
     skip_invalid: bool,
     invalid_out: Path | None,
     replace: bool,
@@ -133,9 +148,13 @@ def import_command(
     group, so that a truncated download cannot wipe a registry. --changes applies a change
     list to an existing group.
 
+    --note sets a note on every entry the file holds, those already in the group included
+    (with --changes, on the entries it adds), as the HTTP import's note does.
+
     --format reads a registry's own lines: area-code-pair (the US and Canadian lists, one
     file per area code, as a zip of them too) or tps (the UK's)."""
     mode = _mode(replace, changes, op_column, force, max_removal)
+    note = _note(note)  # the rule every surface applies, said before anything is opened
     chosen = files.LineFormat(line_format)
     conflict = files.format_conflict(chosen, column, expiry_column, mode == "changes")
     if conflict is not None:
@@ -152,7 +171,7 @@ def import_command(
         started = time.monotonic()
         read: list[files.Layout] = []
         options = ImportOptions(
-            column, expiry_column, skip_invalid, role, mode, share, op_column, chosen
+            column, expiry_column, skip_invalid, role, mode, share, op_column, chosen, note
         )
         outcome = _imported(target, group, file, options, read)
         invalid = outcome.invalid if isinstance(outcome, Imported) else outcome.lines
@@ -196,6 +215,21 @@ def _mode(
     if (force or max_removal != "20%") and not replace:
         raise click.UsageError("--force and --max-removal are for --replace")
     return "replace" if replace else "changes" if changes else "add"
+
+
+def _note(raw: str | None) -> str | None:
+    """--note as ``checked_note`` takes it; a usage error (exit 2) saying what is wrong with
+    it and the rule, without the note itself (it may be long, or not printable)."""
+    try:
+        return checked_note(raw)
+    except InvalidInput as exc:
+        text = raw or ""
+        fault = (
+            f"{len(text):,} characters"
+            if len(text) > NOTE_MAX
+            else "it holds NUL, or bytes that are not UTF-8"
+        )
+        raise click.BadParameter(f"{fault}; a note is {NOTE_RULE}", param_hint="--note") from exc
 
 
 def _share(text: str) -> float:

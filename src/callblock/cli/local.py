@@ -349,6 +349,7 @@ class Local:
                     skip_invalid=options.skip_invalid,
                     progress=writing,
                     file_name=recorded_file_name(file),
+                    note=options.note,
                 )
             else:
                 result = self._service.import_entries(
@@ -364,6 +365,7 @@ class Local:
                     replace=options.mode == "replace",
                     max_removal=options.max_removal,
                     file_name=recorded_file_name(file),
+                    note=options.note,
                 )
         return Imported(
             group_id=result.group.id,

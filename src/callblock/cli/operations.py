@@ -247,6 +247,7 @@ class ImportOptions:
     max_removal: float = 0.2  # the share of the group a replace may remove (1: any)
     op_column: str | None = None  # a change list's operation column; None: found from the file
     line_format: LineFormat = LineFormat.AUTO  # how the lines are read (files.LineFormat)
+    note: str | None = None  # set on the file's entries (a change list's adds); None: kept
 
 
 @dataclass(frozen=True, slots=True)

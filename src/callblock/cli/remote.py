@@ -124,6 +124,8 @@ class Remote:
         file_name = recorded_file_name(file)
         if file_name is not None:
             params["file_name"] = file_name
+        if options.note is not None:
+            params["note"] = options.note
         try:
             body = self._json(
                 "POST",
