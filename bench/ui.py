@@ -53,7 +53,11 @@ def measure(page: Page, base: str, group_id: int, entries: int) -> dict[str, flo
         lambda: page.goto(f"{base}/ui#/groups/{group_id}"), position(page, f"1\u2013100 of {total}")
     )
     figures["next page"] = timed(
-        lambda: page.get_by_role("button", name="Next page").click(),
+        lambda: (
+            page.get_by_role("navigation", name="Pages of entries", exact=True)
+            .get_by_role("button", name="Next page")
+            .click()
+        ),
         position(page, f"101\u2013200 of {total}"),
     )
     last = f"+91700{entries - 1:07d}"

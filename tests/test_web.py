@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import phonenumbers
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import create_engine, update
 
 from callblock import rules
 from callblock.service import Service
 from callblock.store import Store
 from callblock.store.tables import groups
-from tests.browser import PHONE, Tab, accessibility_violations, chromium, open_tab
+from tests.browser import DESKTOP, PHONE, Tab, accessibility_violations, chromium, open_tab
 from tests.conftest import ENGINES, fresh_database
 from tests.helpers import Credentials
 from tests.servers import Server, start_server, stop_server
@@ -129,6 +129,14 @@ def open_group(tab: Tab, account: Credentials, group_id: int) -> Page:
     page = sign_in(tab, account)
     page.goto(f"{tab.origin}/ui#/groups/{group_id}")
     return page
+
+
+def open_panel(page: Page, opener: str) -> None:
+    """Open the group page's Add or Upload panel (a group's page opens on its entries)."""
+    toggle = page.get_by_role("button", name=opener, exact=True)
+    if toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
 
 
 def create_group(page: Page, name: str, direction: str = "both") -> int:
@@ -375,6 +383,7 @@ def test_a_revoked_key_asks_to_sign_in_again_and_keeps_what_was_typed(
     group_id = make_group(api, "Kept")
     page = open_group(tab, account, group_id)
     typed = "9811111111\n9811111112"
+    open_panel(page, "Add numbers")
     page.get_by_label("Numbers or prefixes").fill(typed)
     site.revoke_keys(account.username)
     time.sleep(1.2)  # other processes stop accepting a revoked key within a second
@@ -467,6 +476,7 @@ def test_sign_in_create_add_flag_upload_check_delete_sign_out(
     page = sign_in(tab, account)
     group_id = create_group(page, "Abusive callers", direction="inbound")
 
+    open_panel(page, "Add numbers")
     numbers = page.get_by_label("Numbers or prefixes")
     numbers.fill("9876543210\n12ab45\n+44 20 7946 0958, 140*")
     page.get_by_role("button", name="Add", exact=True).click()
@@ -495,10 +505,11 @@ def test_sign_in_create_add_flag_upload_check_delete_sign_out(
         new MutationObserver(() => window.progressSeen.push(label.textContent))
           .observe(label, {childList: true, characterData: true, subtree: true}); }"""
     )
+    open_panel(page, "Upload a file")
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "abusers.csv", "mimeType": "text/csv", "buffer": rows.encode()}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_text("Imported abusers.csv.")).to_be_visible(timeout=30_000)
     cdp.send(
         "Network.emulateNetworkConditions",
@@ -560,6 +571,7 @@ def test_the_forms_state_the_servers_own_limits(
     expect(dialog.get_by_text(description, exact=True)).to_be_visible()
     dialog.get_by_role("button", name="Cancel").click()
     page.goto(f"{tab.origin}/ui#/groups/{group_id}")
+    open_panel(page, "Add numbers")
     note = page.get_by_label("Note (optional)")
     expect(note).to_have_attribute("maxlength", str(rules.NOTE_MAX))
 
@@ -626,6 +638,7 @@ def test_adding_keeps_everything_typed_when_the_server_cannot_take_it(
     group_id = make_group(api, "Do not call")
     page = open_group(tab, account, group_id)
     typed = "9876543210\n9876543211\nbad"
+    open_panel(page, "Add numbers")
     page.get_by_label("Numbers or prefixes").fill(typed)
 
     page.get_by_label("Expires (optional)").fill("2020-01-01T10:00")
@@ -671,18 +684,26 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
     time.sleep(2.2)
 
     page = open_group(tab, account, group_id)
-    position = page.get_by_role("navigation", name="Pages of entries")
+    position = page.get_by_role("navigation", name="Pages of entries", exact=True)
     expect(position).to_contain_text(showing("1", "100", "252"))
     in_order = [spaced(number) for number in sorted(numbers + expiring)]
     assert numbers_listed(page) == in_order[:100]
-    page.get_by_role("button", name="Next page").click()
+    # The pager is above the list and again below it; a page turn moves the focus to the page
+    # shown, its first entry.
+    below = page.get_by_role("navigation", name="Pages of entries, after the list")
+    position.get_by_role("button", name="Next page").click()
     expect(position).to_contain_text(showing("101", "200", "252"))
+    expect(below).to_contain_text(showing("101", "200", "252"))
     assert numbers_listed(page) == in_order[100:200]
-    page.get_by_role("button", name="Next page").click()
+    expect(page.get_by_label(f"Select {in_order[100]}")).to_be_focused()
+    below.get_by_role("button", name="Next page").click()
     expect(position).to_contain_text(showing("201", "252", "252"))
-    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
-    page.get_by_role("button", name="Previous page").click()
+    expect(page.get_by_label(f"Select {in_order[200]}")).to_be_focused()
+    expect(position.get_by_role("button", name="Next page")).to_be_disabled()
+    expect(below.get_by_role("button", name="Next page")).to_be_disabled()
+    below.get_by_role("button", name="Previous page").click()
     expect(position).to_contain_text(showing("101", "200", "252"))
+    expect(page.get_by_label(f"Select {in_order[100]}")).to_be_focused()
 
     page.get_by_label("Status").select_option("expired")
     expect(position).to_contain_text(showing("1", "2", "2"))
@@ -694,9 +715,9 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
 
     page.get_by_label("Search").fill("980000001")  # +91980000001x: ten of them
     expect(position).to_contain_text(showing("1", "10", "10"))
-    page.get_by_label("Select all on this page").check()
+    page.get_by_label("Select this page").check()
     expect(page.get_by_role("button", name="Remove selected (10)")).to_be_enabled()
-    page.get_by_label("Select all on this page").uncheck()
+    page.get_by_label("Select this page").uncheck()
     expect(page.get_by_role("button", name="Remove selected")).to_be_disabled()
     page.get_by_label("Select +91 98000 00012").check()
     page.get_by_label("Select +91 98000 00015").check()
@@ -705,6 +726,8 @@ def test_entries_page_search_filter_by_status_and_remove_selected(
     expect(dialog).to_contain_text("+91 98000 00012, +91 98000 00015 will no longer be blocked")
     dialog.get_by_role("button", name="Remove").click()
     expect(position).to_contain_text(showing("1", "8", "8"))
+    # The rows it named are gone: the focus is on what it did.
+    expect(page.get_by_text("Removed 2 entries.")).to_be_focused()
     left = api.get(f"/v1/groups/{group_id}/numbers", params={"q": "980000001"}).json()["data"]
     assert {e["number"] for e in left} == {f"+91980000001{d}" for d in "01346789"}
     assert api.get(f"/v1/groups/{group_id}").json()["active_count"] == 248
@@ -720,17 +743,271 @@ def test_a_group_of_100000_entries_pages_and_searches(
     assert answer.status_code == 200, answer.text
     assert answer.json()["added"] == 100_000
     page = open_group(tab, account, group_id)
-    position = page.get_by_role("navigation", name="Pages of entries")
+    position = page.get_by_role("navigation", name="Pages of entries", exact=True)
     expect(position).to_contain_text(showing("1", "100", "100,000"))
     expect(page.locator(".facts dt:text-is('Active') + dd")).to_have_text("100,000")
     assert numbers_listed(page)[:2] == ["+91 70000 00000", "+91 70000 00001"]
-    for _ in range(3):
-        page.get_by_role("button", name="Next page").click()
-    expect(position).to_contain_text(showing("301", "400", "100,000"))
+    for first in ("101", "201", "301"):
+        position.get_by_role("button", name="Next page").click()
+        expect(position).to_contain_text(showing(first, str(int(first) + 99), "100,000"))
     assert numbers_listed(page)[0] == "+91 70000 00300"
     page.get_by_label("Search").fill("7000099999")
     expect(position).to_contain_text(showing("1", "1", "1"))
     assert numbers_listed(page) == ["+91 70000 99999"]
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"]
+)
+def test_a_group_opens_on_its_entries_with_add_and_upload_on_demand(
+    browser: Browser, site: Site, account: Credentials, api: httpx.Client, viewport: ViewportSize
+) -> None:
+    group_id = make_group(api, "Opens on entries", description="The list the team keeps")
+    numbers = [f"+9198100{i:05d}" for i in range(150)]
+    assert api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": numbers}).status_code == 200
+    with open_tab(browser, site.url, viewport=viewport) as tab:
+        page = open_group(tab, account, group_id)
+        first = page.locator("main table.entries tbody tr").first
+        expect(first).to_contain_text("+91 98100 00000")
+        box = first.bounding_box()
+        assert box is not None
+        assert box["y"] + 40 <= viewport["height"], f"first row at {box}"
+        # Add and Upload open on demand, one at a time; Escape or Close shuts them.
+        numbers_box = page.get_by_label("Numbers or prefixes")
+        expect(numbers_box).to_be_hidden()
+        expect(page.get_by_label("CSV or text file")).to_be_hidden()
+        add = page.get_by_role("button", name="Add numbers")
+        add.click()
+        expect(numbers_box).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(numbers_box).to_be_hidden()
+        expect(add).to_be_focused()
+        expect(add).to_have_attribute("aria-expanded", "false")
+        add.click()
+        upload = page.get_by_role("button", name="Upload a file")
+        upload.click()
+        expect(numbers_box).to_be_hidden()
+        expect(page.get_by_label("CSV or text file")).to_be_focused()
+        page.get_by_role("button", name="Close").click()
+        expect(page.get_by_label("CSV or text file")).to_be_hidden()
+        expect(upload).to_be_focused()
+        assert tab.script_errors == []
+
+
+def test_on_a_phone_entries_are_compact_rows_with_44_px_tap_targets(
+    browser: Browser, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Compact")
+    numbers = [f"+9198200{i:05d}" for i in range(20)]
+    later = (datetime.now(UTC) + timedelta(days=90)).isoformat()
+    assert api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": numbers}).status_code == 200
+    noted = {"numbers": ["+919820000003"], "note": "asked by phone", "expires_at": later}
+    assert api.post(f"/v1/groups/{group_id}/numbers", json=noted).status_code == 200
+    with open_tab(browser, site.url, viewport=PHONE) as tab:
+        page = open_group(tab, account, group_id)
+        rows = page.locator("main table.entries tbody tr")
+        expect(rows).to_have_count(20)
+        for index in (0, 3):  # one plain, one with an expiry and a note
+            box = rows.nth(index).bounding_box()
+            assert box is not None
+            assert box["height"] <= 140, f"row {index}: {box}"
+        expect(rows.nth(3)).to_contain_text("asked by phone")
+        # Every control on the screen is at least 44 px tall; a checkbox's tap target is its
+        # cell, 44 by 44, and a tap at its corner ticks it.
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('main button, main select, main input')]
+              .filter((c) => c.offsetParent !== null && !['checkbox', 'radio'].includes(c.type))
+              .filter((c) => c.getBoundingClientRect().height < 44)
+              .map((c) => c.outerHTML.slice(0, 80))"""
+        )
+        assert small == []
+        tap = rows.nth(5).locator("label.tap")
+        tap.scroll_into_view_if_needed()
+        area = tap.bounding_box()
+        assert area is not None
+        assert area["width"] >= 44
+        assert area["height"] >= 44
+        page.mouse.click(area["x"] + 3, area["y"] + 3)
+        expect(page.get_by_label("Select +91 98200 00005")).to_be_checked()
+        expect(page.get_by_role("button", name="Remove selected (1)")).to_be_enabled()
+        assert tab.script_errors == []
+
+
+def test_a_page_of_entries_is_one_tab_stop_and_the_arrow_keys_move_in_it(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Tab stops")
+    numbers = [f"+9198300{i:05d}" for i in range(120)]
+    assert api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": numbers}).status_code == 200
+    page = open_group(tab, account, group_id)
+    expect(page.locator("main table.entries tbody tr")).to_have_count(100)
+    # Tab from the page's start to its end: the 100 rows (a checkbox and Edit each) are one stop.
+    page.locator("a.skip").focus()
+    stops: list[str] = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        where = page.evaluate(
+            "() => { const e = document.activeElement; return e === document.body ? '' :"
+            " e.getAttribute('aria-label') || e.id || e.textContent.trim().slice(0, 40); }"
+        )
+        if where == "" or where in stops:
+            break
+        stops.append(where)
+    assert len(stops) <= 30, stops
+    in_list = [stop for stop in stops if stop.startswith(("Select +91", "Edit +91"))]
+    assert in_list == ["Select +91 98300 00000"], stops
+    # Within the list: down a row, along it, and to its ends.
+    page.get_by_label("Select +91 98300 00000").focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Select +91 98300 00001")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page.get_by_label("Select +91 98300 00001")).to_be_checked()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("button", name="Edit +91 98300 00001")).to_be_focused()
+    page.keyboard.press("End")
+    expect(page.get_by_role("button", name="Edit +91 98300 00099")).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_label("Select +91 98300 00099")).to_be_focused()
+    page.keyboard.press("Home")
+    expect(page.get_by_label("Select +91 98300 00000")).to_be_focused()
+    # Leaving and coming back lands where the person was.
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("Select +91 98300 00001")).to_be_focused()
+
+
+CONTRAST_OF_FOCUS_RING = """() => {
+  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  const luminance = ([r, g, b]) => {
+    const part = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * part(r) + 0.7152 * part(g) + 0.0722 * part(b);
+  };
+  const element = document.activeElement;
+  const style = getComputedStyle(element);
+  if (style.outlineStyle === 'none' || parseFloat(style.outlineWidth) < 2) return 0;
+  // The ring is drawn outside the element, on what is behind it.
+  let behind = element.parentElement;
+  let colour = null;
+  while (behind) {
+    const [r, g, b, a = 1] = rgb(getComputedStyle(behind).backgroundColor);
+    if (a > 0) { colour = [r, g, b]; break; }
+    behind = behind.parentElement;
+  }
+  const ring = luminance(rgb(style.outlineColor));
+  const ground = luminance(colour || [255, 255, 255]);
+  return (Math.max(ring, ground) + 0.05) / (Math.min(ring, ground) + 0.05);
+}"""
+
+
+def test_the_focus_ring_has_3_to_1_contrast_on_every_stop(
+    tab: Tab, site: Site, account: Credentials, api: httpx.Client
+) -> None:
+    page = sign_in(tab, account)
+    for name, route in screens(site, api).items():
+        page.goto(f"{tab.origin}/ui{route}")
+        settled(page, name)
+        page.locator("a.skip").focus()
+        seen: list[str] = []
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            stop = page.evaluate("() => document.activeElement.outerHTML.slice(0, 120)")
+            if stop in seen or stop.startswith("<body"):
+                break
+            seen.append(stop)
+            contrast = page.evaluate(CONTRAST_OF_FOCUS_RING)
+            assert contrast >= 3, f"{name}: {stop}: {contrast:.2f}:1"
+        assert len(seen) > 5, f"{name}: {seen}"
+
+
+def test_focus_after_adding_is_on_what_it_did(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Focus add")
+    page = open_group(tab, account, group_id)
+    open_panel(page, "Add numbers")
+    page.get_by_label("Numbers or prefixes").fill("9876543210")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Added 1, updated 0.")).to_be_focused()
+    # Nothing valid: the box, which keeps what was typed.
+    page.get_by_label("Numbers or prefixes").fill("12ab")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_label("Numbers or prefixes")).to_be_focused()
+
+
+def test_focus_after_an_upload_is_on_its_summary(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Focus upload")
+    page = open_group(tab, account, group_id)
+    open_panel(page, "Upload a file")
+    page.get_by_label("CSV or text file").set_input_files(
+        {"name": "two.txt", "mimeType": "text/plain", "buffer": b"9876543210\n9876543211\n"}
+    )
+    page.get_by_role("button", name="Upload", exact=True).click()
+    result = page.locator(".upload-result")
+    expect(result).to_contain_text("Imported two.txt.")
+    expect(result).to_be_focused()
+
+
+def test_focus_after_a_download_or_a_cancelled_removal_stays_on_its_button(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Focus stays")
+    api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": ["9876543210"]})
+    page = open_group(tab, account, group_id)
+    with page.expect_download():
+        page.get_by_role("button", name="Download CSV").click()
+    expect(page.get_by_role("button", name="Download CSV")).to_be_focused()
+    page.get_by_label("Select +91 98765 43210").check()
+    page.get_by_role("button", name="Remove selected (1)").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("button", name="Remove selected (1)")).to_be_focused()
+
+
+def test_one_entry_is_edited_in_place_and_the_focus_comes_back_to_it(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Edit in place")
+    api.post(
+        f"/v1/groups/{group_id}/numbers", json={"numbers": ["9876543210", "140*"], "note": "old"}
+    )
+    page = open_group(tab, account, group_id)
+    edit = page.get_by_role("button", name="Edit +91 98765 43210")
+    edit.click()
+    dialog = page.get_by_role("dialog", name="Edit +91 98765 43210")
+    expect(dialog.get_by_label("Note")).to_have_value("old")
+    expect(dialog.get_by_label("Expires")).to_have_value("")
+    # A past expiry is refused in the dialog, and nothing is written.
+    dialog.get_by_label("Expires").fill("2020-01-01T10:00")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.get_by_text("Must be in the future")).to_be_visible()
+    assert entries_of(api, group_id)["+919876543210"]["expires_at"] is None
+    later = datetime.now() + timedelta(days=30)
+    dialog.get_by_label("Expires").fill(later.strftime("%Y-%m-%dT%H:%M"))
+    dialog.get_by_label("Note").fill("asked to stop, 6 Dec")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_have_count(0)
+    row = page.locator("main table.entries tbody tr", has_text="+91 98765 43210")
+    expect(row).to_contain_text("asked to stop, 6 Dec")
+    expect(edit).to_be_focused()  # the row drawn anew, its Edit again
+    entry = entries_of(api, group_id)["+919876543210"]
+    assert entry["note"] == "asked to stop, 6 Dec"
+    expires = datetime.fromisoformat(str(entry["expires_at"]))
+    assert abs((expires - later.astimezone()).total_seconds()) < 60
+    assert entries_of(api, group_id)["+91140*"]["note"] == "old"  # the other entry untouched
+    # Emptied, the expiry goes (never expires); cancelled, nothing changes.
+    edit.click()
+    dialog.get_by_label("Expires").fill("")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_have_count(0)
+    expect(row.locator("td[data-label='Expires']")).to_have_text("Never")
+    assert entries_of(api, group_id)["+919876543210"]["expires_at"] is None
+    edit.click()
+    dialog.get_by_label("Note").fill("not saved")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(edit).to_be_focused()
+    assert entries_of(api, group_id)["+919876543210"]["note"] == "asked to stop, 6 Dec"
 
 
 def test_entries_show_both_forms_and_the_search_takes_any_spelling_a_check_takes(
@@ -741,7 +1018,7 @@ def test_entries_show_both_forms_and_the_search_takes_any_spelling_a_check_takes
     patterns = ["+919800000001", "+919800000017", "+442079460958", "+91140*"]
     assert api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": patterns}).is_success
     page = open_group(tab, account, group_id)
-    position = page.get_by_role("navigation", name="Pages of entries")
+    position = page.get_by_role("navigation", name="Pages of entries", exact=True)
     expect(position).to_contain_text(showing("1", "4", "4"))
     # Spaced for reading, the international form first, the national one beneath it.
     assert numbers_listed(page) == [
@@ -797,11 +1074,12 @@ def test_an_upload_carries_its_note_to_the_files_entries(
     api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": ["9815000001"], "note": "old"})
     page = open_group(tab, account, group_id)
     expect(page.locator("main table.list tbody tr")).to_have_count(1)
+    open_panel(page, "Upload a file")
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "june.txt", "mimeType": "text/plain", "buffer": b"9815000001\n9815000002\n"}
     )
     page.get_by_label("Note for the file's entries (optional)").fill("registry June")
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.locator(".upload-result")).to_contain_text("Imported june.txt.")
     stored = entries_of(api, group_id)
     assert {number: entry["note"] for number, entry in stored.items()} == {
@@ -819,7 +1097,7 @@ def test_an_upload_carries_its_note_to_the_files_entries(
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "july.txt", "mimeType": "text/plain", "buffer": b"9815000003\n"}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     note = page.get_by_label("Note for the file's entries (optional)")
     expect(note).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text(rules.NOTE_RULE)).to_be_visible()
@@ -836,9 +1114,10 @@ def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
         "mimeType": "text/csv",
         "buffer": b"number,name\n9876543210,A\n12,B\n98765x,C\n",
     }
+    open_panel(page, "Upload a file")
     page.get_by_label("CSV or text file").set_input_files(file)
     page.get_by_label("Import the valid lines even if some are invalid").uncheck()
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     result = page.locator(".upload-result")
     expect(result).to_contain_text("Nothing was imported from list.csv: 2 lines are invalid.")
     assert table_column(page, "Line") == ["3", "4"]
@@ -849,28 +1128,28 @@ def test_an_upload_with_invalid_lines_writes_nothing_unless_told_to_skip_them(
     assert entries_of(api, group_id) == {}
 
     page.get_by_label("Import the valid lines even if some are invalid").check()
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(result).to_contain_text("Imported list.csv.")
     expect(result.locator("dt:text-is('Added') + dd")).to_have_text("1")
     assert set(entries_of(api, group_id)) == {"+919876543210"}
 
-    page.get_by_role("button", name="Upload").click()  # same file again: an update
+    page.get_by_role("button", name="Upload", exact=True).click()  # same file again: an update
     expect(result.locator("dt:text-is('Updated') + dd")).to_have_text("1")
 
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "empty.csv", "mimeType": "text/csv", "buffer": b""}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_text("This file is empty.")).to_be_visible()
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "words.txt", "mimeType": "text/plain", "buffer": b"name\n\n"}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="holds no numbers")).to_be_visible()
     page.locator("summary", has_text="Columns").click()
     page.get_by_label("Number column (optional)").fill("telephone")
     page.get_by_label("CSV or text file").set_input_files(file)
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="telephone")).to_be_visible()
     assert set(entries_of(api, group_id)) == {"+919876543210"}
 
@@ -885,6 +1164,7 @@ def test_a_replace_refused_by_the_guard_goes_through_once_more_is_allowed(
     expect(page.locator("main table.list tbody tr")).to_have_count(10)
     # Seven of the ten kept, one new: three removed, 30%, over the 20% allowed by default.
     kept, new = old[:7], ["9813099999"]
+    open_panel(page, "Upload a file")
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "month.csv", "mimeType": "text/csv", "buffer": "\n".join(kept + new).encode()}
     )
@@ -896,7 +1176,7 @@ def test_a_replace_refused_by_the_guard_goes_through_once_more_is_allowed(
         "download cannot wipe a registry."
     )
     expect(allowance).to_have_value("20")
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     refusal = page.get_by_text("This file would remove")
     expect(refusal).to_have_text(
         "This file would remove 3 of the group's 10 entries (30%), more than the 20% allowed: "
@@ -909,7 +1189,7 @@ def test_a_replace_refused_by_the_guard_goes_through_once_more_is_allowed(
 
     # The file stays chosen: raising the allowance and uploading again is all it takes.
     allowance.fill("30")
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     result = page.locator(".upload-result")
     expect(result).to_contain_text("Replaced the group with month.csv.")
     for label, value in (("Added", "1"), ("Already there", "7"), ("Removed", "3")):
@@ -920,7 +1200,7 @@ def test_a_replace_refused_by_the_guard_goes_through_once_more_is_allowed(
     assert sorted(numbers_listed(page)) == sorted(spaced(f"+91{n}") for n in kept + new)
 
     allowance.fill("150")
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(allowance).to_have_attribute("aria-invalid", "true")
     expect(allowance).to_be_focused()
     expect(page.get_by_text("Give a share from 0 to 100.")).to_be_visible()
@@ -933,6 +1213,7 @@ def test_a_change_list_adds_and_deletes_its_numbers(
     api.post(f"/v1/groups/{group_id}/numbers", json={"numbers": ["9814000001", "9814000002"]})
     page = open_group(tab, account, group_id)
     expect(page.locator("main table.list tbody tr")).to_have_count(2)
+    open_panel(page, "Upload a file")
     page.get_by_role("radio", name="Apply a change list (A/D lines)").check()
     page.locator("summary", has_text="Columns").click()
     expect(page.get_by_label("Expiry column (optional)")).to_be_hidden()
@@ -941,7 +1222,7 @@ def test_a_change_list_adds_and_deletes_its_numbers(
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "changes.csv", "mimeType": "text/csv", "buffer": changes}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     result = page.locator(".upload-result")
     expect(result).to_contain_text("Applied the change list changes.csv.")
     for label, value in (("Added", "1"), ("Already there", "1"), ("Removed", "1")):
@@ -953,7 +1234,7 @@ def test_a_change_list_adds_and_deletes_its_numbers(
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "plain.txt", "mimeType": "text/plain", "buffer": b"9814000004\n"}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="op_column")).to_be_visible()
     assert set(entries_of(api, group_id)) == {"+919814000002", "+919814000003"}
 
@@ -969,10 +1250,11 @@ def test_an_upload_finishing_on_another_screen_is_told_and_counted(
     slow = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 200_000}
     cdp.send("Network.emulateNetworkConditions", slow)
     rows = "".join(f"98120{i:05d}\n" for i in range(60_000)).encode()  # 660 kB: about 3 s
+    open_panel(page, "Upload a file")
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "late.txt", "mimeType": "text/plain", "buffer": rows}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_text("Uploading:")).to_be_visible()
     page.get_by_role("link", name="Groups", exact=True).click()
     row = page.locator("tr", has=page.get_by_role("link", name="Background"))
@@ -1496,10 +1778,20 @@ def test_a_campaign_check_gives_each_reason_and_the_next_callable_time(
     expect(verdict).to_have_count(0)
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_no_screen_or_dialog_breaks_wcag_21_aa(
+    browser: Browser, site: Site, account: Credentials, api: httpx.Client, viewport: ViewportSize
+) -> None:
+    """axe-core's rules for WCAG 2.1 A and AA, on every screen, panel and dialog as it shows,
+    at a desktop's size and a phone's."""
+    with open_tab(browser, site.url, viewport=viewport) as tab:
+        every_screen_and_dialog_is_clean(tab, site, account, api)
+        assert tab.script_errors == []
+
+
+def every_screen_and_dialog_is_clean(
     tab: Tab, site: Site, account: Credentials, api: httpx.Client
 ) -> None:
-    """axe-core's rules for WCAG 2.1 A and AA, on every screen and dialog as it shows."""
     page = tab.page
     page.goto(tab.origin + "/ui")
     expect(page.get_by_label("Username")).to_be_visible()
@@ -1525,6 +1817,7 @@ def test_no_screen_or_dialog_breaks_wcag_21_aa(
     # The upload's choices, each as it shows, and the guard's refusal.
     page.goto(f"{tab.origin}/ui{routes['group']}")
     settled(page, "group")
+    open_panel(page, "Upload a file")
     page.locator("summary", has_text="Columns").click()
     for choice in ("Replace the group with the file", "Apply a change list (A/D lines)"):
         page.get_by_role("radio", name=choice).check()
@@ -1534,10 +1827,19 @@ def test_no_screen_or_dialog_breaks_wcag_21_aa(
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "short.txt", "mimeType": "text/plain", "buffer": b"9876543210\n"}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_text("This file would remove")).to_be_focused()
     found = accessibility_violations(page)
     assert found == [], "a refused replace:\n" + "\n".join(found)
+    # The Add panel, its field errors, and the dialogs of one entry and of a removal.
+    open_panel(page, "Add numbers")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_label("Numbers or prefixes")).to_have_attribute("aria-invalid", "true")
+    found = accessibility_violations(page)
+    assert found == [], "the Add panel:\n" + "\n".join(found)
+    dialog_is_clean("Edit +91 98765 43210")
+    page.get_by_label("Select +91 98765 43210").check()
+    dialog_is_clean("Remove selected (1)")
 
     page.goto(f"{tab.origin}/ui#/groups")
     settled(page, "groups")
@@ -1577,14 +1879,6 @@ def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_a_number(
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Groups", level=1)).to_be_focused()
 
-    def tab_to(locator_name: str) -> None:
-        target = page.get_by_label(locator_name, exact=True)
-        for _ in range(30):
-            page.keyboard.press("Tab")
-            if target.evaluate("element => element === document.activeElement"):
-                return
-        raise AssertionError(f"Tab never reached {locator_name}")
-
     page.keyboard.press("Tab")  # from the heading, the next stop is New group
     expect(page.get_by_role("button", name="New group")).to_be_focused()
     page.keyboard.press("Enter")
@@ -1592,7 +1886,10 @@ def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_a_number(
     page.keyboard.type("Keyboard group")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Keyboard group", level=1)).to_be_focused()
-    tab_to("Numbers or prefixes")
+    page.keyboard.press("Tab")  # the page opens on its entries: Add numbers opens a panel
+    expect(page.get_by_role("button", name="Add numbers")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Numbers or prefixes")).to_be_focused()
     page.keyboard.type("9876543210")
     page.keyboard.press("Tab")
     while not page.get_by_role("button", name="Add", exact=True).evaluate(
@@ -1705,10 +2002,11 @@ def test_the_groups_list_says_when_a_registry_was_refreshed_and_when_to_renew_it
     fresh = make_group(api, "Fresh registry")
     stale = make_group(api, "Stale registry")
     page = open_group(tab, account, fresh)
+    open_panel(page, "Upload a file")
     page.get_by_label("CSV or text file").set_input_files(
         {"name": "dnc-2026-12.csv", "mimeType": "text/csv", "buffer": b"9876543210\n"}
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.locator(".upload-result")).to_contain_text("dnc-2026-12.csv")
     assert api.get(f"/v1/groups/{fresh}").json()["refreshed_from"] == "dnc-2026-12.csv"
     imported = api.post(

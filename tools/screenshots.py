@@ -143,11 +143,16 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
         expect(page.get_by_role("link", name="Do not call")).to_be_visible()
         page.screenshot(path=out / "groups.png", full_page=True)
 
+        # A group opens on its entries; Add and Upload open on demand.
         page.goto(f"{url}/ui#/groups/{ids['Abusive callers']}")
         expect(page.locator("main tbody tr td").first).to_be_visible()
+        quiet(page)
+        page.screenshot(path=out / "group.png")
+        page.get_by_role("button", name="Add numbers").click()
         page.get_by_label("Numbers or prefixes").fill("9988776655\n12ab45\n+1 202 555 0143")
         page.get_by_role("button", name="Add", exact=True).click()
         expect(page.locator(".rejected")).to_be_visible()
+        page.get_by_role("button", name="Upload a file").click()
         page.get_by_label("CSV or text file").set_input_files(
             {
                 "name": "complaints.csv",
@@ -155,10 +160,14 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
                 "buffer": b"phone,agent\n9811122233,asha\n98111x,ravi\n9811122244,asha\n",
             }
         )
-        page.get_by_role("button", name="Upload").click()
+        page.get_by_role("button", name="Upload", exact=True).click()
         expect(page.get_by_text("Imported complaints.csv.")).to_be_visible()
         quiet(page)
-        page.screenshot(path=out / "group.png", full_page=True)
+        page.screenshot(path=out / "group-upload.png", full_page=True)
+        page.get_by_role("button", name="Edit +91 98765 43210").click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        page.screenshot(path=out / "entry-edit.png")
+        page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
 
         page.get_by_role("link", name="Check").click()
         page.get_by_label("Phone number").fill("01401234567")
@@ -197,6 +206,10 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("link", name="Do not call")).to_be_visible()
         page.screenshot(path=out / "phone.png")
+        page.goto(f"{url}/ui#/groups/{ids['Abusive callers']}")
+        expect(page.locator("main tbody tr td").first).to_be_visible()
+        quiet(page)
+        page.screenshot(path=out / "phone-group.png")
     for picture in sorted(out.glob("*.png")):
         print(picture)
 

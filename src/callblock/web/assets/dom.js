@@ -168,56 +168,84 @@ export function dialog({ title, body, confirmLabel, danger = false, onConfirm })
  * A listing in pages, fetched by cursor: Previous and Next buttons and the position, for a
  * table (marked busy while a page loads). fetchPage(cursor) resolves to a /v1 page
  * ({data, count, next_cursor}); show(page) draws it; showError(error) tells of a failure.
- * The buttons wait for the page they asked for, so quick clicks never skip a cursor.
+ * The buttons wait for the page they asked for, so quick clicks never skip a cursor. With
+ * `twice`, a second set of buttons follows the table (`elements` holds both; `element` the
+ * first). After a page turn, focus moves to the page shown: its first control, else its
+ * position ("101–200 of 250"), so it never falls to the page body.
  */
-export function pagedListing({ label, pageSize, table, fetchPage, show, showError }) {
-  const previous = h("button", { type: "button", disabled: true }, "Previous page");
-  const next = h("button", { type: "button", disabled: true }, "Next page");
-  const position = h("span", { className: "position", "aria-live": "polite" });
-  const element = h("nav", { className: "pager", "aria-label": label }, previous, position, next);
+export function pagedListing({ label, pageSize, table, fetchPage, show, showError, twice = false }) {
+  const pagers = (twice ? [label, `${label}, after the list`] : [label]).map((name, index) => {
+    const previous = h("button", { type: "button", disabled: true }, "Previous page");
+    const next = h("button", { type: "button", disabled: true }, "Next page");
+    // One position speaks when it changes; the other repeats it for the eye.
+    const position = h("span", { className: "position", tabindex: "-1", "aria-live": index === 0 ? "polite" : null });
+    const element = h("nav", { className: "pager", "aria-label": name }, previous, position, next);
+    return { previous, next, position, element };
+  });
   let cursors = [null];
   let page = 0;
   let ticket = 0; // a slower, older answer must not overwrite a newer one
+  let busy = false;
   let shown = null; // the page on screen, as the server answered it
 
+  // While a page loads, the buttons say so but stay enabled: disabling a focused button
+  // would drop the focus to the page body.
   function settle() {
-    previous.disabled = page === 0;
-    next.disabled = !cursors[page + 1];
+    for (const { previous, next } of pagers) {
+      previous.disabled = page === 0;
+      next.disabled = !cursors[page + 1];
+      previous.removeAttribute("aria-disabled");
+      next.removeAttribute("aria-disabled");
+    }
   }
 
-  async function load(target) {
+  async function load(target, turned = false) {
     const mine = ++ticket;
-    previous.disabled = true;
-    next.disabled = true;
+    busy = true;
+    for (const { previous, next } of pagers) {
+      previous.setAttribute("aria-disabled", "true");
+      next.setAttribute("aria-disabled", "true");
+    }
     table.setAttribute("aria-busy", "true");
     try {
       const answer = await fetchPage(cursors[target]);
       if (mine !== ticket) return;
-      if (answer.data.length === 0 && target > 0) return load(target - 1); // emptied by a removal
+      if (answer.data.length === 0 && target > 0) return load(target - 1, turned); // emptied by a removal
       page = target;
       cursors = [...cursors.slice(0, target + 1), answer.next_cursor];
       shown = answer;
       show(answer);
       const first = page * pageSize;
-      position.textContent =
+      const where =
         answer.data.length === 0
           ? "Nothing to show"
           : `${(first + 1).toLocaleString()}–${(first + answer.data.length).toLocaleString()} of ${answer.count.toLocaleString()}`;
+      for (const { position } of pagers) position.textContent = where;
     } catch (error) {
       if (mine !== ticket) return;
       showError(error);
     } finally {
       if (mine === ticket) {
+        busy = false;
         table.removeAttribute("aria-busy");
         settle();
+        if (turned) focusShownPage();
       }
     }
   }
 
-  previous.addEventListener("click", () => load(page - 1));
-  next.addEventListener("click", () => load(page + 1));
+  function focusShownPage() {
+    const reachable = table.querySelector("tbody :is(a, button, input):not([tabindex='-1']):not(:disabled)");
+    (reachable || pagers[0].position).focus();
+  }
+
+  for (const { previous, next } of pagers) {
+    previous.addEventListener("click", () => !busy && page > 0 && load(page - 1, true));
+    next.addEventListener("click", () => !busy && cursors[page + 1] && load(page + 1, true));
+  }
   return {
-    element,
+    element: pagers[0].element,
+    elements: pagers.map((pager) => pager.element),
     /** From the first page (the filters changed). */
     restart: () => {
       cursors = [null];
@@ -227,5 +255,69 @@ export function pagedListing({ label, pageSize, table, fetchPage, show, showErro
     reload: () => load(page),
     /** The page on screen drawn again from what the server said (what it refers to changed). */
     redraw: () => shown && show(shown),
+  };
+}
+
+/**
+ * The controls in a table's body as one Tab stop: Tab reaches the current one, the arrow
+ * keys move between rows (Up, Down, Home, End, Page Up, Page Down) and along a row (Left,
+ * Right). Call `refresh()` after drawing rows; `focusRow(row)` moves there.
+ */
+export function rovingControls(body) {
+  const CONTROLS = "input, button, a[href]";
+  let current = null;
+  const rows = () => [...body.rows].filter((row) => row.querySelector(CONTROLS));
+  const controlsOf = (row) => [...row.querySelectorAll(CONTROLS)];
+
+  function make(control) {
+    for (const each of body.querySelectorAll(CONTROLS)) each.tabIndex = -1;
+    current = control;
+    if (control) control.tabIndex = 0;
+  }
+
+  body.addEventListener("focusin", (event) => {
+    if (event.target.matches(CONTROLS)) make(event.target);
+  });
+  body.addEventListener("keydown", (event) => {
+    const control = event.target;
+    if (!control.matches(CONTROLS) || event.altKey || event.ctrlKey || event.metaKey) return;
+    const all = rows();
+    const row = control.closest("tr");
+    const rowAt = all.indexOf(row);
+    const column = controlsOf(row).indexOf(control);
+    let target = null;
+    const inRow = (index) => {
+      const found = all[Math.max(0, Math.min(all.length - 1, index))];
+      const controls = controlsOf(found);
+      return controls[Math.min(column, controls.length - 1)];
+    };
+    switch (event.key) {
+      case "ArrowDown": target = inRow(rowAt + 1); break;
+      case "ArrowUp": target = inRow(rowAt - 1); break;
+      case "PageDown": target = inRow(rowAt + 10); break;
+      case "PageUp": target = inRow(rowAt - 10); break;
+      case "Home": target = inRow(0); break;
+      case "End": target = inRow(all.length - 1); break;
+      case "ArrowRight": target = controlsOf(row)[column + 1] || null; break;
+      case "ArrowLeft": target = controlsOf(row)[column - 1] || null; break;
+      default: return;
+    }
+    event.preventDefault();
+    if (target) target.focus();
+  });
+
+  return {
+    /** After the rows were drawn: the same place if it is still there, else the first. */
+    refresh() {
+      const kept = current && body.contains(current) ? current : null;
+      make(kept || body.querySelector(CONTROLS));
+    },
+    /** Focus a row's control in the column now current (its first, without one). */
+    focusRow(row) {
+      const controls = controlsOf(row);
+      const column = current && current.closest("tr") ? Math.max(0, controlsOf(current.closest("tr")).indexOf(current)) : 0;
+      const target = controls[Math.min(column, controls.length - 1)];
+      if (target) target.focus();
+    },
   };
 }

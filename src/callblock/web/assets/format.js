@@ -97,6 +97,14 @@ export function localToInstant(value) {
   return date.toISOString();
 }
 
+/** An RFC 3339 instant as a datetime-local value (the reader's wall-clock time); "" for none. */
+export function instantToLocal(text) {
+  if (!text) return "";
+  const date = new Date(text);
+  date.setSeconds(0, 0);
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
 /** Now as a datetime-local value: the earliest expiry the input should offer. */
 export function localNow() {
   const now = new Date();

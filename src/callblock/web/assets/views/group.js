@@ -1,6 +1,6 @@
 import { ApiError, call, download, explain } from "../api.js";
-import { announce, dialog, field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
-import { count, DIRECTIONS, instant, KINDS, localNow, localToInstant, plural, readerZoneName, SCOPES, splitNumbers } from "../format.js";
+import { announce, dialog, field, fill, h, loadingRow, pagedListing, rovingControls, setFieldError, uid } from "../dom.js";
+import { count, DIRECTIONS, instant, instantToLocal, KINDS, localNow, localToInstant, plural, readerZoneName, SCOPES, splitNumbers } from "../format.js";
 import { deleteGroup, editGroup } from "./group_forms.js";
 import { limits, loadLimits } from "../limits.js";
 import { uploadForm } from "./upload.js";
@@ -8,7 +8,10 @@ import { uploadForm } from "./upload.js";
 const PAGE_SIZE = 100;
 const SHOWN_REJECTED = 100; // invalid inputs listed under the box; all of them stay in it
 
-/** One group: its entries, and the forms that add, upload and remove them. */
+/**
+ * One group: its entries first, then on demand the panels that add or upload numbers, and
+ * the dialogs that change the group or one entry.
+ */
 export function renderGroup(main, { id, go }) {
   const heading = h("h1", { tabindex: "-1" }, "Group");
   const summary = h("div", { className: "summary" });
@@ -19,20 +22,67 @@ export function renderGroup(main, { id, go }) {
   const editButton = h("button", { type: "button", disabled: true }, "Change group");
   const downloadButton = h("button", { type: "button", disabled: true }, "Download CSV");
   const deleteButton = h("button", { type: "button", className: "danger", disabled: true }, "Delete group");
-  const entries = entryList(id, () => refreshHead());
-  const adding = addForm(id, () => changed());
-  const uploading = uploadForm(id, () => changed(), () => group?.name ?? `#${id}`);
+  let zone = readerZoneName();
+  const entries = entryList(id, () => refreshHead(), () => zone);
+  const panels = [];
+  const adding = panel("Add numbers", (close) => addForm(id, () => changed(), close));
+  const uploading = panel("Upload a file", (close) => uploadForm(id, () => changed(), () => group?.name ?? `#${id}`, close));
 
   fill(
     main,
     h("p", { className: "crumbs" }, h("a", { href: "#/groups" }, "← All groups")),
     heading,
     summary,
-    h("div", { className: "toolbar" }, editButton, downloadButton, deleteButton),
+    h(
+      "div",
+      { className: "toolbar" },
+      h("div", { className: "toolbar-part" }, adding.toggle, uploading.toggle),
+      h("div", { className: "toolbar-part group-actions" }, editButton, downloadButton, deleteButton),
+    ),
     headProblem,
-    h("div", { className: "columns" }, adding.element, uploading.element),
+    adding.element,
+    uploading.element,
     entries.element,
   );
+
+  // The zone under the account's name for it, once known (the browser may name the same
+  // zone otherwise: Asia/Calcutta for Asia/Kolkata).
+  call("GET", "/v1/account")
+    .then((account) => {
+      zone = readerZoneName(account.timezone);
+      adding.form.showZone?.(zone);
+    })
+    .catch(() => {}); // the browser's name stays: still the right zone
+
+  /** A panel opened on demand by its button; one at a time, Escape or Close shuts it. */
+  function panel(title, build) {
+    const toggle = h("button", { type: "button", "aria-expanded": "false" }, title);
+    const form = build(() => shut(true));
+    const element = h("div", { className: "panel", id: uid("panel"), hidden: true }, form.element);
+    toggle.setAttribute("aria-controls", element.id);
+    const self = { toggle, form, element, open, shut };
+    function open() {
+      for (const other of panels) if (other !== self) other.shut(false);
+      element.hidden = false;
+      toggle.setAttribute("aria-expanded", "true");
+      element.querySelector("textarea, input, select")?.focus();
+    }
+    function shut(refocus) {
+      if (element.hidden) return;
+      element.hidden = true;
+      toggle.setAttribute("aria-expanded", "false");
+      if (refocus) toggle.focus();
+    }
+    toggle.addEventListener("click", () => (element.hidden ? open() : shut(true)));
+    element.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        shut(true);
+      }
+    });
+    panels.push(self);
+    return self;
+  }
 
   async function refreshHead() {
     try {
@@ -79,6 +129,7 @@ export function renderGroup(main, { id, go }) {
       announce(`Saved “${result.name}”.`);
       await refreshHead();
     }
+    // Back where the person was, as a dialog does; what changed is said, and shown beside it.
     editButton.focus();
   });
   deleteButton.addEventListener("click", async () => {
@@ -108,6 +159,7 @@ export function renderGroup(main, { id, go }) {
     } finally {
       downloadButton.disabled = false;
       downloadButton.textContent = "Download CSV";
+      downloadButton.focus(); // disabled while it ran, it lost the focus
     }
   });
 
@@ -116,7 +168,7 @@ export function renderGroup(main, { id, go }) {
 }
 
 /** Paste numbers or prefixes, one expiry and note for all of them. */
-function addForm(groupId, onChanged) {
+function addForm(groupId, onChanged, onClose) {
   const numbers = field(
     { label: "Numbers or prefixes", hint: "One per line, or separated by commas. A prefix ends in * (140* or +91140*). A number already in the group gets this expiry and note." },
     h("textarea", { name: "numbers", rows: "6", spellcheck: "false", autocomplete: "off" }),
@@ -126,18 +178,12 @@ function addForm(groupId, onChanged) {
     { label: "Expires (optional)", hint: expiryHint(readerZoneName()) },
     h("input", { name: "expires_at", type: "datetime-local", min: localNow() }),
   );
-  // The zone under the account's name for it, once known (the browser may name the same
-  // zone otherwise: Asia/Calcutta for Asia/Kolkata).
-  call("GET", "/v1/account")
-    .then((account) => {
-      expiry.wrapper.querySelector(".hint").textContent = expiryHint(readerZoneName(account.timezone));
-    })
-    .catch(() => {}); // the browser's name stays: still the right zone
   const note = field({ label: "Note (optional)" }, h("input", { name: "note", maxlength: limits.note_max, autocomplete: "off" }));
   const rejected = h("ul", { className: "rejected", id: `${numbers.control.id}-rejected`, hidden: true });
   numbers.control.setAttribute("aria-describedby", `${numbers.control.getAttribute("aria-describedby")} ${rejected.id}`);
-  const outcome = h("p", { className: "outcome", role: "status" });
-  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
+  // Either takes the focus when it tells how an Add ended.
+  const outcome = h("p", { className: "outcome", role: "status", tabindex: "-1" });
+  const problem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
   const submit = h("button", { type: "submit", className: "primary" }, "Add");
   const element = h(
     "form",
@@ -148,7 +194,7 @@ function addForm(groupId, onChanged) {
     h("div", { className: "row" }, expiry.wrapper, note.wrapper),
     problem,
     outcome,
-    submit,
+    h("div", { className: "actions start" }, submit, h("button", { type: "button", onclick: onClose }, "Close")),
   );
 
   element.addEventListener("submit", async (event) => {
@@ -222,15 +268,25 @@ function addForm(groupId, onChanged) {
       outcome.textContent = `Added ${count(totals.added)}, updated ${count(totals.updated)}.`;
       await onChanged();
     }
+    // The Add button was disabled while it ran: the focus goes to what needs the person next.
     if (totals.invalid.length) numbers.control.focus();
+    else if (element.querySelector("[aria-invalid='true']")) element.querySelector("[aria-invalid='true']").focus();
+    else if (!problem.hidden) problem.focus();
+    else outcome.focus();
   });
-  return { element };
+  return {
+    element,
+    /** Name the zone of the Expires field as the account names it. */
+    showZone: (zone) => {
+      expiry.wrapper.querySelector(".hint").textContent = expiryHint(zone);
+    },
+  };
 }
 
-/** The group's entries: search, status, pages, and removing the selected ones. */
-function entryList(groupId, onRemoved) {
+/** The group's entries: search, status, pages, changing one entry and removing the selected. */
+function entryList(groupId, onChanged, zoneName) {
   const search = field(
-    { label: "Search", hint: "A number in any form (09876543210, +91 98765 43210), part of one (98765), or a prefix (140*)." },
+    { label: "Search", hint: "Any form of a number, part of one, or a prefix (140*)." },
     h("input", { type: "search", name: "q", maxlength: limits.entry_filter_max, autocomplete: "off", spellcheck: "false" }),
   );
   const status = field(
@@ -239,33 +295,47 @@ function entryList(groupId, onRemoved) {
   );
   // Beside the Remove button, not in the table's head: on a phone the head is hidden.
   const selectAll = h("input", { type: "checkbox", id: `select-page-${groupId}` });
-  const selectAllField = h("div", { className: "check" }, selectAll, h("label", { for: selectAll.id }, "Select all on this page"));
-  const body = h("tbody", {}, loadingRow(6));
+  const selectAllField = h("div", { className: "check" }, selectAll, h("label", { for: selectAll.id }, "Select this page"));
+  const keys = h("p", { className: "hint keys-hint", id: uid("keys") }, "In the list, Tab stops once: the arrow keys move between entries and along a row, Space selects.");
+  const body = h("tbody", {}, loadingRow(7));
+  const roving = rovingControls(body);
   const table = h(
     "table",
-    { className: "list entries" },
+    { className: "list entries", "aria-describedby": keys.id },
     h("caption", { className: "visually-hidden" }, "Entries of this group"),
     h(
       "thead",
       {},
-      h("tr", {}, h("th", { scope: "col", className: "pick" }, h("span", { className: "visually-hidden" }, "Selected")), ["Number or prefix", "Status", "Expires", "Note", "Last change"].map((title) => h("th", { scope: "col" }, title))),
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col", className: "pick" }, h("span", { className: "visually-hidden" }, "Selected")),
+        ["Number or prefix", "Status", "Expires", "Note", "Last change"].map((title) => h("th", { scope: "col" }, title)),
+        h("th", { scope: "col" }, h("span", { className: "visually-hidden" }, "Change")),
+      ),
     ),
     body,
   );
   const removeButton = h("button", { type: "button", className: "danger", disabled: true }, "Remove selected");
-  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const problem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
+  // What the last change to the list did; it takes the focus, since the rows it names may be gone.
+  const outcome = h("p", { className: "outcome", role: "status", tabindex: "-1" });
   const filters = { q: "", status: "all" };
   const pages = pagedListing({
     label: "Pages of entries",
     pageSize: PAGE_SIZE,
     table,
+    twice: true,
     fetchPage: (cursor) => {
       problem.hidden = true;
       return call("GET", `/v1/groups/${groupId}/numbers`, { query: { ...filters, cursor, limit: PAGE_SIZE } });
     },
     show: (answer) => {
-      const empty = filters.q || filters.status !== "all" ? "No entry matches." : "No entries yet: add numbers above.";
-      fill(body, answer.data.length ? answer.data.map(row) : h("tr", {}, h("td", { colspan: "6", className: "empty" }, empty)));
+      const empty = filters.q || filters.status !== "all" ? "No entry matches." : "No entries yet: add numbers or upload a file.";
+      shownEntries.clear();
+      for (const entry of answer.data) shownEntries.set(entry.number, entry);
+      fill(body, answer.data.length ? answer.data.map(row) : h("tr", {}, h("td", { colspan: "7", className: "empty" }, empty)));
+      roving.refresh();
       updateSelection();
     },
     showError: (error) => {
@@ -277,19 +347,24 @@ function entryList(groupId, onRemoved) {
       }
     },
   });
+  const [pagerAbove, pagerBelow] = pages.elements;
   const element = h(
     "section",
-    { "aria-labelledby": "entries-title" },
+    { "aria-labelledby": "entries-title", className: "entries-section" },
     h("h2", { id: "entries-title" }, "Entries"),
     h("div", { className: "filters" }, search.wrapper, status.wrapper),
     problem,
     h("div", { className: "toolbar" }, selectAllField, removeButton),
+    outcome,
+    pagerAbove,
+    keys,
     h("div", { className: "table-wrap" }, table),
-    pages.element,
+    pagerBelow,
   );
 
   const picked = () => [...body.querySelectorAll("input[type=checkbox]:checked")].map((box) => box.value);
-  const readable = new Map(); // an entry's number (E.164, as the API names it) → its spaced form
+  const shownEntries = new Map(); // an entry's number (E.164, as the API names it) → the entry shown
+  const readable = (number) => shownEntries.get(number)?.international || number;
   function updateSelection() {
     const chosen = picked().length;
     const boxes = body.querySelectorAll("input[type=checkbox]").length;
@@ -308,12 +383,15 @@ function entryList(groupId, onRemoved) {
     // Spaced for reading, as the server formats it (a server too old to: the E.164 form).
     const international = entry.international || entry.number;
     const national = entry.national && entry.national !== international ? entry.national : null;
-    readable.set(entry.number, international);
     const label = entry.kind === "prefix" ? `${international} (prefix)` : international;
+    const box = h("input", { type: "checkbox", value: entry.number, "aria-label": `Select ${label}` });
+    const change = h("button", { type: "button", className: "small", "aria-label": `Edit ${label}` }, "Edit");
+    change.addEventListener("click", () => editEntry(entry, label, change));
     return h(
       "tr",
-      { className: entry.status },
-      h("td", { className: "pick" }, h("input", { type: "checkbox", value: entry.number, "aria-label": `Select ${label}` })),
+      { className: entry.status, "data-number": entry.number },
+      // The whole cell is the checkbox's label: a tap target of 44 by 44 px around a small box.
+      h("td", { className: "pick" }, h("label", { className: "tap" }, box)),
       h(
         "th",
         { scope: "row", "data-label": "Number or prefix" },
@@ -323,9 +401,68 @@ function entryList(groupId, onRemoved) {
       ),
       h("td", { "data-label": "Status" }, h("span", { className: `status ${entry.status}` }, entry.status === "active" ? "Active" : "Expired")),
       h("td", { "data-label": "Expires" }, instant(entry.expires_at)),
-      h("td", { "data-label": "Note" }, entry.note || ""),
+      h("td", { "data-label": "Note", className: "note" }, entry.note || ""),
       h("td", { "data-label": "Last change" }, instant(entry.updated_at)),
+      h("td", { className: "edit" }, change),
     );
+  }
+
+  /** One entry's expiry and note, in a dialog; the focus comes back to its row, now changed. */
+  async function editEntry(entry, label, opener) {
+    const hint = () => `Your time zone (${zoneName()}). Empty: never expires.`;
+    const was = instantToLocal(entry.expires_at);
+    const expiry = field({ label: "Expires", hint: hint() }, h("input", { name: "expires_at", type: "datetime-local", min: localNow(), value: was }));
+    const note = field({ label: "Note" }, h("input", { name: "note", maxlength: limits.note_max, autocomplete: "off", value: entry.note || "" }));
+    let changed = false;
+    const outcome = await dialog({
+      title: `Edit ${label}`,
+      body: [expiry.wrapper, note.wrapper],
+      confirmLabel: "Save",
+      onConfirm: async () => {
+        for (const each of [expiry, note]) setFieldError(each, "");
+        let expiresAt;
+        try {
+          // Left as it was: the expiry to the second, as stored (the field shows minutes).
+          expiresAt = expiry.control.value === was ? entry.expires_at : localToInstant(expiry.control.value);
+        } catch {
+          setFieldError(expiry, "Not a date and time.");
+          expiry.control.focus();
+          return "Fix the fields marked above.";
+        }
+        if (expiresAt === entry.expires_at && note.control.value === (entry.note || "")) return "";
+        if (expiresAt && new Date(expiresAt) <= new Date()) {
+          setFieldError(expiry, "Must be in the future (or empty: never expires).");
+          expiry.control.focus();
+          return "Fix the fields marked above.";
+        }
+        try {
+          await call("POST", `/v1/groups/${groupId}/numbers`, {
+            json: { numbers: [entry.number], expires_at: expiresAt, note: note.control.value, all_or_nothing: true },
+          });
+          changed = true;
+          return "";
+        } catch (error) {
+          const fields = error instanceof ApiError ? error.fieldErrors : {};
+          if (fields.expires_at) setFieldError(expiry, fields.expires_at);
+          else if (fields.note) setFieldError(note, fields.note);
+          else return explain(error);
+          (fields.expires_at ? expiry : note).control.focus();
+          return "Fix the fields marked above.";
+        }
+      },
+    });
+    if (!changed) {
+      if (opener.isConnected) opener.focus();
+      return;
+    }
+    announce(`Saved ${label}.`);
+    await Promise.all([pages.reload(), onChanged()]);
+    const shown = body.querySelector(`tr[data-number="${CSS.escape(entry.number)}"]`);
+    if (shown) shown.querySelector("button.small")?.focus();
+    else {
+      outcome.textContent = `Saved ${label}: it no longer shows under this search.`;
+      outcome.focus();
+    }
   }
 
   function restart() {
@@ -333,6 +470,7 @@ function entryList(groupId, onRemoved) {
     // As typed: the server reads any spelling of a number, spaces and all.
     filters.q = search.control.value.trim();
     filters.status = status.control.value;
+    outcome.textContent = "";
     pages.restart();
   }
   let typing;
@@ -345,9 +483,9 @@ function entryList(groupId, onRemoved) {
   removeButton.addEventListener("click", async () => {
     const chosen = picked();
     if (chosen.length === 0) return;
-    const shown = chosen.slice(0, 5).map((number) => readable.get(number) || number).join(", ") + (chosen.length > 5 ? ", …" : "");
+    const shown = chosen.slice(0, 5).map(readable).join(", ") + (chosen.length > 5 ? ", …" : "");
     let removed = 0;
-    const outcome = await dialog({
+    const answer = await dialog({
       title: `Remove ${plural(chosen.length, "entry", "entries")}?`,
       body: h("p", {}, `${shown} will no longer be blocked by this group.`),
       confirmLabel: "Remove",
@@ -361,11 +499,13 @@ function entryList(groupId, onRemoved) {
         }
       },
     });
-    if (outcome) {
-      announce(`Removed ${plural(removed, "entry", "entries")}.`);
-      await Promise.all([pages.reload(), onRemoved()]);
+    if (!answer) {
+      removeButton.focus();
+      return;
     }
-    removeButton.focus();
+    outcome.textContent = `Removed ${plural(removed, "entry", "entries")}.`;
+    await Promise.all([pages.reload(), onChanged()]);
+    outcome.focus(); // the rows it names are gone; the Remove button is disabled now
   });
 
   return { element, reload: pages.reload, restart: pages.restart };

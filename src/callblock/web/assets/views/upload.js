@@ -18,7 +18,7 @@ const MODES = [
  * it, replacing it (with the server's guard against removing too much), or as a change list.
  * groupName() names the group for a notice given elsewhere, if the person moved on meanwhile.
  */
-export function uploadForm(groupId, onChanged, groupName) {
+export function uploadForm(groupId, onChanged, groupName, onClose = null) {
   const file = field(
     { label: "CSV or text file", hint: "A number per line, or a CSV with a phone or number column. .gz files too." },
     h("input", { type: "file", name: "file", accept: ".csv,.txt,.gz,text/csv,text/plain,application/gzip" }),
@@ -79,10 +79,12 @@ export function uploadForm(groupId, onChanged, groupName) {
   const bar = h("progress", { max: "100", "aria-labelledby": `progress-${groupId}` });
   const barLabel = h("span", { id: `progress-${groupId}` }, "");
   const progress = h("div", { className: "progress", hidden: true }, barLabel, bar);
-  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
-  const result = h("div", { className: "upload-result", role: "status" });
+  // Both take the focus when they tell how an upload ended.
+  const problem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
+  const result = h("div", { className: "upload-result", role: "status", tabindex: "-1" });
   const submit = h("button", { type: "submit", className: "primary" }, "Upload");
   const cancel = h("button", { type: "button", hidden: true }, "Cancel upload");
+  const close = onClose ? h("button", { type: "button", onclick: onClose }, "Close") : null;
   const element = h(
     "form",
     { className: "card", novalidate: true, "aria-labelledby": `upload-title-${groupId}` },
@@ -95,7 +97,7 @@ export function uploadForm(groupId, onChanged, groupName) {
     progress,
     problem,
     result,
-    h("div", { className: "actions start" }, submit, cancel),
+    h("div", { className: "actions start" }, submit, cancel, close),
   );
 
   let running = null;
@@ -143,6 +145,7 @@ export function uploadForm(groupId, onChanged, groupName) {
     }
     submit.disabled = true;
     cancel.hidden = false;
+    cancel.focus(); // the disabled Upload button would drop it; Cancel is what can be done now
     showProgress(0, chosen.size);
     const query = {
       mode,
@@ -159,6 +162,7 @@ export function uploadForm(groupId, onChanged, groupName) {
     try {
       const summary = await running.done;
       fill(result, summarise(chosen.name, summary, mode));
+      focusIfShown(result);
       if (!element.isConnected) {
         // The person went to another screen meanwhile: the import still landed; say so.
         announce(`${done(mode, chosen.name, groupName())}: ${inWords(summary, mode)}, ${plural(summary.invalid.length, "invalid line", "invalid lines")} skipped.`);
@@ -173,6 +177,7 @@ export function uploadForm(groupId, onChanged, groupName) {
         if (element.isConnected) refusal.focus();
       } else {
         showFailure(error, chosen.name);
+        focusIfShown(element.querySelector("[aria-invalid='true']") || (problem.hidden ? result : problem));
       }
       if (!element.isConnected && !(error instanceof ApiError && error.status === -1)) {
         announce(`The upload of ${chosen.name} into “${groupName()}” failed: ${refused ? refusal.textContent : explain(error)}`);
@@ -185,6 +190,11 @@ export function uploadForm(groupId, onChanged, groupName) {
       progress.hidden = true;
     }
   });
+
+  /** Focus what tells the outcome, unless the person has moved on (another screen, or closed). */
+  function focusIfShown(target) {
+    if (target.isConnected && target.getClientRects().length) target.focus();
+  }
 
   function showFailure(error, name) {
     const kind = error instanceof ApiError ? error.problem.type || "" : "";
