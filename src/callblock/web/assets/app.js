@@ -20,8 +20,12 @@ const nav = document.getElementById("nav");
 const who = document.getElementById("who");
 
 function go(hash) {
-  if (location.hash === hash) show();
-  else location.hash = hash;
+  if (location.hash === hash) {
+    show(); // no hashchange to focus the heading
+    focusHeading();
+  } else {
+    location.hash = hash;
+  }
 }
 
 function parse(hash) {
@@ -61,8 +65,12 @@ function signInFirst(message = "") {
     message,
     onSignedIn: () => {
       showSignedIn(session());
-      if (!location.hash.startsWith("#/") || location.hash === "#/signin") go("#/groups");
-      else show();
+      if (!location.hash.startsWith("#/") || location.hash === "#/signin") {
+        go("#/groups");
+      } else {
+        show(); // the screen the address names, its heading focused (the form is gone)
+        focusHeading();
+      }
     },
   });
 }
@@ -129,6 +137,7 @@ whenSignedOut((message) => {
       else {
         closeDialogs(); // another account: nothing on the page is theirs
         show();
+        focusHeading();
       }
     },
     onSignOut: () => signInFirst("You are signed out."),

@@ -1,5 +1,6 @@
 import { ApiError, call, explain } from "../api.js";
 import { announce, field, fill, h } from "../dom.js";
+import { focusOn } from "../focus.js";
 import { count, describeWindow, instant, KINDS, SCOPES } from "../format.js";
 import { deleteCampaign, editCampaign, windowFields } from "./campaign_forms.js";
 import { showErrors } from "./group_forms.js";
@@ -30,7 +31,7 @@ function traits(group) {
 export function renderCampaign(main, { id, go }) {
   const heading = h("h1", { tabindex: "-1" }, "Campaign");
   const summary = h("div", { className: "summary" });
-  const headProblem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const headProblem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
   const editButton = h("button", { type: "button", disabled: true }, "Change name or description");
   const deleteButton = h("button", { type: "button", className: "danger", disabled: true }, "Delete campaign");
   const checkLink = h("a", { href: `#/check?campaign=${id}` }, "Check a number for this campaign");
@@ -48,13 +49,14 @@ export function renderCampaign(main, { id, go }) {
   let campaign = null;
   let groups = [];
   let hours = null;
+  let hoursFact = null; // the calling hours in the summary, where saving them shows
   const picker = field(
     { label: "Group", hint: "Block groups it must obey, allow groups whose consent lifts the blocks that consent overrides." },
     h("select", { name: "group_id" }),
   );
   const attachButton = h("button", { type: "submit", className: "primary" }, "Attach");
-  const attachProblem = h("p", { className: "form-error", role: "alert", hidden: true });
-  const windowProblem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const attachProblem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
+  const windowProblem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
   const windowCard = h("div", { className: "window-slot" });
   const saveWindow = h("button", { type: "submit", className: "primary" }, "Save calling hours");
   const attachedBody = h("tbody");
@@ -100,7 +102,7 @@ export function renderCampaign(main, { id, go }) {
       h(
         "dl",
         { className: "facts" },
-        h("div", {}, h("dt", {}, "Calling hours"), h("dd", {}, describeWindow(campaign.calling_window))),
+        (hoursFact = h("div", {}, h("dt", {}, "Calling hours"), h("dd", {}, describeWindow(campaign.calling_window)))),
         h("div", {}, h("dt", {}, "Block groups"), h("dd", {}, count(campaign.block_groups.length))),
         h("div", {}, h("dt", {}, "Allow groups"), h("dd", {}, count(campaign.allow_groups.length))),
         h("div", {}, h("dt", {}, "Last change"), h("dd", {}, instant(campaign.updated_at))),
@@ -164,11 +166,12 @@ export function renderCampaign(main, { id, go }) {
     main.querySelector("h1").focus();
   }
 
-  /** A failed call: a campaign gone says so; anything else is told in `where`. */
+  /** A failed call: a campaign gone says so; anything else is told in `where`, focused. */
   function failed(error, where, message = explain(error)) {
     if (error instanceof ApiError && error.status === 404 && error.problem.type?.endsWith("campaign-not-found")) return gone();
     where.textContent = message;
     where.hidden = false;
+    focusOn(where);
   }
 
   attachForm.addEventListener("submit", async (event) => {
@@ -211,6 +214,7 @@ export function renderCampaign(main, { id, go }) {
       saveWindow.disabled = false;
     }
     showHead();
+    focusOn(hoursFact); // what changed, in the summary
     announce(window ? `Calling hours saved: ${describeWindow(campaign.calling_window)}.` : "Calling hours removed: the campaign may call at any time.");
   });
 
@@ -221,8 +225,10 @@ export function renderCampaign(main, { id, go }) {
       campaign = changed;
       showHead();
       announce(`Saved “${changed.name}”.`);
+      heading.focus(); // the name, as it is now
+    } else {
+      editButton.focus();
     }
-    editButton.focus();
   });
 
   deleteButton.addEventListener("click", async () => {

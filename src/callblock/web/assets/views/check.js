@@ -1,5 +1,6 @@
 import { ApiError, call, explain } from "../api.js";
 import { field, fill, h, setFieldError } from "../dom.js";
+import { focusOn } from "../focus.js";
 import { describeWindow, instant, instantIn, RULES, SURFACES, timeNowIn } from "../format.js";
 
 /** Is this number blocked, and by what? With a campaign: may it call the number now? */
@@ -23,8 +24,9 @@ export function renderCheck(main, { number = "", campaign: askedCampaign = "" } 
     { label: "Campaign", hint: "With a campaign: whether it may call the number now, by its groups and calling hours." },
     h("select", { name: "campaign" }, noCampaign()),
   );
-  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
-  const result = h("div", { className: "check-result", "aria-live": "polite" });
+  const problem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
+  // The verdict takes the focus once it comes, and is read out from there.
+  const result = h("div", { className: "check-result" });
   const submit = h("button", { type: "submit", className: "primary" }, "Check");
   const form = h(
     "form",
@@ -73,7 +75,9 @@ export function renderCheck(main, { number = "", campaign: askedCampaign = "" } 
       const answer = await call("GET", `/v1/check/${encodeURIComponent(typed)}`, {
         query: { direction: direction.control.value, campaign: chosen },
       });
-      fill(result, chosen ? campaignVerdict(typed, answer, campaigns.get(chosen), accountZone) : verdict(typed, answer));
+      const shown = chosen ? campaignVerdict(typed, answer, campaigns.get(chosen), accountZone) : verdict(typed, answer);
+      fill(result, shown);
+      focusOn(shown);
     } catch (error) {
       if (error instanceof ApiError && error.problem.type?.endsWith("campaign-not-found")) {
         setFieldError(campaign, "This campaign no longer exists.");
@@ -85,6 +89,7 @@ export function renderCheck(main, { number = "", campaign: askedCampaign = "" } 
       } else {
         problem.textContent = explain(error);
         problem.hidden = false;
+        focusOn(problem);
       }
     } finally {
       submit.disabled = false;

@@ -1,5 +1,6 @@
 import { call, explain } from "../api.js";
 import { announce, fill, GROUPS_CHANGED, h, loadingRow, pagedListing } from "../dom.js";
+import { focusAfterPaging, focusOn } from "../focus.js";
 import { count, DIRECTIONS, instant, KINDS, refreshed, SCOPES } from "../format.js";
 import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
@@ -17,7 +18,7 @@ export function renderGroups(main, { go }) {
     h("thead", {}, h("tr", {}, ["Name", "Kind and scope", "Direction", "Active", "Expired", "Last change", "Actions"].map((title) => h("th", { scope: "col" }, title)))),
     body,
   );
-  const listProblem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const listProblem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
   let nameFilter = "";
   const pages = pagedListing({
     label: "Pages of groups",
@@ -62,8 +63,11 @@ export function renderGroups(main, { go }) {
       if (changed) {
         announce(`Saved “${changed.name}”.`);
         await pages.reload();
-        // The row is drawn anew: its own Change button again, where the change shows.
-        (body.querySelector(`button[data-change="${group.id}"]`) || search).focus();
+        // The row is drawn anew: its own Change button again, where the change shows (or,
+        // renamed off this page or out of the search, the list).
+        const again = body.querySelector(`button[data-change="${group.id}"]`);
+        if (again) again.focus();
+        else focusOn(listProblem.hidden ? table : listProblem);
       } else {
         edit.focus();
       }
@@ -72,7 +76,7 @@ export function renderGroups(main, { go }) {
       if (await deleteGroup(group)) {
         announce(`Deleted “${group.name}”.`);
         await pages.reload();
-        search.focus();
+        focusOn(listProblem.hidden ? table : listProblem); // the list it left
       } else {
         remove.focus();
       }
@@ -112,6 +116,7 @@ export function renderGroups(main, { go }) {
   // An upload that finished while this list was showing changed its counts.
   const refresh = () => (table.isConnected ? pages.reload() : window.removeEventListener(GROUPS_CHANGED, refresh));
   window.addEventListener(GROUPS_CHANGED, refresh);
+  focusAfterPaging(pages, table, listProblem);
   pages.restart();
 }
 

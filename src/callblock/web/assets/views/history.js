@@ -1,5 +1,6 @@
 import { ApiError, call, explain } from "../api.js";
 import { field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
+import { focusAfterPaging, focusOn } from "../focus.js";
 import { ACTIONS, count, dayStart, instantToSecond, SURFACES } from "../format.js";
 
 const PAGE_SIZE = 50;
@@ -9,6 +10,9 @@ const PREVIEW = 3; // numbers of an event shown before "and N more"
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 // What a change of a group's field reads as, before and after.
 const FIELDS = { name: "Name", description: "Description", direction: "Direction", kind: "Kind", scope: "Scope", consent_overrides: "Consent overrides" };
+
+// Set by Show, for the view it leads to: focus goes to what it lists once that has come.
+let showing = false;
 
 function shown(value) {
   if (value === true) return "yes";
@@ -26,7 +30,7 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
   numberField.control.value = number;
   const fromField = field({ label: "From", hint: "The first day shown." }, h("input", { name: "from", type: "date", value: from }));
   const toField = field({ label: "To", hint: "The last day shown." }, h("input", { name: "to", type: "date", value: to }));
-  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const problem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
   const apply = h("button", { type: "submit", className: "primary" }, "Show");
   const form = h("form", { className: "card filters-form", novalidate: true, "aria-label": "Filter the history" }, h("div", { className: "row" }, group.wrapper, numberField.wrapper, fromField.wrapper, toField.wrapper), apply);
   const body = h("tbody", {}, loadingRow(5));
@@ -168,6 +172,7 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
       toField.control.focus();
       return;
     }
+    showing = true;
     go(`#/history${query.size ? `?${query}` : ""}`);
   });
 
@@ -176,7 +181,13 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
     problem.textContent = explain(error);
     problem.hidden = false;
   });
+  const afterShow = showing;
+  showing = false;
+  focusAfterPaging(pages, table, problem);
   pages.restart().then(async () => {
+    // After Show: what it found, or why nothing.
+    if (afterShow && numberField.control.getAttribute("aria-invalid")) numberField.control.focus();
+    else if (afterShow) focusOn(problem.hidden ? table : problem);
     await listed;
     pages.redraw(); // now with the groups' names
   });

@@ -1,5 +1,6 @@
 import { ApiError, call, explain, session } from "../api.js";
 import { announce, dialog, field, fill, h, loadingRow, setFieldError, uid } from "../dom.js";
+import { focusOn } from "../focus.js";
 import { instant } from "../format.js";
 
 const COLUMNS = ["Label", "Scopes", "Starts with", "Created", "Last used", "State", "Action"];
@@ -23,7 +24,7 @@ export function renderKeys(main) {
     h("thead", {}, h("tr", {}, COLUMNS.map((title) => h("th", { scope: "col" }, title)))),
     body,
   );
-  const problem = h("p", { className: "form-error", role: "alert", hidden: true });
+  const problem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
   fill(
     main,
     h("div", { className: "title-row" }, h("h1", { tabindex: "-1" }, "API keys"), issue),
@@ -44,14 +45,16 @@ export function renderKeys(main) {
       if (await revokeKey(key, mine)) {
         announce(`Revoked ${key.label || "the key"}.`);
         await load();
-        (body.querySelector("button") || issue).focus();
+        // Its row, drawn anew, now says since when it is revoked.
+        const revoked = body.querySelector(`tr[data-key="${key.id}"]`);
+        focusOn(problem.hidden ? revoked || table : problem);
       } else {
         revoke.focus();
       }
     });
     return h(
       "tr",
-      {},
+      { "data-key": String(key.id) },
       h("th", { scope: "row", "data-label": "Label" }, key.label || h("span", { className: "none" }, "No label"), mine ? h("span", { className: "sub" }, "The key you are signed in with") : null),
       h("td", { "data-label": "Scopes" }, key.scopes.join(", ")),
       h("td", { "data-label": "Starts with" }, h("code", {}, `${key.prefix}…`)),
@@ -135,6 +138,7 @@ async function issueKey() {
         const errors = error instanceof ApiError ? error.fieldErrors : {};
         if (errors.label) setFieldError(label, errors.label);
         if (errors.scopes) setFieldError(scopes, errors.scopes);
+        if (errors.label || errors.scopes) (errors.label ? label : scopes).control.focus();
         return errors.label || errors.scopes ? "Fix the fields marked above." : explain(error);
       }
     },
@@ -155,6 +159,7 @@ async function showIssued(issued) {
     try {
       await navigator.clipboard.writeText(issued.key);
       copied.textContent = "Copied.";
+      copy.focus(); // selecting the key took the focus: back where the person is
     } catch {
       copied.textContent = "Selected: press Ctrl+C (⌘C) to copy it.";
     }
