@@ -470,3 +470,19 @@ def test_signing_in_again_as_someone_else_lands_on_the_heading_of_their_screen(
     again.get_by_role("button", name="Sign in").click()
     # Their page: the address names a campaign of the first account, which they cannot see.
     focus_is_on(page, page.get_by_role("heading", name=re.compile("No such campaign"), level=1))
+
+
+def test_a_dialog_whose_request_fails_lands_on_its_message(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    """An error no field is to blame for (the network down): the dialog's own message."""
+    make_group(api, "Focus failing")
+    page = sign_in(tab, account)
+    page.get_by_role("button", name="Change Focus failing").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Description (optional)").fill("changed")
+    cut_off(page, "**/v1/groups/*")
+    dialog.get_by_role("button", name="Save").click()
+    message = dialog.locator(".form-error[role=alert]")
+    expect(message).to_be_visible()
+    focus_is_on(page, message)

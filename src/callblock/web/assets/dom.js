@@ -124,7 +124,8 @@ export function announce(message) {
 export function dialog({ title, body, confirmLabel, danger = false, onConfirm }) {
   return new Promise((resolve) => {
     const titleId = uid("dialog-title");
-    const problem = h("p", { className: "form-error", role: "alert", hidden: true });
+    const opener = document.activeElement; // where the focus goes back to, unless moved on
+    const problem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
     const confirm = h("button", { type: "submit", className: danger ? "danger" : "primary" }, confirmLabel);
     const cancel = h("button", { type: "button" }, "Cancel");
     const form = h("form", { method: "dialog", novalidate: true }, h("h2", { id: titleId }, title), body, problem, h("div", { className: "actions" }, cancel, confirm));
@@ -135,6 +136,7 @@ export function dialog({ title, body, confirmLabel, danger = false, onConfirm })
       settled = true;
       element.close();
       element.remove();
+      if (opener instanceof HTMLElement && opener.isConnected && opener !== document.body) opener.focus();
       resolve(value);
     };
     cancel.addEventListener("click", () => finish(""));
@@ -157,6 +159,9 @@ export function dialog({ title, body, confirmLabel, danger = false, onConfirm })
         }
       } finally {
         confirm.disabled = false;
+        // The confirm button, disabled while it ran, lost the focus: a field in error has
+        // taken it back by now, or else the message takes it.
+        if (!settled && !element.contains(document.activeElement)) problem.focus();
       }
     });
     document.body.append(element);
@@ -170,10 +175,11 @@ export function dialog({ title, body, confirmLabel, danger = false, onConfirm })
  * ({data, count, next_cursor}); show(page) draws it; showError(error) tells of a failure.
  * The buttons wait for the page they asked for, so quick clicks never skip a cursor. With
  * `twice`, a second set of buttons follows the table (`elements` holds both; `element` the
- * first). After a page turn, focus moves to the page shown: its first control, else its
- * position ("101–200 of 250"), so it never falls to the page body.
+ * first). After a page turn the focus moves to its outcome, never to the page body: the
+ * position ("101–200 of 250", between Previous and Next), or with `focusFirst` the first
+ * control of the page shown; `problem`, the message showError fills, when the page failed.
  */
-export function pagedListing({ label, pageSize, table, fetchPage, show, showError, twice = false }) {
+export function pagedListing({ label, pageSize, table, fetchPage, show, showError, twice = false, focusFirst = false, problem = null }) {
   const pagers = (twice ? [label, `${label}, after the list`] : [label]).map((name, index) => {
     const previous = h("button", { type: "button", disabled: true }, "Previous page");
     const next = h("button", { type: "button", disabled: true }, "Next page");
@@ -235,7 +241,11 @@ export function pagedListing({ label, pageSize, table, fetchPage, show, showErro
   }
 
   function focusShownPage() {
-    const reachable = table.querySelector("tbody :is(a, button, input):not([tabindex='-1']):not(:disabled)");
+    if (problem && !problem.hidden) {
+      problem.setAttribute("tabindex", "-1");
+      return problem.focus();
+    }
+    const reachable = focusFirst ? table.querySelector("tbody :is(a, button, input):not([tabindex='-1']):not(:disabled)") : null;
     (reachable || pagers[0].position).focus();
   }
 

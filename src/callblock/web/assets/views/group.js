@@ -326,6 +326,8 @@ function entryList(groupId, onChanged, zoneName) {
     pageSize: PAGE_SIZE,
     table,
     twice: true,
+    focusFirst: true,
+    problem,
     fetchPage: (cursor) => {
       problem.hidden = true;
       return call("GET", `/v1/groups/${groupId}/numbers`, { query: { ...filters, cursor, limit: PAGE_SIZE } });

@@ -1,6 +1,6 @@
 import { call, explain } from "../api.js";
 import { announce, fill, GROUPS_CHANGED, h, loadingRow, pagedListing } from "../dom.js";
-import { focusAfterPaging, focusOn } from "../focus.js";
+import { focusOn } from "../focus.js";
 import { count, DIRECTIONS, instant, KINDS, refreshed, SCOPES } from "../format.js";
 import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
@@ -24,6 +24,7 @@ export function renderGroups(main, { go }) {
     label: "Pages of groups",
     pageSize: PAGE_SIZE,
     table,
+    problem: listProblem,
     fetchPage: (cursor) => {
       listProblem.hidden = true;
       return call("GET", "/v1/groups", { query: { name: nameFilter, cursor, limit: PAGE_SIZE } });
@@ -116,7 +117,6 @@ export function renderGroups(main, { go }) {
   // An upload that finished while this list was showing changed its counts.
   const refresh = () => (table.isConnected ? pages.reload() : window.removeEventListener(GROUPS_CHANGED, refresh));
   window.addEventListener(GROUPS_CHANGED, refresh);
-  focusAfterPaging(pages, table, listProblem);
   pages.restart();
 }
 

@@ -1,6 +1,6 @@
 import { ApiError, call, explain } from "../api.js";
 import { field, fill, h, loadingRow, pagedListing, setFieldError } from "../dom.js";
-import { focusAfterPaging, focusOn } from "../focus.js";
+import { focusOn } from "../focus.js";
 import { ACTIONS, count, dayStart, instantToSecond, SURFACES } from "../format.js";
 
 const PAGE_SIZE = 50;
@@ -45,6 +45,7 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
     label: "Pages of history",
     pageSize: PAGE_SIZE,
     table,
+    problem,
     fetchPage: (cursor) => {
       problem.hidden = true;
       setFieldError(numberField, "");
@@ -183,7 +184,6 @@ export function renderHistory(main, { groupId: askedGroup = "", number = "", fro
   });
   const afterShow = showing;
   showing = false;
-  focusAfterPaging(pages, table, problem);
   pages.restart().then(async () => {
     // After Show: what it found, or why nothing.
     if (afterShow && numberField.control.getAttribute("aria-invalid")) numberField.control.focus();
