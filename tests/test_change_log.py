@@ -230,6 +230,8 @@ NOT_ACCOUNT_DATA_WRITES = {
     "revoke_key",
     "set_auth_mode",
     "store_reachable",
+    "stats",  # the insights read the counts; counting writes no account data
+    "stale_entries",
 }
 
 

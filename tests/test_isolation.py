@@ -444,6 +444,12 @@ V1_PROBES: dict[str, list[Probe]] = {
         Probe("one per page", params={"limit": "1"}),
     ],
     "exportNumbers": [Probe("plain")],
+    "getStats": [Probe("plain"), Probe("by the day", params={"bucket": "day"})],
+    "listStaleEntries": [
+        Probe("plain"),
+        Probe("a day, one per page", params={"days": "1", "limit": "1"}),
+        Probe("as CSV", params={"format": "csv"}),
+    ],
     "listAuditEvents": [
         Probe("plain"),
         Probe("and a number of B's", params={"number": B_NUMBERS[0]}),
@@ -686,6 +692,7 @@ CURSOR_POSITIONS = {
     "listGroups": "a group id",
     "listAuditEvents": "an audit event id",
     "listNumbers": None,  # an entry key inside the caller's own group: no one else's row
+    "listStaleEntries": None,  # the same
 }
 
 

@@ -21,7 +21,9 @@ from callblock.usecases.audit import History
 from callblock.usecases.auth import KEY_PREFIX, Authenticator
 from callblock.usecases.campaign_checks import CampaignChecks
 from callblock.usecases.campaigns import KEEP, Campaigns
+from callblock.usecases.check_counts import CheckTally
 from callblock.usecases.checking import Checker
+from callblock.usecases.counted_checks import CountedChecks
 from callblock.usecases.credentials import (
     AUTH_CACHE_SECONDS,
     STALE_AUTH_SECONDS,
@@ -33,6 +35,7 @@ from callblock.usecases.failures import FailureLimit
 from callblock.usecases.feed import ChangeFeed
 from callblock.usecases.groups import Groups
 from callblock.usecases.imports import DEFAULT_MAX_REMOVAL, Imports
+from callblock.usecases.insights import Insights
 from callblock.usecases.key_use import KeyUse
 from callblock.usecases.results import (
     AccountSummary,
@@ -95,6 +98,7 @@ class Service:
         auth_failures_allowed: int = AUTH_FAILURES_ALLOWED,
         change_log_retention: timedelta = DEFAULT_RETENTION,
         index_dir: Path | None = None,
+        count_checks: bool = False,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -119,6 +123,14 @@ class Service:
         groups = Groups(store, clock, self.writer)
         campaigns = Campaigns(store, clock, self.writer)
         campaign_checks = CampaignChecks(self.checker, clock)
+        # Checks are counted by the server's processes, which flush what they counted.
+        self.tally = CheckTally(lambda account_id: self.checker.index_of(account_id).prefixes)
+        counted = CountedChecks(
+            self.checker, campaign_checks, self.tally if count_checks else None, clock
+        )
+        insights = Insights(store, clock)
+        # What a scrub checks with: not counted (a list cleaned, not calls).
+        self.scrub_checks = campaign_checks
         entries = Entries(store, clock, self.writer)
         imports = Imports(store, clock, self.writer)
         history = History(store)
@@ -173,10 +185,13 @@ class Service:
         self.changes = history.changes
         self.change_feed = feed.changes
         # checks and the index
-        self.check = self.checker.check
-        self.check_many = self.checker.check_many
-        self.check_for_campaign = campaign_checks.check
-        self.check_many_for_campaign = campaign_checks.check_many
+        self.check = counted.check
+        self.check_many = counted.check_many
+        self.check_for_campaign = counted.check_for_campaign
+        self.check_many_for_campaign = counted.check_many_for_campaign
+        # insights: checks counted, read back
+        self.stats = insights.stats
+        self.stale_entries = insights.stale_entries
         self.campaign_plan = campaign_checks.plan
         self.group_names = self.checker.group_names
         self.load_index = self.checker.load_all
@@ -187,6 +202,10 @@ class Service:
         self.store_reachable = self.checker.store_reachable
         self.index_entries = self.checker.entries
         self.has_index = self.checker.has_index
+
+    def flush_counts(self) -> int:
+        """Write the checks this process counted; how many (StoreUnavailable: kept)."""
+        return self.tally.flush(self.store)
 
     @property
     def index_loaded(self) -> bool:

@@ -108,6 +108,27 @@ class Settings(BaseSettings):
         description="How often each process looks for writes made by other processes; a "
         "write is seen everywhere within this plus one reload.",
     )
+    stats_flush_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        description="How often each process writes the checks it counted (the insights' "
+        "`/v1/stats`); a process killed without warning loses at most this many seconds of "
+        "counts. 0: checks are not counted.",
+    )
+    stats_minute_days: int = Field(
+        2, ge=1, le=3650, description="Days the per-minute counts of checks are kept."
+    )
+    stats_hour_days: int = Field(
+        90, ge=1, le=3650, description="Days the per-hour counts of checks are kept."
+    )
+    stats_day_days: int = Field(
+        800,
+        ge=1,
+        le=36500,
+        description="Days the per-day counts of checks, and the days entries matched, are "
+        "kept: the longest `days` a stale-entries listing can look back.",
+    )
     index_dir: Path | None = Field(
         None,
         description="Node-local directory of the check index's snapshot files, one per "

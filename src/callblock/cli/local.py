@@ -410,7 +410,12 @@ class Local:
 
             def parts() -> Iterator[files.Scrubbed]:
                 chunks = files.scrub_chunks(
-                    self._service, self._actor, rows, found, Direction(direction), campaign
+                    self._service.scrub_checks,
+                    self._actor,
+                    rows,
+                    found,
+                    Direction(direction),
+                    campaign,
                 )
                 for part in chunks:
                     reading(counting.count)

@@ -37,6 +37,8 @@ from callblock.settings import Settings, default_index_dir
 from callblock.store import Store
 from callblock.store.migrate import ensure_current
 from callblock.throttle import RequestRate
+from callblock.usecases.check_counts import Retention
+from callblock.usecases.check_counts import prune as prune_counts
 from callblock.web import routes as web
 
 log = logging.getLogger("callblock.http.app")
@@ -54,7 +56,51 @@ def open_service(settings: Settings) -> Service:
         auth_failures_allowed=settings.auth_failures_per_minute,
         change_log_retention=timedelta(days=settings.change_log_retention_days),
         index_dir=settings.index_dir or default_index_dir(),
+        count_checks=settings.stats_flush_seconds > 0,
     )
+
+
+class CountFlusher:
+    """Writes the checks this process counted every ``interval`` seconds, and once more on
+    a clean stop; drops the buckets kept no longer once an hour."""
+
+    PRUNE_EVERY = 3600.0
+
+    def __init__(self, service: Service, interval: float, retention: Retention) -> None:
+        self.service = service
+        self.interval = interval
+        self.retention = retention
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="count-flusher", daemon=True)
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self.interval > 0:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._flush()
+
+    def _flush(self) -> None:
+        try:
+            self.service.flush_counts()
+        except StoreUnavailable as exc:  # kept: written at the next flush
+            log.warning("counts not written, kept for the next flush: %s", exc)
+        except Exception:
+            log.exception("counts not written, kept for the next flush")
+
+    def _run(self) -> None:
+        pruned = 0.0
+        while not self._stop.wait(self.interval):
+            self._flush()
+            if time.monotonic() - pruned >= self.PRUNE_EVERY:
+                pruned = time.monotonic()
+                try:
+                    prune_counts(self.service.store, self.retention, self.service.clock())
+                except Exception:
+                    log.exception("old counts not pruned; retrying in an hour")
 
 
 class AnyMethod:
@@ -302,9 +348,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         _stop_with_parent()
         refresher = IndexRefresher(service, settings.index_refresh_seconds)
         refresher.start()
+        retention = Retention(
+            settings.stats_minute_days, settings.stats_hour_days, settings.stats_day_days
+        )
+        flusher = CountFlusher(service, settings.stats_flush_seconds, retention)
+        flusher.start()
         try:
             yield
         finally:
+            flusher.stop()  # what was counted is written before the process goes
             refresher.stop()
             metrics.process_exited()
             if owned:

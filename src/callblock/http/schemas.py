@@ -5,7 +5,7 @@ Keys of answers may be added in future; none will be removed or renamed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -739,3 +739,64 @@ class Health(BaseModel):
 
 
 STATUS_FILTER = EntryStatus
+
+
+# --- insights -----------------------------------------------------------------------------------
+
+
+class StatsPointPublic(BaseModel):
+    start: datetime = Field(description="The bucket's start (UTC); it lasts one `bucket`.")
+    checks: int = Field(description="Checks answered (single and batch; scrubs are not).")
+    blocked: int = Field(description="Of them, blocked (for a campaign: not callable).")
+    invalid: int = Field(description="Of them, not a number.")
+    matched: int = Field(
+        description="With `group_id`: the checks that group matched; else equal to `blocked`."
+    )
+
+
+class GroupMatchesPublic(BaseModel):
+    group_id: int
+    name: str
+    matched: int = Field(description="Checks the group matched over the range.")
+
+
+class TopEntryPublic(BaseModel):
+    group_id: int
+    group_name: str
+    number: str = Field(description="The entry: E.164 number, or prefix ending in `*`.")
+    international: str = Field(description="Spaced for reading (`+91 98765 43210`).")
+    hits: int = Field(description="Single checks it matched on the range's days.")
+
+
+class StatsPublic(BaseModel):
+    bucket: Literal["minute", "hour", "day"]
+    from_: datetime = Field(alias="from", description="The first bucket's start.")
+    to: datetime = Field(description="The end of the last bucket (excluded).")
+    group_id: int | None
+    campaign_id: int | None
+    checks: int = Field(description="Checks over the range.")
+    blocked: int = Field(description="Blocked over the range.")
+    series: list[StatsPointPublic] = Field(
+        description="The buckets that hold checks, in time order (a bucket with none is left out)."
+    )
+    by_group: list[GroupMatchesPublic] = Field(
+        description="Each group's matches over the range, most first (groups with none left out)."
+    )
+    top_entries: list[TopEntryPublic] = Field(
+        description="The ten entries single checks matched most, on the UTC days the range touches."
+    )
+
+    model_config = {"populate_by_name": True}
+
+
+class StaleEntryPublic(EntryPublic):
+    last_matched_on: date | None = Field(
+        description="The last UTC day a check matched it (before the range asked for), or "
+        "null: never, as far as the kept days go."
+    )
+
+
+class StaleEntriesPublic(BaseModel):
+    data: list[StaleEntryPublic]
+    count: int
+    next_cursor: str | None

@@ -17,8 +17,10 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     String,
+    and_,
     case,
     cast,
+    exists,
     false,
     func,
     literal,
@@ -41,6 +43,7 @@ from callblock.numbers import PREFIX_MARK, pattern_key
 from callblock.store.rows import StoredKeys, chunks, like_escape
 from callblock.store.tables import (
     entries,
+    entry_hits,
     entry_key,
     groups,
 )
@@ -484,6 +487,30 @@ def _entry(row: Any) -> Entry:
 
 
 _ENTRY_COLUMNS = (*entries.c, entry_key.label("key"))
+
+
+def stale_entries(
+    conn: Connection,
+    group_id: int,
+    *,
+    since_day: int,
+    created_before: datetime,
+    after_key: int | None,
+    limit: int,
+) -> tuple[list[Entry], int]:
+    """A page of the group's entries, in key order, made before ``created_before`` that
+    matched no check on ``since_day`` (a UTC day number) or later; and how many in all."""
+    h = entry_hits.c
+    matched = exists().where(
+        h.group_id == entries.c.group_id, h.number == entry_key, h.day >= since_day
+    )
+    wanted = and_(entries.c.group_id == group_id, entries.c.created_at <= created_before, ~matched)
+    query = select(*_ENTRY_COLUMNS).where(wanted).order_by(entry_key)
+    if after_key is not None:
+        query = query.where(entry_key > after_key)
+    page = [_entry(row) for row in conn.execute(query.limit(limit))]
+    total = int(conn.execute(select(func.count()).select_from(entries).where(wanted)).scalar_one())
+    return page, total
 
 
 def _entry_filters(

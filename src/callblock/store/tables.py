@@ -343,3 +343,36 @@ change_keys = Table(
         ondelete="CASCADE",
     ),
 )
+
+# Checks counted: each process adds what it counted since its last flush (additive upserts,
+# so any number of workers and nodes add up). One row per account, level (m: a minute, h: an
+# hour, d: a UTC day), bucket start (POSIX seconds), group and campaign. group_id 0 is every
+# check (checks, blocked, invalid); another group's row counts the checks it matched
+# (matched). campaign_id 0 is every check; another campaign's row, the checks made for it.
+check_counts = Table(
+    "check_counts",
+    metadata,
+    Column("account_id", Id, primary_key=True, autoincrement=False),
+    Column("level", String(1), primary_key=True),
+    Column("start", BigInteger, primary_key=True, autoincrement=False),
+    Column("group_id", Id, primary_key=True, autoincrement=False),
+    Column("campaign_id", Id, primary_key=True, autoincrement=False),
+    Column("checks", BigInteger, nullable=False),
+    Column("blocked", BigInteger, nullable=False),
+    Column("invalid", BigInteger, nullable=False),
+    Column("matched", BigInteger, nullable=False),
+)
+
+# The days on which an entry matched a check (UTC day numbers since 1970), and how many
+# single checks it matched that day: the last such day tells a stale entry, the counts the
+# entries that stop the most calls. A batch check marks the day with no count (hits 0).
+entry_hits = Table(
+    "entry_hits",
+    metadata,
+    Column("group_id", Id, primary_key=True, autoincrement=False),
+    Column("number", BigInteger, primary_key=True, autoincrement=False),  # numbers.pattern_key
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("account_id", Id, nullable=False),
+    Column("hits", BigInteger, nullable=False),
+    Index("ix_entry_hits_account_id_day", "account_id", "day"),
+)

@@ -195,6 +195,9 @@ class CampaignChecks:
             {g.id: g.name for g in list(hits.index.groups.values())},
         )
 
+    # The name a scrub calls it by (``files.BatchChecker``).
+    check_many_for_campaign = check_many
+
     def _judge_window(
         self,
         window: CallingWindow,

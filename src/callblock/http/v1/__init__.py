@@ -21,31 +21,29 @@ from callblock.http.v1 import (
     keys,
     numbers,
     rules,
+    stats,
 )
 
 # Each resource's router carries the `/v1` prefix itself (see ``common.PREFIX``).
 router = APIRouter()
 # In this order: the OpenAPI document lists the paths as they are included.
-RESOURCES = (groups, numbers, campaigns, checks, audit, changes, account, keys, files, rules)
+RESOURCES = (
+    groups,
+    numbers,
+    campaigns,
+    checks,
+    stats,
+    audit,
+    changes,
+    account,
+    keys,
+    files,
+    rules,
+)
 for resource in RESOURCES:
     router.include_router(resource.router)
 # Each operation's route as its module declared it (`router` holds them behind its includes).
-ROUTES: list[BaseRoute] = [
-    route
-    for resource in (
-        groups,
-        numbers,
-        campaigns,
-        checks,
-        audit,
-        changes,
-        account,
-        keys,
-        files,
-        rules,
-    )
-    for route in resource.router.routes
-]
+ROUTES: list[BaseRoute] = [route for resource in RESOURCES for route in resource.router.routes]
 
 # The document's tags: one a resource, each route module's router naming its own.
 TAGS: list[dict[str, str]] = [
@@ -69,6 +67,11 @@ TAGS: list[dict[str, str]] = [
         "name": "checks",
         "description": "Is a number blocked: one at call time, or up to 100,000 at once. "
         "Answered from memory; a write is seen within a second on every node.",
+    },
+    {
+        "name": "insights",
+        "description": "What the lists stopped: checks and blocked calls over time, by group "
+        "and campaign, the entries matched most, and the entries no check matched for a while.",
     },
     {
         "name": "files",

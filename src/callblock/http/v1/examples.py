@@ -611,3 +611,64 @@ CREATED_KEY = answer(
         },
     ),
 )
+
+
+# --- insights ------------------------------------------------------------------------------------
+
+STATS = answer(
+    200,
+    hour=(
+        "Two minutes of checks",
+        {
+            "bucket": "minute",
+            "from": "2026-06-01T12:00:00Z",
+            "to": "2026-06-01T13:00:00Z",
+            "group_id": None,
+            "campaign_id": None,
+            "checks": 1250,
+            "blocked": 90,
+            "series": [
+                {
+                    "start": "2026-06-01T12:04:00Z",
+                    "checks": 600,
+                    "blocked": 40,
+                    "invalid": 2,
+                    "matched": 40,
+                },
+                {
+                    "start": "2026-06-01T12:05:00Z",
+                    "checks": 650,
+                    "blocked": 50,
+                    "invalid": 0,
+                    "matched": 50,
+                },
+            ],
+            "by_group": [{"group_id": 1, "name": "Do not call", "matched": 90}],
+            "top_entries": [
+                {
+                    "group_id": 1,
+                    "group_name": "Do not call",
+                    "number": "+919876543210",
+                    "international": "+91 98765 43210",
+                    "hits": 12,
+                }
+            ],
+        },
+    ),
+)
+STALE = answer(
+    200,
+    page=(
+        "Entries no check matched in the last 30 days",
+        {
+            "data": [{**_NUMBER_ENTRY, "last_matched_on": "2026-04-02"}],
+            "count": 1,
+            "next_cursor": None,
+        },
+    ),
+)
+STALE_CSV = (
+    "number,kind,status,expires_at,note,created_at,last_matched_on\n"
+    "+919876543210,number,active,2030-01-31T12:30:00+00:00,Complaint 4411,"
+    "2026-06-01T12:05:00+00:00,2026-04-02\n"
+)

@@ -483,7 +483,9 @@ def _scrub_lines(
         if found.header is not None:
             writer.writerow([*found.padded(found.header), *files.SCRUB_COLUMNS])
         yield _drain(buffer)
-        for part in files.scrub_chunks(service, actor, rows, found, direction, campaign):
+        for part in files.scrub_chunks(
+            service.scrub_checks, actor, rows, found, direction, campaign
+        ):
             writer.writerows(
                 [*found.padded(values), status, reason, code, next_at]
                 for values, status, reason, code, next_at in zip(
