@@ -1,4 +1,4 @@
-"""callblock's benchmarks, B1 to B7 and B12 (see docs/performance.md). Each prints its
+"""callblock's benchmarks, B1 to B7, B12 and B17 (see docs/performance.md). Each prints its
 figures and, where it has one, the ratio to a baseline measured in the same run on the same
 machine.
 
@@ -23,6 +23,7 @@ import resource
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,7 @@ FULL = {
     "scrub": 1_000_000,
     "export": 10_000_000,
     "seconds": 10,
+    "rounds": 15,
 }
 SMOKE = {
     "import": 2_000,
@@ -63,6 +65,7 @@ SMOKE = {
     "scrub": 2_000,
     "export": 20_000,
     "seconds": 1,
+    "rounds": 2,
 }
 CLI = [sys.executable, "-m", "callblock"]
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -364,8 +367,10 @@ def _postgres(bench: str) -> tuple[Any, Any, str] | None:
 # --- B2, B3 -----------------------------------------------------------------------------------
 
 
-def _service_with_group(workdir: Path, size: int, tag: str) -> tuple[Service, Actor, str, str]:
-    url = fresh(workdir, f"group-{tag}.db")
+def _service_with_group(
+    workdir: Path, size: int, tag: str, url: str | None = None
+) -> tuple[Service, Actor, str, str]:
+    url = url or fresh(workdir, f"group-{tag}.db")
     store = Store.from_url(url)
     upgrade(store.engine)
     # As a server holds it: its index mapped from the node's snapshot file.
@@ -435,17 +440,74 @@ def b2_b3(sizes: dict[str, int], workdir: Path) -> None:
     )
 
 
+# --- B17 ----------------------------------------------------------------------------------------
+
+
+def b17_on(sizes: dict[str, int], workdir: Path, url: str, engine: str) -> None:
+    """A batch check of 100,000 numbers against 1,000,000 with its outcomes counted, against
+    the same batch on the same index uncounted; the counted side pays its flush too (the
+    per-group and per-entry work is done there, off the request's path)."""
+    service, actor, _, _ = _service_with_group(workdir, sizes["group"], f"b17-{engine}", url)
+    counting = Service(service.store, index_dir=workdir / f"index-b17-{engine}", count_checks=True)
+    counting.load_index()
+    batch = _batch(sizes)
+    for side in (service, counting):
+        side.check_many(actor, batch[:100], Direction.OUTBOUND)  # warm
+    counting.flush_counts()
+    off: list[float] = []
+    on: list[float] = []
+    flushes: list[float] = []
+    for _ in range(sizes["rounds"]):  # alternated, so that drift of the machine hits both
+        off.append(timed(lambda: service.check_many(actor, batch, Direction.OUTBOUND)))
+        on.append(timed(lambda: counting.check_many(actor, batch, Direction.OUTBOUND)))
+        flushes.append(timed(counting.flush_counts))
+    median_off, median_on = statistics.median(off), statistics.median(on)
+    median_flush = statistics.median(flushes)
+    report(
+        "B17" if engine == "sqlite" else "B17-PG",
+        group=sizes["group"],
+        batch=len(batch),
+        rounds=sizes["rounds"],
+        off_s=round(median_off, 4),
+        on_s=round(median_on, 4),
+        flush_s=round(median_flush, 4),
+        ratio=round(median_off / median_on, 3),
+        ratio_with_flush=round(median_off / (median_on + median_flush), 3),
+        target="ratio >= 0.95",
+    )
+    service.store.dispose()
+
+
+def b17(sizes: dict[str, int], workdir: Path) -> None:
+    b17_on(sizes, workdir, fresh(workdir, "b17.db"), "sqlite")
+
+
+def b17_postgres(sizes: dict[str, int], workdir: Path) -> None:
+    found = _postgres("B17-PG")
+    if found is None:
+        return
+    admin, control, _ = found
+    name = f"callblock_bench_{os.getpid()}_b17"
+    control.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = admin.set(database=name).render_as_string(hide_password=False)
+        b17_on(sizes, workdir, url, "postgresql")
+    finally:
+        control.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class served:
     """A real `callblock serve` on a free port for the duration of a with block."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **settings: str) -> None:
         self.url = url
+        self.settings = {f"CALLBLOCK_{k.upper()}": v for k, v in settings.items()}
 
     def __enter__(self) -> str:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        env = {**os.environ, "CALLBLOCK_DATABASE_URL": self.url}
+        env = {**os.environ, "CALLBLOCK_DATABASE_URL": self.url, **self.settings}
         self.process = subprocess.Popen(
             [*CLI, "serve", "--port", str(port)],
             env=env,
@@ -520,10 +582,14 @@ def b4(sizes: dict[str, int], workdir: Path) -> None:
     service.store.dispose()
     script = workdir / "check.lua"
     script.write_text(WRK_SCRIPT)
+    # Checks counted (the server's default), then the same with counting off.
     with served(url) as base:
         httpx.get(base + "/v1/check/9000000000", headers={"Authorization": f"Bearer {key}"})
         check = _wrk(base, None, key, sizes["seconds"], script)
         trivial = _wrk(base, "/healthz", key, sizes["seconds"], None)
+    with served(url, stats_flush_seconds="0") as base:
+        httpx.get(base + "/v1/check/9000000000", headers={"Authorization": f"Bearer {key}"})
+        uncounted = _wrk(base, None, key, sizes["seconds"], script)
     report(
         "B4",
         check_rps=int(check["rps"]),
@@ -532,6 +598,8 @@ def b4(sizes: dict[str, int], workdir: Path) -> None:
         trivial_rps=int(trivial["rps"]),
         trivial_p99_ms=trivial.get("p99"),
         ratio=round(check["rps"] / trivial["rps"], 2),
+        uncounted_rps=int(uncounted["rps"]),
+        counted_to_uncounted=round(check["rps"] / uncounted["rps"], 2),
         target="ratio >= 0.7",
     )
 
@@ -698,6 +766,8 @@ BENCHES: dict[str, Callable[[dict[str, int], Path], None]] = {
     "B1-PG": b1_postgres,
     "B2": b2_b3,
     "B4": b4,
+    "B17": b17,
+    "B17-PG": b17_postgres,
     "B7": b7,
     "B12": b12,
     "B12-PG": b12_postgres,

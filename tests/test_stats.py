@@ -18,7 +18,6 @@ from callblock.domain import (
     CampaignById,
     GroupById,
     GroupNotFound,
-    InvalidInput,
     RequestedNumber,
     Surface,
 )
@@ -183,13 +182,19 @@ def test_stale_entries_are_those_no_check_matched_for_n_days(
         counting.stale_entries(actor, 999_999, days=5, after=None, limit=2)
 
 
-def test_a_range_the_stats_cannot_answer_is_refused(counting: Service) -> None:
+def test_a_range_backwards_holds_nothing_and_an_unknown_group_is_refused(
+    counting: Service,
+) -> None:
     actor = _actor(counting)
+    counting.create_group(actor, "DNC", "", _numbers("+919800000001"), None)
+    counting.check(actor, "9800000001", None)
+    counting.flush_counts()
     now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-    with pytest.raises(InvalidInput):
-        counting.stats(actor, bucket="minute", start=now, end=now)
-    with pytest.raises(InvalidInput):
-        counting.stats(actor, bucket="minute", start=now - timedelta(days=30), end=now)
+    backwards = counting.stats(actor, bucket="minute", start=now, end=now - timedelta(hours=1))
+    assert (backwards.series, backwards.checks) == ([], 0)
+    # A month of minutes: what is kept of them, whatever the range.
+    month = counting.stats(actor, bucket="minute", start=now - timedelta(days=30), end=None)
+    assert month.checks == 1
     with pytest.raises(GroupNotFound):
         counting.stats(actor, bucket="hour", start=None, end=None, group_id=999_999)
 
@@ -349,9 +354,9 @@ def test_stats_and_stale_entries_over_http(engine_url: str) -> None:
             stats = api.get("/v1/stats", params={"bucket": "minute", "group_id": group}).json()
             assert stats["series"][-1]["matched"] == 1
             assert stats["top_entries"][0]["international"] == "+91 98000 00001"
-            # Refused: a range backwards, an unknown group, an unknown bucket.
+            # A range backwards holds nothing; refused: an unknown group, campaign, bucket.
             backwards = {"from": "2026-06-02T00:00:00Z", "to": "2026-06-01T00:00:00Z"}
-            assert api.get("/v1/stats", params=backwards).status_code == 422
+            assert api.get("/v1/stats", params=backwards).json()["series"] == []
             assert api.get("/v1/stats", params={"group_id": 999_999}).status_code == 404
             assert api.get("/v1/stats", params={"campaign": "none such"}).status_code == 404
             assert api.get("/v1/stats", params={"bucket": "week"}).status_code == 422

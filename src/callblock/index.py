@@ -46,6 +46,22 @@ from callblock.snapshots import Snapshot
 from callblock.timestamps import NEVER, from_micros, micros
 
 Int64s = np.ndarray[Any, np.dtype[np.int64]]
+
+
+@dataclass(slots=True)
+class BatchTally:
+    """What a batch check matched, for counting it (``usecases.check_counts``), as
+    ``AccountIndex.blocking_groups`` found it: no object per number."""
+
+    # The numbers one base entry matched (the common case), and that entry's group.
+    positions: Int64s = field(default_factory=lambda: np.empty(0, np.int64))
+    groups: Int64s = field(default_factory=lambda: np.empty(0, np.int64))
+    # The other numbers' own entries that matched: (position, group).
+    exact: list[tuple[int, int]] = field(default_factory=list)
+    # Prefix entries that matched: (position, group, the prefix's pattern).
+    prefixed: list[tuple[int, int, str]] = field(default_factory=list)
+
+
 Slots = np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
 
 # (group id, expiry in POSIX microseconds; NEVER for none)
@@ -538,11 +554,12 @@ class AccountIndex:
         now: int,
         keys: Int64s | None = None,
         among: frozenset[int] | None = None,
+        tally: BatchTally | None = None,
     ) -> list[list[int]]:
         """For each E.164 number, the ids of the groups that block it now (batch check), or
         of the groups ``among`` that match it; an empty list for a None. ``keys`` may give
         the numbers as integers already. Answers may be shared between numbers: they are
-        never to be changed in place.
+        never to be changed in place. ``tally``, when given, is told which entries matched.
 
         The common case (one base entry, or none) is answered with array operations; numbers
         with several entries or recent changes go through ``hits``.
@@ -572,6 +589,8 @@ class AccountIndex:
                 single[live].tolist(), group_of[live].tolist(), strict=True
             ):
                 answers[position] = one_group[group_id]
+            if tally is not None:
+                tally.positions, tally.groups = single[live], group_of[live].astype(np.int64)
             slow = set(np.flatnonzero(high - low > 1).tolist())
         else:
             slow = set()
@@ -583,6 +602,12 @@ class AccountIndex:
             if key < 0:
                 continue
             answers[position] = [g for g, exp in table.hits(key) if now < exp and g in wanted]
+            if tally is not None:
+                tally.exact.extend((position, g) for g in answers[position])
+        if tally is not None and slow and len(tally.positions):
+            # A number answered again above is told there, not among the common case.
+            kept = ~np.isin(tally.positions, np.fromiter(slow, np.int64, len(slow)))
+            tally.positions, tally.groups = tally.positions[kept], tally.groups[kept]
         if self.prefix_lengths:
             for position, e164 in enumerate(numbers):
                 if e164 is None:
@@ -593,6 +618,9 @@ class AccountIndex:
                         found = [g for g, exp in hits if now < exp and g in wanted]
                         if found:
                             answers[position] = [*answers[position], *found]
+                            if tally is not None:
+                                prefix = e164[:length] + PREFIX_MARK
+                                tally.prefixed.extend((position, g, prefix) for g in found)
         if not slow and not self.prefix_lengths:
             return answers  # each answer has one group at most
         return [a if len(a) < 2 else sorted(set(a)) for a in answers]

@@ -22,7 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from callblock.domain import Match
+from callblock.index import BatchTally, Int64s
 from callblock.numbers import PREFIX_MARK, pattern_key
 from callblock.store import Store
 from callblock.store import stats as stat_rows
@@ -55,6 +58,19 @@ class _Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class _TalliedBatch:
+    """A plain batch check's matches as the index told them (array operations at flush)."""
+
+    account_id: int
+    minute: int
+    keys: Int64s
+    tally: BatchTally
+
+
+Marks = dict[tuple[int, int, int], Int64s]  # (account, group, day) → keys of entries matched
+
+
+@dataclass(frozen=True, slots=True)
 class Retention:
     """How many days each level's buckets are kept, and entries' match days."""
 
@@ -74,9 +90,10 @@ class CheckTally:
         self._totals: dict[tuple[int, int, int], _Totals] = {}
         self._hits: Counter[tuple[int, int, int, int]] = Counter()  # account, group, key, day
         self._batches: list[_Batch] = []
-        self._marked: set[tuple[int, int, int]] = set()  # (group, key, day) this process wrote
-        self._unwritten: set[tuple[int, int, int, int]] = set()  # marks a failed flush kept
-        self._marked_day = -1
+        self._tallied: list[_TalliedBatch] = []
+        # The entries' days this process has written, per (group, day): sorted keys.
+        self._marked: dict[tuple[int, int], Int64s] = {}
+        self._unwritten: Marks = {}  # marks a failed flush kept for the next
         self._flush_lock = threading.Lock()
 
     # --- the hot path ----------------------------------------------------------------------
@@ -125,6 +142,30 @@ class CheckTally:
             if blocked:
                 self._batches.append(_Batch(account_id, minute, campaign_id, numbers, group_ids))
 
+    def matched_batch(
+        self,
+        account_id: int,
+        now_us: int,
+        *,
+        checks: int,
+        blocked: int,
+        invalid: int,
+        keys: Int64s | None,
+        tally: BatchTally | None,
+    ) -> None:
+        """A plain batch answered, with what the index found (``BatchTally``): its totals
+        now, its groups and entries at the flush, by array operations."""
+        minute = now_us // _MINUTE_US
+        with self._lock:
+            totals = self._totals.get((account_id, minute, 0))
+            if totals is None:
+                totals = self._totals[(account_id, minute, 0)] = _Totals()
+            totals.checks += checks
+            totals.blocked += blocked
+            totals.invalid += invalid
+            if blocked and keys is not None and tally is not None:
+                self._tallied.append(_TalliedBatch(account_id, minute, keys, tally))
+
     # --- the flush -------------------------------------------------------------------------
 
     def flush(self, store: Store) -> int:
@@ -135,12 +176,17 @@ class CheckTally:
                 totals, self._totals = self._totals, {}
                 hits, self._hits = self._hits, Counter()
                 batches, self._batches = self._batches, []
+                tallied, self._tallied = self._tallied, []
+            marks: Marks = self._unwritten
+            self._unwritten = {}
             try:
-                marks = self._batch_marks(batches, totals) | self._unwritten
-                self._unwritten = set()
+                self._batch_marks(batches, totals, marks)
+                self._tallied_marks(tallied, totals, marks)
+                new = self._unmarked(marks)
                 rows = _rolled_up(totals)
                 entry_rows = [(a, g, k, d, n) for (a, g, k, d), n in hits.items()]
-                entry_rows += [(a, g, k, d, 0) for a, g, k, d in marks]
+                for (a, g, d), keys in new.items():
+                    entry_rows += [(a, g, k, d, 0) for k in keys.tolist()]
                 with store.write() as conn:
                     stat_rows.add_counts(conn, rows)
                     stat_rows.add_entry_hits(conn, entry_rows)
@@ -148,12 +194,30 @@ class CheckTally:
                 self._put_back(totals, hits)
                 self._unwritten = marks
                 raise
-            for _, g, k, d in marks:
-                self._marked.add((g, k, d))
+            for (_, group_id, day), keys in new.items():
+                seen = self._marked.get((group_id, day))
+                self._marked[(group_id, day)] = keys if seen is None else np.union1d(seen, keys)
             return sum(t.checks for t in totals.values())
 
+    def _unmarked(self, marks: Marks) -> Marks:
+        """Of the marks, those this process has not written yet; a past day's are forgotten."""
+        if marks:
+            today = max(day for _, _, day in marks)
+            self._marked = {k: v for k, v in self._marked.items() if k[1] >= today - 1}
+        new: Marks = {}
+        for (account_id, group_id, day), keys in marks.items():
+            keys = np.unique(keys)
+            seen = self._marked.get((group_id, day))
+            if seen is not None:
+                keys = np.setdiff1d(keys, seen, assume_unique=True)
+            if len(keys):
+                new[(account_id, group_id, day)] = keys
+        return new
+
     def _put_back(
-        self, totals: dict[tuple[int, int, int], _Totals], hits: Counter[tuple[int, int, int, int]]
+        self,
+        totals: dict[tuple[int, int, int], _Totals],
+        hits: Counter[tuple[int, int, int, int]],
     ) -> None:
         with self._lock:
             for key, counted in totals.items():
@@ -165,39 +229,70 @@ class CheckTally:
             self._hits.update(hits)
 
     def _batch_marks(
-        self, batches: list[_Batch], totals: dict[tuple[int, int, int], _Totals]
-    ) -> set[tuple[int, int, int, int]]:
-        """Count each batch's matches per group into ``totals``, and return the entries'
-        days to mark that this process has not marked yet: (account, group, key, day)."""
-        marks: set[tuple[int, int, int, int]] = set()
+        self, batches: list[_Batch], totals: dict[tuple[int, int, int], _Totals], marks: Marks
+    ) -> None:
+        """Count each batch's matches per group into ``totals``, and the entries' days to
+        mark into ``marks`` (a campaign's batch: its answers, number by number)."""
+        found: dict[tuple[int, int, int], list[int]] = defaultdict(list)
         for batch in batches:
             day = batch.minute * _MINUTE_US // _DAY_US
-            if day != self._marked_day:
-                self._marked = {m for m in self._marked if m[2] >= day}
-                self._marked_day = day
-            matched = totals.setdefault(
-                (batch.account_id, batch.minute, batch.campaign_id), _Totals()
-            ).matched
-            # Numbers of one group share one answer: counted once per answer object.
-            answers: dict[int, Sequence[int]] = {}
-            per_answer: Counter[int] = Counter()
-            hit_numbers: dict[int, list[str]] = defaultdict(list)
+            key = (batch.account_id, batch.minute, batch.campaign_id)
+            matched = totals.setdefault(key, _Totals()).matched
+            prefixes = self._prefixes_of(batch.account_id)
             for number, groups in zip(batch.numbers, batch.group_ids(), strict=True):
                 if groups and number is not None:
-                    answers.setdefault(id(groups), groups)
-                    per_answer[id(groups)] += 1
-                    hit_numbers[id(groups)].append(number)
-            prefixes = self._prefixes_of(batch.account_id)
-            for answer_id, times in per_answer.items():
-                groups = answers[answer_id]
-                for group_id in groups:
-                    matched[group_id] += times
-                for number in hit_numbers[answer_id]:
                     for group_id in groups:
-                        key = _entry_key(number, group_id, prefixes)
-                        if (group_id, key, day) not in self._marked:
-                            marks.add((batch.account_id, group_id, key, day))
-        return marks
+                        matched[group_id] += 1
+                        entry = _entry_key(number, group_id, prefixes)
+                        found[(batch.account_id, group_id, day)].append(entry)
+        for mark, keys in found.items():
+            _add_marks(marks, mark, np.array(keys, np.int64))
+
+    def _tallied_marks(
+        self,
+        batches: list[_TalliedBatch],
+        totals: dict[tuple[int, int, int], _Totals],
+        marks: Marks,
+    ) -> None:
+        """As ``_batch_marks``, for plain batches the index tallied: array operations for
+        the numbers one entry matched, number by number for the rest (a few)."""
+        for batch in batches:
+            day = batch.minute * _MINUTE_US // _DAY_US
+            matched = totals.setdefault((batch.account_id, batch.minute, 0), _Totals()).matched
+            tally = batch.tally
+            if len(tally.positions):
+                hit_keys = batch.keys[tally.positions]
+                groups, counts = np.unique(tally.groups, return_counts=True)
+                for group_id, times in zip(groups.tolist(), counts.tolist(), strict=True):
+                    matched[group_id] += times
+                    mine = hit_keys if len(groups) == 1 else hit_keys[tally.groups == group_id]
+                    _add_marks(marks, (batch.account_id, group_id, day), mine)
+            pairs: set[tuple[int, int]] = set(tally.exact)
+            for position, group_id in tally.exact:
+                key = int(batch.keys[position])
+                _add_marks(marks, (batch.account_id, group_id, day), np.array([key], np.int64))
+            for position, group_id, prefix in tally.prefixed:
+                if (position, group_id) not in pairs and not _common(tally, position, group_id):
+                    pairs.add((position, group_id))
+                key = pattern_key(prefix)
+                _add_marks(marks, (batch.account_id, group_id, day), np.array([key], np.int64))
+            for _, group_id in pairs:
+                matched[group_id] += 1
+
+
+def _common(tally: BatchTally, position: int, group_id: int) -> bool:
+    """Whether the common case already counted this number for this group."""
+    at = int(np.searchsorted(tally.positions, position))
+    return (
+        at < len(tally.positions)
+        and int(tally.positions[at]) == position
+        and int(tally.groups[at]) == group_id
+    )
+
+
+def _add_marks(marks: Marks, mark: tuple[int, int, int], keys: Int64s) -> None:
+    seen = marks.get(mark)
+    marks[mark] = keys if seen is None else np.concatenate([seen, keys])
 
 
 def _entry_key(number: str, group_id: int, prefixes: dict[str, tuple[tuple[int, int], ...]]) -> int:

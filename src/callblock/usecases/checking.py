@@ -39,6 +39,7 @@ from callblock.domain import (
 )
 from callblock.index import (
     AccountIndex,
+    BatchTally,
     IndexedCampaign,
     IndexedGroup,
     Int64s,
@@ -71,6 +72,7 @@ class BatchHits:
     keys: Int64s  # each number's E.164 digits as an integer; -1 where there is none
     groups: list[list[int]]
     withheld: set[int]
+    tally: BatchTally | None = None  # the entries that matched, when asked for
 
 
 # A change upserting or removing more entries than this is merged with the base into a new
@@ -131,17 +133,23 @@ class Checker:
         return CheckResult(raw, e164, matches)
 
     def check_many(
-        self, actor: Actor, inputs: Sequence[object], direction: Direction | None
+        self,
+        actor: Actor,
+        inputs: Sequence[object],
+        direction: Direction | None,
+        tallied: bool = False,
     ) -> BatchCheck:
-        """Check every input, in order; answered from memory like ``check``."""
-        hits = self.batch_hits(actor.account, inputs, direction, micros(self._clock()))
+        """Check every input, in order; answered from memory like ``check``. ``tallied``:
+        the answer also says which entries matched (``BatchCheck.tally``), for counting."""
+        now = micros(self._clock())
+        hits = self.batch_hits(actor.account, inputs, direction, now, tallied=tallied)
         groups, withheld, parsed = hits.groups, hits.withheld, hits.numbers
         blocked = len(groups) - groups.count([]) + len(withheld)  # counted in C
         invalid = parsed.count(None) - len(withheld)
         metrics.CHECKED_BLOCKED.inc(blocked)
         metrics.CHECKED_INVALID.inc(invalid)
         metrics.CHECKED_NOT_BLOCKED.inc(len(inputs) - blocked - invalid)
-        return BatchCheck(inputs, parsed, groups, withheld)
+        return BatchCheck(inputs, parsed, groups, withheld, hits.keys, hits.tally, blocked, invalid)
 
     def batch_hits(
         self,
@@ -150,6 +158,8 @@ class Checker:
         direction: Direction | None,
         now: int,
         among: Callable[[AccountIndex], frozenset[int]] | None = None,
+        *,
+        tallied: bool = False,
     ) -> BatchHits:
         """Each input read as a number and matched against the groups a plain check counts
         (or the groups ``among`` picks from the index), in input order."""
@@ -170,8 +180,9 @@ class Checker:
                 parsed[position] = None
                 keys[position] = -1
         wanted = None if among is None else among(index)
-        groups = index.blocking_groups(parsed, direction, now, keys, wanted)
-        return BatchHits(index, parsed, keys, groups, withheld)
+        tally = BatchTally() if tallied else None
+        groups = index.blocking_groups(parsed, direction, now, keys, wanted, tally)
+        return BatchHits(index, parsed, keys, groups, withheld, tally)
 
     def group_names(self, actor: Actor) -> dict[int, str]:
         """The account's group names by id, from the index (no database round trip)."""

@@ -43,20 +43,18 @@ class CountedChecks:
     def check_many(
         self, actor: Actor, inputs: Sequence[object], direction: Direction | None
     ) -> BatchCheck:
-        checked = self._checker.check_many(actor, inputs, direction)
-        if self._tally is not None:
-            groups = checked.group_ids
-            blocked = len(groups) - groups.count([]) + len(checked.withheld)  # counted in C
-            invalid = checked.numbers.count(None) - len(checked.withheld)
-            self._tally.batch(
-                actor.account.id,
-                0,
-                micros(self._clock()),
-                blocked=blocked,
-                invalid=invalid,
-                numbers=checked.numbers,
-                group_ids=lambda: groups,
-            )
+        if self._tally is None:
+            return self._checker.check_many(actor, inputs, direction)
+        checked = self._checker.check_many(actor, inputs, direction, tallied=True)
+        self._tally.matched_batch(
+            actor.account.id,
+            micros(self._clock()),
+            checks=len(checked.numbers),
+            blocked=checked.blocked,
+            invalid=checked.invalid,
+            keys=checked.keys,
+            tally=checked.tally,
+        )
         return checked
 
     def check_for_campaign(

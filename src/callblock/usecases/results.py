@@ -22,6 +22,7 @@ from callblock.domain import (
     RequestedNumber,
     Scope,
 )
+from callblock.index import BatchTally, Int64s
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,10 @@ class BatchCheck:
     numbers: list[str | None]  # E.164, None where the input is not a number
     group_ids: list[list[int]]  # the groups that block each number now
     withheld: set[int]  # positions of withheld caller IDs blocked by the account's rule
+    keys: Int64s | None = None  # each number's E.164 digits as an integer; -1 where none
+    tally: BatchTally | None = None  # the entries that matched, when asked for
+    blocked: int = 0  # how many were blocked
+    invalid: int = 0  # how many were not numbers
 
 
 @dataclass(slots=True)  # not frozen: made at every call-time check, and frozen costs a µs
