@@ -212,7 +212,7 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
 
         # A group opens on its entries; Add and Upload open on demand.
         page.goto(f"{url}/ui#/groups/{ids['Abusive callers']}")
-        expect(page.locator("main tbody tr td").first).to_be_visible()
+        expect(page.locator("main tbody code.number").first).to_be_visible()  # not "Loading…"
         quiet(page)
         page.screenshot(path=out / "group.png")
         page.get_by_role("button", name="Add numbers").click()
@@ -277,7 +277,7 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
         expect(page.locator("main td[data-label='Matched (24 h)']").first).not_to_have_text("…")
         page.screenshot(path=out / "phone.png")
         page.goto(f"{url}/ui#/groups/{ids['Abusive callers']}")
-        expect(page.locator("main tbody tr td").first).to_be_visible()
+        expect(page.locator("main tbody code.number").first).to_be_visible()  # not "Loading…"
         quiet(page)
         page.screenshot(path=out / "phone-group.png")
     for picture in sorted(out.glob("*.png")):
