@@ -110,7 +110,7 @@ def run(base: str, key: str, entries: int, rounds: int) -> list[dict[str, float]
         page.get_by_label("Username").fill("bench")
         page.get_by_label("API key").fill(key)
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+        expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
         for _ in range(rounds):
             results.append(measure(page, base, group_id, entries))
     return results

@@ -88,7 +88,8 @@ def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     with fresh_database(request, request.param, tmp_path_factory.mktemp("web")) as url:
-        server = start_server(url)
+        # Counts of checks written every half second: the dashboard shows them within one.
+        server = start_server(url, stats_flush_seconds="0.5")
         try:
             yield Site(server, url)
         finally:
@@ -115,11 +116,20 @@ def api(site: Site, account: Credentials) -> Iterator[httpx.Client]:
 
 
 def sign_in(tab: Tab, account: Credentials) -> Page:
+    """Signed in through the page's form, on the screen it lands on: the dashboard."""
     page = tab.page
     page.goto(tab.origin + "/ui")
     page.get_by_label("Username").fill(account.username)
     page.get_by_label("API key").fill(account.key)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    return page
+
+
+def open_groups(tab: Tab, account: Credentials) -> Page:
+    """Signed in, on the list of groups (through the navigation)."""
+    page = sign_in(tab, account)
+    page.get_by_role("link", name="Groups", exact=True).click()
     expect(page.get_by_role("heading", name="Groups", level=1)).to_be_visible()
     return page
 
@@ -257,6 +267,14 @@ def test_page_and_its_files_come_from_the_package_with_a_strict_policy(site: Sit
             for target in re.findall(r'from "(\.{1,2}/[^"]+)"', answer.text):
                 pending.append(_join(base, target))
     assert len([p for p in served if p.endswith(".js")]) >= 8
+    # uPlot, which draws the dashboard's charts, is one of them, shipped with its licence.
+    assert {
+        "/ui/assets/vendor/uplot/uPlot.esm.js",
+        "/ui/assets/vendor/uplot/uPlot.min.css",
+    } <= served
+    licence = httpx.get(site.url + "/ui/assets/vendor/uplot/LICENSE")
+    assert licence.status_code == 200
+    assert "The MIT License" in licence.text
     etag = httpx.get(site.url + "/ui/assets/app.js").headers["etag"]
     assert (
         httpx.get(site.url + "/ui/assets/app.js", headers={"If-None-Match": etag}).status_code
@@ -429,7 +447,7 @@ def test_signing_out_signs_out_the_tabs_opened_from_this_one(
     with tab.context.expect_page() as opened:
         page.evaluate("window.open(location.href)")
     other = opened.value
-    expect(other.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+    expect(other.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     # A tab of the same browser signed in as someone else is not theirs to sign out.
     stranger_account = site.new_account()
     stranger = tab.context.new_page()
@@ -437,7 +455,7 @@ def test_signing_out_signs_out_the_tabs_opened_from_this_one(
     stranger.get_by_label("Username").fill(stranger_account.username)
     stranger.get_by_label("API key").fill(stranger_account.key)
     stranger.get_by_role("button", name="Sign in").click()
-    expect(stranger.get_by_role("heading", name="Groups", level=1)).to_be_visible()
+    expect(stranger.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     expect(other.get_by_text("You signed out in another tab.")).to_be_visible()
@@ -562,7 +580,7 @@ def test_the_forms_state_the_servers_own_limits(
 ) -> None:
     """The hints and bounds come from ``GET /v1/limits`` (``callblock.rules``), not a copy."""
     group_id = make_group(api, "Limits")
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     page.get_by_role("button", name="New group").click()
     dialog = page.get_by_role("dialog", name="New group")
     name_rule = rules.NAME_RULE[0].upper() + rules.NAME_RULE[1:] + "."
@@ -580,7 +598,7 @@ def test_deleting_asks_first_and_cancel_keeps_the_group(
     tab: Tab, account: Credentials, api: httpx.Client
 ) -> None:
     group_id = make_group(api, "Legal hold")
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     page.get_by_role("button", name="Delete Legal hold").click()
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
@@ -596,7 +614,7 @@ def test_a_group_is_renamed_and_redirected_with_mistakes_shown_in_the_form(
 ) -> None:
     group_id = make_group(api, "Opt outs", direction="outbound")
     make_group(api, "Taken name")
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     page.get_by_role("button", name="Change Opt outs").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Name").fill("x")
@@ -1522,7 +1540,7 @@ def kind_and_scope(page: Page, group: str, shown: str) -> None:
 def test_a_groups_kind_scope_and_consent_override_are_set_and_shown(
     tab: Tab, account: Credentials, api: httpx.Client
 ) -> None:
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     page.get_by_role("button", name="New group").click()
     dialog = page.get_by_role("dialog", name="New group")
     consent_box = dialog.get_by_label("Consent overrides this list")
@@ -1877,8 +1895,16 @@ def test_the_keyboard_alone_signs_in_creates_a_group_and_adds_a_number(
     expect(page.get_by_label("API key")).to_be_focused()
     page.keyboard.type(account.key)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Groups", level=1)).to_be_focused()
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_focused()
 
+    # Back from the heading through the bar to the navigation's Groups.
+    groups = page.get_by_role("link", name="Groups", exact=True)
+    for _ in range(10):
+        page.keyboard.press("Shift+Tab")
+        if groups.evaluate("link => link === document.activeElement"):
+            break
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Groups", level=1)).to_be_focused()
     page.keyboard.press("Tab")  # from the heading, the next stop is New group
     expect(page.get_by_role("button", name="New group")).to_be_focused()
     page.keyboard.press("Enter")
@@ -1922,7 +1948,12 @@ def screens(site: Site, api: httpx.Client) -> dict[str, str]:
     api.post(f"/v1/groups/{registry}/numbers", json={"numbers": ["9812345678"]})
     window, _ = window_opening_in_two_hours()
     campaign = make_campaign(api, "Screen campaign", window, [consent])
+    # Checks for the dashboard to chart: single ones (two blocked) and a batch.
+    for number in ("9876543210", "01401234567", "9800000001"):
+        assert api.get(f"/v1/check/{number}").status_code == 200
+    assert api.post("/v1/check", json={"numbers": ["9812345678", "9800000002"]}).is_success
     return {
+        "dashboard": "#/dashboard",
         "groups": "#/groups",
         "group": f"#/groups/{group_id}",
         "campaigns": "#/campaigns",
@@ -1935,8 +1966,17 @@ def screens(site: Site, api: httpx.Client) -> dict[str, str]:
 
 
 def settled(page: Page, screen: str) -> None:
-    """Until the screen shows what it loads (a check shows its verdict once asked)."""
-    if screen == "check":
+    """Until the screen shows what it loads (a check shows its verdict once asked; the
+    dashboard the checks ``screens`` made, charted, with the tables behind the charts open)."""
+    if screen == "dashboard":
+        top = page.get_by_role("table", name=re.compile("^Entries matched most"))
+        expect(top).to_contain_text("+91 98765 43210", timeout=10_000)  # counted, then polled
+        expect(page.locator("main table.list[aria-busy]")).to_have_count(0)
+        for disclosure in page.locator("main details.as-table").all():
+            if disclosure.get_attribute("open") is None:
+                disclosure.locator("summary").click()
+        expect(page.locator("main details.as-table table.list").first).to_be_visible()
+    elif screen == "check":
         page.get_by_label("Phone number").fill("01401234567")
         page.get_by_role("button", name="Check").click()
         expect(page.locator(".verdict")).to_contain_text("Blocked")
@@ -2035,3 +2075,125 @@ def test_the_groups_list_says_when_a_registry_was_refreshed_and_when_to_renew_it
         "Refreshed 30 days ago from dnc-2026-10.csv: renew it (registry data may be used for "
         "31 days)"
     )
+
+
+# --- the dashboard -----------------------------------------------------------------------------
+
+# Policy violations, as the page itself is told of them (a style or script the policy stopped).
+RECORD_POLICY_VIOLATIONS = """window.policyViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (event) => window.policyViolations.push(`${event.violatedDirective}: ${event.blockedURI}`));"""
+
+
+def test_the_dashboard_shows_checks_within_seconds_and_switches_its_range(
+    tab: Tab, account: Credentials, api: httpx.Client
+) -> None:
+    group_id = make_group(api, "Do not call")
+    numbers = {"numbers": ["9876543210", "140*"]}
+    assert api.post(f"/v1/groups/{group_id}/numbers", json=numbers).is_success
+    make_group(api, "Quiet list")  # matches nothing
+    tab.page.add_init_script(RECORD_POLICY_VIOLATIONS)
+    page = sign_in(tab, account)
+    share = page.locator("main .big-number")
+    expect(share).to_have_text("\u2013")  # no checks yet: no share
+    expect(page.get_by_text("No checks in the last hour yet.")).to_be_visible()
+
+    # Seven single checks, three blocked (the number twice, once by the prefix), and a batch
+    # of three, one blocked: ten checks, four blocked.
+    for number in (
+        "9876543210",
+        "09876543210",
+        "01401234567",
+        "9800000001",
+        "9800000002",
+        "+44 20 7946 0958",
+        "9800000003",
+    ):
+        assert api.get(f"/v1/check/{number}").status_code == 200
+    batch = api.post("/v1/check", json={"numbers": ["+91 98765 43210", "9800000004", "9800000005"]})
+    assert [result["blocked"] for result in batch.json()["results"]] == [True, False, False]
+    # Counted every half second, drawn again every five: on the screen within a few seconds.
+    expect(share).to_have_text("40%", timeout=10_000)
+    totals = page.locator("main .share-card dl")
+    expect(totals.locator("dt:text-is('Checks') + dd")).to_have_text("10")
+    expect(totals.locator("dt:text-is('Blocked') + dd")).to_have_text("4")
+    expect(page.get_by_text("4 of 10 checks blocked in the last hour.")).to_be_visible()
+
+    # Each chart is hidden from screen readers; its data is a table behind "Show as table",
+    # opened from the keyboard.
+    charts = page.locator("main .chart")
+    expect(charts).to_have_count(2)
+    for chart in charts.all():
+        expect(chart).to_have_attribute("aria-hidden", "true")
+        expect(chart.locator("canvas").first).to_be_visible()
+    for summary in page.locator("main details.as-table summary").all():
+        summary.focus()
+        page.keyboard.press("Enter")
+    over_time = page.get_by_role("table", name=re.compile("^Checks and blocked per minute"))
+    expect(over_time).to_be_visible()
+    total = over_time.locator("tfoot tr")
+    expect(total.locator("th")).to_have_text("Total")
+    expect(total.locator("[data-label=Checks]")).to_have_text("10")
+    expect(total.locator("[data-label=Blocked]")).to_have_text("4")
+    per_minute = over_time.locator("tbody [data-label=Checks]").all_inner_texts()
+    assert sum(int(text) for text in per_minute) == 10  # one minute, or two if it turned
+    by_group = page.get_by_role("table", name=re.compile("^Checks each group matched"))
+    expect(by_group.locator("tbody tr")).to_have_count(1)  # the quiet list is left out
+    row = by_group.locator("tbody tr").first
+    expect(row.get_by_role("link", name="Do not call")).to_have_attribute(
+        "href", f"#/groups/{group_id}"
+    )
+    expect(row.locator("[data-label=Matched]")).to_have_text("4")
+    top = page.get_by_role("table", name=re.compile("^Entries matched most"))
+    rows = top.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    # Single checks only: the batch's match of the number is not an entry's hit.
+    expect(rows.nth(0).locator("th")).to_have_text("+91 98765 43210")
+    expect(rows.nth(0).locator("[data-label=Group]")).to_have_text("Do not call")
+    expect(rows.nth(0).locator("[data-label=Hits]")).to_have_text("2")
+    expect(rows.nth(1).locator("th")).to_have_text("+91 140*")
+    expect(rows.nth(1).locator("[data-label=Hits]")).to_have_text("1")
+
+    # The range: a radio group, each choice a 44 px target, moved along with the arrow keys.
+    last_hour = page.get_by_role("radio", name="Last hour")
+    expect(last_hour).to_be_checked()
+    for label in page.locator("main fieldset.segmented label").all():
+        box = label.bounding_box()
+        assert box is not None
+        assert box["height"] >= 44
+    last_hour.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("radio", name="Last day")).to_be_checked()
+    expect(page.get_by_role("radio", name="Last day")).to_be_focused()
+    expect(page.get_by_role("heading", name="Blocked share, last day")).to_be_visible()
+    per_hour = page.get_by_role("table", name=re.compile("^Checks and blocked per hour"))
+    expect(per_hour.locator("tfoot [data-label=Checks]")).to_have_text("10")
+    page.get_by_role("radio", name="Last month").check()
+    per_day = page.get_by_role("table", name=re.compile("^Checks and blocked per day"))
+    expect(per_day.locator("tfoot [data-label=Blocked]")).to_have_text("4")
+    expect(per_day.locator("tbody tr")).to_have_count(1)  # today, a UTC day
+    expect(share).to_have_text("40%")
+
+    # The groups list: each group's matches over the last 24 hours.
+    page.get_by_role("link", name="Groups", exact=True).click()
+    matched = page.locator("tr", has=page.get_by_role("link", name="Do not call", exact=True))
+    expect(matched.locator("[data-label='Matched (24 h)']")).to_have_text("4")
+    quiet = page.locator("tr", has=page.get_by_role("link", name="Quiet list", exact=True))
+    expect(quiet.locator("[data-label='Matched (24 h)']")).to_have_text("0")
+    # The dashboard no longer shows: it asks no more.
+    asked = len([url for url in tab.requests if "/v1/stats" in url])
+    page.wait_for_timeout(6_000)
+    assert len([url for url in tab.requests if "/v1/stats" in url]) == asked
+
+    # At a phone's width the charts shrink to their cards.
+    page.get_by_role("link", name="Dashboard").click()
+    expect(share).to_have_text("40%")
+    page.set_viewport_size(PHONE)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('main .chart')].every((chart) => {
+             const canvas = chart.querySelector('canvas');
+             return canvas && canvas.getBoundingClientRect().width <= chart.clientWidth
+               && chart.clientWidth < 390; })"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.evaluate("window.policyViolations") == []

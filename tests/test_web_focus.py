@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests import test_web
 from tests.browser import Tab
 from tests.helpers import Credentials
-from tests.test_web import Site, make_campaign, make_group, showing, sign_in
+from tests.test_web import Site, make_campaign, make_group, open_groups, showing, sign_in
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
@@ -48,7 +48,7 @@ def cut_off(page: Page, pattern: str) -> None:
 def test_new_group_lands_on_its_heading_and_cancel_on_the_button(
     tab: Tab, account: Credentials
 ) -> None:
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     new = page.get_by_role("button", name="New group")
     new.focus()
     page.keyboard.press("Enter")
@@ -66,7 +66,7 @@ def test_changing_a_group_from_the_list_lands_on_its_rows_change_button(
     tab: Tab, account: Credentials, api: httpx.Client
 ) -> None:
     make_group(api, "Before")
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     change = page.get_by_role("button", name="Change Before")
     change.click()
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
@@ -84,7 +84,7 @@ def test_deleting_a_group_from_the_list_lands_on_the_list(
 ) -> None:
     make_group(api, "Kept")
     make_group(api, "Doomed")
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     delete = page.get_by_role("button", name="Delete Doomed")
     delete.click()
     page.keyboard.press("Escape")
@@ -101,7 +101,7 @@ def test_paging_the_groups_lands_on_the_position_between_the_buttons(
 ) -> None:
     for number in range(51):
         make_group(api, f"Paged {number:02}")
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     pager = page.get_by_role("navigation", name="Pages of groups")
     position = pager.locator(".position")
     expect(position).to_have_text(showing("1", "50", "51"))
@@ -477,7 +477,7 @@ def test_a_dialog_whose_request_fails_lands_on_its_message(
 ) -> None:
     """An error no field is to blame for (the network down): the dialog's own message."""
     make_group(api, "Focus failing")
-    page = sign_in(tab, account)
+    page = open_groups(tab, account)
     page.get_by_role("button", name="Change Focus failing").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Description (optional)").fill("changed")

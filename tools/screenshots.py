@@ -2,16 +2,23 @@
 
     python tools/screenshots.py [--out docs/screenshots]
 
-Starts `callblock serve` on a new SQLite file, fills it through /v1 as a supervisor would, then
-drives the page in headless Chromium (tests/browser.py) and saves one PNG per screen.
+Starts `callblock serve` on a new SQLite file, fills it through /v1 as a supervisor would (and
+checks numbers through it, for the dashboard), then drives the page in headless Chromium
+(tests/browser.py) and saves one PNG per screen. A check through /v1 is counted in the minute it
+is made: the hour before it, for the dashboard's chart to have a shape, is written into the
+store's counts directly.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import re
 import sys
 import tempfile
+import time
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,8 +28,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 from tests.browser import DESKTOP, PHONE, chromium, open_tab
 from tests.servers import start_server, stop_server
+
+from callblock.store import Store
+from callblock.store.stats import LEVEL_SECONDS, CountRow, add_counts
+from callblock.store.tables import accounts
 
 
 def evening_hours() -> dict[str, object]:
@@ -106,7 +118,51 @@ def fill_store(base_url: str, key: str) -> dict[str, int]:
             ("Supervisor scripts", ["write"]),
         ):
             api.post("/v1/keys", json={"label": label, "scopes": scopes})
+        # A few minutes of a dialer's work: single checks, and a batch of a list to call.
+        singles = ["9876543210"] * 6 + ["01401234567"] * 4 + ["9812345678"] * 3
+        singles += ["+44 20 7946 0958"] * 2 + ["9000000000"] * 2 + ["9800000007"]
+        singles += [f"97{i:08d}" for i in range(30)]
+        for number in singles:
+            api.get(f"/v1/check/{number}")
+        to_call = [f"98{i:08d}" for i in range(12_000, 14_000, 10)]  # a quarter on the register
+        api.post("/v1/check", json={"numbers": to_call, "direction": "outbound"})
     return ids
+
+
+def past_hour_of_checks(database_url: str, ids: dict[str, int]) -> None:
+    """The hour before now, as counted checks of the demo account: sixty to a hundred and
+    twenty a minute, about one in six blocked, mostly by the register. Written into the
+    store's counts as a server's flush adds them (each minute to its hour and its day too)."""
+    spread = random.Random(2026)
+    now = int(time.time()) // 60 * 60
+    summed: dict[tuple[str, int, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for back in range(1, 60):
+        minute = now - back * 60
+        checks = int(90 + 30 * math.sin(back / 8) + spread.randint(-10, 10))
+        blocked = checks // 6 + spread.randint(-4, 4)
+        abusive = spread.randint(0, 3)
+        held = spread.randint(0, 1)
+        matched = {ids["Do not call"]: blocked - abusive - held, ids["Abusive callers"]: abusive}
+        matched[ids["Legal hold"]] = held
+        for level, length in LEVEL_SECONDS.items():
+            start = minute - minute % length
+            every = summed[(level, start, 0)]
+            every[0] += checks
+            every[1] += blocked
+            for group_id, times in matched.items():
+                summed[(level, start, group_id)][3] += times
+    store = Store.from_url(database_url)
+    try:
+        with store.write() as conn:
+            account = select(accounts.c.id).where(accounts.c.username == "demo")
+            account_id = conn.execute(account).scalar_one()
+            rows = [
+                CountRow(account_id, level, start, group_id, 0, *values)
+                for (level, start, group_id), values in summed.items()
+            ]
+            add_counts(conn, rows)
+    finally:
+        store.dispose()
 
 
 def quiet(page: Page) -> None:
@@ -120,12 +176,15 @@ def main() -> None:
     out: Path = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as directory:
-        server = start_server(f"sqlite:///{directory}/callblock.db")
+        database_url = f"sqlite:///{directory}/callblock.db"
+        # Counts written every half second: the dashboard shows the checks at once.
+        server = start_server(database_url, stats_flush_seconds="0.5")
         try:
             match = re.search(r"cbk_\S+", server.log.read_text())
             assert match is not None, "the first serve prints the demo key"
             key = match.group(0)
             ids = fill_store(server.url, key)
+            past_hour_of_checks(database_url, ids)
             with chromium() as browser:
                 shoot(browser, server.url, key, ids, out)
         finally:
@@ -140,12 +199,20 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
         page.screenshot(path=out / "sign-in.png")
         page.get_by_label("API key").fill(key)
         page.get_by_role("button", name="Sign in").click()
+        # The first screen: the dashboard, once the checks made are counted and shown.
+        top = page.get_by_role("table", name=re.compile("^Entries matched most"))
+        expect(top).to_contain_text("+91 98765 43210", timeout=15_000)
+        quiet(page)
+        page.screenshot(path=out / "dashboard.png", full_page=True)
+
+        page.get_by_role("link", name="Groups", exact=True).click()
         expect(page.get_by_role("link", name="Do not call")).to_be_visible()
+        expect(page.locator("main td[data-label='Matched (24 h)']").first).not_to_have_text("…")
         page.screenshot(path=out / "groups.png", full_page=True)
 
         # A group opens on its entries; Add and Upload open on demand.
         page.goto(f"{url}/ui#/groups/{ids['Abusive callers']}")
-        expect(page.locator("main tbody tr td").first).to_be_visible()
+        expect(page.locator("main tbody code.number").first).to_be_visible()  # not "Loading…"
         quiet(page)
         page.screenshot(path=out / "group.png")
         page.get_by_role("button", name="Add numbers").click()
@@ -204,10 +271,13 @@ def shoot(browser: Browser, url: str, key: str, ids: dict[str, int], out: Path) 
         page.get_by_label("Username").fill("demo")
         page.get_by_label("API key").fill(key)
         page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+        page.get_by_role("link", name="Groups", exact=True).click()
         expect(page.get_by_role("link", name="Do not call")).to_be_visible()
+        expect(page.locator("main td[data-label='Matched (24 h)']").first).not_to_have_text("…")
         page.screenshot(path=out / "phone.png")
         page.goto(f"{url}/ui#/groups/{ids['Abusive callers']}")
-        expect(page.locator("main tbody tr td").first).to_be_visible()
+        expect(page.locator("main tbody code.number").first).to_be_visible()  # not "Loading…"
         quiet(page)
         page.screenshot(path=out / "phone-group.png")
     for picture in sorted(out.glob("*.png")):

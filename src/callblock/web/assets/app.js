@@ -1,7 +1,6 @@
 // The page's frame: who is signed in, the navigation, and which view the address shows.
-// Views live at #/groups, #/groups/ID, #/campaigns, #/campaigns/ID, #/check, #/history and
-// #/keys;
-// nothing secret is ever in it.
+// Views live at #/dashboard (the first screen), #/groups, #/groups/ID, #/campaigns,
+// #/campaigns/ID, #/check, #/history and #/keys; nothing secret is ever in it.
 
 import { forget, SESSION_ENDED, session, whenSignedOut, whenSignedOutElsewhere } from "./api.js";
 import { announce } from "./dom.js";
@@ -9,6 +8,7 @@ import { loadLimits } from "./limits.js";
 import { renderCampaign } from "./views/campaign.js";
 import { renderCampaigns } from "./views/campaigns.js";
 import { renderCheck } from "./views/check.js";
+import { renderDashboard } from "./views/dashboard.js";
 import { renderGroup } from "./views/group.js";
 import { renderGroups } from "./views/groups.js";
 import { renderHistory } from "./views/history.js";
@@ -66,7 +66,7 @@ function signInFirst(message = "") {
     onSignedIn: () => {
       showSignedIn(session());
       if (!location.hash.startsWith("#/") || location.hash === "#/signin") {
-        go("#/groups");
+        go("#/dashboard");
       } else {
         show(); // the screen the address names, its heading focused (the form is gone)
         focusHeading();
@@ -81,9 +81,12 @@ function show() {
   signedInAs = credentials.username;
   showSignedIn(credentials);
   const { parts, query } = parse(location.hash);
-  const [section = "groups", id] = parts;
+  const [section = "dashboard", id] = parts;
   markCurrent(section);
   switch (section) {
+    case "dashboard":
+      document.title = "Dashboard · callblock";
+      return renderDashboard(main);
     case "groups":
       if (id && /^\d+$/.test(id)) {
         document.title = "Group · callblock";
@@ -108,7 +111,7 @@ function show() {
       document.title = "API keys · callblock";
       return renderKeys(main);
     default:
-      return go("#/groups");
+      return go("#/dashboard");
   }
 }
 

@@ -46,6 +46,15 @@ export function count(value) {
   return Number(value).toLocaleString();
 }
 
+/**
+ * Where a range of `points` buckets of `seconds` each starts, the current bucket its last
+ * (as GET /v1/stats counts them: from the epoch, so a day is a UTC day), as RFC 3339.
+ */
+export function rangeStart(seconds, points, now = Date.now()) {
+  const current = Math.floor(now / 1000 / seconds) * seconds;
+  return new Date((current - (points - 1) * seconds) * 1000).toISOString();
+}
+
 /** A share from 0 to 1 as a percentage: 0.2 → "20%", 1/3 → "33.3%". */
 export function percent(share) {
   return `${(Number(share) * 100).toLocaleString(undefined, { maximumFractionDigits: 1 })}%`;

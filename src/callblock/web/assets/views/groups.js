@@ -1,21 +1,22 @@
 import { call, explain } from "../api.js";
 import { announce, fill, GROUPS_CHANGED, h, loadingRow, pagedListing } from "../dom.js";
 import { focusOn } from "../focus.js";
-import { count, DIRECTIONS, instant, KINDS, refreshed, SCOPES } from "../format.js";
+import { count, DIRECTIONS, instant, KINDS, rangeStart, refreshed, SCOPES } from "../format.js";
 import { createGroup, deleteGroup, editGroup } from "./group_forms.js";
 
 const PAGE_SIZE = 50;
+const COLUMNS = ["Name", "Kind and scope", "Direction", "Active", "Expired", "Matched (24 h)", "Last change", "Actions"];
 
 /** The list of groups; creating, changing and deleting them. */
 export function renderGroups(main, { go }) {
   const newGroup = h("button", { type: "button", className: "primary" }, "New group");
   const search = h("input", { type: "search", id: "group-search", name: "name", autocomplete: "off" });
-  const body = h("tbody", {}, loadingRow(7));
+  const body = h("tbody", {}, loadingRow(COLUMNS.length));
   const table = h(
     "table",
     { className: "list" },
     h("caption", { className: "visually-hidden" }, "Your groups"),
-    h("thead", {}, h("tr", {}, ["Name", "Kind and scope", "Direction", "Active", "Expired", "Last change", "Actions"].map((title) => h("th", { scope: "col" }, title)))),
+    h("thead", {}, h("tr", {}, COLUMNS.map((title) => h("th", { scope: "col" }, title)))),
     body,
   );
   const listProblem = h("p", { className: "form-error", role: "alert", tabindex: "-1", hidden: true });
@@ -34,7 +35,7 @@ export function renderGroups(main, { go }) {
         body,
         answer.data.length
           ? answer.data.map(row)
-          : h("tr", {}, h("td", { colspan: "7", className: "empty" }, nameFilter ? "No group has that in its name." : "No groups yet: create one with New group.")),
+          : h("tr", {}, h("td", { colspan: String(COLUMNS.length), className: "empty" }, nameFilter ? "No group has that in its name." : "No groups yet: create one with New group.")),
       ),
     showError: (error) => {
       listProblem.textContent = explain(error);
@@ -90,6 +91,7 @@ export function renderGroups(main, { go }) {
       h("td", { "data-label": "Direction" }, DIRECTIONS[group.direction]),
       h("td", { "data-label": "Active", className: "num" }, count(group.active_count)),
       h("td", { "data-label": "Expired", className: "num" }, count(group.expired_count)),
+      h("td", { "data-label": "Matched (24 h)", className: "num", "data-matched": String(group.id) }, matchedText(group.id)),
       h("td", { "data-label": "Last change" }, instant(group.updated_at), refreshedNote(group)),
       h("td", { "data-label": "Actions" }, h("div", { className: "actions" }, edit, remove)),
     );
@@ -113,6 +115,22 @@ export function renderGroups(main, { go }) {
       newGroup.focus();
     }
   });
+
+  // What each group matched in the last 24 hours (24 hourly buckets, the current one last):
+  // one call for the whole list, filled into the rows shown when it comes.
+  let matched = null; // group id → checks matched; false when it could not be had
+  function matchedText(groupId) {
+    if (matched === null) return "…";
+    if (matched === false) return "–";
+    return count(matched.get(groupId) || 0);
+  }
+  call("GET", "/v1/stats", { query: { bucket: "hour", from: rangeStart(3600, 24) } })
+    .then((answer) => new Map(answer.by_group.map((group) => [group.group_id, group.matched])))
+    .catch(() => false)
+    .then((found) => {
+      matched = found;
+      for (const cell of body.querySelectorAll("td[data-matched]")) cell.textContent = matchedText(Number(cell.dataset.matched));
+    });
 
   // An upload that finished while this list was showing changed its counts.
   const refresh = () => (table.isConnected ? pages.reload() : window.removeEventListener(GROUPS_CHANGED, refresh));
