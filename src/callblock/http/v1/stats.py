@@ -28,7 +28,7 @@ from callblock.http.v1.common import (
 )
 from callblock.http.v1.numbers import _entry_public
 from callblock.numbers import display_forms
-from callblock.rules import LARGEST_ID, NAME_MAX
+from callblock.rules import LARGEST_ID, NAME_MAX, STALE_DAYS_MAX
 from callblock.service import Service
 from callblock.usecases.insights import MAX_BUCKETS, StalePage, Stats
 
@@ -43,7 +43,6 @@ CampaignParam = Annotated[
     ),
 ]
 
-STALE_DAYS_MAX = 3650
 _CSV_PAGE = 10_000
 
 
