@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from callblock.cli import main
-from callblock.domain import Actor, GroupById, RequestedNumber, Scope, Surface
+from callblock.domain import Actor, CampaignById, GroupById, RequestedNumber, Scope, Surface
 from callblock.service import Service
 from callblock.store import Store, create_store_engine
 from callblock.store.migrate import current_revision, head_revision
+from tests.conftest import wait_for_rechecks
+from tests.helpers import FakeClock
 
 
 @pytest.fixture
@@ -581,3 +585,169 @@ def test_the_package_docstring_names_every_command() -> None:
         assert f"callblock {name}" in doc or f"callblock [{name}]" in doc, name
         for sub in getattr(command, "commands", {}):
             assert re.search(rf"callblock {name} [a-z|-]*\b{sub}\b", doc), f"{name} {sub}"
+
+
+# --- insights: `callblock stats` and `callblock stale` ----------------------------------------
+
+
+def _counted_checks(url: str, at: datetime) -> None:
+    """Checks of gina's account made at ``at`` and counted, as a server's process counts and
+    writes them: a group DNC (two numbers and a prefix) and a campaign Spring."""
+    store = Store.from_url(url)
+    try:
+        service = Service(store, clock=FakeClock(at), count_checks=True)
+        actor = Actor(service.account("gina"), None, Surface.CLI)
+        numbers = ("+919800000001", "+919800000002", "+91140*")
+        service.create_group(actor, "DNC", "", [RequestedNumber(n, n) for n in numbers], None)
+        spring = service.create_campaign(actor, "Spring", "", None)
+        assert service.check(actor, "9800000001", None).blocked
+        assert not service.check(actor, "9811111111", None).blocked
+        service.check_many(actor, ["9800000001", "x", "01401234567"], None)
+        service.check_for_campaign(actor, "9800000001", None, CampaignById(spring.id))
+        assert service.flush_counts() == 6
+    finally:
+        store.dispose()
+        wait_for_rechecks()
+
+
+def test_stats_and_stale_entries_on_the_local_database(
+    runner: CliRunner, migrated: str, tmp_path: Path
+) -> None:
+    _account(runner, migrated)
+    day = (datetime.now(UTC) - timedelta(days=40)).replace(hour=12, minute=0, second=0)
+    _counted_checks(migrated, day)
+    target = ["--account", "gina", "--database-url", migrated]
+    on = day.strftime("%Y-%m-%d")
+    next_day = (day + timedelta(days=1)).strftime("%Y-%m-%d")
+
+    stats = runner.invoke(
+        main,
+        ["stats", "--bucket", "day", "--from", on, "--to", next_day, "--group", "dnc", *target],
+    )
+    assert stats.exit_code == 0, stats.output
+    lines = [line.split() for line in stats.stdout.splitlines()]
+    assert stats.stdout.startswith(
+        f"checks per day, {on} 00:00 to {next_day} 00:00 UTC (every check)\n"
+    )
+    assert lines[1] == [
+        "DAY",
+        "(UTC)",
+        "CHECKS",
+        "BLOCKED",
+        "SHARE",
+        "INVALID",
+        "MATCHED",
+        "BY",
+        "DNC",
+    ]
+    assert [on, "6", "4", "66.7%", "1", "4"] in lines
+    assert ["TOTAL", "6", "4", "66.7%", "1", "4"] in lines
+    assert "6 checks, 4 blocked (66.7%), 1 not a number\n" in stats.stdout
+    assert ["1", "DNC", "4", "66.7%"] in lines  # matched by group, of every check
+    # Top entries: single checks only (the campaign's one too); the batch's prefix is not.
+    top = stats.stdout.split("entries single checks matched most")[1]
+    assert [line.split() for line in top.splitlines()[3:]] == [
+        ["DNC", "+91", "98000", "00001", "2"]
+    ]
+
+    spring = runner.invoke(
+        main,
+        [
+            "stats",
+            "--bucket",
+            "hour",
+            "--from",
+            on,
+            "--to",
+            next_day,
+            "--campaign",
+            "SPRING",
+            *target,
+        ],
+    )
+    assert spring.exit_code == 0, spring.output
+    assert "(campaign 'Spring')" in spring.stdout
+    assert [f"{on}", "12:00", "1", "1", "100.0%", "0"] in [
+        line.split() for line in spring.stdout.splitlines()
+    ]
+    assert "1 check, 1 blocked (100.0%), 0 not a number\n" in spring.stdout
+    assert "(every check's, not only the campaign's)" in spring.stdout
+    # Nothing counted in the range (by default the last 60 buckets): said, and no table.
+    empty = runner.invoke(main, ["stats", *target])
+    assert empty.exit_code == 0, empty.output
+    assert "no checks counted in this range\n" in empty.stdout
+    assert "TOTAL" not in empty.stdout
+    assert empty.stdout.startswith("checks per hour, ")
+
+    # Stale: in the group for 30 days and matched by no check since; the day each last matched.
+    stale = runner.invoke(main, ["stale", "DNC", "--days", "30", *target])
+    assert stale.exit_code == 0, stale.output
+    rows = [line.split() for line in stale.stdout.splitlines()]
+    assert rows[0] == ["NUMBER", "KIND", "STATUS", "EXPIRES", "ADDED", "LAST", "MATCHED", "NOTE"]
+    assert [(r[0], r[1], r[5]) for r in rows[2:5]] == [
+        ("+91140*", "prefix", on),  # matched by the batch
+        ("+919800000001", "number", on),
+        ("+919800000002", "number", "never"),
+    ]
+    assert stale.stdout.endswith("3 entries of group 'DNC' matched by no check in 30 days\n")
+    # Fifty days: they were not in the group all that time, so none is stale.
+    fifty = runner.invoke(main, ["stale", "1", "--days", "50", *target])
+    assert fifty.stdout == "0 entries of group 'DNC' matched by no check in 50 days\n"
+
+    out = tmp_path / "stale.csv"
+    written = runner.invoke(main, ["stale", "dnc", "--csv", str(out), *target])
+    assert written.exit_code == 0, written.output
+    assert written.stderr == "3 entries of group 'DNC' matched by no check in 30 days\n"
+    with out.open(newline="") as file:
+        csv_rows = list(csv.reader(file))
+    assert csv_rows[0] == [
+        "number",
+        "kind",
+        "status",
+        "expires_at",
+        "note",
+        "created_at",
+        "last_matched_on",
+    ]
+    assert [(r[0], r[1], r[2], r[6]) for r in csv_rows[1:]] == [
+        ("+91140*", "prefix", "active", on),
+        ("+919800000001", "number", "active", on),
+        ("+919800000002", "number", "active", ""),
+    ]
+    assert datetime.fromisoformat(csv_rows[1][5]).date() == day.date()
+    to_stdout = runner.invoke(main, ["stale", "dnc", "--csv", "-", *target])
+    assert to_stdout.stdout == out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["stats", "--from", "yesterday"], 2, "'yesterday' is not a date or a date-time"),
+        (["stats", "--to", "2026-13-01"], 2, "Invalid value for '--to'"),
+        (["stats", "--bucket", "week"], 2, "'week' is not one of 'minute', 'hour', 'day'"),
+        (
+            ["stats", "--from", "2026-06-02", "--to", "2026-06-01T23:00+05:30"],
+            1,
+            "invalid range: --to: must be after from",
+        ),
+        (
+            ["stats", "--bucket", "minute", "--from", "2026-05-01", "--to", "2026-06-01"],
+            1,
+            "invalid range: --from: the range holds more than 5,000 minutes",
+        ),
+        (["stats", "--group", "nope"], 1, "no group named 'nope'"),
+        (["stats", "--campaign", "7"], 1, "no campaign named '7' or with that id"),
+        (["stale", "nope"], 1, "no group named 'nope'"),
+        (["stale", "DNC", "--days", "0"], 2, "0 is not in the range 1<=x<=3650"),
+        (["stats"], 2, "--account"),
+    ],
+)
+def test_stats_and_stale_refuse_bad_input_clearly(
+    runner: CliRunner, migrated: str, args: list[str], code: int, message: str
+) -> None:
+    _account(runner, migrated)
+    target = [] if args == ["stats"] else ["--account", "gina"]
+    result = runner.invoke(main, [*args, *target, "--database-url", migrated])
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output

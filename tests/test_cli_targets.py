@@ -26,15 +26,15 @@ Targets = tuple[list[str], list[str]]
 
 
 @contextmanager
-def two_targets(folder: Path) -> Iterator[Targets]:
+def two_targets(folder: Path, **settings: str) -> Iterator[Targets]:
     """The options naming each target: the same account, alone on its own database, once
-    used locally and once through a server."""
+    used locally and once through a server (started with ``settings``)."""
     local_url = f"sqlite:///{folder / 'local.db'}"
     served_url = f"sqlite:///{folder / 'served.db'}"
     callblock("account", "create", "acme", database_url=local_url)
     out = callblock("account", "create", "acme", database_url=served_url).stdout
     key = out.strip().splitlines()[-1]
-    server: Server = start_server(served_url)
+    server: Server = start_server(served_url, **settings)
     try:
         yield (
             ["--account", "acme", "--database-url", local_url],
@@ -667,3 +667,94 @@ def test_replace_and_change_lists_say_the_same_on_both_targets(
         both(fresh_targets, "import", str(changes), "--group", "Nowhere", "--changes"), code=1
     )
     assert missing.endswith("Error: no such group\n")
+
+
+# --- insights: `callblock stats` and `callblock stale` ----------------------------------------
+
+
+@pytest.fixture
+def counting_targets(tmp_path: Path) -> Iterator[Targets]:
+    """Two fresh targets, the server writing the checks it counts every 0.3 s."""
+    with two_targets(tmp_path, stats_flush_seconds="0.3") as both_targets:
+        yield both_targets
+
+
+SINGLES = ("9800000001", "9811111111")
+BATCH = ("9800000001", "x", "01401234567")
+
+
+def check_on_both(targets: Targets) -> None:
+    """The same checks on each target, counted: on the server, as its API answers them; on
+    the local database, as a server process would count them (the CLI's own checks are not
+    counted), written at once."""
+    local, remote = targets
+    store = Store.from_url(local[local.index("--database-url") + 1])
+    try:
+        service = Service(store, count_checks=True)
+        actor = Actor(service.account("acme"), None, Surface.CLI)
+        for number in SINGLES:
+            service.check(actor, number, None)
+        service.check_many(actor, list(BATCH), None)
+        assert service.flush_counts() == 5
+    finally:
+        store.dispose()
+    url, key = remote[remote.index("--url") + 1], remote[remote.index("--api-key") + 1]
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as api:
+        for number in SINGLES:
+            assert api.get(f"/v1/check/{number}").status_code == 200
+        assert api.post("/v1/check", json={"numbers": list(BATCH)}).status_code == 200
+        deadline = time.monotonic() + 15
+        while api.get("/v1/stats", params={"bucket": "day"}).json()["checks"] < 5:
+            assert time.monotonic() < deadline, "the server's counts did not show"
+            time.sleep(0.1)
+
+
+@pytest.mark.server
+def test_stats_and_stale_say_the_same_on_both_targets(
+    counting_targets: Targets, tmp_path: Path
+) -> None:
+    targets = counting_targets
+    numbers = tmp_path / "dnc.txt"
+    numbers.write_text("9800000001\n9800000002\n140*\n")
+    for options in targets:
+        imported = CliRunner().invoke(main, ["import", str(numbers), "--group", "DNC", *options])
+        assert imported.exit_code == 0, imported.output
+    assert same(both(targets, "campaign", "create", "Spring")).startswith("campaign 1: Spring")
+    check_on_both(targets)
+
+    said = same(both(targets, "stats", "--bucket", "day", "--group", "dnc"))
+    lines = [line.split() for line in said.splitlines()]
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert [today, "5", "3", "60.0%", "1", "3"] in lines
+    assert "5 checks, 3 blocked (60.0%), 1 not a number" in said
+    assert ["1", "DNC", "3", "60.0%"] in lines
+    assert said.endswith("DNC     +91 98000 00001      1\n")
+    # A campaign with no checks of its own: none counted.
+    mine = same(both(targets, "stats", "--campaign", "spring"))
+    assert "(campaign 'Spring')\nno checks counted in this range\n" in mine
+
+    # Entries imported just now were not in the group a day ago: none is stale yet.
+    stale = same(both(targets, "stale", "DNC", "--days", "1"))
+    assert stale == "0 entries of group 'DNC' matched by no check in 1 day\n"
+    files = [tmp_path / "local.csv", tmp_path / "remote.csv"]
+    for options, out in zip(targets, files, strict=True):
+        written = CliRunner().invoke(
+            main, ["stale", "1", "--days", "1", "--csv", str(out), *options]
+        )
+        assert written.exit_code == 0, written.output
+        assert written.stderr == stale
+    assert files[0].read_bytes() == files[1].read_bytes()
+    assert files[0].read_text() == "number,kind,status,expires_at,note,created_at,last_matched_on\n"
+
+    # Refusals, said the same on both.
+    for args, message in (
+        (["--group", "nope"], "no group named 'nope'"),
+        (["--campaign", "nope"], "no campaign named 'nope'"),
+        (["--from", "2026-06-02", "--to", "2026-06-01"], "invalid range: --to: must be after from"),
+        (
+            ["--bucket", "minute", "--from", "2026-05-01", "--to", "2026-06-01"],
+            "invalid range: --from: the range holds more than 5,000 minutes",
+        ),
+    ):
+        assert message in same(both(targets, "stats", *args), code=1)
+    assert "no group named 'nope'" in same(both(targets, "stale", "nope"), code=1)

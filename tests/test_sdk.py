@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import csv
 import importlib
 import importlib.util
 import inspect
@@ -23,9 +24,10 @@ import pickle
 import pkgutil
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import FrozenInstanceError
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from types import ModuleType
@@ -54,6 +56,7 @@ from callblock.client import (
     AsyncKeysAPI,
     AsyncMirror,
     AsyncNumbersAPI,
+    AsyncStatsAPI,
     AttachedGroup,
     AuditAPI,
     AuthError,
@@ -73,6 +76,7 @@ from callblock.client import (
     Conflict,
     Forbidden,
     Group,
+    GroupMatches,
     GroupsAPI,
     HeaderLine,
     ImportResult,
@@ -89,14 +93,23 @@ from callblock.client import (
     Reason,
     RemoveResult,
     ServerError,
+    StaleEntry,
+    Stats,
+    StatsAPI,
+    StatsPoint,
     TooManyRemovals,
     TransportError,
     ValidationError,
 )
 from callblock.client import _parse as parse
 from callblock.domain import StoreUnavailable
+from callblock.http.app import create_app
 from callblock.service import Service
+from callblock.settings import Settings
+from callblock.store import Store
+from tests.conftest import wait_for_rechecks
 from tests.helpers import Credentials, FakeClock
+from tests.servers import create_account, start_server, stop_server, wait_ready
 
 pytestmark = pytest.mark.anyio
 
@@ -785,6 +798,259 @@ def test_answers_of_a_server_older_than_campaigns_still_read() -> None:
     )
     assert change.group == ChangedGroup(1, "Spam", "", "both", "block", "global", False)
     assert change.campaign is None
+
+
+# --- insights --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counting(store: Store, clock: FakeClock) -> Iterator[Service]:
+    """A service that counts its checks, as the server's processes do; its counts are
+    written when a test calls ``flush_counts`` (in-process, no flusher runs)."""
+    yield Service(store, clock=clock, count_checks=True)
+    wait_for_rechecks()
+
+
+@pytest.fixture
+def counted_gateway(counting: Service, database_url: str) -> Gateway:
+    return Gateway(create_app(Settings(database_url=database_url), service=counting))
+
+
+@pytest.fixture(params=["sync", "async"])
+async def counted_sdk(
+    request: pytest.FixtureRequest, counting: Service, counted_gateway: Gateway
+) -> AsyncIterator[AnyClient]:
+    """A client of either kind on an app whose checks are counted."""
+    key = counting.create_account("counted").key
+    if request.param == "sync":
+        with Client(BASE_URL, key, transport=SyncASGITransport(counted_gateway)) as client:
+            yield client
+    else:
+        transport = httpx.ASGITransport(app=counted_gateway)
+        async with AsyncClient(BASE_URL, key, transport=transport) as async_client:
+            yield async_client
+
+
+async def test_stats_count_single_and_batch_checks_by_outcome_group_and_campaign(
+    counted_sdk: AnyClient, counting: Service, clock: FakeClock
+) -> None:
+    sdk = counted_sdk
+    dnc = await run(sdk.groups.create("DNC"))
+    spam = await run(sdk.groups.create("Spam"))
+    await run(sdk.numbers.add(dnc.id, ["+919800000001", "140*"]))
+    await run(sdk.numbers.add(spam.id, ["+919800000001", "+919800000002"]))
+    spring = await run(sdk.campaigns.create("Spring"))
+    # 12:00: two single checks, one blocked by both groups.
+    assert (await run(sdk.check("9800000001"))).blocked
+    assert not (await run(sdk.check("9811111111"))).blocked
+    clock.advance(minutes=1)
+    # 12:01: a batch (Spam, DNC's prefix, nothing, not a number) and a check for a campaign.
+    await run(sdk.check_many(["9800000002", "01401234567", "9811111111", "x"]))
+    assert not (await run(sdk.check("9800000002", campaign="Spring"))).callable
+    assert counting.flush_counts() == 7
+
+    stats = await run(sdk.stats.get())  # the last 60 minutes up to now
+    assert isinstance(stats, Stats)
+    assert (stats.bucket, stats.group_id, stats.campaign_id) == ("minute", None, None)
+    assert stats.end == datetime(2026, 6, 1, 12, 2, tzinfo=UTC)  # the current minute's end
+    assert stats.start == stats.end - timedelta(hours=1)
+    assert (stats.checks, stats.blocked, stats.blocked_share) == (7, 4, 4 / 7)
+    at = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    assert stats.series == (
+        StatsPoint(at, 2, 1, 0, 1),
+        StatsPoint(at + timedelta(minutes=1), 5, 3, 1, 3),
+    )
+    assert stats.by_group == (GroupMatches(spam.id, "Spam", 3), GroupMatches(dnc.id, "DNC", 2))
+    # Single checks only, the campaign's included: a batch's numbers count no hits.
+    assert {(t.group_name, t.number, t.international, t.hits) for t in stats.top_entries} == {
+        ("DNC", "+919800000001", "+91 98000 00001", 1),
+        ("Spam", "+919800000001", "+91 98000 00001", 1),
+        ("Spam", "+919800000002", "+91 98000 00002", 1),
+    }
+    # A group's matches per bucket, beside every check; the range given, in days.
+    by_spam = await run(
+        sdk.stats.get(
+            "day",
+            start=datetime(2026, 5, 31, 18, 0, tzinfo=ZoneInfo("Asia/Kolkata")),
+            end=datetime(2026, 6, 2, tzinfo=UTC),
+            group_id=spam.id,
+        )
+    )
+    assert (by_spam.start, by_spam.end) == (datetime(2026, 5, 31, tzinfo=UTC), by_spam.end)
+    assert by_spam.series == (StatsPoint(datetime(2026, 6, 1, tzinfo=UTC), 7, 4, 1, 3),)
+    assert by_spam.group_id == spam.id
+    # A campaign's checks only, by name or id: blocked is "not callable".
+    for campaign in ("spring", spring.id):
+        mine = await run(sdk.stats.get("hour", campaign=campaign))
+        assert (mine.checks, mine.blocked, mine.campaign_id) == (1, 1, spring.id)
+        assert mine.by_group == (GroupMatches(spam.id, "Spam", 1),)
+    # An empty range of buckets: nothing counted there, and no share to divide by.
+    before = await run(sdk.stats.get(end=datetime(2026, 5, 1, tzinfo=UTC)))
+    assert (before.checks, before.blocked_share, before.series, before.by_group) == (0, 0.0, (), ())
+
+
+async def test_stats_refusals(sdk: AnyClient, gateway: Gateway) -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    with pytest.raises(ValidationError) as backwards:
+        await run(sdk.stats.get(start=now, end=now - timedelta(days=1)))
+    assert set(backwards.value.errors) == {"to"}
+    with pytest.raises(ValidationError) as too_many:
+        await run(sdk.stats.get("minute", start=now - timedelta(days=30), end=now))
+    assert "more than 5,000 minutes" in too_many.value.errors["from"]
+    with pytest.raises(NotFound):
+        await run(sdk.stats.get(group_id=999_999))
+    with pytest.raises(NotFound):
+        await run(sdk.stats.get(campaign="none such"))
+    queries = listed(gateway, "/v1/stats")
+    assert queries[0] == "bucket=minute&from=2026-06-01T12%3A00%3A00Z&to=2026-05-31T12%3A00%3A00Z"
+    gateway.seen.clear()
+    # Refused before anything is sent.
+    with pytest.raises(ValueError, match="bucket must be one of minute, hour, day"):
+        await run(sdk.stats.get("week"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await run(sdk.stats.get(start=datetime(2026, 6, 1)))
+    with pytest.raises(TypeError, match="group_id must be an int"):
+        await run(sdk.stats.get(group_id="1"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="campaign must not be empty"):
+        await run(sdk.stats.get(campaign=" "))
+    with pytest.raises(ValueError, match="days must be 1 or more"):
+        sdk.groups.stale(1, days=0)
+    with pytest.raises(TypeError, match="days must be an int"):
+        await run(sdk.groups.download_stale(1, io.BytesIO(), days="30"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="binary mode"):
+        await run(sdk.groups.download_stale(1, io.StringIO()))  # type: ignore[arg-type]
+    assert gateway.seen == []
+
+
+async def test_stale_entries_are_listed_page_by_page_and_downloaded_as_csv(
+    counted_sdk: AnyClient,
+    counting: Service,
+    counted_gateway: Gateway,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    sdk = counted_sdk
+    group = await run(sdk.groups.create("DNC"))
+    numbers = ["+919800000001", "+919800000002", "+919800000003", "140*"]
+    await run(sdk.numbers.add(group.id, numbers, note='old, "kept"\nfor years'))
+    clock.advance(days=40)
+    assert (await run(sdk.check("9800000001"))).blocked  # matched on 2026-07-11
+    clock.advance(days=10)
+    counting.flush_counts()
+    await run(sdk.numbers.add(group.id, ["+919800000009"]))  # not in the group 5 days ago
+
+    stale = await collect(sdk.groups.stale(group.id, days=5, page_size=2))
+    assert all(isinstance(e, StaleEntry) for e in stale)
+    assert [(e.number, e.kind, e.last_matched_on) for e in stale] == [
+        ("+91140*", "prefix", None),
+        ("+919800000001", "number", date(2026, 7, 11)),
+        ("+919800000002", "number", None),
+        ("+919800000003", "number", None),
+    ]
+    assert stale[1].international == "+91 98000 00001"
+    pages = listed(counted_gateway, f"/v1/groups/{group.id}/stale")
+    assert len(pages) == 2
+    assert pages[0] == "days=5&limit=2"
+    assert pages[1].startswith("days=5&limit=2&cursor=")
+    # Thirty days: the entry matched ten days ago is not stale; the default is 30.
+    assert [e.number for e in await collect(sdk.groups.stale(group.id))] == [
+        "+91140*",
+        "+919800000002",
+        "+919800000003",
+    ]
+
+    # The same entries as one CSV file, into a path or a file object.
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    path = folder / "stale.csv"
+    assert await run(sdk.groups.download_stale(group.id, path, days=5)) == 4
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert rows[0] == list(parse.STALE_COLUMNS)
+    assert [(r[0], r[4], r[6]) for r in rows[1:]] == [
+        ("+91140*", 'old, "kept"\nfor years', ""),
+        ("+919800000001", 'old, "kept"\nfor years', "2026-07-11"),
+        ("+919800000002", 'old, "kept"\nfor years', ""),
+        ("+919800000003", 'old, "kept"\nfor years', ""),
+    ]
+    into = io.BytesIO(b"before:")
+    into.seek(0, io.SEEK_END)  # written from where it stands
+    assert await run(sdk.groups.download_stale(group.id, into, days=5)) == 4
+    assert into.getvalue() == b"before:" + path.read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == ["stale.csv"]  # no partial file left
+
+    # An unknown group: NotFound, and nothing written (a file there stays as it was).
+    with pytest.raises(NotFound):
+        await collect(sdk.groups.stale(999_999))
+    path.write_text("kept")
+    with pytest.raises(NotFound):
+        await run(sdk.groups.download_stale(999_999, path))
+    assert path.read_text() == "kept"
+    with pytest.raises(NotFound):
+        await run(sdk.groups.download_stale(999_999, folder / "never.csv"))
+    # An answer that is not the stale entries' CSV: an error, and the path is left alone.
+    counted_gateway.answer(200, b"a,b\n1,2\n", "text/csv")
+    with pytest.raises(CallblockError, match="no column 'number'"):
+        await run(sdk.groups.download_stale(group.id, path))
+    assert path.read_text() == "kept"
+    assert sorted(p.name for p in folder.iterdir()) == ["stale.csv"]
+
+
+def test_a_stale_entry_reads_its_last_match_day() -> None:
+    at = "2026-06-01T12:00:00Z"
+    body = {
+        "number": "+919876543210",
+        "kind": "number",
+        "status": "active",
+        "expires_at": None,
+        "note": None,
+        "source": "v1",
+        "created_at": at,
+        "updated_at": at,
+        "last_matched_on": "2026-04-02",
+    }
+    entry = parse.stale_entry(body)
+    assert (entry.number, entry.last_matched_on) == ("+919876543210", date(2026, 4, 2))
+    assert parse.stale_entry({**body, "last_matched_on": None}).last_matched_on is None
+    with pytest.raises(parse.Malformed, match="'last_matched_on' is not a date"):
+        parse.stale_entry({**body, "last_matched_on": "yesterday"})
+
+
+@pytest.mark.server
+async def test_a_real_server_counts_the_checks_the_sdk_reads_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    server = start_server(database_url, stats_flush_seconds="0.3")
+    try:
+        wait_ready(server)
+        key = create_account("counted", database_url=database_url)
+        with Client(server.url, key) as client:
+            group = client.groups.create("DNC")
+            client.numbers.add(group.id, ["+919800000001"])
+            client.campaigns.create("Spring")
+            assert client.check("9800000001").blocked
+            assert not client.check("9811111111").blocked
+            client.check_many(["9800000001", "9811111111", "x"])
+            assert not client.check("9800000001", campaign="Spring").callable
+            deadline = time.monotonic() + 15  # each flush is 0.3 s apart
+            while (stats := client.stats.get("hour")).checks < 6 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert (stats.checks, stats.blocked) == (6, 3)
+            assert [(p.checks, p.blocked, p.invalid) for p in stats.series] == [(6, 3, 1)]
+            assert stats.by_group == (GroupMatches(group.id, "DNC", 3),)
+            assert [(t.number, t.hits) for t in stats.top_entries] == [("+919800000001", 2)]
+            spring = client.stats.get("day", campaign="Spring", group_id=group.id)
+            assert [(p.checks, p.blocked, p.matched) for p in spring.series] == [(1, 1, 1)]
+            # Entries added just now are in no stale listing: they were not there a day ago.
+            assert list(client.groups.stale(group.id, days=1)) == []
+            assert client.groups.download_stale(group.id, tmp_path / "s.csv", days=1) == 0
+            header = (tmp_path / "s.csv").read_text().splitlines()
+            assert header == [",".join(parse.STALE_COLUMNS)]
+            with pytest.raises(NotFound):
+                client.stats.get(campaign="none such")
+        async with AsyncClient(server.url, key) as async_client:
+            assert await async_client.stats.get("hour", end=stats.end) == stats
+    finally:
+        stop_server(server)
 
 
 # --- audit -----------------------------------------------------------------------------------
@@ -1621,12 +1887,18 @@ MIRRORS = [
     (AuditAPI, AsyncAuditAPI),
     (AccountAPI, AsyncAccountAPI),
     (KeysAPI, AsyncKeysAPI),
+    (StatsAPI, AsyncStatsAPI),
     (Changes, AsyncChanges),
     (Mirror, AsyncMirror),
 ]
 # Methods that are not awaited: listings (async iterators), the change feed (an object to
 # iterate, whose `token` is read afterwards) and the mirror's check (answered locally).
-NOT_AWAITED = {"list": "AsyncIterator[", "export": "AsyncIterator[", "changes": "AsyncChanges"}
+NOT_AWAITED = {
+    "list": "AsyncIterator[",
+    "export": "AsyncIterator[",
+    "stale": "AsyncIterator[",
+    "changes": "AsyncChanges",
+}
 LOCAL = {"check": Mirror}
 
 
@@ -1687,6 +1959,8 @@ SDK_METHODS: dict[str, Callable[..., Any]] = {
     "listKeys": KeysAPI.list,
     "createKey": KeysAPI.create,
     "revokeKey": KeysAPI.revoke,
+    "getStats": StatsAPI.get,
+    "listStaleEntries": GroupsAPI.stale,  # and download_stale, with ?format=csv
 }
 # Operations the SDK does not wrap yet (the CLI speaks the scrub endpoint itself).
 NOT_IN_THE_SDK = {"scrubList", "getLimits"}

@@ -54,6 +54,7 @@ NAMES: dict[str, str] = {
     "AsyncAuditAPI": "AuditAPI",
     "AsyncAccountAPI": "AccountAPI",
     "AsyncKeysAPI": "KeysAPI",
+    "AsyncStatsAPI": "StatsAPI",
     "AsyncChanges": "Changes",
     "AsyncMirror": "Mirror",
     # httpx
@@ -61,6 +62,7 @@ NAMES: dict[str, str] = {
     "aclose": "close",
     "aread": "read",
     "aiter_text": "iter_text",
+    "aiter_bytes": "iter_bytes",
     # the language and the standard library
     "AsyncIterator": "Iterator",
     "AsyncIterable": "Iterable",

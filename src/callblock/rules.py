@@ -74,6 +74,11 @@ COLUMN_POSITION_MAX: Final = 10_000
 # Invalid lines a refused import names in its answer (the count in its detail is of all).
 INVALID_LINES_SHOWN: Final = 10_000
 
+# --- insights --------------------------------------------------------------------------------
+
+# The most days a stale-entries listing looks back (match days are kept 800 by default).
+STALE_DAYS_MAX: Final = 3650
+
 # --- an account ------------------------------------------------------------------------------
 
 USERNAME_MAX: Final = 64

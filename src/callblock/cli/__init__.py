@@ -13,18 +13,21 @@
     callblock import FILE        a number list into a group, all or nothing
     callblock export             a group's entries as CSV
     callblock scrub FILE         a calling list split into callable and other rows
+    callblock stats              checks and blocked calls over time, by group, top entries
+    callblock stale GROUP        a group's entries no check matched for --days days
     callblock db upgrade         migrate the database to the newest schema
     callblock settings           every setting: variable, default, meaning
 
-``check``, ``group``, ``purge-expired``, ``campaign``, ``import``, ``export`` and ``scrub``
-act on the local database as ``--account USERNAME`` or on a server's /v1 API with ``--url URL
---api-key KEY``: each is written once against ``operations.Operations``, and
-``target.open_target`` picks the target.
+``check``, ``group``, ``purge-expired``, ``campaign``, ``import``, ``export``, ``scrub``,
+``stats`` and ``stale`` act on the local database as ``--account USERNAME`` or on a server's
+/v1 API with ``--url URL --api-key KEY``: each is written once against
+``operations.Operations``, and ``target.open_target`` picks the target.
 Every command and group of commands takes ``--database-url`` (the flag nearest the command
 wins); ``callblock`` itself takes it too.
 
 One module an area: ``serve``, ``accounts``, ``groups`` (check and groups), ``campaigns``,
-``bulk`` (import, export, scrub; their files in ``files``), ``db``, ``settings``; ``common``
+``bulk`` (import, export, scrub; their files in ``files``), ``insights`` (stats, stale),
+``db``, ``settings``; ``common``
 holds what they share, ``lookup`` finds groups and campaigns by name or id.
 """
 
@@ -43,6 +46,7 @@ from callblock.cli.campaigns import campaign
 from callblock.cli.common import database_option
 from callblock.cli.db import db
 from callblock.cli.groups import check, group, purge_expired
+from callblock.cli.insights import stale_command, stats_command
 from callblock.cli.serve import serve
 from callblock.cli.settings import settings_command
 
@@ -100,6 +104,8 @@ for command in (
     import_command,
     export_command,
     scrub_command,
+    stats_command,
+    stale_command,
     db,
     settings_command,
 ):

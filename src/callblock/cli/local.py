@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +25,7 @@ from callblock.cli.operations import (
     NotANumber,
     Reading,
     Scrubbing,
+    StatsBucket,
     Writing,
     recorded_file_name,
 )
@@ -31,6 +33,7 @@ from callblock.domain import (
     Actor,
     CampaignById,
     Direction,
+    Entry,
     FieldProblem,
     Group,
     GroupByName,
@@ -44,8 +47,13 @@ from callblock.domain import (
 )
 from callblock.domain import GroupKind as Kind
 from callblock.domain import GroupScope as Scope
+from callblock.numbers import PREFIX_MARK, display_forms
 from callblock.rules import DESCRIPTION_RULE
 from callblock.service import CheckResult, Service
+from callblock.usecases.insights import StatsPoint
+
+STALE_COLUMNS = ("number", "kind", "status", "expires_at", "note", "created_at", "last_matched_on")
+_STALE_PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +282,70 @@ class LocalCampaignCheck:
     next_callable_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class LocalGroupMatches:
+    group_id: int
+    name: str
+    matched: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTopEntry:
+    group_id: int
+    group_name: str
+    number: str
+    international: str
+    hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalStats:
+    bucket: str
+    start: datetime
+    end: datetime
+    checks: int
+    blocked: int
+    series: tuple[StatsPoint, ...]
+    by_group: tuple[LocalGroupMatches, ...]
+    top_entries: tuple[LocalTopEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalStaleEntry:
+    number: str
+    kind: str
+    status: str
+    expires_at: datetime | None
+    note: str | None
+    created_at: datetime
+    last_matched_on: date | None
+
+    @classmethod
+    def of(cls, entry: Entry, now: datetime, last_matched: datetime | None) -> LocalStaleEntry:
+        expired = entry.expires_at is not None and entry.expires_at <= now
+        return cls(
+            entry.pattern,
+            "prefix" if entry.pattern.endswith(PREFIX_MARK) else "number",
+            "expired" if expired else "active",
+            entry.expires_at,
+            entry.note,
+            entry.created_at,
+            None if last_matched is None else last_matched.date(),
+        )
+
+    def row(self) -> list[str]:
+        """Its row of the stale entries' CSV, written as the API writes it."""
+        return [
+            self.number,
+            self.kind,
+            self.status,
+            "" if self.expires_at is None else self.expires_at.astimezone(UTC).isoformat(),
+            self.note or "",
+            self.created_at.astimezone(UTC).isoformat(),
+            "" if self.last_matched_on is None else self.last_matched_on.isoformat(),
+        ]
+
+
 class Local:
     def __init__(self, service: Service, actor: Actor) -> None:
         self._service = service
@@ -389,6 +461,65 @@ class Local:
             for block in text:  # the header once the group is known to exist
                 out.write(block)
         return text.entries
+
+    def stats(
+        self,
+        bucket: StatsBucket,
+        start: datetime | None,
+        end: datetime | None,
+        group_id: int | None,
+        campaign_id: int | None,
+    ) -> LocalStats:
+        stats = self._service.stats(
+            self._actor,
+            bucket=bucket,
+            start=start,
+            end=end,
+            group_id=group_id,
+            campaign=None if campaign_id is None else CampaignById(campaign_id),
+        )
+        return LocalStats(
+            stats.bucket,
+            stats.start,
+            stats.end,
+            stats.checks,
+            stats.blocked,
+            tuple(stats.series),
+            tuple(LocalGroupMatches(g.group_id, g.name, g.matched) for g in stats.by_group),
+            tuple(
+                LocalTopEntry(
+                    t.group_id, t.group_name, t.pattern, display_forms(t.pattern)[1], t.hits
+                )
+                for t in stats.top_entries
+            ),
+        )
+
+    def stale_entries(self, group_id: int, days: int) -> Iterator[LocalStaleEntry]:
+        after = None
+        while True:
+            page = self._service.stale_entries(
+                self._actor, group_id, days=days, after=after, limit=_STALE_PAGE
+            )
+            now = self._service.clock()
+            for entry in page.entries:
+                yield LocalStaleEntry.of(entry, now, page.last_matched.get(entry.key))
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    def stale_csv(self, group_id: int, days: int, out: IO[str]) -> int:
+        entries = self.stale_entries(group_id, days)
+        first = next(entries, None)  # an unknown group is said before anything is written
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(STALE_COLUMNS)
+        count = 0
+        if first is not None:
+            writer.writerow(first.row())
+            count = 1
+        for entry in entries:
+            writer.writerow(entry.row())
+            count += 1
+        return count
 
     @contextmanager
     def scrub_file(

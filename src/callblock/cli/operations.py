@@ -2,8 +2,8 @@
 
 A target is the local database acting as an account (``local.Local``, over the service) or a
 server's ``/v1`` API (``remote.Remote``, over the SDK). ``check``, ``group``, ``import``,
-``export`` and ``scrub`` are each written once against ``Operations``; ``target.open_target`` is
-the one place that picks which.
+``export``, ``scrub``, ``stats`` and ``stale`` are each written once against ``Operations``;
+``target.open_target`` is the one place that picks which.
 
 The shapes follow the SDK's (``Client.check``, ``Client.groups``, ``Client.campaigns``), so
 that what the SDK already offers is used as it is: ``Client.groups`` is a ``GroupOperations``
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Literal, Protocol, TypeAlias
 
@@ -34,6 +34,7 @@ GroupDirection: TypeAlias = Literal["inbound", "outbound", "both"]
 GroupKind: TypeAlias = Literal["block", "allow"]
 GroupScope: TypeAlias = Literal["global", "attached"]
 CallDirection: TypeAlias = Literal["inbound", "outbound"]
+StatsBucket: TypeAlias = Literal["minute", "hour", "day"]
 Reading: TypeAlias = Callable[[int], None]
 """Told how many bytes of the input file have been read (or sent) so far."""
 Writing: TypeAlias = Callable[[int, int], None]
@@ -234,6 +235,79 @@ class CampaignOperations(Protocol):
     def delete(self, campaign_id: int) -> None: ...
 
 
+class StatsPointView(Protocol):
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def checks(self) -> int: ...
+    @property
+    def blocked(self) -> int: ...
+    @property
+    def invalid(self) -> int: ...
+    @property
+    def matched(self) -> int: ...
+
+
+class GroupMatchesView(Protocol):
+    @property
+    def group_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def matched(self) -> int: ...
+
+
+class TopEntryView(Protocol):
+    @property
+    def group_id(self) -> int: ...
+    @property
+    def group_name(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def international(self) -> str: ...
+    @property
+    def hits(self) -> int: ...
+
+
+class StatsView(Protocol):
+    """Checks and blocked calls over time (``docs/api.md``, "Insights")."""
+
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+    @property
+    def checks(self) -> int: ...
+    @property
+    def blocked(self) -> int: ...
+    @property
+    def series(self) -> Sequence[StatsPointView]: ...
+    @property
+    def by_group(self) -> Sequence[GroupMatchesView]: ...
+    @property
+    def top_entries(self) -> Sequence[TopEntryView]: ...
+
+
+class StaleEntryView(Protocol):
+    @property
+    def number(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_matched_on(self) -> date | None: ...
+
+
 ImportMode = Literal["add", "replace", "changes"]
 
 
@@ -326,4 +400,28 @@ class Operations(Protocol):
     ) -> AbstractContextManager[Scrubbing]:
         """The calling list in ``file``, scrubbed for calls in ``direction``: for the
         campaign, or against the account's global block groups when None."""
+        ...
+
+    def stats(
+        self,
+        bucket: StatsBucket,
+        start: datetime | None,
+        end: datetime | None,
+        group_id: int | None,
+        campaign_id: int | None,
+    ) -> StatsView:
+        """The account's checks per ``bucket`` from ``start`` to ``end`` (None: the last 60
+        buckets up to now), of one campaign's checks or all; with ``group_id``, its matches.
+        A range the stats cannot answer raises ``InvalidInput`` (local) or the SDK's
+        ``ValidationError``, naming ``from`` or ``to``."""
+        ...
+
+    def stale_entries(self, group_id: int, days: int) -> Iterator[StaleEntryView]:
+        """The group's entries no check matched in the last ``days`` UTC days (and in the
+        group all that time), in the group's order."""
+        ...
+
+    def stale_csv(self, group_id: int, days: int, out: IO[str]) -> int:
+        """Write the same entries to ``out`` as the API's CSV file
+        (``number,kind,status,expires_at,note,created_at,last_matched_on``); how many."""
         ...

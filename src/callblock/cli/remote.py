@@ -17,6 +17,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,6 +39,9 @@ from callblock.cli.operations import (
     PartlyListed,
     Reading,
     Scrubbing,
+    StaleEntryView,
+    StatsBucket,
+    StatsView,
     Writing,
     recorded_file_name,
 )
@@ -196,6 +200,27 @@ class Remote:
             text = _passed_on(_decoded(response.iter_bytes()), out)
             return sum(1 for _ in csv.reader(_lines(text))) - 1  # the header is not an entry
 
+    def stats(
+        self,
+        bucket: StatsBucket,
+        start: datetime | None,
+        end: datetime | None,
+        group_id: int | None,
+        campaign_id: int | None,
+    ) -> StatsView:
+        return self._client.stats.get(
+            bucket, start=start, end=end, group_id=group_id, campaign=campaign_id
+        )
+
+    def stale_entries(self, group_id: int, days: int) -> Iterator[StaleEntryView]:
+        return self._client.groups.stale(group_id, days, page_size=1000)
+
+    def stale_csv(self, group_id: int, days: int, out: IO[str]) -> int:
+        sink = _TextSink(out)
+        count = self._client.groups.download_stale(group_id, sink, days=days)
+        sink.close()
+        return count
+
     @contextmanager
     def scrub_file(
         self,
@@ -248,6 +273,21 @@ class Remote:
                 yield response
         except httpx.TransportError as exc:
             raise CallblockError(f"{method} {path}: no answer ({exc})") from exc
+
+
+class _TextSink:
+    """A binary file the SDK downloads into, passing the text on to ``out`` as it comes."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors=files.ERRORS)
+
+    def write(self, data: bytes) -> int:
+        self._out.write(self._decoder.decode(data))
+        return len(data)
+
+    def close(self) -> None:
+        self._out.write(self._decoder.decode(b"", final=True))
 
 
 def _sent(file: Path, reading: Reading) -> Iterator[bytes]:

@@ -10,7 +10,7 @@ import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final, Literal, Protocol, TypeAlias
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "BatchReason",
     "BatchResult",
     "BinaryFile",
+    "BinaryOutput",
     "CallingWindow",
     "CallingWindowInput",
     "Campaign",
@@ -40,8 +41,10 @@ __all__ = [
     "Entry",
     "EntryStatus",
     "FileInput",
+    "FileOutput",
     "Group",
     "GroupKind",
+    "GroupMatches",
     "GroupScope",
     "HeaderLine",
     "ImportMode",
@@ -57,6 +60,11 @@ __all__ = [
     "Reason",
     "ReasonCode",
     "RemoveResult",
+    "StaleEntry",
+    "Stats",
+    "StatsBucket",
+    "StatsPoint",
+    "TopEntry",
     "Weekday",
 ]
 
@@ -107,6 +115,19 @@ class BinaryFile(Protocol):
 
 FileInput: TypeAlias = str | os.PathLike[str] | BinaryFile
 """A file to import: its path, or a file object open for reading bytes."""
+
+
+class BinaryOutput(Protocol):
+    """A file open for writing bytes (``open(path, "wb")``, ``io.BytesIO``...)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+FileOutput: TypeAlias = str | os.PathLike[str] | BinaryOutput
+"""A file to download into: its path (written whole or not at all), or a file object open
+for writing bytes."""
+StatsBucket: TypeAlias = Literal["minute", "hour", "day"]
+"""The length of each point of :meth:`StatsAPI.get`'s series (UTC minutes, hours, days)."""
 
 
 class Keep(enum.Enum):
@@ -498,3 +519,82 @@ class Change:
     """Pass as ``since`` to go on right after this change (or this part of it)."""
     campaign: ChangedCampaign | None = None
     """For the ``campaign-*`` actions: the campaign as the change left it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaleEntry(Entry):
+    """An entry no check matched for the days asked (:meth:`GroupsAPI.stale`)."""
+
+    last_matched_on: date | None = None
+    """The last UTC day a check matched it (before the days asked), or None: never, as far
+    as the server keeps match days (800 days by default)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatsPoint:
+    """One bucket of :attr:`Stats.series`: the checks answered from ``start`` for one
+    bucket's length."""
+
+    start: datetime
+    """The bucket's start (UTC)."""
+    checks: int
+    """Checks answered (single and batch; a scrub is not counted)."""
+    blocked: int
+    """Of them, blocked (for a campaign's checks: not callable)."""
+    invalid: int
+    """Of them, not a number."""
+    matched: int
+    """With ``group_id``: the checks that group matched; else equal to ``blocked``."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMatches:
+    """A group's matches over the range (:attr:`Stats.by_group`)."""
+
+    group_id: int
+    name: str
+    matched: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopEntry:
+    """One of the entries single checks matched most (:attr:`Stats.top_entries`)."""
+
+    group_id: int
+    group_name: str
+    number: str
+    """E.164 number, or E.164 prefix ending in ``*``."""
+    international: str
+    """Spaced for reading (``+91 98765 43210``)."""
+    hits: int
+    """Single checks it matched on the UTC days the range touches."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Checks and blocked calls over time: :meth:`StatsAPI.get`."""
+
+    bucket: StatsBucket
+    start: datetime
+    """The first bucket's start (the API's ``from``)."""
+    end: datetime
+    """The end of the last bucket, excluded (the API's ``to``)."""
+    group_id: int | None
+    """The group whose matches each point's ``matched`` counts, if one was asked for."""
+    campaign_id: int | None
+    """The campaign whose checks were counted, if one was asked for; None: every check."""
+    checks: int
+    """Checks over the range."""
+    blocked: int
+    """Blocked over the range."""
+    series: tuple[StatsPoint, ...]
+    """The buckets that hold checks, in time order (a bucket with none is left out)."""
+    by_group: tuple[GroupMatches, ...]
+    """Each group's matches over the range, most first (groups with none left out)."""
+    top_entries: tuple[TopEntry, ...]
+    """The ten entries single checks matched most, on the UTC days the range touches."""
+
+    @property
+    def blocked_share(self) -> float:
+        """``blocked`` of ``checks``, from 0 to 1 (0 when there were no checks)."""
+        return self.blocked / self.checks if self.checks else 0.0

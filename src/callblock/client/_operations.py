@@ -10,9 +10,11 @@ is a :class:`Listing`, one :class:`Call` per page. The clients only send: the as
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from callblock.client._models import (
     AuditEvent,
     BatchResult,
     BinaryFile,
+    BinaryOutput,
     CallingWindow,
     CallingWindowInput,
     Campaign,
@@ -44,6 +47,7 @@ from callblock.client._models import (
     Entry,
     EntryStatus,
     FileInput,
+    FileOutput,
     Group,
     GroupKind,
     GroupScope,
@@ -55,6 +59,9 @@ from callblock.client._models import (
     LineFormat,
     NumberInput,
     RemoveResult,
+    StaleEntry,
+    Stats,
+    StatsBucket,
 )
 
 __all__ = [
@@ -79,22 +86,27 @@ __all__ = [
     "get_account",
     "get_campaign",
     "get_group",
+    "get_stats",
     "import_numbers",
     "list_audit",
     "list_campaigns",
     "list_groups",
     "list_keys",
     "list_numbers",
+    "list_stale",
     "next_cursor",
     "opened",
     "purge_expired",
     "remove_numbers",
     "result",
     "revoke_key",
+    "stale_csv",
     "transport_error",
+    "unreadable",
     "update_account",
     "update_campaign",
     "update_group",
+    "written",
 ]
 
 _T = TypeVar("_T")
@@ -538,6 +550,82 @@ def revoke_key(key_id: int) -> Call[None]:
     return Call("DELETE", f"/v1/keys/{_id('key_id', key_id)}", parse.nothing)
 
 
+def _days(days: int) -> int:
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise TypeError(f"days must be an int, not {type(days).__name__}")
+    if days < 1:
+        raise ValueError(f"days must be 1 or more, not {days}")
+    return days
+
+
+def list_stale(group_id: int, days: int, page_size: int) -> Listing[StaleEntry]:
+    params: _Params = {"days": _days(days), "limit": page_size}
+    return Listing(_group_path(group_id) + "/stale", params, parse.stale_entry)
+
+
+def stale_csv(group_id: int, days: int, file: FileOutput) -> Call[None]:
+    """The group's stale entries as one CSV file, to download into ``file`` (see
+    :func:`written`); its answer is read by ``CsvDownload``, so ``parse`` is never called."""
+    params: _Params = {"days": _days(days), "format": "csv"}
+    _output(file)
+    return Call("GET", _group_path(group_id) + "/stale", parse.nothing, params)
+
+
+def _output(file: FileOutput) -> None:
+    if isinstance(file, str | os.PathLike):
+        return
+    if isinstance(file, io.TextIOBase):
+        raise TypeError("file must be opened in binary mode (open(path, 'wb')), not text mode")
+    if not callable(getattr(file, "write", None)):
+        raise TypeError(f"file must be a path or a binary file object, not {type(file).__name__}")
+
+
+@contextmanager
+def written(file: FileOutput) -> Iterator[BinaryOutput]:
+    """The file object a download is written to. A path is written whole or not at all: into
+    a new file beside it, which replaces it once the download is complete (and is removed if
+    it is not). A file object is written from where it stands, and left open."""
+    _output(file)
+    if not isinstance(file, str | os.PathLike):
+        yield file
+        return
+    path = os.fspath(file)
+    partial = f"{path}.{os.getpid()}-{secrets.token_hex(4)}.part"
+    try:
+        with open(partial, "xb") as stream:
+            yield stream
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+_BUCKETS = get_args(StatsBucket)
+
+
+def get_stats(
+    bucket: StatsBucket,
+    start: datetime | None,
+    end: datetime | None,
+    group_id: int | None,
+    campaign: CampaignRef | None,
+) -> Call[Stats]:
+    if bucket not in _BUCKETS:
+        raise ValueError(f"bucket must be one of {', '.join(_BUCKETS)}, not {bucket!r}")
+    params: _Params = {"bucket": bucket}
+    if start is not None:
+        params["from"] = _instant("start", start)
+    if end is not None:
+        params["to"] = _instant("end", end)
+    if group_id is not None:
+        _group_path(group_id)  # the same check of the id
+        params["group_id"] = group_id
+    if campaign is not None:
+        params["campaign"] = _campaign_name(campaign)
+    return Call("GET", "/v1/stats", parse.stats, params)
+
+
 # --- answers ------------------------------------------------------------------------------------
 
 
@@ -556,6 +644,15 @@ def result(call: Call[_T], response: httpx.Response) -> _T:
             title="Unreadable answer",
             detail=str(exc),
         ) from exc
+
+
+def unreadable(call: Call[Any], exc: ValueError) -> CallblockError:
+    """The error for a success answer whose body is not what the operation documents."""
+    return CallblockError(
+        f"{call.method} {call.path} answered with a body the SDK cannot read: {exc}",
+        title="Unreadable answer",
+        detail=str(exc),
+    )
 
 
 def transport_error(call: Call[Any], exc: httpx.TransportError) -> TransportError:

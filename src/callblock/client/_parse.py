@@ -7,13 +7,14 @@ Shared by both clients and free of I/O. A success body without the documented sh
 
 from __future__ import annotations
 
+import codecs
 import csv
 import email.utils
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, TypeVar, cast
 
 import httpx
@@ -51,6 +52,7 @@ from callblock.client._models import (
     Entry,
     Group,
     GroupKind,
+    GroupMatches,
     GroupScope,
     HeaderLine,
     ImportResult,
@@ -63,14 +65,21 @@ from callblock.client._models import (
     Reason,
     ReasonCode,
     RemoveResult,
+    StaleEntry,
+    Stats,
+    StatsBucket,
+    StatsPoint,
+    TopEntry,
     Weekday,
 )
 
 __all__ = [
     "INVALID_CHANGE_TOKEN",
     "INVALID_LINES",
+    "STALE_COLUMNS",
     "TOO_MANY_REMOVALS",
     "ChangesPage",
+    "CsvDownload",
     "ExportRows",
     "Malformed",
     "Page",
@@ -98,6 +107,8 @@ __all__ = [
     "page",
     "purged",
     "remove_result",
+    "stale_entry",
+    "stats",
 ]
 
 _T = TypeVar("_T")
@@ -225,6 +236,75 @@ def entry(body: Any) -> Entry:
         # An export's rows and an older server's listings have neither.
         national=_opt_str(obj, "national"),
         international=_opt_str(obj, "international"),
+    )
+
+
+def stale_entry(body: Any) -> StaleEntry:
+    """An entry of a stale-entries page: an entry, and the last day a check matched it."""
+    obj = _object(body)
+    listed = entry(obj)
+    matched = _opt_str(obj, "last_matched_on")
+    try:
+        last = None if matched is None else date.fromisoformat(matched)
+    except ValueError:
+        raise Malformed(f"'last_matched_on' is not a date: {matched!r:.80}") from None
+    return StaleEntry(
+        number=listed.number,
+        kind=listed.kind,
+        status=listed.status,
+        expires_at=listed.expires_at,
+        note=listed.note,
+        source=listed.source,
+        created_at=listed.created_at,
+        updated_at=listed.updated_at,
+        national=listed.national,
+        international=listed.international,
+        last_matched_on=last,
+    )
+
+
+def _stats_point(body: Any) -> StatsPoint:
+    obj = _object(body)
+    return StatsPoint(
+        start=_datetime(obj, "start"),
+        checks=_int(obj, "checks"),
+        blocked=_int(obj, "blocked"),
+        invalid=_int(obj, "invalid"),
+        matched=_int(obj, "matched"),
+    )
+
+
+def _group_matches(body: Any) -> GroupMatches:
+    obj = _object(body)
+    return GroupMatches(
+        group_id=_int(obj, "group_id"), name=_str(obj, "name"), matched=_int(obj, "matched")
+    )
+
+
+def _top_entry(body: Any) -> TopEntry:
+    obj = _object(body)
+    return TopEntry(
+        group_id=_int(obj, "group_id"),
+        group_name=_str(obj, "group_name"),
+        number=_str(obj, "number"),
+        international=_str(obj, "international"),
+        hits=_int(obj, "hits"),
+    )
+
+
+def stats(body: Any) -> Stats:
+    obj = _object(body)
+    return Stats(
+        bucket=cast(StatsBucket, _str(obj, "bucket")),
+        start=_datetime(obj, "from"),
+        end=_datetime(obj, "to"),
+        group_id=_opt_int(obj, "group_id"),
+        campaign_id=_opt_int(obj, "campaign_id"),
+        checks=_int(obj, "checks"),
+        blocked=_int(obj, "blocked"),
+        series=tuple(_stats_point(p) for p in _list(obj, "series")),
+        by_group=tuple(_group_matches(g) for g in _list(obj, "by_group")),
+        top_entries=tuple(_top_entry(t) for t in _list(obj, "top_entries")),
     )
 
 
@@ -585,8 +665,13 @@ class ExportRows(Generic[_T]):
     outside quotes (an even count of quotes so far, since CSV doubles a quote inside a quoted
     field)."""
 
-    def __init__(self, read: Callable[[Mapping[str, int], list[str]], _T]) -> None:
+    def __init__(
+        self,
+        read: Callable[[Mapping[str, int], list[str]], _T],
+        required: tuple[str, ...] | None = None,
+    ) -> None:
         self._read = read
+        self._required = _EXPORT_COLUMNS if required is None else required
         self._pending = ""
         self._columns: dict[str, int] | None = None
 
@@ -612,7 +697,7 @@ class ExportRows(Generic[_T]):
             if header is None:
                 return []
             self._columns = {name: i for i, name in enumerate(header)}
-            missing = [name for name in _EXPORT_COLUMNS if name not in self._columns]
+            missing = [name for name in self._required if name not in self._columns]
             if missing:
                 raise Malformed(f"the export has no column {missing[0]!r}")
         columns = self._columns
@@ -632,6 +717,46 @@ _EXPORT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+
+
+STALE_COLUMNS = (
+    "number",
+    "kind",
+    "status",
+    "expires_at",
+    "note",
+    "created_at",
+    "last_matched_on",
+)
+"""The columns of a group's stale entries as CSV (``GET /v1/groups/{id}/stale?format=csv``)."""
+
+
+def _row(_columns: Mapping[str, int], _cells: list[str]) -> None:
+    return None
+
+
+class CsvDownload:
+    """A CSV file as it downloads, fed its bytes as they arrive: counts its rows (the header
+    not one), and refuses a file without ``required`` columns (:class:`Malformed`)."""
+
+    def __init__(self, required: tuple[str, ...]) -> None:
+        self._rows = ExportRows(_row, required)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.rows = 0
+
+    def feed(self, chunk: bytes) -> None:
+        text = self._decoder.decode(chunk)
+        if text:  # an empty text would tell the end
+            self.rows += len(self._rows.feed(text))
+
+    def end(self) -> int:
+        """The rows of the whole file, once its last bytes were fed."""
+        self.feed(b"")
+        text = self._decoder.decode(b"", final=True)
+        if text:
+            self.rows += len(self._rows.feed(text))
+        self.rows += len(self._rows.feed(""))
+        return self.rows
 
 
 def export_entry(columns: Mapping[str, int], cells: list[str]) -> Entry:

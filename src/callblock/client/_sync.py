@@ -37,6 +37,7 @@ from callblock.client._models import (
     Entry,
     EntryStatus,
     FileInput,
+    FileOutput,
     Group,
     GroupKind,
     GroupScope,
@@ -48,6 +49,9 @@ from callblock.client._models import (
     LineFormat,
     NumberInput,
     RemoveResult,
+    StaleEntry,
+    Stats,
+    StatsBucket,
 )
 
 __all__ = [
@@ -60,6 +64,7 @@ __all__ = [
     "KeysAPI",
     "Mirror",
     "NumbersAPI",
+    "StatsAPI",
 ]
 
 _T = TypeVar("_T")
@@ -97,6 +102,7 @@ class Client(op.BaseClient):
         self.audit = AuditAPI(self)
         self.account = AccountAPI(self)
         self.keys = KeysAPI(self)
+        self.stats = StatsAPI(self)
 
     def _send(self, call: op.Call[_T], content: Iterator[bytes] | None = None) -> _T:
         """Send ``call``; ``content``, when given, is its body, sent as it is read."""
@@ -140,6 +146,25 @@ class Client(op.BaseClient):
             raise op.transport_error(call, exc) from exc
         for row in rows.feed(""):
             yield row
+
+    def _download(self, call: op.Call[None], file: FileOutput, csv: parse.CsvDownload) -> int:
+        """Download the CSV answer of ``call`` into ``file``, as it arrives; its rows. Nothing
+        is written for an error answer."""
+        try:
+            with self._http.stream(call.method, call.path, params=call.params) as response:
+                if not response.is_success:
+                    response.read()
+                    raise parse.error_answer(response)
+                with op.written(file) as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                        csv.feed(chunk)
+                    rows = csv.end()
+        except httpx.TransportError as exc:
+            raise op.transport_error(call, exc) from exc
+        except parse.Malformed as exc:
+            raise op.unreadable(call, exc) from exc
+        return rows
 
     def changes(
         self, since: str | None = None, group_id: int | None = None, page_size: int = 100
@@ -271,6 +296,20 @@ class GroupsAPI:
     def delete(self, group_id: int) -> None:
         """Delete the group and all its entries."""
         self._client._send(op.delete_group(group_id))
+
+    def stale(self, group_id: int, days: int = 30, page_size: int = 100) -> Iterator[StaleEntry]:
+        """The group's entries that no check (single or batch) matched in the last ``days``
+        UTC days and that were in the group all that time, in the group's order (prefixes
+        first), each with the last day a check matched it; fetching pages as needed."""
+        return self._client._iterate(op.list_stale(group_id, days, page_size))
+
+    def download_stale(self, group_id: int, file: FileOutput, *, days: int = 30) -> int:
+        """The same entries as :meth:`stale`, as one CSV file downloaded into ``file`` (a path,
+        written whole or not at all, or a file object open for writing bytes), streamed as
+        it arrives; answers how many entries it holds. The columns:
+        ``number,kind,status,expires_at,note,created_at,last_matched_on``."""
+        call = op.stale_csv(group_id, days, file)
+        return self._client._download(call, file, parse.CsvDownload(parse.STALE_COLUMNS))
 
 
 class NumbersAPI:
@@ -481,6 +520,33 @@ class KeysAPI:
         """Revoke a key: it stops working within a second or two, and so do the tokens made
         with it. Revoking a revoked key is no error; an unknown one raises :class:`NotFound`."""
         self._client._send(op.revoke_key(key_id))
+
+
+class StatsAPI:
+    """``Client.stats``: what the lists stopped, counted as checks are answered."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get(
+        self,
+        bucket: StatsBucket = "minute",
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        group_id: int | None = None,
+        campaign: CampaignRef | None = None,
+    ) -> Stats:
+        """The account's checks and how many were blocked, per ``bucket`` (UTC minutes, hours
+        or days) from ``start`` to ``end`` (timezone-aware; by default the last 60 buckets up
+        to now), with each group's matches and the entries single checks matched most. With
+        ``campaign`` (its id or name), only the checks made for it, and blocked means not
+        callable; with ``group_id``, each point's ``matched`` is that group's. Single and
+        batch checks are counted, scrubs are not; each server process writes its counts every
+        few seconds, so the last seconds may not show yet. A range whose end is not after its
+        start, or of more than 5,000 buckets, raises :class:`ValidationError`; an unknown
+        group or campaign, :class:`NotFound`."""
+        return self._client._send(op.get_stats(bucket, start, end, group_id, campaign))
 
 
 class Changes:

@@ -11,7 +11,10 @@ from callblock.domain import (
     Actor,
     CampaignRef,
     Entry,
+    FieldProblem,
     GroupNotFound,
+    InvalidInput,
+    ProblemCode,
 )
 from callblock.numbers import key_pattern
 from callblock.store import Store
@@ -23,6 +26,7 @@ from callblock.usecases.campaigns import find_campaign
 
 BUCKETS = {"minute": "m", "hour": "h", "day": "d"}
 TOP_ENTRIES = 10
+MAX_BUCKETS = 5_000  # the most an answer holds: 3 days of minutes, 208 of hours, 13 years of days
 _DAY = 86_400
 
 
@@ -94,16 +98,33 @@ class Insights:
         campaign: CampaignRef | None = None,
     ) -> Stats:
         """Checks and blocked per bucket from ``start`` to ``end`` (default: the last 60
-        buckets), every check or those of one campaign; with a group, its matches too."""
+        buckets), every check or those of one campaign; with a group, its matches too.
+        ``InvalidInput`` for a range whose end is not after its start, or of more than
+        ``MAX_BUCKETS`` buckets."""
         level = BUCKETS[bucket]
         length = LEVEL_SECONDS[level]
         if end is None:  # up to now, the current bucket included
             now = int(self._clock().timestamp())
             end = datetime.fromtimestamp(now - now % length + length, UTC)
         start = start or end - timedelta(seconds=60 * length)
-        # A range backwards holds no bucket: an empty answer, as the history gives.
+        if end <= start:
+            raise InvalidInput(
+                [FieldProblem("to", ProblemCode.INVALID, end.isoformat(), "must be after from")]
+            )
         first = int(start.timestamp()) // length * length
-        last = max(first, -(-int(end.timestamp()) // length) * length)
+        last = -(-int(end.timestamp()) // length) * length
+        if (last - first) // length > MAX_BUCKETS:
+            raise InvalidInput(
+                [
+                    FieldProblem(
+                        "from",
+                        ProblemCode.INVALID,
+                        start.isoformat(),
+                        f"the range holds more than {MAX_BUCKETS:,} {bucket}s: ask for a "
+                        "shorter range or a longer bucket",
+                    )
+                ]
+            )
         account_id = actor.account.id
         with self._store.read() as conn:
             if (

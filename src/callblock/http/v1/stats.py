@@ -28,9 +28,9 @@ from callblock.http.v1.common import (
 )
 from callblock.http.v1.numbers import _entry_public
 from callblock.numbers import display_forms
-from callblock.rules import LARGEST_ID, NAME_MAX
+from callblock.rules import LARGEST_ID, NAME_MAX, STALE_DAYS_MAX
 from callblock.service import Service
-from callblock.usecases.insights import StalePage, Stats
+from callblock.usecases.insights import MAX_BUCKETS, StalePage, Stats
 
 router = APIRouter(prefix=PREFIX, tags=["insights"])
 
@@ -43,7 +43,6 @@ CampaignParam = Annotated[
     ),
 ]
 
-STALE_DAYS_MAX = 3650
 _CSV_PAGE = 10_000
 
 
@@ -96,8 +95,8 @@ def _stats_public(stats: Stats) -> schemas.StatsPublic:
     "matches over the range and the ten entries single checks matched most on its days. Each "
     "process writes what it counted every few seconds (`CALLBLOCK_STATS_FLUSH_SECONDS`), so "
     "the last seconds may not show yet. Minutes are kept 2 days, hours 90, days 800 (by "
-    "default), so an answer holds at most a few thousand buckets; a range whose `to` is not "
-    "after `from` holds none. 404 for an unknown group or campaign.",
+    f"default). A range whose `to` is not after `from`, or of more than {MAX_BUCKETS:,} "
+    "buckets, is refused (422). 404 for an unknown group or campaign.",
     response_model=schemas.StatsPublic,
     response_model_by_alias=True,
     responses={**examples.STATS, **responses(401, 404, 422, 503)},
