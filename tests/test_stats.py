@@ -18,6 +18,7 @@ from callblock.domain import (
     CampaignById,
     GroupById,
     GroupNotFound,
+    InvalidInput,
     RequestedNumber,
     Surface,
 )
@@ -182,18 +183,18 @@ def test_stale_entries_are_those_no_check_matched_for_n_days(
         counting.stale_entries(actor, 999_999, days=5, after=None, limit=2)
 
 
-def test_a_range_backwards_holds_nothing_and_an_unknown_group_is_refused(
-    counting: Service,
-) -> None:
+def test_a_range_the_stats_cannot_answer_is_refused(counting: Service) -> None:
     actor = _actor(counting)
     counting.create_group(actor, "DNC", "", _numbers("+919800000001"), None)
     counting.check(actor, "9800000001", None)
     counting.flush_counts()
     now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-    backwards = counting.stats(actor, bucket="minute", start=now, end=now - timedelta(hours=1))
-    assert (backwards.series, backwards.checks) == ([], 0)
-    # A month of minutes: what is kept of them, whatever the range.
-    month = counting.stats(actor, bucket="minute", start=now - timedelta(days=30), end=None)
+    with pytest.raises(InvalidInput):  # backwards
+        counting.stats(actor, bucket="minute", start=now, end=now - timedelta(hours=1))
+    with pytest.raises(InvalidInput):  # 43,200 minutes: more than an answer holds
+        counting.stats(actor, bucket="minute", start=now - timedelta(days=30), end=now)
+    # The same month by the hour is answered.
+    month = counting.stats(actor, bucket="hour", start=now - timedelta(days=30), end=None)
     assert month.checks == 1
     with pytest.raises(GroupNotFound):
         counting.stats(actor, bucket="hour", start=None, end=None, group_id=999_999)
@@ -354,9 +355,9 @@ def test_stats_and_stale_entries_over_http(engine_url: str) -> None:
             stats = api.get("/v1/stats", params={"bucket": "minute", "group_id": group}).json()
             assert stats["series"][-1]["matched"] == 1
             assert stats["top_entries"][0]["international"] == "+91 98000 00001"
-            # A range backwards holds nothing; refused: an unknown group, campaign, bucket.
+            # Refused: a range backwards, an unknown group, campaign, bucket.
             backwards = {"from": "2026-06-02T00:00:00Z", "to": "2026-06-01T00:00:00Z"}
-            assert api.get("/v1/stats", params=backwards).json()["series"] == []
+            assert api.get("/v1/stats", params=backwards).status_code == 422
             assert api.get("/v1/stats", params={"group_id": 999_999}).status_code == 404
             assert api.get("/v1/stats", params={"campaign": "none such"}).status_code == 404
             assert api.get("/v1/stats", params={"bucket": "week"}).status_code == 422
@@ -373,3 +374,17 @@ def test_stats_and_stale_entries_over_http(engine_url: str) -> None:
             assert api.get(f"/v1/groups/{group}/stale", params={"days": 0}).status_code == 422
     finally:
         stop_server(server)
+
+
+def test_a_deleted_groups_entry_days_go_with_it(counting: Service, store: Store) -> None:
+    actor = _actor(counting)
+    group = counting.create_group(actor, "DNC", "", _numbers("+919800000001"), None).group.id
+    counting.check(actor, "9800000001", None)
+    counting.flush_counts()
+    with store.read() as conn:
+        assert stat_rows.last_match_days(conn, group, [919800000001]) != {}
+    counting.delete_group(actor, group)
+    with store.read() as conn:
+        assert stat_rows.last_match_days(conn, group, [919800000001]) == {}
+    # Its checks stay counted: they happened.
+    assert counting.stats(actor, bucket="minute", start=None, end=None).checks == 1

@@ -2171,7 +2171,8 @@ def test_the_dashboard_shows_checks_within_seconds_and_switches_its_range(
     page.get_by_role("radio", name="Last month").check()
     per_day = page.get_by_role("table", name=re.compile("^Checks and blocked per day"))
     expect(per_day.locator("tfoot [data-label=Blocked]")).to_have_text("4")
-    expect(per_day.locator("tbody tr")).to_have_count(1)  # today, a UTC day
+    # One UTC day, or two when the checks straddled midnight: the total holds either way.
+    assert per_day.locator("tbody tr").count() in (1, 2)
     expect(share).to_have_text("40%")
 
     # The groups list: each group's matches over the last 24 hours.

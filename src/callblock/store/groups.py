@@ -31,6 +31,7 @@ from callblock.store.tables import (
     accounts,
     campaign_groups,
     entries,
+    entry_hits,
     groups,
 )
 
@@ -194,6 +195,8 @@ def delete_group(conn: Connection, group_id: int) -> int:
     conn.execute(groups.delete().where(groups.c.id == group_id))
     conn.execute(campaign_groups.delete().where(campaign_groups.c.group_id == group_id))
     removed: int = conn.execute(entries.delete().where(entries.c.group_id == group_id)).rowcount
+    # The days its entries matched go with them (its counted checks stay: they happened).
+    conn.execute(entry_hits.delete().where(entry_hits.c.group_id == group_id))
     return removed
 
 

@@ -195,11 +195,6 @@ def prune_entry_hits(conn: Connection, before_day: int) -> int:
     return removed
 
 
-def forget_group(conn: Connection, group_id: int) -> None:
-    """A deleted group's counts per entry go with it (its buckets stay: they happened)."""
-    conn.execute(entry_hits.delete().where(entry_hits.c.group_id == group_id))
-
-
 def group_names(conn: Connection, account_id: int) -> dict[int, str]:
     rows = conn.execute(select(groups.c.id, groups.c.name).where(groups.c.account_id == account_id))
     return {int(group_id): str(name) for group_id, name in rows}
