@@ -206,10 +206,14 @@ class CheckTally:
             self._marked = {k: v for k, v in self._marked.items() if k[1] >= today - 1}
         new: Marks = {}
         for (account_id, group_id, day), keys in marks.items():
-            keys = np.unique(keys)
             seen = self._marked.get((group_id, day))
-            if seen is not None:
-                keys = np.setdiff1d(keys, seen, assume_unique=True)
+            if seen is not None and len(seen):
+                # Looked up in the sorted keys already written (no sort of the batch's:
+                # most of a day's matches are of entries marked already).
+                keys = np.sort(keys)  # sorted, each lookup starts where the last ended
+                at = np.minimum(np.searchsorted(seen, keys), len(seen) - 1)
+                keys = keys[seen[at] != keys]
+            keys = np.unique(keys)
             if len(keys):
                 new[(account_id, group_id, day)] = keys
         return new
@@ -262,7 +266,7 @@ class CheckTally:
             tally = batch.tally
             if len(tally.positions):
                 hit_keys = batch.keys[tally.positions]
-                groups, counts = np.unique(tally.groups, return_counts=True)
+                groups, counts = _counted(tally.groups)
                 for group_id, times in zip(groups.tolist(), counts.tolist(), strict=True):
                     matched[group_id] += times
                     mine = hit_keys if len(groups) == 1 else hit_keys[tally.groups == group_id]
@@ -278,6 +282,16 @@ class CheckTally:
                 _add_marks(marks, (batch.account_id, group_id, day), np.array([key], np.int64))
             for _, group_id in pairs:
                 matched[group_id] += 1
+
+
+def _counted(groups: Int64s) -> tuple[Int64s, Int64s]:
+    """Each group id once, and how many times it occurs: by counting when the ids are small
+    (they are the store's, from 1), else by sorting."""
+    if int(groups.max()) < 1 << 20:
+        counts = np.bincount(groups)
+        present = np.flatnonzero(counts)
+        return present, counts[present]
+    return np.unique(groups, return_counts=True)
 
 
 def _common(tally: BatchTally, position: int, group_id: int) -> bool:
