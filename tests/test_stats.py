@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.mmap_dict import MmapedDict
 
 from callblock.domain import (
     CampaignById,
@@ -34,6 +37,7 @@ from tests.servers import (
     start_server,
     stop_server,
     wait_ready,
+    workers_of,
 )
 
 
@@ -245,11 +249,28 @@ def _group_with(url: str, key: str, *numbers: str) -> int:
     return group_id
 
 
+def _checks_answered_by(metrics_dir: Path, pid: int) -> float:
+    """The checks one worker answered, read from its own file of the node's shared metrics
+    (``PROMETHEUS_MULTIPROC_DIR``): proof that the worker took part."""
+    path = metrics_dir / f"counter_{pid}.db"
+    if not path.exists():
+        return 0.0
+    total = 0.0
+    for key, value, *_ in MmapedDict.read_all_values_from_file(str(path)):
+        if json.loads(key)[1] == "callblock_checks_total":
+            total += value
+    return total
+
+
 @pytest.mark.server
-def test_counts_over_two_nodes_of_two_workers_add_up_exactly(engine_url: str) -> None:
-    nodes = [
-        start_server(engine_url, "--workers", "2", stats_flush_seconds="0.5") for _ in range(2)
-    ]
+def test_counts_over_two_nodes_of_two_workers_add_up_exactly(
+    engine_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nodes = []
+    for name in ("a", "b"):  # each node's shared metrics in a directory the test can read
+        (tmp_path / name).mkdir()
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / name))
+        nodes.append(start_server(engine_url, "--workers", "2", stats_flush_seconds="0.5"))
     try:
         for node in nodes:
             wait_ready(node)
@@ -291,6 +312,13 @@ def test_counts_over_two_nodes_of_two_workers_add_up_exactly(engine_url: str) ->
         by_group = stats["by_group"]
         assert isinstance(by_group, list)
         assert [g["matched"] for g in by_group] == [sent["blocked"]]
+        # Every one of the four processes answered checks, so the sums above add up what
+        # each of them counted and flushed on its own.
+        for name, node in zip(("a", "b"), nodes, strict=True):
+            workers = workers_of(node)
+            assert len(workers) == 2
+            for pid in workers:
+                assert _checks_answered_by(tmp_path / name, pid) > 0, f"worker {pid} of {name}"
     finally:
         for node in nodes:
             stop_server(node)
