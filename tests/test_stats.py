@@ -28,6 +28,8 @@ from callblock.domain import (
 from callblock.service import Service
 from callblock.store import Store
 from callblock.store import stats as stat_rows
+from callblock.usecases.check_counts import Retention
+from callblock.usecases.check_counts import prune as prune_counts
 from tests.conftest import ENGINES, fresh_database, wait_for_rechecks
 from tests.helpers import FakeClock, bearer
 from tests.servers import (
@@ -416,3 +418,27 @@ def test_a_deleted_groups_entry_days_go_with_it(counting: Service, store: Store)
         assert stat_rows.last_match_days(conn, group, [919800000001]) == {}
     # Its checks stay counted: they happened.
     assert counting.stats(actor, bucket="minute", start=None, end=None).checks == 1
+
+
+def test_each_level_is_kept_its_own_number_of_days(
+    counting: Service, clock: FakeClock, store: Store
+) -> None:
+    actor = _actor(counting)
+    group = counting.create_group(actor, "DNC", "", _numbers("+919800000001"), None).group.id
+    counting.check(actor, "9800000001", None)  # on 2026-06-01 at 12:00
+    counting.flush_counts()
+    clock.advance(days=5)
+    counting.check(actor, "9800000001", None)
+    counting.flush_counts()
+    prune_counts(store, Retention(minute_days=2, hour_days=4, day_days=30), clock())
+    since = datetime(2026, 5, 31, tzinfo=UTC)
+    minutes = counting.stats(actor, bucket="hour", start=since, end=None)
+    assert [p.start.day for p in minutes.series] == [6]  # the first day's hour is gone
+    days = counting.stats(actor, bucket="day", start=since, end=None)
+    assert [(p.start.day, p.checks) for p in days.series] == [(1, 1), (6, 1)]
+    with store.read() as conn:  # minutes: only the last two days'
+        starts = [b.start for b in stat_rows.series(conn, actor.account.id, "m", 0, 2**40)]
+    assert starts == [int(datetime(2026, 6, 6, 12, 0, tzinfo=UTC).timestamp())]
+    # The entry's match days outlive the minutes: kept as long as days are.
+    page = counting.stale_entries(actor, group, days=3, after=None, limit=10)
+    assert page.total == 0  # it matched today
