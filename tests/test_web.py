@@ -274,6 +274,7 @@ def test_page_and_its_files_come_from_the_package_with_a_strict_policy(site: Sit
     } <= served
     licence = httpx.get(site.url + "/ui/assets/vendor/uplot/LICENSE")
     assert licence.status_code == 200
+    assert licence.headers["content-type"] == "text/plain; charset=utf-8"
     assert "The MIT License" in licence.text
     etag = httpx.get(site.url + "/ui/assets/app.js").headers["etag"]
     assert (

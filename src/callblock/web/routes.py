@@ -52,6 +52,8 @@ def _walk(folder: Traversable, prefix: str = "") -> dict[str, Asset]:
             continue
         suffix = "." + item.name.rpartition(".")[2]
         media_type = _TYPES.get(suffix) or mimetypes.guess_type(item.name)[0]
+        if item.name == "LICENSE":  # a vendored library's licence, to be read
+            media_type = "text/plain; charset=utf-8"
         body = item.read_bytes()
         digest = hashlib.sha256(body).hexdigest()[:20]
         found[name] = Asset(body, media_type or "application/octet-stream", f'"{digest}"')
