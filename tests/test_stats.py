@@ -17,6 +17,7 @@ import httpx
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
+from callblock import files
 from callblock.domain import (
     CampaignById,
     GroupById,
@@ -391,6 +392,22 @@ def test_stats_and_stale_entries_over_http(engine_url: str) -> None:
             assert api.get("/v1/stats", params={"group_id": 999_999}).status_code == 404
             assert api.get("/v1/stats", params={"campaign": "none such"}).status_code == 404
             assert api.get("/v1/stats", params={"bucket": "week"}).status_code == 422
+            # Beyond any id a store holds: no such campaign, as the checks answer.
+            assert api.get("/v1/stats", params={"campaign": "9" * 25}).status_code == 404
+            # The ends of time: answered (nothing was counted there), never a 500.
+            for edge in (
+                {"from": "9999-12-31T23:00:00Z", "to": "9999-12-31T23:59:59Z"},
+                {"to": "9999-12-31T23:59:59Z", "bucket": "day"},
+                {"to": "0001-01-01T00:00:00Z"},
+                {"to": "0001-01-03T00:00:00Z", "bucket": "day"},
+            ):
+                answer = api.get("/v1/stats", params=edge)
+                assert answer.status_code in (200, 422), (edge, answer.text)
+                if answer.status_code == 200:
+                    assert answer.json()["checks"] == 0
+            future = api.get("/v1/stats", params={"from": "9999-12-31T23:59:59Z"})
+            assert future.status_code == 422
+            assert "from" in future.json()["errors"]
             # Entries added just now are in no stale listing: they were not there N days ago.
             stale = api.get(f"/v1/groups/{group}/stale", params={"days": 1}).json()
             assert (stale["data"], stale["count"]) == ([], 0)
@@ -442,3 +459,24 @@ def test_each_level_is_kept_its_own_number_of_days(
     # The entry's match days outlive the minutes: kept as long as days are.
     page = counting.stale_entries(actor, group, days=3, after=None, limit=10)
     assert page.total == 0  # it matched today
+
+
+def test_a_stale_entrys_row_writes_its_instants_as_the_export_does() -> None:
+    row = files.stale_row(
+        "+919800000001",
+        "number",
+        "active",
+        datetime(2030, 1, 31, 12, 30, tzinfo=UTC),
+        None,
+        datetime(2026, 6, 1, 17, 30, 27, 554344, tzinfo=UTC),
+        datetime(2026, 7, 1, tzinfo=UTC).date(),
+    )
+    assert row == [
+        "+919800000001",
+        "number",
+        "active",
+        "2030-01-31T12:30:00Z",
+        "",
+        "2026-06-01T17:30:27.554344Z",
+        "2026-07-01",
+    ]

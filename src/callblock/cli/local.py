@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
@@ -52,7 +52,6 @@ from callblock.rules import DESCRIPTION_RULE
 from callblock.service import CheckResult, Service
 from callblock.usecases.insights import StatsPoint
 
-STALE_COLUMNS = ("number", "kind", "status", "expires_at", "note", "created_at", "last_matched_on")
 _STALE_PAGE = 1000
 
 
@@ -334,16 +333,16 @@ class LocalStaleEntry:
         )
 
     def row(self) -> list[str]:
-        """Its row of the stale entries' CSV, written as the API writes it."""
-        return [
+        """Its row of the stale entries' CSV, as the API writes it."""
+        return files.stale_row(
             self.number,
             self.kind,
             self.status,
-            "" if self.expires_at is None else self.expires_at.astimezone(UTC).isoformat(),
-            self.note or "",
-            self.created_at.astimezone(UTC).isoformat(),
-            "" if self.last_matched_on is None else self.last_matched_on.isoformat(),
-        ]
+            self.expires_at,
+            self.note,
+            self.created_at,
+            self.last_matched_on,
+        )
 
 
 class Local:
@@ -511,7 +510,7 @@ class Local:
         entries = self.stale_entries(group_id, days)
         first = next(entries, None)  # an unknown group is said before anything is written
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(STALE_COLUMNS)
+        writer.writerow(files.STALE_HEADER)
         count = 0
         if first is not None:
             writer.writerow(first.row())

@@ -11,7 +11,7 @@ sits below the service: it imports neither ``callblock.service`` nor the store.
 - ``scrub``: a calling list checked in chunks
 """
 
-from callblock.files.export import EXPORT_HEADER, CsvExport
+from callblock.files.export import EXPORT_HEADER, STALE_HEADER, CsvExport, stale_row
 from callblock.files.layout import Layout, layout
 from callblock.files.number_lists import LineFormat, format_conflict, import_lines
 from callblock.files.plan import ImportLines, ImportPlan, plan_import
@@ -40,6 +40,7 @@ __all__ = [
     "EXPORT_HEADER",
     "SCRUB_CHUNK",
     "SCRUB_COLUMNS",
+    "STALE_HEADER",
     "BatchChecker",
     "CsvExport",
     "FileProblem",
@@ -58,6 +59,7 @@ __all__ = [
     "plan_import",
     "scrub_chunks",
     "scrub_input",
+    "stale_row",
     "text_stream",
     "unpacked",
     "value_rows",

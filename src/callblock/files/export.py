@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from callblock.domain import EntryBlock, EntryFacts
 from callblock.timestamps import EPOCH, from_micros, micros
@@ -132,3 +132,32 @@ def _cell(text: str) -> str:
     line = io.StringIO()
     csv.writer(line, lineterminator="\n").writerow([text])
     return line.getvalue()[:-1]
+
+
+# The stale entries' file (``GET /v1/groups/{id}/stale?format=csv``, ``callblock stale --csv``).
+STALE_HEADER = ["number", "kind", "status", "expires_at", "note", "created_at", "last_matched_on"]
+
+
+def stale_row(
+    number: str,
+    kind: str,
+    status: str,
+    expires_at: datetime | None,
+    note: str | None,
+    created_at: datetime,
+    last_matched_on: date | None,
+) -> list[str]:
+    """One stale entry's row: instants in UTC with ``Z``, as the export writes them."""
+    return [
+        number,
+        kind,
+        status,
+        "" if expires_at is None else _utc(expires_at),
+        note or "",
+        _utc(created_at),
+        "" if last_matched_on is None else last_matched_on.isoformat(),
+    ]
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

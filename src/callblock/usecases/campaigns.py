@@ -25,6 +25,7 @@ from callblock.domain import (
     ProblemCode,
     name_key,
 )
+from callblock.rules import LARGEST_ID
 from callblock.store import Store
 from callblock.store import campaigns as campaign_rows
 from callblock.store import groups as group_rows
@@ -40,6 +41,8 @@ KEEP = _Keep()
 
 
 def find_campaign(conn: Connection, account_id: int, ref: CampaignRef) -> Campaign:
+    if isinstance(ref, CampaignById) and not 0 < ref.id <= LARGEST_ID:
+        raise CampaignNotFound  # no store can hold such an id
     if isinstance(ref, CampaignById):
         found = campaign_rows.campaigns_of_account(conn, account_id, campaign_id=ref.id)
     else:

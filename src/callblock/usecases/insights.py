@@ -28,6 +28,7 @@ BUCKETS = {"minute": "m", "hour": "h", "day": "d"}
 TOP_ENTRIES = 10
 MAX_BUCKETS = 5_000  # the most an answer holds: 3 days of minutes, 208 of hours, 13 years of days
 _DAY = 86_400
+_LAST_START = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp())  # a bucket's latest start
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,23 +104,29 @@ class Insights:
         ``MAX_BUCKETS`` buckets."""
         level = BUCKETS[bucket]
         length = LEVEL_SECONDS[level]
+        # In whole seconds, clamped to what a bucket can start at: nothing was counted
+        # before 1970, and a datetime cannot go past the year 9999.
         if end is None:  # up to now, the current bucket included
             now = int(self._clock().timestamp())
-            end = datetime.fromtimestamp(now - now % length + length, UTC)
-        start = start or end - timedelta(seconds=60 * length)
-        if end <= start:
-            raise InvalidInput(
-                [FieldProblem("to", ProblemCode.INVALID, end.isoformat(), "must be after from")]
-            )
-        first = int(start.timestamp()) // length * length
-        last = -(-int(end.timestamp()) // length) * length
+            stop = now - now % length + length
+        else:
+            stop = int(end.timestamp())
+        begin = stop - 60 * length if start is None else int(start.timestamp())
+        if stop <= begin:
+            field = "to" if end is not None else "from"
+            detail = "must be after from" if end is not None else "must be before now"
+            value = (end or start or self._clock()).isoformat()
+            raise InvalidInput([FieldProblem(field, ProblemCode.INVALID, value, detail)])
+        first = max(0, begin // length * length)
+        last = min(_LAST_START // length * length, -(-stop // length) * length)
+        last = max(first, last)
         if (last - first) // length > MAX_BUCKETS:
             raise InvalidInput(
                 [
                     FieldProblem(
                         "from",
                         ProblemCode.INVALID,
-                        start.isoformat(),
+                        datetime.fromtimestamp(first, UTC).isoformat(),
                         f"the range holds more than {MAX_BUCKETS:,} {bucket}s: ask for a "
                         "shorter range or a longer bucket",
                     )

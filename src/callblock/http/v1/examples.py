@@ -669,6 +669,6 @@ STALE = answer(
 )
 STALE_CSV = (
     "number,kind,status,expires_at,note,created_at,last_matched_on\n"
-    "+919876543210,number,active,2030-01-31T12:30:00+00:00,Complaint 4411,"
-    "2026-06-01T12:05:00+00:00,2026-04-02\n"
+    "+919876543210,number,active,2030-01-31T12:30:00Z,Complaint 4411,"
+    "2026-06-01T12:05:00Z,2026-04-02\n"
 )

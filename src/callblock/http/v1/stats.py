@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
+from callblock import files
 from callblock.domain import Actor, campaign_ref
 from callblock.http import schemas
 from callblock.http.problems import responses
@@ -198,23 +198,22 @@ def list_stale_entries(
 def _stale_csv(
     service: Service, actor: Actor, group_id: int, days: int, first: StalePage, now: float
 ) -> Iterator[str]:
-    header = ["number", "kind", "status", "expires_at", "note", "created_at", "last_matched_on"]
     page: StalePage | None = first
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow(files.STALE_HEADER)
     while page is not None:
         for row in _stale_public(page, now):
             writer.writerow(
-                [
+                files.stale_row(
                     row.number,
                     row.kind,
                     row.status,
-                    "" if row.expires_at is None else row.expires_at.astimezone(UTC).isoformat(),
-                    row.note or "",
-                    row.created_at.astimezone(UTC).isoformat(),
-                    "" if row.last_matched_on is None else row.last_matched_on.isoformat(),
-                ]
+                    row.expires_at,
+                    row.note,
+                    row.created_at,
+                    row.last_matched_on,
+                )
             )
         yield buffer.getvalue()
         buffer.seek(0)
