@@ -58,7 +58,11 @@ _UNSTATABLE_FIELDS: dict[str, list[tuple[str, str]]] = {
     "importNumbers": [("format", "(columns are for CSV files|a change list is a CSV file).+")],
     "updateAccount": [("timezone", r"not an IANA time zone.*")],
     # A range's sense across two parameters: its end after its start, few enough buckets.
-    "getStats": [("to", "must be after from"), ("from", r"the range holds more than .+")],
+    "getStats": [
+        ("to", "must be after from"),
+        ("from", "must be before now"),  # a `from` in the future, with no `to`
+        ("from", r"the range holds more than .+"),
+    ],
 }
 _CURSOR = ("cursor", "not a cursor")
 _FILE_CONTENT = {

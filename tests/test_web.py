@@ -144,8 +144,14 @@ def open_group(tab: Tab, account: Credentials, group_id: int) -> Page:
 def open_panel(page: Page, opener: str) -> None:
     """Open the group page's Add or Upload panel (a group's page opens on its entries)."""
     toggle = page.get_by_role("button", name=opener, exact=True)
-    if toggle.get_attribute("aria-expanded") != "true":
-        toggle.click()
+    for _ in range(3):  # a click on a view being drawn anew is lost with it: once more
+        if toggle.get_attribute("aria-expanded") != "true":
+            toggle.click()
+        try:
+            expect(toggle).to_have_attribute("aria-expanded", "true", timeout=2_000)
+            return
+        except AssertionError:
+            continue
     expect(toggle).to_have_attribute("aria-expanded", "true")
 
 
