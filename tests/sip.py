@@ -1,0 +1,264 @@
+"""A small SIP user agent over UDP for the PBX tests and benchmark: a caller that sends an
+INVITE and reads its final answer, and a responder standing in for the next hop.
+
+Only what those need of RFC 3261: a request with its Via branch and tags, provisional answers
+skipped, the ACK a final answer asks for (hop by hop for a refusal, through the recorded Route
+for a 2xx), and a callee that answers every INVITE with 200 and remembers what it was sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A final answer to an INVITE, and how long after sending it came."""
+
+    status: int
+    reason: str
+    headers: dict[str, list[str]]
+    seconds: float
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+
+def parse(data: bytes) -> tuple[str, dict[str, list[str]]]:
+    """The start line and the headers (lower-cased names, every value kept) of a message."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    first, *lines = head.split("\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return first, headers
+
+
+def _message(start: str, headers: list[tuple[str, str]]) -> bytes:
+    lines = [start, *(f"{name}: {value}" for name, value in headers), "Content-Length: 0"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+class Caller:
+    """Places calls through a proxy from a UDP socket of its own."""
+
+    def __init__(self, proxy: tuple[str, int]) -> None:
+        self.proxy = proxy
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.address = self.sock.getsockname()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Caller:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def options(self, within: float) -> int | None:
+        """An OPTIONS through the proxy: the status answered within ``within`` s, or None."""
+        host, port = self.proxy
+        me = f"{self.address[0]}:{self.address[1]}"
+        call_id = secrets.token_hex(12) + "@sip.test"
+        request_uri = f"sip:probe@{host}:{port}"
+        probe = _message(
+            f"OPTIONS {request_uri} SIP/2.0",
+            [
+                ("Via", f"SIP/2.0/UDP {me};branch=z9hG4bK{secrets.token_hex(8)};rport"),
+                ("Max-Forwards", "70"),
+                ("From", f"<sip:probe@{me}>;tag={secrets.token_hex(6)}"),
+                ("To", f"<{request_uri}>"),
+                ("Call-ID", call_id),
+                ("CSeq", "1 OPTIONS"),
+            ],
+        )
+        self.sock.sendto(probe, self.proxy)
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except (TimeoutError, ConnectionRefusedError):
+                return None
+            first, headers = parse(data)
+            if call_id in headers.get("call-id", []) and first.startswith("SIP/2.0 "):
+                status = int(first.split(" ")[1])
+                if status >= 200:
+                    return status
+        return None
+
+    def invite(
+        self,
+        callee: str,
+        caller: str,
+        *,
+        asserted: str | None = None,
+        extra: list[tuple[str, str]] | None = None,
+        within: float = 10.0,
+    ) -> Answer:
+        """INVITE ``sip:callee@proxy`` from ``caller`` (a user part, or a whole From URI with
+        ``sip:``/``tel:``); the final answer. ``asserted`` adds a P-Asserted-Identity URI."""
+        host, port = self.proxy
+        me = f"{self.address[0]}:{self.address[1]}"
+        branch = "z9hG4bK" + secrets.token_hex(8)
+        call_id = secrets.token_hex(12) + "@sip.test"
+        from_uri = caller if caller.startswith(("sip:", "tel:")) else f"sip:{caller}@{me}"
+        from_tag = secrets.token_hex(6)
+        request_uri = f"sip:{callee}@{host}:{port}"
+        headers = [
+            ("Via", f"SIP/2.0/UDP {me};branch={branch};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<{from_uri}>;tag={from_tag}"),
+            ("To", f"<{request_uri}>"),
+            ("Call-ID", call_id),
+            ("CSeq", "1 INVITE"),
+            ("Contact", f"<sip:caller@{me}>"),
+        ]
+        if asserted is not None:
+            headers.append(("P-Asserted-Identity", f"<{asserted}>"))
+        headers.extend(extra or [])
+        invite = _message(f"INVITE {request_uri} SIP/2.0", headers)
+        started = time.monotonic()
+        deadline = started + within
+        resend_at, interval = started, 0.5  # RFC 3261's timer A over UDP
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                raise TimeoutError(f"no final answer to the INVITE within {within} s")
+            if now >= resend_at:
+                self.sock.sendto(invite, self.proxy)
+                resend_at, interval = now + interval, interval * 2
+            self.sock.settimeout(max(min(resend_at, deadline) - now, 0.001))
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            first, answer_headers = parse(data)
+            if not first.startswith("SIP/2.0 ") or call_id not in answer_headers.get("call-id", []):
+                continue  # a stray answer to an earlier call
+            code, _, reason = first[len("SIP/2.0 ") :].partition(" ")
+            status = int(code)
+            if status < 200:
+                resend_at = deadline  # a provisional answer stops the resending (timer A)
+                continue
+            seconds = time.monotonic() - started
+            self._ack(status, headers, request_uri, answer_headers, branch)
+            return Answer(status, reason, answer_headers, seconds)
+
+    def _ack(
+        self,
+        status: int,
+        sent: list[tuple[str, str]],
+        request_uri: str,
+        answer: dict[str, list[str]],
+        branch: str,
+    ) -> None:
+        to = answer.get("to", [""])[0]
+        common = [(n, v) for n, v in sent if n in ("Max-Forwards", "From", "Call-ID")]
+        if status >= 300:  # a refusal is acknowledged hop by hop, in the same transaction
+            via = next(v for n, v in sent if n == "Via")
+            ack = _message(
+                f"ACK {request_uri} SIP/2.0",
+                [("Via", via), *common, ("To", to), ("CSeq", "1 ACK")],
+            )
+        else:  # a 2xx: a new transaction along the Route the proxy recorded
+            me = f"{self.address[0]}:{self.address[1]}"
+            contact = answer.get("contact", [f"<{request_uri}>"])[0].strip("<>")
+            routes = [("Route", r) for r in reversed(answer.get("record-route", []))]
+            ack = _message(
+                f"ACK {contact} SIP/2.0",
+                [
+                    ("Via", f"SIP/2.0/UDP {me};branch=z9hG4bK{secrets.token_hex(8)};rport"),
+                    *common,
+                    ("To", to),
+                    ("CSeq", "1 ACK"),
+                    *routes,
+                ],
+            )
+        self.sock.sendto(ack, self.proxy)
+
+
+@dataclass
+class Received:
+    """An INVITE the responder was sent."""
+
+    request_uri: str
+    headers: dict[str, list[str]]
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+
+@dataclass
+class Responder:
+    """The next hop: answers each INVITE with 200 OK (and anything else but an ACK with 200)
+    and keeps the INVITEs it was sent."""
+
+    sock: socket.socket
+    invites: list[Received] = field(default_factory=list)
+    _stopped: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def uri(self) -> str:
+        host, port = self.sock.getsockname()
+        return f"sip:{host}:{port}"
+
+    @classmethod
+    def start(cls) -> Responder:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.2)
+        responder = cls(sock)
+        threading.Thread(target=responder._serve, daemon=True).start()
+        return responder
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.sock.close()
+
+    def calls(self) -> list[Received]:
+        with self._lock:
+            return list(self.invites)
+
+    def _serve(self) -> None:
+        host, port = self.sock.getsockname()
+        while not self._stopped.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            first, headers = parse(data)
+            method, _, rest = first.partition(" ")
+            if method == "ACK" or method.startswith("SIP/"):
+                continue
+            if method == "INVITE":
+                with self._lock:
+                    self.invites.append(Received(rest.rsplit(" ", 1)[0], headers))
+            to = headers.get("to", [""])[0]
+            if ";tag=" not in to:
+                to += f";tag={secrets.token_hex(4)}"
+            reply = [("Via", via) for via in headers.get("via", [])]
+            reply += [("Record-Route", rr) for rr in headers.get("record-route", [])]
+            reply += [
+                ("From", headers.get("from", [""])[0]),
+                ("To", to),
+                ("Call-ID", headers.get("call-id", [""])[0]),
+                ("CSeq", headers.get("cseq", [""])[0]),
+                ("Contact", f"<sip:callee@{host}:{port}>"),
+            ]
+            try:
+                self.sock.sendto(_message("SIP/2.0 200 OK", reply), peer)
+            except OSError:
+                return
