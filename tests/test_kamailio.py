@@ -213,7 +213,7 @@ def test_an_agents_call_the_campaign_may_not_make_is_stopped_with_403_do_not_cal
     assert made.status_code == 201, made.text
     outbound = [("X-Callblock-Direction", "outbound")]
     campaign = [*outbound, ("X-Callblock-Campaign", "Spring sale")]
-    with running_kamailio(site, responder) as pbx:
+    with running_kamailio(site, responder, AGENTS="127.0.0.0/8") as pbx:
         stopped = call(pbx, OTHER, callee=opted_out, extra=campaign)
         assert (stopped.status, stopped.reason) == (403, "Do not call")
         # Without the campaign only the global groups count; the national list always does.
@@ -229,16 +229,20 @@ def test_an_agents_call_the_campaign_may_not_make_is_stopped_with_403_do_not_cal
         assert all(r.header("x-callblock-campaign") is None for r in relayed)
 
 
-def test_outbound_marks_count_only_from_the_agents_network_when_it_is_set(
+def test_outbound_marks_count_only_from_the_agents_networks(
     site: Site, responder: Responder
 ) -> None:
     outbound = [("X-Callblock-Direction", "outbound")]
-    with running_kamailio(site, responder, AGENTS="10.20.0.0/16") as pbx:
-        # From outside AGENTS the mark cannot dodge the caller's inbound check.
+    # From outside AGENTS, or with none set, the mark cannot dodge the caller's inbound check.
+    with running_kamailio(site, responder) as pbx:
         assert call(pbx, BLOCKED, callee=OTHER, extra=outbound).status == 603
-        assert len(pbx.lines("is not in AGENTS")) == 1
-    with running_kamailio(site, responder, AGENTS="127.0.0.0/8") as pbx:
+        assert len(pbx.lines("outbound mark from 127.0.0.1 ignored: no AGENTS set")) == 1
+    with running_kamailio(site, responder, AGENTS="10.20.0.0/16") as pbx:
+        assert call(pbx, BLOCKED, callee=OTHER, extra=outbound).status == 603
+        assert len(pbx.lines("outbound mark from 127.0.0.1 ignored: not in AGENTS")) == 1
+    with running_kamailio(site, responder, AGENTS="10.20.0.0/16,127.0.0.0/8") as pbx:
         assert call(pbx, BLOCKED, callee=OTHER, extra=outbound).status == 200
+    assert len(responder.calls()) == 1
 
 
 def test_with_callblock_stopped_calls_get_through_and_each_logs_one_line(
