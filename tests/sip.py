@@ -50,8 +50,11 @@ class Caller:
 
     def __init__(self, proxy: tuple[str, int]) -> None:
         self.proxy = proxy
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as route:
+            route.connect(proxy)  # no packet sent: the address this host reaches the proxy from
+            local = route.getsockname()[0]
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((local, 0))
         self.address = self.sock.getsockname()
 
     def close(self) -> None:
@@ -214,9 +217,9 @@ class Responder:
         return f"sip:{host}:{port}"
 
     @classmethod
-    def start(cls) -> Responder:
+    def start(cls, address: tuple[str, int] = ("127.0.0.1", 0)) -> Responder:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(address)
         sock.settimeout(0.2)
         responder = cls(sock)
         threading.Thread(target=responder._serve, daemon=True).start()
