@@ -153,7 +153,13 @@ def test_a_blocked_caller_is_declined_with_603_and_another_caller_gets_through(
 
 def test_every_spelling_of_a_blocked_caller_is_declined(site: Site, responder: Responder) -> None:
     with running_kamailio(site, responder) as pbx:
-        for spelling in (BLOCKED, "+91" + BLOCKED, "0" + BLOCKED, "+91-98765-43210"):
+        for spelling in (
+            BLOCKED,
+            "+91" + BLOCKED,
+            "0" + BLOCKED,
+            "+91-98765-43210",
+            "%2B91%2098765%2043210",  # escaped, as a SIP URI may carry it
+        ):
             assert call(pbx, spelling).status == 603, spelling
         assert call(pbx, f"tel:+91{BLOCKED}").status == 603
         assert responder.calls() == []
@@ -177,6 +183,7 @@ def test_a_withheld_caller_gets_through_unless_the_account_blocks_withheld_calle
     withheld = [
         ("sip:anonymous@anonymous.invalid", None, []),
         ("sip:Restricted@carrier.example", None, []),
+        ("sip:carrier.example", None, []),  # no user part at all
         # Known to the network, withheld from the callee.
         ("sip:anonymous@anonymous.invalid", f"tel:+91{OTHER}", [("Privacy", "id")]),
     ]
@@ -197,8 +204,10 @@ def test_a_caller_that_is_not_a_phone_number_is_relayed_without_a_failure(
     site: Site, responder: Responder
 ) -> None:
     with running_kamailio(site, responder) as pbx:
-        assert call(pbx, "alice").status == 200
+        for user in ("alice", "sales/desk-2", ".."):
+            assert call(pbx, user).status == 200, user
         assert pbx.lines("callblock: check") == []
+        assert len(responder.calls()) == 3
 
 
 def test_an_agents_call_the_campaign_may_not_make_is_stopped_with_403_do_not_call(

@@ -169,6 +169,9 @@ class KamailioCheck:
         number = _text(KSR.pv.get("$var(cb_number)"))
         direction = _text(KSR.pv.get("$var(cb_direction)")) or "inbound"
         campaign = _text(KSR.pv.get("$var(cb_campaign)"))
+        if "/" in number or number in ("", ".", ".."):
+            # A SIP user part may hold these; no phone number does, and no URL path can.
+            return _set("allowed", "")
         try:
             status, answer = client.check(number, direction, campaign)
         except CheckFailed as failure:
