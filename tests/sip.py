@@ -12,6 +12,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -23,6 +24,8 @@ class Answer:
     reason: str
     headers: dict[str, list[str]]
     seconds: float
+    call_id: str = ""
+    sent: tuple[tuple[str, str], ...] = ()  # the INVITE's headers
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
@@ -106,9 +109,13 @@ class Caller:
         asserted: str | None = None,
         extra: list[tuple[str, str]] | None = None,
         within: float = 10.0,
+        mangle: Callable[[bytes], bytes] | None = None,
+        cancel_after: float | None = None,
     ) -> Answer:
         """INVITE ``sip:callee@proxy`` from ``caller`` (a user part, or a whole From URI with
-        ``sip:``/``tel:``); the final answer. ``asserted`` adds a P-Asserted-Identity URI."""
+        ``sip:``/``tel:``); the final answer. ``asserted`` adds a P-Asserted-Identity URI;
+        ``mangle`` rewrites the encoded INVITE before it is sent; ``cancel_after`` sends a
+        CANCEL that many seconds after the INVITE if no final answer came by then."""
         host, port = self.proxy
         me = f"{self.address[0]}:{self.address[1]}"
         branch = "z9hG4bK" + secrets.token_hex(8)
@@ -129,24 +136,35 @@ class Caller:
             headers.append(("P-Asserted-Identity", f"<{asserted}>"))
         headers.extend(extra or [])
         invite = _message(f"INVITE {request_uri} SIP/2.0", headers)
+        if mangle is not None:  # bytes no str could hold, as a broken network may send
+            invite = mangle(invite)
         started = time.monotonic()
         deadline = started + within
         resend_at, interval = started, 0.5  # RFC 3261's timer A over UDP
+        cancel_at = None if cancel_after is None else started + cancel_after
         while True:
             now = time.monotonic()
             if now >= deadline:
                 raise TimeoutError(f"no final answer to the INVITE within {within} s")
+            if cancel_at is not None and now >= cancel_at:
+                cancel_at = None
+                self.sock.sendto(self._cancel(headers, request_uri), self.proxy)
             if now >= resend_at:
                 self.sock.sendto(invite, self.proxy)
                 resend_at, interval = now + interval, interval * 2
-            self.sock.settimeout(max(min(resend_at, deadline) - now, 0.001))
+            wake = min(resend_at, deadline, cancel_at or deadline)
+            self.sock.settimeout(max(wake - now, 0.001))
             try:
                 data, _ = self.sock.recvfrom(65535)
             except TimeoutError:
                 continue
             first, answer_headers = parse(data)
-            if not first.startswith("SIP/2.0 ") or call_id not in answer_headers.get("call-id", []):
-                continue  # a stray answer to an earlier call
+            if (
+                not first.startswith("SIP/2.0 ")
+                or call_id not in answer_headers.get("call-id", [])
+                or not answer_headers.get("cseq", [""])[0].endswith("INVITE")
+            ):
+                continue  # a stray answer to an earlier call, or the answer to a CANCEL
             code, _, reason = first[len("SIP/2.0 ") :].partition(" ")
             status = int(code)
             if status < 200:
@@ -154,7 +172,64 @@ class Caller:
                 continue
             seconds = time.monotonic() - started
             self._ack(status, headers, request_uri, answer_headers, branch)
-            return Answer(status, reason, answer_headers, seconds)
+            return Answer(status, reason, answer_headers, seconds, call_id, tuple(headers))
+
+    def finals(self, answer: Answer, seconds: float) -> list[int]:
+        """The final answers to ``answer``'s INVITE that come in the next ``seconds``: a proxy
+        resending its answer, or answering twice."""
+        statuses = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except TimeoutError:
+                break
+            first, headers = parse(data)
+            if (
+                first.startswith("SIP/2.0 ")
+                and answer.call_id in headers.get("call-id", [])
+                and headers.get("cseq", [""])[0].endswith("INVITE")
+                and int(first.split(" ")[1]) >= 200
+            ):
+                statuses.append(int(first.split(" ")[1]))
+        return statuses
+
+    def bye(self, answer: Answer, within: float = 5.0) -> int | None:
+        """Hang up a call ``answer`` (a 2xx) connected, along its recorded Route; the status
+        the BYE was answered with, or None."""
+        me = f"{self.address[0]}:{self.address[1]}"
+        contact = (answer.header("contact") or "").strip("<>")
+        common = [(n, v) for n, v in answer.sent if n in ("Max-Forwards", "From", "Call-ID")]
+        bye = _message(
+            f"BYE {contact} SIP/2.0",
+            [
+                ("Via", f"SIP/2.0/UDP {me};branch=z9hG4bK{secrets.token_hex(8)};rport"),
+                *common,
+                ("To", answer.header("to") or ""),
+                ("CSeq", "2 BYE"),
+                *[("Route", r) for r in reversed(answer.headers.get("record-route", []))],
+            ],
+        )
+        self.sock.sendto(bye, self.proxy)
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except TimeoutError:
+                return None
+            first, headers = parse(data)
+            if answer.call_id in headers.get("call-id", []) and headers.get("cseq", [""])[
+                0
+            ].endswith("BYE"):
+                return int(first.split(" ")[1])
+        return None
+
+    def _cancel(self, sent: list[tuple[str, str]], request_uri: str) -> bytes:
+        # The INVITE's Via (its branch), From, To, Call-ID and CSeq number (RFC 3261 9.1).
+        kept = [(n, v) for n, v in sent if n in ("Via", "Max-Forwards", "From", "To", "Call-ID")]
+        return _message(f"CANCEL {request_uri} SIP/2.0", [*kept, ("CSeq", "1 CANCEL")])
 
     def _ack(
         self,
@@ -208,6 +283,7 @@ class Responder:
 
     sock: socket.socket
     invites: list[Received] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)  # of every request, ACKs included
     _stopped: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -244,7 +320,11 @@ class Responder:
                 return
             first, headers = parse(data)
             method, _, rest = first.partition(" ")
-            if method == "ACK" or method.startswith("SIP/"):
+            if method.startswith("SIP/"):
+                continue
+            with self._lock:
+                self.methods.append(method)
+            if method == "ACK":
                 continue
             if method == "INVITE":
                 with self._lock:
