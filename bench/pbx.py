@@ -11,12 +11,14 @@ and a second Kamailio running a copy of it with the one line that calls the chec
 a responder standing in for the next hop (a process of its own, answering 200); and the
 callers (threads of this process, each placing one call after another: INVITE, the final
 answer, its ACK). A tenth of the callers' numbers are in the registry and get 603; the rest
-are relayed and answered 200.
+are relayed, answered 200 and hung up at once (BYE).
 
 Rounds alternate without and with the check, so that both see the same machine. Two loads:
 all the callers at once, for each mode's calls a second (the PBX saturated); and one caller,
 for the time from INVITE to final answer a call sees when nothing queues (p50 and p99 over
-all its rounds). The added latency is the difference of the two modes' percentiles.
+all its rounds). The added latency is the difference of the two modes' percentiles. Last,
+the server is stopped (SIGSTOP) for a round: what the checked proxy carries while callblock
+hangs (each call relayed unchecked, FAIL_MODE=open).
 
 A benchmark is not a test: nothing here asserts a time.
 """
@@ -28,6 +30,8 @@ import multiprocessing
 import os
 import platform
 import random
+import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -53,7 +57,7 @@ FULL = {"registry": 1_000_000, "callers": 8, "seconds": 10.0, "rounds": 3}
 SMOKE = {"registry": 1_000, "callers": 2, "seconds": 1.0, "rounds": 1}
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FIRST = 9_000_000_000  # the registry's first national number (+91 9000000000)
-CHECK_LINE = "\t\troute(CALLBLOCK);\n"
+CHECK_LINE = re.compile(r"^\s*route\(CALLBLOCK\);.*\n", re.MULTILINE)
 
 
 @dataclass
@@ -95,12 +99,14 @@ def responder_process() -> Iterator[str]:
 
 
 def without_check(directory: Path) -> Path:
-    """A copy of callblock.cfg that never calls the check: the baseline route."""
+    """A copy of callblock.cfg that never calls the check: the baseline route (in
+    ``directory``, so it includes callblock-route.cfg by its full path)."""
     text = CONFIG.read_text()
-    if text.count(CHECK_LINE) != 1:
-        raise SystemExit(f"callblock.cfg no longer has exactly one {CHECK_LINE.strip()!r}")
+    if len(CHECK_LINE.findall(text)) != 1:
+        raise SystemExit("callblock.cfg no longer calls route(CALLBLOCK) exactly once")
+    route = CONFIG.parent / "callblock-route.cfg"
     copy = directory / "no-check.cfg"
-    copy.write_text(text.replace(CHECK_LINE, ""))
+    copy.write_text(CHECK_LINE.sub("", text).replace('"callblock-route.cfg"', f'"{route}"'))
     return copy
 
 
@@ -119,6 +125,8 @@ def place_calls(pbx: Kamailio, callers: int, seconds: float, numbers: list[str])
                 answer = phone.invite("5550100", pick.choice(numbers))
                 latencies.append(answer.seconds)
                 statuses[answer.status] = statuses.get(answer.status, 0) + 1
+                if answer.status == 200:  # a whole call: the proxy's dialog ends
+                    phone.bye(answer)
         with lock:
             tally.latencies.extend(latencies)
             for status, count in statuses.items():
@@ -172,6 +180,15 @@ def run(engine: str, sizes: dict[str, float], directory: Path, server_workers: i
             modes = {"without": plain, "with": checked}
             busy = measure(engine, modes, int(sizes["callers"]), sizes, numbers)
             one = measure(engine, modes, 1, sizes, numbers)
+            os.kill(server.process.pid, signal.SIGSTOP)
+            try:
+                hung = place_calls(checked, int(sizes["callers"]), sizes["seconds"], numbers)
+            finally:
+                os.kill(server.process.pid, signal.SIGCONT)
+            print(f"B18 [{engine}] callblock hung (SIGSTOP), {int(sizes['callers'])} callers, "
+                  f"FAIL_MODE=open: {hung.rate:,.0f} calls/s, p50 {hung.percentile(0.5):.2f} "
+                  f"ms, p99 {hung.percentile(0.99):.2f} ms, answers {hung.statuses}",
+                  flush=True)  # fmt: skip
         statuses = [t.statuses for t in (*busy.values(), *one.values())]
         print(
             f"B18 [{engine}] throughput, {int(sizes['callers'])} callers at once: "

@@ -53,7 +53,10 @@ def main() -> None:
                 time.sleep(0.2)
                 calls = responder.calls()
                 for received in calls[seen:]:
-                    print(f"INVITE {received.request_uri} from {received.header('from')}")
+                    print(
+                        f"INVITE {received.request_uri} from {received.header('from')}",
+                        flush=True,
+                    )
                 seen = len(calls)
         except KeyboardInterrupt:
             responder.stop()
