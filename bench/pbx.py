@@ -126,7 +126,9 @@ def place_calls(pbx: Kamailio, callers: int, seconds: float, numbers: list[str])
                 latencies.append(answer.seconds)
                 statuses[answer.status] = statuses.get(answer.status, 0) + 1
                 if answer.status == 200:  # a whole call: the proxy's dialog ends
-                    phone.bye(answer)
+                    hung_up = phone.bye(answer)
+                    if hung_up != 200:
+                        statuses[-1] = statuses.get(-1, 0) + 1  # a BYE not answered 200
         with lock:
             tally.latencies.extend(latencies)
             for status, count in statuses.items():
@@ -185,6 +187,8 @@ def run(engine: str, sizes: dict[str, float], directory: Path, server_workers: i
                 hung = place_calls(checked, int(sizes["callers"]), sizes["seconds"], numbers)
             finally:
                 os.kill(server.process.pid, signal.SIGCONT)
+            if set(hung.statuses) != {200}:
+                raise SystemExit(f"B18: while callblock hung, answers {hung.statuses}")
             print(f"B18 [{engine}] callblock hung (SIGSTOP), {int(sizes['callers'])} callers, "
                   f"FAIL_MODE=open: {hung.rate:,.0f} calls/s, p50 {hung.percentile(0.5):.2f} "
                   f"ms, p99 {hung.percentile(0.99):.2f} ms, answers {hung.statuses}",
@@ -210,7 +214,8 @@ def run(engine: str, sizes: dict[str, float], directory: Path, server_workers: i
             raise SystemExit("B18: the check did not decline the registry's callers")
         seen = {status for answers in statuses for status in answers}
         if seen - {200, 603}:
-            # 500s are Kamailio out of shared memory: its figures would be of refusals.
+            # 500s are Kamailio out of shared memory: its figures would be of refusals. (-1
+            # counts BYEs not answered 200.)
             raise SystemExit(f"B18: answers other than 200 and 603: {sorted(seen)}")
 
 

@@ -111,11 +111,13 @@ class Caller:
         within: float = 10.0,
         mangle: Callable[[bytes], bytes] | None = None,
         cancel_after: float | None = None,
+        keep_resending: bool = False,
     ) -> Answer:
         """INVITE ``sip:callee@proxy`` from ``caller`` (a user part, or a whole From URI with
         ``sip:``/``tel:``); the final answer. ``asserted`` adds a P-Asserted-Identity URI;
         ``mangle`` rewrites the encoded INVITE before it is sent; ``cancel_after`` sends a
-        CANCEL that many seconds after the INVITE if no final answer came by then."""
+        CANCEL that many seconds after the INVITE if no final answer came by then;
+        ``keep_resending`` resends it even after a provisional answer (a lost 100)."""
         host, port = self.proxy
         me = f"{self.address[0]}:{self.address[1]}"
         branch = "z9hG4bK" + secrets.token_hex(8)
@@ -168,7 +170,8 @@ class Caller:
             code, _, reason = first[len("SIP/2.0 ") :].partition(" ")
             status = int(code)
             if status < 200:
-                resend_at = deadline  # a provisional answer stops the resending (timer A)
+                if not keep_resending:
+                    resend_at = deadline  # a provisional answer stops the resending (timer A)
                 continue
             seconds = time.monotonic() - started
             self._ack(status, headers, request_uri, answer_headers, branch)
@@ -196,22 +199,33 @@ class Caller:
         return statuses
 
     def bye(self, answer: Answer, within: float = 5.0) -> int | None:
-        """Hang up a call ``answer`` (a 2xx) connected, along its recorded Route; the status
-        the BYE was answered with, or None."""
+        """Hang up a call ``answer`` (a 2xx) connected; the status the BYE got, or None."""
+        return self.within_dialog(answer, "BYE", within=within)
+
+    def within_dialog(
+        self,
+        answer: Answer,
+        method: str,
+        *,
+        request_uri: str | None = None,
+        within: float = 5.0,
+    ) -> int | None:
+        """A request within the dialog ``answer`` (a 2xx) set up, along its recorded Route, to
+        the callee's Contact or to ``request_uri``; the status it got, or None."""
         me = f"{self.address[0]}:{self.address[1]}"
-        contact = (answer.header("contact") or "").strip("<>")
+        target = request_uri or (answer.header("contact") or "").strip("<>")
         common = [(n, v) for n, v in answer.sent if n in ("Max-Forwards", "From", "Call-ID")]
-        bye = _message(
-            f"BYE {contact} SIP/2.0",
+        request = _message(
+            f"{method} {target} SIP/2.0",
             [
                 ("Via", f"SIP/2.0/UDP {me};branch=z9hG4bK{secrets.token_hex(8)};rport"),
                 *common,
                 ("To", answer.header("to") or ""),
-                ("CSeq", "2 BYE"),
+                ("CSeq", f"2 {method}"),
                 *[("Route", r) for r in reversed(answer.headers.get("record-route", []))],
             ],
         )
-        self.sock.sendto(bye, self.proxy)
+        self.sock.sendto(request, self.proxy)
         deadline = time.monotonic() + within
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
@@ -220,9 +234,12 @@ class Caller:
             except TimeoutError:
                 return None
             first, headers = parse(data)
-            if answer.call_id in headers.get("call-id", []) and headers.get("cseq", [""])[
-                0
-            ].endswith("BYE"):
+            if (
+                first.startswith("SIP/2.0 ")
+                and answer.call_id in headers.get("call-id", [])
+                and headers.get("cseq", [""])[0].endswith(method)
+                and int(first.split(" ")[1]) >= 200
+            ):
                 return int(first.split(" ")[1])
         return None
 
@@ -278,12 +295,13 @@ class Received:
 
 @dataclass
 class Responder:
-    """The next hop: answers each INVITE with 200 OK (and anything else but an ACK with 200)
-    and keeps the INVITEs it was sent."""
+    """The next hop: answers each INVITE with 200 OK (or ``invite_answer``), anything else but
+    an ACK with 200, and keeps what it was sent."""
 
     sock: socket.socket
     invites: list[Received] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)  # of every request, ACKs included
+    invite_answer: str = "200 OK"
     _stopped: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -293,11 +311,15 @@ class Responder:
         return f"sip:{host}:{port}"
 
     @classmethod
-    def start(cls, address: tuple[str, int] = ("127.0.0.1", 0)) -> Responder:
+    def start(
+        cls, address: tuple[str, int] = ("127.0.0.1", 0), *, invite_answer: str = "200 OK"
+    ) -> Responder:
+        """A responder on ``address``, answering INVITEs with ``invite_answer``."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(address)
         sock.settimeout(0.2)
         responder = cls(sock)
+        responder.invite_answer = invite_answer
         threading.Thread(target=responder._serve, daemon=True).start()
         return responder
 
@@ -342,6 +364,7 @@ class Responder:
                 ("Contact", f"<sip:callee@{host}:{port}>"),
             ]
             try:
-                self.sock.sendto(_message("SIP/2.0 200 OK", reply), peer)
+                status = self.invite_answer if method == "INVITE" else "200 OK"
+                self.sock.sendto(_message(f"SIP/2.0 {status}", reply), peer)
             except OSError:
                 return

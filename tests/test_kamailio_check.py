@@ -56,6 +56,7 @@ def test_header_values_split_on_commas_outside_quotes_and_brackets() -> None:
         ("sip:9876543210@host;tag=abc", "9876543210"),
         ("<tel:+91-98765-43210;npdi;rn=+1>", "+91-98765-43210"),
         ("<sip:%2B91%209876543210@h>", "+91 9876543210"),
+        ('"x<y, z" <tel:+919876543210>', "+919876543210"),  # a < in the display name
         ("<sip:carrier.example>", None),
         ("garbage", None),
         ("<mailto:a@b>", None),
@@ -128,6 +129,8 @@ _GOOD = {
 
 
 def test_good_settings_are_read() -> None:
+    assert check.read_settings({**_GOOD, "NEXT_HOP": "sip:[2001:db8::5]:5060"}.get)
+    assert check.read_settings({**_GOOD, "NEXT_HOP": "sip:10.0.0.5;transport=tcp"}.get)
     settings = check.read_settings(_GOOD.get)
     assert (settings.url, settings.key, settings.timeout_ms) == (
         "http://127.0.0.1:8080/prefix",
@@ -148,6 +151,10 @@ def test_good_settings_are_read() -> None:
         ("AGENTS", "10.1.0.0/16,nowhere"),
         ("FAIL_MODE", "CLOSED"),
         ("NEXT_HOP", "10.0.0.5:5060"),
+        ("NEXT_HOP", "sip:pbx.example:5060"),
+        ("CALLBLOCK_URL", "http://127.0.0.1:99999"),
+        ("CALLBLOCK_URL", "http://127.0.0.1:x"),
+        ("CALLBLOCK_KEY", "cbk_x  # a comment"),
     ],
 )
 def test_a_setting_that_cannot_work_is_refused_naming_it(name: str, value: str | None) -> None:
@@ -215,6 +222,62 @@ def test_an_answer_that_trickles_in_cannot_outlast_the_budget(
     with pytest.raises(check.CheckFailed, match="callblock not asked for"):
         client.check("9876543210", "inbound", "")
     assert time.monotonic() - started < 0.05
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    """An HTTP server that answers each check whole, 200 ms after it is asked."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+        b'{"blocked":false}'
+    )
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(0.2)
+                while not stop.is_set():
+                    try:
+                        if not conn.recv(65536):
+                            break
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        break
+                    time.sleep(0.2)
+                    try:
+                        conn.sendall(answer)
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_a_calls_identities_share_one_budget(slow_server: str) -> None:
+    client = check.CallblockClient(check.Settings(slow_server, "cbk_x", 300))
+    checker = check.CallChecker(client)
+    started = time.monotonic()
+    # Three numbers, each answered in 200 ms: the second runs out of the call's 300 ms.
+    outcome = checker.inbound("<tel:+919876543210>, <tel:+919123456789>", "sip:+9180@h", None)
+    took = time.monotonic() - started
+    client.close()
+    assert outcome.verdict == "failed"
+    assert outcome.number == "+919123456789"
+    assert took < 0.45
 
 
 @pytest.fixture

@@ -43,6 +43,8 @@ import KSR  # type: ignore[import-not-found]  # provided by Kamailio's app_pytho
 WITHHELD = frozenset(
     {"", "anonymous", "private", "unknown", "withheld", "restricted", "unavailable"}
 )
+# Asserted identities read from one call (a network asserts one or two: a sip: and a tel:).
+MAX_ASSERTED = 3
 # How long a process stops asking a callblock that did not answer.
 PAUSE_SECONDS = 1.0
 _CAMPAIGN_NOT_FOUND = "urn:callblock:problem:campaign-not-found"
@@ -68,10 +70,17 @@ def read_settings(define: Callable[[str], object]) -> Settings:
 
     url, key, timeout = text("CALLBLOCK_URL"), text("CALLBLOCK_KEY"), text("TIMEOUT_MS")
     parsed = urllib.parse.urlsplit(url)
+    try:
+        parsed.port  # noqa: B018  # reading it checks it
+    except ValueError:
+        raise SettingsError(f"CALLBLOCK_URL has no valid port: {url!r}") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise SettingsError(f"CALLBLOCK_URL must be http://HOST:PORT or https://..., not {url!r}")
     if not key:
         raise SettingsError("CALLBLOCK_KEY is empty: give a callblock API key with the check scope")
+    if any(char.isspace() for char in key):
+        # A comment after `#!define CALLBLOCK_KEY ...` on its line becomes part of the value.
+        raise SettingsError("CALLBLOCK_KEY holds a space: a key has none (a comment after it?)")
     if not timeout.isdigit() or not 0 < int(timeout) <= 60_000:
         raise SettingsError(f"TIMEOUT_MS must be whole milliseconds, 1 to 60000, not {timeout!r}")
     agents = text("AGENTS")
@@ -81,8 +90,18 @@ def read_settings(define: Callable[[str], object]) -> Settings:
         except ValueError:
             raise SettingsError(f"AGENTS holds {network!r}, which is not a network") from None
     next_hop = text("NEXT_HOP")
-    if next_hop and not next_hop.lower().startswith(("sip:", "sips:")):
-        raise SettingsError(f"NEXT_HOP must be a SIP URI (sip:HOST:PORT), not {next_hop!r}")
+    if next_hop:
+        if not next_hop.lower().startswith(("sip:", "sips:")):
+            raise SettingsError(f"NEXT_HOP must be a SIP URI (sip:ADDRESS:PORT), not {next_hop!r}")
+        host = next_hop.split(":", 1)[1].split(";", 1)[0].rsplit("@", 1)[-1]
+        host = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+        try:
+            # callblock.cfg knows requests from the next hop by this address.
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise SettingsError(
+                f"NEXT_HOP must name the next hop by its IP address, not {host!r}"
+            ) from None
     if text("FAIL_MODE") not in ("open", "closed"):
         raise SettingsError(f"FAIL_MODE must be open or closed, not {text('FAIL_MODE')!r}")
     return Settings(url, key, int(timeout))
@@ -120,8 +139,10 @@ def user_of(value: str | None) -> str | None:
     if not value:
         return None
     text = value.strip()
-    # In angle brackets, the URI; bare, up to the header's parameters.
-    uri = text[text.index("<") + 1 :].split(">", 1)[0] if "<" in text else text.split(";", 1)[0]
+    # In angle brackets (the first outside a quoted display name), the URI; bare, up to the
+    # header's parameters.
+    opening = _outside_quotes(text, "<")
+    uri = text[opening + 1 :].split(">", 1)[0] if opening >= 0 else text.split(";", 1)[0]
     scheme, _, rest = uri.partition(":")
     scheme = scheme.strip().lower()
     if scheme in ("sip", "sips"):
@@ -136,13 +157,28 @@ def user_of(value: str | None) -> str | None:
     return urllib.parse.unquote(user, errors="replace").strip()
 
 
+def _outside_quotes(text: str, wanted: str) -> int:
+    """Where ``wanted`` first appears outside double quotes in ``text``, or -1."""
+    quoted = escaped = False
+    for position, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == wanted and not quoted:
+            return position
+    return -1
+
+
 def caller_identities(
     asserted: str | None, from_uri: str | None, privacy: str | None
 ) -> tuple[list[str], bool]:
     """The numbers an inbound call presents, in order and without repeats, and whether the
     caller withheld their identity."""
     numbers: list[str] = []
-    for value in header_values(asserted):
+    for value in header_values(asserted)[:MAX_ASSERTED]:
         user = user_of(value)
         if user is not None and user.lower() not in WITHHELD and user not in numbers:
             numbers.append(user)
@@ -189,8 +225,15 @@ class CallblockClient:
         self._last_failure = ""
         self._deadline = 0.0
 
-    def check(self, number: str, direction: str, campaign: str) -> tuple[int, dict[str, Any]]:
-        """callblock's status and JSON answer for one number, within the timeout."""
+    def deadline(self) -> float:
+        """When a check starting now must be over: a call's checks share one budget."""
+        return self._clock() + self._timeout
+
+    def check(
+        self, number: str, direction: str, campaign: str, deadline: float | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """callblock's status and JSON answer for one number, by ``deadline`` (default: the
+        timeout from now)."""
         now = self._clock()
         if now < self._paused_until:
             raise CheckFailed(
@@ -204,7 +247,7 @@ class CallblockClient:
             f"{self._base}/v1/check/{urllib.parse.quote(number, safe='+')}"
             f"?{urllib.parse.urlencode(query)}"
         )
-        deadline = now + self._timeout
+        deadline = now + self._timeout if deadline is None else deadline
         reused = self._connection is not None
         try:
             return self._ask(path, deadline)
@@ -326,20 +369,20 @@ class Outcome:
 
 
 class CallChecker:
-    """A call's identities against callblock: the first blocked one decides; failing that, a
-    failure does; failing that, the call is allowed."""
+    """A call's identities against callblock, all within one ``TIMEOUT_MS``: the first blocked
+    one decides; failing that, a failure does; failing that, the call is allowed."""
 
     def __init__(self, client: CallblockClient) -> None:
         self._client = client
 
-    def ask(self, number: str, direction: str, campaign: str = "") -> Outcome:
+    def ask(self, number: str, direction: str, campaign: str, deadline: float) -> Outcome:
         try:
-            status, answer = self._client.check(number, direction, campaign)
+            status, answer = self._client.check(number, direction, campaign, deadline)
         except CheckFailed as failure:
             return Outcome("failed", number, str(failure))
         if status == 404 and campaign and answer.get("type") == _CAMPAIGN_NOT_FOUND:
             # A campaign name mistyped must not open the global lists: they are asked alone.
-            plain = self.ask(number, direction)
+            plain = self.ask(number, direction, "", deadline)
             if plain.verdict == "blocked":
                 return plain
             why = f"no campaign {campaign!r}: only the global lists were checked"
@@ -358,10 +401,11 @@ class CallChecker:
         return self._decide(asked, "outbound", campaign)
 
     def _decide(self, numbers: list[str], direction: str, campaign: str) -> Outcome:
+        deadline = self._client.deadline()
         failed: Outcome | None = None
         last = Outcome("allowed", numbers[-1] if numbers else "")
         for number in numbers:
-            outcome = self.ask(number, direction, campaign)
+            outcome = self.ask(number, direction, campaign, deadline)
             if outcome.verdict == "blocked":
                 return outcome
             if outcome.verdict == "failed" and failed is None:
