@@ -12,7 +12,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -87,19 +87,7 @@ class Caller:
             ],
         )
         self.sock.sendto(probe, self.proxy)
-        deadline = time.monotonic() + within
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except (TimeoutError, ConnectionRefusedError):
-                return None
-            first, headers = parse(data)
-            if call_id in headers.get("call-id", []) and first.startswith("SIP/2.0 "):
-                status = int(first.split(" ")[1])
-                if status >= 200:
-                    return status
-        return None
+        return next(self._finals(call_id, "OPTIONS", within), None)
 
     def invite(
         self,
@@ -180,23 +168,7 @@ class Caller:
     def finals(self, answer: Answer, seconds: float) -> list[int]:
         """The final answers to ``answer``'s INVITE that come in the next ``seconds``: a proxy
         resending its answer, or answering twice."""
-        statuses = []
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except TimeoutError:
-                break
-            first, headers = parse(data)
-            if (
-                first.startswith("SIP/2.0 ")
-                and answer.call_id in headers.get("call-id", [])
-                and headers.get("cseq", [""])[0].endswith("INVITE")
-                and int(first.split(" ")[1]) >= 200
-            ):
-                statuses.append(int(first.split(" ")[1]))
-        return statuses
+        return list(self._finals(answer.call_id, "INVITE", seconds))
 
     def bye(self, answer: Answer, within: float = 5.0) -> int | None:
         """Hang up a call ``answer`` (a 2xx) connected; the status the BYE got, or None."""
@@ -226,22 +198,25 @@ class Caller:
             ],
         )
         self.sock.sendto(request, self.proxy)
-        deadline = time.monotonic() + within
+        return next(self._finals(answer.call_id, method, within), None)
+
+    def _finals(self, call_id: str, method: str, seconds: float) -> Iterator[int]:
+        """The final answers to this call's ``method`` request that come within ``seconds``."""
+        deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
             try:
                 data, _ = self.sock.recvfrom(65535)
-            except TimeoutError:
-                return None
+            except (TimeoutError, ConnectionRefusedError):  # refused: nothing listens yet
+                return
             first, headers = parse(data)
             if (
                 first.startswith("SIP/2.0 ")
-                and answer.call_id in headers.get("call-id", [])
+                and call_id in headers.get("call-id", [])
                 and headers.get("cseq", [""])[0].endswith(method)
                 and int(first.split(" ")[1]) >= 200
             ):
-                return int(first.split(" ")[1])
-        return None
+                yield int(first.split(" ")[1])
 
     def _cancel(self, sent: list[tuple[str, str]], request_uri: str) -> bytes:
         # The INVITE's Via (its branch), From, To, Call-ID and CSeq number (RFC 3261 9.1).

@@ -122,6 +122,16 @@ def running_kamailio(
     )
 
 
+@contextmanager
+def hung(server: Server) -> Iterator[None]:
+    """The server stopped (SIGSTOP) as a hung process is: connections accepted, no answer."""
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+
+
 def call(pbx: Kamailio, caller: str, callee: str = "5550100", **options: object) -> Answer:
     with Caller(pbx.proxy) as phone:
         return phone.invite(callee, caller, **options)  # type: ignore[arg-type]
@@ -375,11 +385,8 @@ def test_a_hung_callblock_delays_a_call_by_the_timeout_and_no_more(
         site, responder, TIMEOUT_MS=str(round(timeout * 1000)), FAIL_MODE=fail_mode
     ) as pbx:
         assert call(pbx, BLOCKED).status == 603
-        os.kill(site.server.process.pid, signal.SIGSTOP)
-        try:
+        with hung(site.server):
             answer = call(pbx, BLOCKED)
-        finally:
-            os.kill(site.server.process.pid, signal.SIGCONT)
         assert answer.status == (200 if fail_mode == "open" else 503)
         assert timeout <= answer.seconds < timeout + 0.7, answer.seconds
         time.sleep(0.6)  # a resent INVITE checked again would have logged by now
@@ -396,13 +403,10 @@ def test_while_callblock_hangs_the_proxy_waits_on_it_at_most_once_a_second_per_w
 ) -> None:
     with running_kamailio(site, responder, TIMEOUT_MS="300") as pbx:
         assert call(pbx, OTHER).status == 200
-        os.kill(site.server.process.pid, signal.SIGSTOP)
-        try:
+        with hung(site.server):
             started = time.monotonic()
             answers = [call(pbx, BLOCKED) for _ in range(20)]
             took = time.monotonic() - started
-        finally:
-            os.kill(site.server.process.pid, signal.SIGCONT)
         assert all(a.status == 200 for a in answers)
         # Each of the four workers waited 300 ms at most once a second; every other call
         # failed at once.
@@ -418,13 +422,9 @@ def test_a_call_cancelled_while_callblock_answers_is_answered_487_once(
 ) -> None:
     with running_kamailio(site, responder, TIMEOUT_MS="1500") as pbx:
         assert call(pbx, BLOCKED).status == 603
-        os.kill(site.server.process.pid, signal.SIGSTOP)
-        try:
-            with Caller(pbx.proxy) as phone:
-                cancelled = phone.invite("5550100", OTHER, cancel_after=0.3)
-                later = phone.finals(cancelled, 2.0)  # past the check's 1.5 s
-        finally:
-            os.kill(site.server.process.pid, signal.SIGCONT)
+        with hung(site.server), Caller(pbx.proxy) as phone:
+            cancelled = phone.invite("5550100", OTHER, cancel_after=0.3)
+            later = phone.finals(cancelled, 2.0)  # past the check's 1.5 s
         assert cancelled.status == 487
         assert cancelled.seconds < 1.0
         assert set(later) <= {487}, later  # tm may resend its 487; nothing else answers
@@ -469,14 +469,10 @@ def test_an_invite_resent_while_callblock_answers_is_checked_once(
 ) -> None:
     with running_kamailio(site, responder, TIMEOUT_MS="1200") as pbx:
         assert call(pbx, OTHER).status == 200
-        os.kill(site.server.process.pid, signal.SIGSTOP)
-        try:
-            with Caller(pbx.proxy) as phone:
-                # As if the 100 Trying were lost: resent at 0.5 s, during the check.
-                answer = phone.invite("5550100", BLOCKED, keep_resending=True)
-                later = phone.finals(answer, 1.0)
-        finally:
-            os.kill(site.server.process.pid, signal.SIGCONT)
+        with hung(site.server), Caller(pbx.proxy) as phone:
+            # As if the 100 Trying were lost: resent at 0.5 s, during the check.
+            answer = phone.invite("5550100", BLOCKED, keep_resending=True)
+            later = phone.finals(answer, 1.0)
         assert answer.status == 200  # relayed unchecked once the budget ran out
         assert later == []
         time.sleep(0.3)
