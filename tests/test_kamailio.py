@@ -439,7 +439,7 @@ def test_a_whole_call_connects_and_hangs_up_through_the_proxy(
         assert answered.status == 200
         assert phone.bye(answered) == 200
         time.sleep(0.2)
-        assert _calls_only(responder.methods) == ["INVITE", "ACK", "BYE"]
+        assert _acked_call(responder.methods) == ["INVITE", "BYE"]
 
 
 def test_a_request_within_no_dialog_of_the_proxys_is_refused_not_relayed(
@@ -508,7 +508,7 @@ def test_within_a_dialog_the_caller_reaches_the_next_hop_and_nowhere_else(
             assert got == 200
             assert phone.bye(answered) == 200
             time.sleep(0.2)
-            assert _calls_only(responder.methods) == ["INVITE", "ACK", "INFO", "BYE"]
+            assert _acked_call(responder.methods) == ["INVITE", "INFO", "BYE"]
             assert elsewhere.methods == []
     finally:
         elsewhere.stop()
@@ -587,6 +587,17 @@ def test_a_connection_callblock_closed_while_idle_is_opened_again_unnoticed(
 
 def _calls_only(methods: list[str]) -> list[str]:
     return [m for m in methods if m != "OPTIONS"]  # not the probes that saw Kamailio start
+
+
+def _acked_call(methods: list[str]) -> list[str]:
+    """The call's requests but its ACK, after checking the ACK came once.
+
+    Nothing answers an ACK, so the caller sends its next request at once, and another
+    Kamailio process may relay that one first: over UDP the ACK's place is not fixed.
+    """
+    calls = _calls_only(methods)
+    assert calls.count("ACK") == 1, calls
+    return [m for m in calls if m != "ACK"]
 
 
 def _connections_to(port: int, pbx: Kamailio) -> dict[int, int]:
