@@ -4,6 +4,7 @@ benchmark: started on a free UDP port in front of a callblock server, stopped wi
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -50,10 +51,17 @@ def defines(**values: str) -> list[str]:
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A UDP port free now, below the range the kernel hands out to sockets bound to port 0,
+    so that no test's socket takes it before Kamailio binds it."""
+    lowest_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randrange(lowest_ephemeral // 2, lowest_ephemeral)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @dataclass

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 
@@ -271,7 +272,12 @@ class Received:
 @dataclass
 class Responder:
     """The next hop: answers each INVITE with 200 OK (or ``invite_answer``), anything else but
-    an ACK with 200, and keeps what it was sent."""
+    an ACK with 200, and keeps what it was sent.
+
+    A request resent by the proxy (the same Call-ID, CSeq and branch, as when an answer was
+    late) is kept once and given its first answer again, as a real user agent does; the same
+    request relayed twice would come with a new branch, and is kept twice.
+    """
 
     sock: socket.socket
     invites: list[Received] = field(default_factory=list)
@@ -279,6 +285,7 @@ class Responder:
     invite_answer: str = "200 OK"
     _stopped: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _answered: dict[tuple[str, str, str], bytes | None] = field(default_factory=dict)
 
     @property
     def uri(self) -> str:
@@ -319,6 +326,21 @@ class Responder:
             method, _, rest = first.partition(" ")
             if method.startswith("SIP/"):
                 continue
+            top_via = headers.get("via", [""])[0]
+            request = (
+                headers.get("call-id", [""])[0],
+                headers.get("cseq", [""])[0],
+                top_via.partition(";branch=")[2].split(";", 1)[0],
+            )
+            if request in self._answered:
+                resent = self._answered[request]
+                with suppress(OSError):
+                    if resent is not None:
+                        self.sock.sendto(resent, peer)
+                continue
+            self._answered[request] = None
+            if len(self._answered) > 4096:  # resends come within seconds: keep the latest
+                del self._answered[next(iter(self._answered))]
             with self._lock:
                 self.methods.append(method)
             if method == "ACK":
@@ -338,8 +360,10 @@ class Responder:
                 ("CSeq", headers.get("cseq", [""])[0]),
                 ("Contact", f"<sip:callee@{host}:{port}>"),
             ]
+            status = self.invite_answer if method == "INVITE" else "200 OK"
+            answer = _message(f"SIP/2.0 {status}", reply)
+            self._answered[request] = answer
             try:
-                status = self.invite_answer if method == "INVITE" else "200 OK"
-                self.sock.sendto(_message(f"SIP/2.0 {status}", reply), peer)
+                self.sock.sendto(answer, peer)
             except OSError:
                 return
